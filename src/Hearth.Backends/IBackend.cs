@@ -1,0 +1,73 @@
+using Hearth.Core;
+
+namespace Hearth.Backends;
+
+/// <summary>
+/// The operations a model's forward pass is made of. The CPU backend runs them synchronously; the CUDA
+/// backend enqueues them on one stream, so results are only visible to the host after
+/// <see cref="CopyToHost{T}"/> or <see cref="Synchronize"/>. Shapes are given at each parameter;
+/// "act" is <see cref="ActivationDType"/>. Ops never allocate.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>"cpu" or "cuda".</summary>
+    string Name { get; }
+
+    /// <summary>The dtype of hidden states between ops (F32 on the CPU, BF16 on CUDA).</summary>
+    DType ActivationDType { get; }
+
+    /// <summary>Zero-initialized memory owned by the caller.</summary>
+    DeviceBuffer Allocate(long sizeBytes);
+
+    /// <summary>
+    /// Makes a host tensor (for example a view into a memory-mapped checkpoint) usable by ops. The CPU
+    /// backend returns the same view without copying; a GPU backend uploads it into memory it owns and
+    /// frees with the backend.
+    /// </summary>
+    Tensor UploadWeight(Tensor host);
+
+    void CopyToDevice<T>(ReadOnlySpan<T> source, Tensor destination) where T : unmanaged;
+
+    /// <summary>Waits for pending work, then copies.</summary>
+    void CopyToHost<T>(Tensor source, Span<T> destination) where T : unmanaged;
+
+    void Synchronize();
+
+    /// <summary>output[t] = table[ids[t]]. table [vocab, hidden] (weight dtype); ids [tokens] I32; output [tokens, hidden] act.</summary>
+    void Embedding(Tensor table, Tensor tokenIds, Tensor output);
+
+    /// <summary>output = x / rms(x) · weight over the last axis. input, output [rows, dim]; weight [dim].</summary>
+    void RmsNorm(Tensor input, Tensor weight, float epsilon, Tensor output);
+
+    /// <summary>residual += input, then output = RmsNorm(residual). residual, input, output [rows, dim].</summary>
+    void AddRmsNorm(Tensor residual, Tensor input, Tensor weight, float epsilon, Tensor output);
+
+    /// <summary>output = input · Wᵀ (+ bias), accumulated in F32. input [rows, in] act; output [rows, out] act or F32.</summary>
+    void Linear(Tensor input, LinearWeight weight, Tensor output);
+
+    /// <summary>
+    /// Splits a fused projection qkv [tokens, (heads + 2·kvHeads)·headDim] into query [tokens, heads, headDim],
+    /// key and value [tokens, kvHeads, headDim]; applies per-head RMSNorm to query and key when the norm
+    /// weights [headDim] are given (Qwen3), then RoPE at positions [tokens] to query and key.
+    /// </summary>
+    void QkNormRope(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
+        RopeParameters rope, Tensor query, Tensor key, Tensor value);
+
+    /// <summary>Writes key and value [tokens, kvHeads, headDim] to the cache slots in slotMapping [tokens].</summary>
+    void WriteKvCache(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping);
+
+    /// <summary>
+    /// Causal grouped-query attention of query [tokens, heads, headDim] over the paged cache (which already
+    /// holds this step's keys and values), as described by metadata. output [tokens, heads, headDim].
+    /// </summary>
+    void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output);
+
+    /// <summary>output = silu(gate) · up where gateUp [rows, 2·inter] holds gate then up; output [rows, inter].</summary>
+    void SiluMul(Tensor gateUp, Tensor output);
+
+    /// <summary>output = a + b, all of one shape.</summary>
+    void Add(Tensor a, Tensor b, Tensor output);
+
+    /// <summary>output[i] = input[rows[i]]. input [n, dim]; rows [m] I32; output [m, dim].</summary>
+    void GatherRows(Tensor input, Tensor rows, Tensor output);
+}

@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Hearth.Cli;
+
+/// <summary>The list of top-level commands; each lives in its own file.</summary>
+internal static class Commands
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}

@@ -15,7 +15,8 @@ namespace Hearth.Tokenization.Parsing;
 /// <para>Each block is checked by a JSON state machine. <c>"parameters"</c> is accepted for <c>"arguments"</c>;
 /// arguments given as a JSON string holding a JSON object pass through as that object's text; unknown keys with
 /// valid values are ignored; a missing arguments key in a closed object means <c>{}</c>. Nothing is emitted for a
-/// block until its name is known and its arguments value has started validly (an object) or is complete.</para>
+/// block until its name is known and its arguments value has started validly (an object whose first non-blank
+/// character after <c>{</c> is valid) or is complete.</para>
 /// <para>Malformed blocks never throw. Before anything was emitted, the whole block so far becomes content, and
 /// scanning resumes at the offending character (so a following <c>&lt;tool_call&gt;</c> still counts). After the call
 /// was started, its deltas cannot be taken back: the call ends with the arguments streamed so far (complete or not)
@@ -325,7 +326,6 @@ public sealed class ToolCallParser
                 _scanner.Reset();
                 _scanner.Feed(c);
                 _block = BlockState.InArguments;
-                if (_name is not null) StartCall();
                 AppendArguments(c);
                 return;
             default:
@@ -364,6 +364,9 @@ public sealed class ToolCallParser
             Malformed(blockPos);
             return;
         }
+        // The call starts at the first non-blank character after '{': a '{' followed by a single quote is more
+        // likely a malformed block than arguments worth announcing.
+        if (!_started && _name is not null && !IsWhitespace(c)) StartCall();
         AppendArguments(c);
         if (step == JsonStep.Done)
         {

@@ -202,7 +202,7 @@ public sealed partial class ToolCallParser
             Malformed(blockPos);
             return;
         }
-        _argumentsBeforeName.Append(inner);
+        _argumentsBeforeStart.Append(inner);
         _argumentsComplete = true;
         _block = BlockState.CommaOrEnd;
         if (_name is not null) StartCall();
@@ -219,7 +219,7 @@ public sealed partial class ToolCallParser
         {
             _argumentsSeen = true;
             _argumentsComplete = true;
-            _argumentsBeforeName.Append("{}");
+            _argumentsBeforeStart.Append("{}");
             StartCall();
         }
         _block = BlockState.AfterObject;

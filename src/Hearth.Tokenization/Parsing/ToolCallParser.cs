@@ -22,7 +22,7 @@ namespace Hearth.Tokenization.Parsing;
 /// was started, its deltas cannot be taken back: the call ends with the arguments streamed so far (complete or not)
 /// and the text from the offending character on is scanned again as content. The same holds at the end of generation
 /// for an unclosed block: accepted if its name and arguments are complete, content if nothing was emitted, and kept
-/// with truncated arguments otherwise (as OpenAI servers do when generation hits the length limit). A closing tag
+/// with truncated arguments otherwise (what a length-limited OpenAI stream also delivers). A closing tag
 /// where the outer object's last <c>}</c> should be is accepted once name and arguments are complete.</para>
 /// </remarks>
 public sealed partial class ToolCallParser
@@ -47,7 +47,7 @@ public sealed partial class ToolCallParser
     private string? _name;
     private bool _argumentsSeen;
     private bool _argumentsComplete;
-    private readonly StringBuilder _argumentsBeforeName = new();
+    private readonly StringBuilder _argumentsBeforeStart = new();
     private bool _started;
     private int _closeMatchedChars;
     private int _closeTagStart;
@@ -180,7 +180,7 @@ public sealed partial class ToolCallParser
         _name = null;
         _argumentsSeen = false;
         _argumentsComplete = false;
-        _argumentsBeforeName.Clear();
+        _argumentsBeforeStart.Clear();
         _started = false;
         _closeMatchedChars = 0;
     }
@@ -197,10 +197,10 @@ public sealed partial class ToolCallParser
         _started = true;
         FlushOutput();
         _events!.Add(new ToolCallStarted(_callCount++, _name!));
-        if (_argumentsBeforeName.Length > 0)
+        if (_argumentsBeforeStart.Length > 0)
         {
-            _argumentsOut.Append(_argumentsBeforeName);
-            _argumentsBeforeName.Clear();
+            _argumentsOut.Append(_argumentsBeforeStart);
+            _argumentsBeforeStart.Clear();
         }
     }
 
@@ -208,7 +208,7 @@ public sealed partial class ToolCallParser
     {
         if (!_started)
         {
-            _argumentsBeforeName.Append(c);
+            _argumentsBeforeStart.Append(c);
             return;
         }
         if (_contentOut.Length > 0) FlushOutput();

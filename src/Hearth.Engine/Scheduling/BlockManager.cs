@@ -125,6 +125,8 @@ public sealed class BlockManager
             if (_refCounts[hitBlocks![i]] == 0) numHitsNowFree++;
         }
         if (Math.Max(numNeeded, 0) + numHitsNowFree > _free.Count) return false;
+        // Sized once for the longest this sequence can get, so decoding never grows the table.
+        if (table.Count == 0) table.EnsureCapacity(BlocksFor(seq.NumPromptTokens + seq.MaxTokens));
 
         for (int i = 0; i < numHits; i++)
         {

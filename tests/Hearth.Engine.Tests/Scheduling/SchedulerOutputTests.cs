@@ -91,9 +91,16 @@ public class SchedulerOutputTests
         var model = new SimulatedModel(config);
         foreach (var seq in seqs) scheduler.Add(seq);
         int stepsWithPreemption = 0;
+        var runningBefore = new HashSet<Sequence>();
         model.RunToCompletion(scheduler, 5_000, output =>
         {
-            if (output.Preempted.Count > 0) stepsWithPreemption++;
+            if (output.Preempted.Count > 0)
+            {
+                stepsWithPreemption++;
+                // A short pool admits nobody new in the same step.
+                Assert.All(output.Scheduled, s => Assert.Contains(s.Sequence, runningBefore));
+            }
+            runningBefore = scheduler.Running.ToHashSet();
             foreach (var p in output.Preempted)
             {
                 Assert.Equal(SequenceStatus.Waiting, p.Status);

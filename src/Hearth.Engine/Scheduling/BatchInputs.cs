@@ -10,6 +10,8 @@ namespace Hearth.Engine.Scheduling;
 /// </summary>
 public sealed class BatchInputs
 {
+    private readonly int[] _blockTableRowLengths; // [maxNumSeqs] entries of each row written by the last Fill
+
     public BatchInputs(SchedulerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -24,6 +26,7 @@ public sealed class BatchInputs
         BlockTables = new int[checked(config.MaxNumSeqs * MaxBlocksPerSeq)];
         SampleRowIndices = new int[config.MaxNumSeqs];
         SampleSeqIndices = new int[config.MaxNumSeqs];
+        _blockTableRowLengths = new int[config.MaxNumSeqs];
     }
 
     public int BlockSize { get; }
@@ -92,7 +95,9 @@ public sealed class BatchInputs
             SeqLens[i] = item.SeqLenAfterStep;
             Span<int> tableRow = BlockTables.AsSpan(i * MaxBlocksPerSeq, MaxBlocksPerSeq);
             table.CopyTo(tableRow);
-            tableRow[table.Length..].Clear();
+            // Rows stay zero past what was written, so only a previous longer row needs clearing.
+            if (_blockTableRowLengths[i] > table.Length) tableRow[table.Length.._blockTableRowLengths[i]].Clear();
+            _blockTableRowLengths[i] = table.Length;
             if (item.SamplesToken)
             {
                 SampleRowIndices[numSampled] = row - 1;

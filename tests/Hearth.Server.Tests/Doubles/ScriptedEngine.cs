@@ -32,6 +32,9 @@ internal sealed class ScriptedEngine : ILlmEngine
 
     public bool IsAlive { get; set; } = true;
 
+    /// <summary>Awaited before each step (argument: step index), so a test can hold the engine mid-stream.</summary>
+    public Func<int, Task>? BeforeStep { get; set; }
+
     /// <summary>When set, GenerateAsync refuses every request as a full queue would.</summary>
     public bool Overloaded { get; set; }
 
@@ -57,6 +60,7 @@ internal sealed class ScriptedEngine : ILlmEngine
         {
             for (var i = 0; i < deltas.Count; i++)
             {
+                if (BeforeStep is not null) await BeforeStep(i).WaitAsync(cancellationToken);
                 if (StepDelay > TimeSpan.Zero) await Task.Delay(StepDelay, cancellationToken);
                 else await Task.Yield();
                 cancellationToken.ThrowIfCancellationRequested();

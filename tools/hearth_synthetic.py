@@ -238,3 +238,12 @@ QWEN3_0_6B = Shape("qwen3-0.6b", seed=0x0600, hidden_size=1024, num_layers=28, n
                    head_dim=128, intermediate_size=3072, tied=True, rope_theta=1000000.0, max_position_embeddings=40960)
 
 ALL_SHAPES = PARITY_SHAPES + [QWEN3_0_6B]
+
+
+REGULAR_VOCAB_SIZE = 151643  # ids >= this are special tokens (<|endoftext|> = 151643, ...)
+
+
+def random_token_ids(seed: int, label: str, count: int) -> list[int]:
+    """Prompt token ids drawn from the regular (non-special) vocabulary with the same counter PRNG."""
+    key = tensor_key(seed, label)
+    return [mix64(key + (i + 1) * GOLDEN_GAMMA) % REGULAR_VOCAB_SIZE for i in range(count)]

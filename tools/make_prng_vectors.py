@@ -25,6 +25,8 @@ FILL_CASES = [
     (7, "lm_head.weight", 3.0, (1 << 33) + 7),
     (0xA001, "model.layers.1.self_attn.k_norm.weight", 0.25, 5),
 ]
+# Values whose Python repr the C# config writer must reproduce (rms_norm_eps, rope_theta, factor, ...).
+FLOAT_REPR_VALUES = [1e-06, 1e-05, 1.5e-05, 0.0001, 0.02, 0.5, 4.0, 2.5, 10000.0, 1000000.0, 5000000.0, 123.456, 1e16, 2.5e17]
 FILL_COUNT = 37  # odd, so SIMD main loops and their tails are both exercised
 
 
@@ -91,6 +93,7 @@ def main() -> None:
         "fnv1a64": [{"utf8": s, "hash": f"0x{hs.fnv1a64(s.encode('utf-8')):016x}"} for s in HASH_INPUTS],
         "mix64": [{"input": f"0x{z:016x}", "output": f"0x{hs.mix64(z):016x}"} for z in MIX_INPUTS],
         "fills": [fill_case(*c) for c in FILL_CASES],
+        "float_repr": [{"value": v, "repr": repr(v)} for v in FLOAT_REPR_VALUES],
         "shapes": [shape_entry(s) for s in hs.ALL_SHAPES],
     }
     os.makedirs(os.path.dirname(out_path), exist_ok=True)

@@ -139,7 +139,7 @@ public sealed class ConfigParsingTests
     [Theory]
     [InlineData("{\"hidden_size\": 64,", "invalid JSON")]
     [InlineData("[]", "expected a JSON object")]
-    [InlineData("{\"hidden_size\": 64}", "missing required field 'intermediate_size'")]
+    [InlineData("{\"hidden_size\": 64}", "missing required field 'num_attention_heads'")]
     [InlineData("{\"hidden_size\": \"64\"}", "field 'hidden_size' must be an integer, found \"64\"")]
     public void Broken_configs_give_one_line_errors_naming_the_file(string json, string expected)
     {

@@ -71,9 +71,51 @@ def bits(tensor):
     return [int(x) for x in tensor.contiguous().view(torch.int32).tolist()]
 
 
+def via_transformers(case):
+    """transformers' own function, or None when transformers is missing or the call does not fit its version."""
+    try:
+        import transformers
+        from transformers import Qwen3Config
+        from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+    except Exception:
+        return None
+    scaling = {"rope_type": case["type"]}
+    for key, name in [("factor", "factor"), ("original", "original_max_position_embeddings"),
+                      ("truncate", "truncate"), ("beta_fast", "beta_fast"), ("beta_slow", "beta_slow"),
+                      ("mscale", "mscale"), ("mscale_all_dim", "mscale_all_dim"),
+                      ("low_freq_factor", "low_freq_factor"), ("high_freq_factor", "high_freq_factor")]:
+        if key in case:
+            scaling[name] = case[key]
+    max_pos = case.get("original", 4096) * int(case.get("factor", 1))
+    try:
+        if int(transformers.__version__.split(".")[0]) >= 5:
+            config = Qwen3Config(head_dim=case["head_dim"], max_position_embeddings=max_pos,
+                                 rope_parameters=dict(scaling, rope_theta=case["theta"]))
+        else:
+            config = Qwen3Config(head_dim=case["head_dim"], max_position_embeddings=max_pos, rope_theta=case["theta"],
+                                 rope_scaling=None if case["type"] == "default" else scaling)
+        fn = ROPE_INIT_FUNCTIONS.get(case["type"]) if case["type"] != "default" else None
+        if fn is None:
+            fn = getattr(__import__("transformers.modeling_rope_utils", fromlist=["x"]), "_compute_default_rope_parameters")
+        return fn(config, "cpu")
+    except Exception as e:  # noqa: BLE001
+        print(f"transformers path failed for {case['name']}: {e}", file=sys.stderr)
+        return None
+
+
 out = {"torch": torch.__version__, "cases": []}
+try:
+    import transformers
+    out["transformers"] = transformers.__version__
+except Exception:
+    out["transformers"] = None
 for case in CASES:
     inv, att = compute(case)
+    ref = via_transformers(case)
+    if ref is not None:
+        same = bits(ref[0].to(torch.float32)) == bits(inv.to(torch.float32)) and float(ref[1]) == float(att)
+        print(f"{case['name']}: transformers agrees with the torch expressions: {same}", file=sys.stderr)
+        inv, att = ref[0], float(ref[1])
     out["cases"].append({"name": case["name"], "inv_freq_bits": bits(inv.to(torch.float32)),
                          "attention_scaling": att})
 json.dump(out, sys.stdout, indent=1)

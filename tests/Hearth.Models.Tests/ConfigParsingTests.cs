@@ -97,6 +97,16 @@ public sealed class ConfigParsingTests
     }
 
     [Fact]
+    public void Per_layer_type_rope_parameters_use_the_full_attention_set()
+    {
+        var r = ModelConfigParser.Parse(Qwen3V5.Replace("\"rope_parameters\": {\"rope_theta\": 1000000.0, \"rope_type\": \"default\"}",
+            "\"rope_parameters\": {\"sliding_attention\": {\"rope_theta\": 10000.0, \"rope_type\": \"default\"}, " +
+            "\"full_attention\": {\"rope_theta\": 1000000.0, \"rope_type\": \"linear\", \"factor\": 8.0}}",
+            StringComparison.Ordinal)).Rope;
+        Assert.Equal(("linear", 1_000_000.0, 8.0), (r.Type, r.Theta, r.Factor));
+    }
+
+    [Fact]
     public void Transformers_4_yarn_in_rope_scaling()
     {
         var r = ModelConfigParser.Parse(Qwen3Yarn).Rope;

@@ -146,6 +146,14 @@ public sealed class SafetensorsCorruptionTests
     }
 
     [Fact]
+    public void Missing_file_or_folder()
+    {
+        using var dir = new TempDirectory();
+        foreach (string path in new[] { dir.File("absent.safetensors"), Path.Combine(dir.Path, "no-dir", "x.safetensors") })
+            Assert.Equal($"{path} not found", Assert.Throws<HearthException>(() => SafetensorsFile.Open(path)).Message);
+    }
+
+    [Fact]
     public void Folder_without_safetensors()
     {
         using var dir = new TempDirectory();

@@ -55,6 +55,8 @@ public static class ModelConfigParser
         double? topPartial = fields.Double("partial_rotary_factor");
         // 5.x keeps theta, type and scaling together in rope_parameters; 4.x has rope_theta beside rope_scaling.
         JsonFields? scaling = fields.Object("rope_parameters") ?? fields.Object("rope_scaling");
+        // Models with several attention kinds (sliding + full) nest one parameter set per layer type.
+        if (scaling is { } nested && nested.Object("full_attention") is { } full) scaling = full;
         if (scaling is not { } s)
             return new RopeConfig { Theta = topTheta ?? 10000.0, PartialRotaryFactor = topPartial ?? 1.0 };
 

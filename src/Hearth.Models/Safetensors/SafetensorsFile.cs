@@ -48,7 +48,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         {
             fileBytes = new FileInfo(path).Length;
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new HearthException($"{path} not found");
         }
@@ -67,9 +67,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
             pointer += view.PointerOffset;
 
             ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(pointer, 8));
-            if (headerSize > (ulong)(fileBytes - 8) || headerSize > SafetensorsHeader.MaxHeaderSizeBytes)
+            if (headerSize > (ulong)(fileBytes - 8))
                 throw SafetensorsHeader.Corrupt(path, string.Create(CultureInfo.InvariantCulture,
                     $"header size {headerSize} runs past the end of the {fileBytes}-byte file (truncated, or not safetensors)"));
+            if (headerSize > SafetensorsHeader.MaxHeaderSizeBytes)
+                throw SafetensorsHeader.Corrupt(path, string.Create(CultureInfo.InvariantCulture,
+                    $"header size {headerSize} is above the {SafetensorsHeader.MaxHeaderSizeBytes}-byte limit"));
             long headerBytes = (long)headerSize;
             var (tensors, metadata) = SafetensorsHeader.Parse(
                 new ReadOnlySpan<byte>(pointer + 8, (int)headerBytes), fileBytes - 8 - headerBytes, path);

@@ -82,13 +82,13 @@ internal sealed class SplitPattern
         return index;
     }
 
-    // (?i:'s|'t|'re|'ve|'m|'ll|'d) after the apostrophe. Case-insensitive matching folds U+017F (long s) to s.
+    // (?i:'s|'t|'re|'ve|'m|'ll|'d) after the apostrophe. HF's engine folds ASCII only here: 'ſ (U+017F) is no match.
     private static int ContractionLength(ReadOnlySpan<char> text, int index)
     {
         char a = text[index];
         switch (a)
         {
-            case 's' or 'S' or 't' or 'T' or 'm' or 'M' or 'd' or 'D' or '\u017F':
+            case 's' or 'S' or 't' or 'T' or 'm' or 'M' or 'd' or 'D':
                 return 1;
         }
         if (index + 1 >= text.Length) return 0;

@@ -82,8 +82,10 @@ public sealed partial class Tokenizer
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
 
         // Bounded like HF's word cache: once full, new pieces are simply not remembered.
-        if (cacheable && _pieceCache.Count < MaxCachedPieces)
-            _pieceCacheBySpan.TryAdd(piece, CollectionsMarshal.AsSpan(output)[first..].ToArray());
+        // ConcurrentDictionary.Count takes every lock, so the size is tracked separately.
+        if (cacheable && Volatile.Read(ref _pieceCacheCount) < MaxCachedPieces
+            && _pieceCacheBySpan.TryAdd(piece, CollectionsMarshal.AsSpan(output)[first..].ToArray()))
+            Interlocked.Increment(ref _pieceCacheCount);
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ public sealed partial class Tokenizer
     private readonly int[] _tokenByteStarts;                      // [VocabSize + 1] offsets into _tokenBytes
     private readonly ConcurrentDictionary<string, int[]> _pieceCache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _pieceCacheBySpan;
+    private int _pieceCacheCount;
 
     private Tokenizer(TokenizerDefinition definition, TokenizerConfig config)
     {

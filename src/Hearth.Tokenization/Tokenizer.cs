@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Text;
 using Hearth.Core;
 using Hearth.Tokenization.Bpe;
@@ -112,9 +110,9 @@ public sealed partial class Tokenizer
     public bool IsSpecial(int id) => (uint)id < (uint)_isSpecial.Length && _isSpecial[id];
 
     /// <summary>
-    /// Appends the raw bytes a token stands for: the UTF-8 of the text it decodes to. For an added token that is
-    /// its content (HF's ByteLevel decoder maps it like a vocabulary token only when every character is in the
-    /// byte alphabet, which the same rule applies here). Unknown ids append nothing.
+    /// Appends the raw bytes a token stands for. For an added token that is the UTF-8 of its content, except where
+    /// every character of the content lies in the byte-level alphabet: HF's ByteLevel decoder then maps it like a
+    /// vocabulary token, and so does this (the two agree for ASCII tokens such as Qwen's). Unknown ids add nothing.
     /// </summary>
     public void AppendTokenBytes(int id, List<byte> output)
     {

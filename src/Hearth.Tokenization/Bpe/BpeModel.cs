@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Hearth.Tokenization.Bpe;
 
 /// <summary>
@@ -8,6 +10,7 @@ internal sealed class BpeModel
 {
     private readonly int[] _byteToId;                 // [256] id of each single-byte token, -1 when absent
     private readonly MergeTable _merges;
+    private readonly long[] _bytePairMerges;          // [256 * 256] rank << 32 | mergedId of two single-byte tokens, -1 if none
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabBySpan;
     private readonly bool _ignoreMerges;
 
@@ -25,9 +28,20 @@ internal sealed class BpeModel
             one[0] = ByteLevelAlphabet.ByteToChar((byte)b);
             _byteToId[b] = _vocabBySpan.TryGetValue(one, out int id) ? id : -1;
         }
+        // Every word starts as bytes, so its first round of lookups hits this small table instead of the large one.
+        _bytePairMerges = new long[256 * 256];
+        for (int left = 0; left < 256; left++)
+        for (int right = 0; right < 256; right++)
+        {
+            _bytePairMerges[left << 8 | right] = _byteToId[left] >= 0 && _byteToId[right] >= 0
+                && merges.TryGet(_byteToId[left], _byteToId[right], out int rank, out int merged)
+                    ? ((long)rank << 32) | (uint)merged
+                    : -1;
+        }
     }
 
-    /// <summary>Appends the ids of one pre-token, given as UTF-8 bytes.</summary>
+    /// <summary>Appends the ids of one pre-token, given as UTF-8 bytes. Compiled fully optimized from the first call.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void EncodeWord(ReadOnlySpan<byte> utf8, List<int> output)
     {
         if (_ignoreMerges && TryWholeWord(utf8, output)) return;
@@ -35,11 +49,14 @@ internal sealed class BpeModel
         var s = _scratch ??= new Scratch();
         s.Ensure(utf8.Length);
         int[] ids = s.Ids, next = s.Next, prev = s.Prev;
+        var bytes = s.Bytes;
         int count = 0;
         foreach (byte b in utf8)
         {
             int id = _byteToId[b];
-            if (id >= 0) ids[count++] = id;   // without an unknown token HF drops bytes it has no token for
+            if (id < 0) continue;             // without an unknown token HF drops bytes it has no token for
+            bytes[count] = b;
+            ids[count++] = id;
         }
         if (count <= 1)
         {
@@ -55,15 +72,18 @@ internal sealed class BpeModel
         var heap = s.Heap;
         heap.Clear();
         for (int i = 0; i + 1 < count; i++)
-            if (_merges.TryGet(ids[i], ids[i + 1], out int rank, out int merged)) heap.Push(rank, i, merged);
-
-        while (heap.TryPop(out int pos, out int mergedId))
         {
-            if (ids[pos] < 0) continue;                       // absorbed into its left neighbour
+            long merge = _bytePairMerges[bytes[i] << 8 | bytes[i + 1]];
+            if (merge >= 0) heap.Push((int)(merge >> 32), i, ids[i], ids[i + 1], (int)merge);
+        }
+
+        while (heap.TryPop(out int pos, out var pair))
+        {
             int right = next[pos];
-            if (right >= count) continue;
-            // Stale entries: the pair at pos changed since the entry was pushed.
-            if (!_merges.TryGet(ids[pos], ids[right], out _, out int currentMerged) || currentMerged != mergedId) continue;
+            // Stale entries: the symbol was absorbed or the pair at pos changed since the entry was pushed. A symbol
+            // only grows rightwards, so an unchanged pair of ids is the same pair (HF compares the merged id instead).
+            if (right >= count || ids[pos] != pair.LeftId || ids[right] != pair.RightId) continue;
+            int mergedId = pair.MergedId;
 
             ids[pos] = mergedId;
             ids[right] = -1;
@@ -72,8 +92,10 @@ internal sealed class BpeModel
             if (after < count) prev[after] = pos;
 
             int before = prev[pos];
-            if (before >= 0 && _merges.TryGet(ids[before], mergedId, out int r1, out int m1)) heap.Push(r1, before, m1);
-            if (after < count && _merges.TryGet(mergedId, ids[after], out int r2, out int m2)) heap.Push(r2, pos, m2);
+            if (before >= 0 && _merges.TryGet(ids[before], mergedId, out int r1, out int m1))
+                heap.Push(r1, before, ids[before], mergedId, m1);
+            if (after < count && _merges.TryGet(mergedId, ids[after], out int r2, out int m2))
+                heap.Push(r2, pos, mergedId, ids[after], m2);
         }
 
         for (int i = 0; i < count; i = next[i]) output.Add(ids[i]);
@@ -95,6 +117,7 @@ internal sealed class BpeModel
         public int[] Ids = new int[64];    // [symbols] token id per symbol, -1 once merged away
         public int[] Next = new int[64];   // [symbols]
         public int[] Prev = new int[64];   // [symbols]
+        public byte[] Bytes = new byte[64]; // [symbols] the byte each symbol started as
         public readonly MergeHeap Heap = new();
 
         public void Ensure(int length)
@@ -104,6 +127,7 @@ internal sealed class BpeModel
             Ids = new int[size];
             Next = new int[size];
             Prev = new int[size];
+            Bytes = new byte[size];
         }
     }
 }

@@ -11,17 +11,16 @@ internal sealed class MergeTable
 {
     private const long EmptyKey = -1;
 
-    private readonly long[] _keys;     // [capacity] packed (left << 32 | right), EmptyKey where free
-    private readonly long[] _values;   // [capacity] packed (rank << 32 | mergedId)
+    // [capacity] key and value side by side, so that a lookup touches one cache line: the table is larger than L2.
+    private readonly Entry[] _entries;
     private readonly int _mask;
     private readonly int _shift;
 
     public MergeTable(int expectedCount)
     {
         int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, expectedCount * 2));
-        _keys = new long[capacity];
-        _values = new long[capacity];
-        Array.Fill(_keys, EmptyKey);
+        _entries = new Entry[capacity];
+        Array.Fill(_entries, new Entry { Key = EmptyKey });
         _mask = capacity - 1;
         _shift = 64 - BitOperations.Log2((uint)capacity);
     }
@@ -33,10 +32,9 @@ internal sealed class MergeTable
     {
         long key = Pack(leftId, rightId);
         int slot = Slot(key);
-        while (_keys[slot] != EmptyKey && _keys[slot] != key) slot = (slot + 1) & _mask;
-        if (_keys[slot] == EmptyKey) Count++;
-        _keys[slot] = key;
-        _values[slot] = ((long)rank << 32) | (uint)mergedId;
+        while (_entries[slot].Key != EmptyKey && _entries[slot].Key != key) slot = (slot + 1) & _mask;
+        if (_entries[slot].Key == EmptyKey) Count++;
+        _entries[slot] = new Entry { Key = key, Value = ((long)rank << 32) | (uint)mergedId };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -46,10 +44,11 @@ internal sealed class MergeTable
         int slot = Slot(key);
         while (true)
         {
-            long k = _keys[slot];
+            ref readonly Entry entry = ref _entries[slot];
+            long k = entry.Key;
             if (k == key)
             {
-                long v = _values[slot];
+                long v = entry.Value;
                 rank = (int)(v >> 32);
                 mergedId = (int)v;
                 return true;
@@ -70,4 +69,10 @@ internal sealed class MergeTable
     // Fibonacci hashing spreads the packed ids over the table.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Slot(long key) => (int)((ulong)key * 0x9E3779B97F4A7C15UL >> _shift) & _mask;
+
+    private struct Entry
+    {
+        public long Key;     // packed (left << 32 | right), EmptyKey where free
+        public long Value;   // packed (rank << 32 | mergedId)
+    }
 }

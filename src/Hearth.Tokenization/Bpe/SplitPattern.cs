@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Hearth.Core;
 
 namespace Hearth.Tokenization.Bpe;
@@ -28,6 +29,7 @@ internal sealed class SplitPattern
     };
 
     /// <summary>The end (exclusive) of the piece that starts at <paramref name="start"/>; every position starts one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int NextPieceEnd(ReadOnlySpan<char> text, int start)
     {
         int n = text.Length;

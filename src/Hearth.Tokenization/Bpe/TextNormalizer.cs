@@ -136,7 +136,12 @@ internal static class TextNormalizer
 
     private static void AppendCodePoint(StringBuilder sb, int cp)
     {
-        if (cp < 0x10000) sb.Append((char)cp);
-        else sb.Append(char.ConvertFromUtf32(cp));
+        if (cp < 0x10000)
+        {
+            sb.Append((char)cp);
+            return;
+        }
+        int offset = cp - 0x10000;
+        sb.Append((char)(0xD800 + (offset >> 10))).Append((char)(0xDC00 + (offset & 0x3FF)));
     }
 }

@@ -84,13 +84,14 @@ internal sealed class SplitPattern
         return index;
     }
 
-    // (?i:'s|'t|'re|'ve|'m|'ll|'d) after the apostrophe. HF's engine folds ASCII only here: 'ſ (U+017F) is no match.
+    // (?i:'s|'t|'re|'ve|'m|'ll|'d) after the apostrophe. Case-insensitive matching folds U+017F (long s) to s,
+    // as HF's Oniguruma does (checked against HF: "'ſำ" splits as "'ſ", "ำ").
     private static int ContractionLength(ReadOnlySpan<char> text, int index)
     {
         char a = text[index];
         switch (a)
         {
-            case 's' or 'S' or 't' or 'T' or 'm' or 'M' or 'd' or 'D':
+            case 's' or 'S' or 't' or 'T' or 'm' or 'M' or 'd' or 'D' or '\u017F':
                 return 1;
         }
         if (index + 1 >= text.Length) return 0;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hearth.Tokenization.Bpe;
@@ -55,7 +54,6 @@ public sealed partial class Tokenizer
         EncodeOrdinary(clean[consumed..], output);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EncodeOrdinary(ReadOnlySpan<char> text, List<int> output)
     {
         for (int start = 0; start < text.Length;)
@@ -66,7 +64,6 @@ public sealed partial class Tokenizer
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EncodePiece(ReadOnlySpan<char> piece, List<int> output)
     {
         bool cacheable = piece.Length <= MaxCachedPieceChars;

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Hearth.Core;
 
 namespace Hearth.Tokenization.Bpe;
@@ -29,7 +28,6 @@ internal sealed class SplitPattern
     };
 
     /// <summary>The end (exclusive) of the piece that starts at <paramref name="start"/>; every position starts one.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int NextPieceEnd(ReadOnlySpan<char> text, int start)
     {
         int n = text.Length;

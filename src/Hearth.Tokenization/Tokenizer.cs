@@ -121,9 +121,6 @@ public sealed partial class Tokenizer
         output.AddRange(_tokenBytes.AsSpan(start, _tokenByteStarts[id + 1] - start));
     }
 
-    internal ReadOnlySpan<byte> TokenBytes(int id) =>
-        (uint)id < (uint)VocabSize ? _tokenBytes.AsSpan(_tokenByteStarts[id], _tokenByteStarts[id + 1] - _tokenByteStarts[id]) : default;
-
     private static (byte[] Bytes, int[] Starts) BuildTokenBytes(string?[] idToToken)
     {
         var bytes = new List<byte>(idToToken.Length * 8);

@@ -56,9 +56,9 @@ internal sealed class SplitPattern
         }
 
         if (c == ' ' && start + 1 < n && CharClasses.At(text, start + 1, out _) == CharClass.Other)
-            return SkipClass(SkipClass(text, start + 1, CharClass.Other), text, CharClass.NewLine);
+            return SkipClass(text, SkipClass(text, start + 1, CharClass.Other), CharClass.NewLine);
         if (cls == CharClass.Other)
-            return SkipClass(SkipClass(text, start, CharClass.Other), text, CharClass.NewLine);
+            return SkipClass(text, SkipClass(text, start, CharClass.Other), CharClass.NewLine);
 
         // Whitespace: every White_Space character is in the BMP, so each is one UTF-16 unit.
         int runEnd = start;
@@ -69,8 +69,6 @@ internal sealed class SplitPattern
         if (runEnd - start >= 2) return runEnd - 1;               // \s+(?!\S) leaves the last space to the next word
         return runEnd;                                            // \s+
     }
-
-    private static int SkipClass(int index, ReadOnlySpan<char> text, CharClass cls) => SkipClass(text, index, cls);
 
     private static int SkipClass(ReadOnlySpan<char> text, int index, CharClass cls)
     {

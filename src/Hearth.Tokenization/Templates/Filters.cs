@@ -55,7 +55,7 @@ internal static class Filters
             case "abs":
                 return value switch
                 {
-                    long l => Math.Abs(l),
+                    long l => (object)Math.Abs(l),
                     double d => Math.Abs(d),
                     bool b => b ? 1L : 0L,
                     _ => throw new JinjaRuntimeError($"bad operand type for abs(): '{PyOps.TypeName(value)}'"),

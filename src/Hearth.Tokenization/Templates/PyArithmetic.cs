@@ -28,8 +28,8 @@ internal static class PyArithmetic
     public static object? Negate(object? a) => a switch
     {
         Undefined u => throw u.Fail(),
-        long l => checked(-l),
-        bool b => b ? -1L : 0L,
+        long l => (object)checked(-l),
+        bool b => (object)(b ? -1L : 0L),
         double d => -d,
         _ => throw new JinjaRuntimeError($"bad operand type for unary -: '{PyOps.TypeName(a)}'"),
     };
@@ -38,7 +38,7 @@ internal static class PyArithmetic
     {
         Undefined u => throw u.Fail(),
         long or double => a,
-        bool b => b ? 1L : 0L,
+        bool b => (object)(b ? 1L : 0L),
         _ => throw new JinjaRuntimeError($"bad operand type for unary +: '{PyOps.TypeName(a)}'"),
     };
 

@@ -41,7 +41,7 @@ internal static class Filters
             case "lower": return PyFormat.Str(value).ToLowerInvariant();
             case "upper": return PyFormat.Str(value).ToUpperInvariant();
             case "capitalize": return PyStrings.Capitalize(PyFormat.Str(value));
-            case "title": return PyStrings.Title(PyFormat.Str(value));
+            case "title": return TitleWords(PyFormat.Str(value));
             case "replace":
                 args.Check(name, "old", "new", "count");
                 long count = args.Get(2, "count", null) is { } c && PyOps.TryInt(c, out long n) ? n : -1;
@@ -50,6 +50,7 @@ internal static class Filters
                 if (value is Undefined) return new List<object?>();
                 if (value is not PyDict dict) throw new JinjaRuntimeError("Can only get item pairs from a mapping.");
                 return dict.Entries.Select(kv => (object?)new object?[] { kv.Key, kv.Value }).ToList();
+            case "int" or "float" when value is Undefined u: throw u.Fail();
             case "int": return ToInt(value, args);
             case "float": return ToFloat(value, args);
             case "abs":
@@ -63,14 +64,16 @@ internal static class Filters
             case "round": return Round(value, args);
             case "safe": return value;
             case "escape" or "e" or "forceescape": return Escape(PyFormat.Str(value));
-            case "wordcount": return (long)PyStrings.Split(PyFormat.Str(value), null, -1).Count;
+            case "wordcount": return WordCount(PyFormat.Str(value));
             case "center":
                 string text = PyFormat.Str(value);
                 long width = PyOps.TryInt(args.Get(0, "width", 80L), out long w) ? w : 80;
                 if (width <= text.Length) return text;
                 int left = (int)((width - text.Length) / 2 + ((width - text.Length) % 2 & width % 2));
                 return new string(' ', left) + text + new string(' ', (int)(width - text.Length - left));
-            case "indent": return Indent(PyFormat.Str(value), args);
+            case "indent":
+                if (value is not string indented) throw new JinjaRuntimeError($"'{PyOps.TypeName(value)}' object has no attribute 'splitlines'");
+                return Indent(indented, args);
             case "attr": return PyOps.GetAttr(value, ArgString(args, 0, "name"));
             case "format": return PyFormat.Percent(PyFormat.Str(value), args.Positional.ToArray());
             case "pprint": return PyFormat.Repr(value);
@@ -160,6 +163,9 @@ internal static class Filters
     {
         args.Check("round", "precision", "method");
         double x = PyOps.ToDouble(value);
+        string roundMethod = PyFormat.Str(args.Get(1, "method", "common"));
+        // Python's round() of an int stays an int; ceil and floor divide and so give floats.
+        if (roundMethod == "common" && PyOps.TryInt(value, out long whole)) return whole;
         int precision = PyOps.TryInt(args.Get(0, "precision", 0L), out long p) ? (int)Math.Clamp(p, 0, 15) : 0;
         string method = PyFormat.Str(args.Get(1, "method", "common"));
         double scale = Math.Pow(10, precision);
@@ -170,6 +176,38 @@ internal static class Filters
             "floor" => Math.Floor(x * scale) / scale,
             _ => throw new JinjaRuntimeError("method must be common, ceil or floor"),
         };
+    }
+
+    /// <summary>
+    /// Jinja's title filter (not Python's str.title): words start after runs of whitespace, '-', '(', '{', '[' or
+    /// '&lt;'; each word gets its first character upper-cased and the rest lower-cased.
+    /// </summary>
+    private static string TitleWords(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        bool wordStart = true;
+        foreach (char c in s)
+        {
+            bool separator = PyStrings.IsSpace(c) || c is '-' or '(' or '{' or '[' or '<';
+            if (separator) sb.Append(c);
+            else sb.Append(wordStart ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c));
+            wordStart = separator;
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Jinja counts matches of the regex \w+, so punctuation separates words too.</summary>
+    private static long WordCount(string s)
+    {
+        long count = 0;
+        bool inWord = false;
+        foreach (char c in s)
+        {
+            bool word = char.IsLetterOrDigit(c) || c == '_';
+            if (word && !inWord) count++;
+            inWord = word;
+        }
+        return count;
     }
 
     private static string Escape(string s) => s

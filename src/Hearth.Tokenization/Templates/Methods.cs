@@ -77,8 +77,8 @@ internal static class Methods
             case "isalpha": return s.Length > 0 && s.All(char.IsLetter);
             case "isalnum": return s.Length > 0 && s.All(char.IsLetterOrDigit);
             case "isspace": return s.Length > 0 && s.All(PyStrings.IsSpace);
-            case "isupper": return s.Any(char.IsLetter) && s == s.ToUpperInvariant();
-            case "islower": return s.Any(char.IsLetter) && s == s.ToLowerInvariant();
+            case "isupper": return PyStrings.IsUpper(s);
+            case "islower": return PyStrings.IsLower(s);
             default: throw new JinjaRuntimeError($"'str' object has no method '{name}'");
         }
     }

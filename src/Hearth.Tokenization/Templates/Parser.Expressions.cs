@@ -52,6 +52,7 @@ internal sealed partial class Parser
                     otherwise = ParseExpression();
                 }
                 expr = new CondExpr(line, column, test, expr, otherwise);
+                _sawCondExpr = true;
             }
             return expr;
         }
@@ -290,9 +291,28 @@ internal sealed partial class Parser
         try
         {
             Expr? start = null;
+            if (Current.IsOperator("]"))
+            {
+                // Jinja accepts x[] and looks up the empty tuple.
+                _pos++;
+                return new ItemExpr(line, column, target, new SequenceExpr(line, column, new List<Expr>(), isTuple: true));
+            }
             if (!Current.IsOperator(":"))
             {
                 start = ParseExpression();
+                if (Current.IsOperator(","))
+                {
+                    // x[a, b] indexes with the tuple (a, b), as in Python.
+                    var items = new List<Expr> { start };
+                    while (Current.IsOperator(","))
+                    {
+                        _pos++;
+                        if (Current.IsOperator("]")) break;
+                        items.Add(ParseExpression());
+                    }
+                    ExpectOperator("]");
+                    return new ItemExpr(line, column, target, new SequenceExpr(line, column, items, isTuple: true));
+                }
                 if (!Current.IsOperator(":"))
                 {
                     ExpectOperator("]");
@@ -386,7 +406,7 @@ internal sealed partial class Parser
             _pos++;
             name += "." + Next().Text;
         }
-        if (!Filters.Exists(name)) throw Error(nameToken, $"no filter named '{name}'");
+        if (!Filters.Exists(name)) NoteUnknownName(nameToken, $"no filter named '{name}'");
         var args = Current.IsOperator("(") ? ParseArgs() : ArgList.None;
         return new FilterExpr(line, column, target, name, args);
     }
@@ -402,7 +422,7 @@ internal sealed partial class Parser
         }
         var nameToken = Current;
         string name = ExpectName();
-        if (!TestFunctions.Exists(name)) throw Error(nameToken, $"no test named '{name}'");
+        if (!TestFunctions.Exists(name)) NoteUnknownName(nameToken, $"no test named '{name}'");
         ArgList args = ArgList.None;
         if (Current.IsOperator("("))
         {

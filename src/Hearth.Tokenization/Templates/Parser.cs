@@ -15,6 +15,9 @@ internal sealed partial class Parser
     private int _pos;
     private int _nesting;
     private int _loopDepth;
+    private int _ifDepth;
+    private bool _sawCondExpr;
+    private TemplateException? _unknownName;
 
     private Parser(List<Token> tokens, SourceMap map)
     {
@@ -56,6 +59,25 @@ internal sealed partial class Parser
     {
         if (Current.Kind != TokenKind.BlockEnd) throw Error(Current, $"expected end of statement block, got {Describe(Current)}");
         _pos++;
+        FlushUnknownName();
+    }
+
+    /// <summary>
+    /// Jinja 3 reports an unknown filter or test when compiling, except inside an if block or an inline if,
+    /// where it only fails if evaluated. Names seen in a tag are checked when the tag ends.
+    /// </summary>
+    private void NoteUnknownName(Token at, string message)
+    {
+        if (_ifDepth == 0) _unknownName ??= Error(at, message);
+    }
+
+    private void FlushUnknownName()
+    {
+        var pending = _unknownName;
+        bool soft = _sawCondExpr;
+        _unknownName = null;
+        _sawCondExpr = false;
+        if (pending is not null && !soft) throw pending;
     }
 
     private string ExpectName()
@@ -103,6 +125,7 @@ internal sealed partial class Parser
                     var expr = ParseTuple(withCondExpr: true);
                     if (Current.Kind != TokenKind.VariableEnd) throw Error(Current, $"expected end of print statement, got {Describe(Current)}");
                     _pos++;
+                    FlushUnknownName();
                     body.Add(new OutputStmt(line, column, expr));
                     break;
                 case TokenKind.BlockBegin:
@@ -168,6 +191,19 @@ internal sealed partial class Parser
 
     private Stmt ParseIf(int line, int column)
     {
+        _ifDepth++;
+        try
+        {
+            return ParseIfBranches(line, column);
+        }
+        finally
+        {
+            _ifDepth--;
+        }
+    }
+
+    private Stmt ParseIfBranches(int line, int column)
+    {
         var branches = new List<(Expr, List<Stmt>)>();
         List<Stmt>? elseBody = null;
         var test = ParseTuple(withCondExpr: false);
@@ -203,7 +239,10 @@ internal sealed partial class Parser
         if (Current.IsName("recursive")) throw Error(Current, "recursive loops are not supported");
         ExpectBlockEnd();
         _loopDepth++;
+        int savedIfDepth = _ifDepth;
+        _ifDepth = 0; // a loop body compiles in a fresh Jinja frame, which is not "soft" even inside an if
         var body = ParseBody(new[] { "else", "endfor" }, out string tag);
+        _ifDepth = savedIfDepth;
         _loopDepth--;
         ExpectBlockEnd();
         List<Stmt>? elseBody = tag == "else" ? ParseBlockBody("endfor") : null;
@@ -272,10 +311,12 @@ internal sealed partial class Parser
         }
         _pos++;
         ExpectBlockEnd();
-        int savedLoopDepth = _loopDepth;
+        int savedLoopDepth = _loopDepth, savedIfDepth = _ifDepth;
         _loopDepth = 0;
+        _ifDepth = 0;
         var body = ParseBlockBody("endmacro");
         _loopDepth = savedLoopDepth;
+        _ifDepth = savedIfDepth;
         return new MacroStmt(line, column, new MacroDefinition(name, parameters, defaults, body));
     }
 

@@ -11,7 +11,8 @@ internal static class PyArithmetic
     public static object? Binary(string op, object? a, object? b)
     {
         if (a is Undefined ua) throw ua.Fail();
-        if (b is Undefined ub) throw ub.Fail();
+        // str % x succeeds before Python would ask Undefined for its own __rmod__.
+        if (b is Undefined ub && !(op == "%" && a is string)) throw ub.Fail();
         return op switch
         {
             "+" => Add(a, b),
@@ -126,7 +127,19 @@ internal static class PyArithmetic
     {
         if (!PyOps.IsNumber(a) || !PyOps.IsNumber(b)) throw Unsupported("//", a, b);
         if (PyOps.ToDouble(b) == 0) throw new JinjaRuntimeError("integer division or modulo by zero");
-        return Numeric("//", a, b, (x, y) => FloorDiv(x, y), (x, y) => Math.Floor(x / y));
+        return Numeric("//", a, b, (x, y) => FloorDiv(x, y), FloatFloorDiv);
+    }
+
+    /// <summary>CPython's float floor division, which works from fmod so that 2.0 // 0.1 is 19.0, not 20.0.</summary>
+    private static double FloatFloorDiv(double x, double y)
+    {
+        double mod = x % y;
+        double div = (x - mod) / y;
+        if (mod != 0 && (y < 0) != (mod < 0)) div -= 1.0;
+        if (div == 0) return 0.0 * (x / y);
+        double floor = Math.Floor(div);
+        if (div - floor > 0.5) floor += 1.0;
+        return floor;
     }
 
     private static long FloorDiv(long x, long y)
@@ -171,7 +184,10 @@ internal static class PyArithmetic
             }
             return result;
         }
-        return Math.Pow(PyOps.ToDouble(a), PyOps.ToDouble(b));
+        double x2 = PyOps.ToDouble(a), y2 = PyOps.ToDouble(b);
+        if (x2 == 0 && y2 < 0) throw new JinjaRuntimeError("0.0 cannot be raised to a negative power");
+        if (x2 < 0 && Math.Floor(y2) != y2) throw new JinjaRuntimeError("negative number cannot be raised to a fractional power");
+        return Math.Pow(x2, y2);
     }
 
     private static JinjaRuntimeError Unsupported(string op, object? a, object? b) =>

@@ -183,7 +183,8 @@ internal static class PyFormat
                 _ => throw new JinjaRuntimeError($"unsupported format character '{conversion}'"),
             });
         }
-        if (next < values.Count && args is object?[]) throw new JinjaRuntimeError("not all arguments converted during string formatting");
+        // Python ignores an unused argument that supports indexing (dict, list) but rejects any other.
+        if (next < values.Count && args is not PyDict && args is not List<object?> && args is not Undefined) throw new JinjaRuntimeError("not all arguments converted during string formatting");
         return sb.ToString();
     }
 }

@@ -245,7 +245,9 @@ internal static class PyOps
             case string s: items = PyStrings.CodePoints(s); break;
             case List<object?> list: items = list; break;
             case object?[] tuple: items = tuple; break;
-            default: return new Undefined($"'{TypeName(obj)}' object is not subscriptable");
+            // Jinja compiles slices to a plain Python subscript, so unlike item access a bad slice raises.
+            case PyDict: throw new JinjaRuntimeError("unhashable type: 'slice'");
+            default: throw new JinjaRuntimeError($"'{TypeName(obj)}' object is not subscriptable");
         }
         int count = items.Count;
         long lo = SliceBound(start, count, stepValue, isStart: true);

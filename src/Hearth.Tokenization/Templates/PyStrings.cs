@@ -11,6 +11,12 @@ internal static class PyStrings
     /// <summary>Python's str.isspace, which also counts the ASCII separators 0x1C-0x1F.</summary>
     public static bool IsSpace(char c) => char.IsWhiteSpace(c) || (c >= '\x1c' && c <= '\x1f');
 
+    /// <summary>str.islower: at least one cased character and no upper-case one.</summary>
+    public static bool IsLower(string s) => s.Any(char.IsLower) && !s.Any(c => char.IsUpper(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.TitlecaseLetter);
+
+    /// <summary>str.isupper: at least one cased character and no lower-case one.</summary>
+    public static bool IsUpper(string s) => s.Any(char.IsUpper) && !s.Any(c => char.IsLower(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.TitlecaseLetter);
+
     public static bool HasSurrogates(string s)
     {
         foreach (char c in s)

@@ -45,6 +45,8 @@ internal static class SequenceFilters
     private static object? Map(RenderContext context, object? value, CallArgs args)
     {
         var result = new List<object?>();
+        // Jinja guards these filters with `if value:`, so None or "" maps to nothing instead of failing.
+        if (!PyOps.Truthy(value)) return result;
         var attribute = args.Get(-1, "attribute", null);
         if (attribute is not null)
         {
@@ -73,6 +75,7 @@ internal static class SequenceFilters
         if (test is not null && !TestFunctions.Exists(test)) throw new JinjaRuntimeError($"no test named '{test}'");
         var testArgs = new CallArgs(args.Positional.Skip(offset + 1).ToList(), new List<KeyValuePair<string, object?>>());
         var result = new List<object?>();
+        if (!PyOps.Truthy(value)) return result;
         foreach (var item in PyOps.Iterate(value))
         {
             var subject = byAttribute ? GetPath(item, attribute) : item;
@@ -100,6 +103,7 @@ internal static class SequenceFilters
         foreach (var item in PyOps.Iterate(value))
         {
             var key = SortKey(item, attribute, caseSensitive);
+            PyKeyComparer.EnsureHashable(key);
             if (seen.Any(k => PyOps.Eq(k, key))) continue;
             seen.Add(key);
             result.Add(item);

@@ -13,8 +13,17 @@ internal static class TestFunctions
 
     public static bool Exists(string name) => Names.Contains(name);
 
+    /// <summary>Tests that take no argument besides the value; Python rejects extra ones.</summary>
+    private static readonly HashSet<string> Unary = new(StringComparer.Ordinal)
+    {
+        "defined", "undefined", "none", "string", "number", "false", "true", "mapping", "sequence", "iterable",
+        "boolean", "integer", "float", "callable", "odd", "even", "lower", "upper", "escaped", "filter", "test",
+    };
+
     public static bool Apply(RenderContext context, string name, object? value, CallArgs args)
     {
+        if (Unary.Contains(name) && args.Positional.Count + args.Named.Count > 0)
+            throw new JinjaRuntimeError($"test_{name}() takes 1 positional argument but {args.Positional.Count + args.Named.Count + 1} were given");
         object? Arg() => args.Positional.Count > 0 ? args.Positional[0] : throw new JinjaRuntimeError($"test '{name}' needs an argument");
         switch (name)
         {
@@ -31,13 +40,10 @@ internal static class TestFunctions
             case "mapping": return value is PyDict;
             case "sequence": return value is string or List<object?> or object?[] or PyDict or Undefined;
             case "iterable": return value is string or List<object?> or object?[] or PyDict or Undefined;
-            case "callable": return value is PyCallable;
-            case "odd": return AsInt(value) % 2 != 0;
-            case "even": return AsInt(value) % 2 == 0;
-            case "divisibleby":
-                long divisor = AsInt(Arg());
-                if (divisor == 0) throw new JinjaRuntimeError("integer division or modulo by zero");
-                return AsInt(value) % divisor == 0;
+            case "callable": return value is PyCallable or Undefined; // Undefined defines __call__ (to fail)
+            case "odd": return PyOps.Eq(PyArithmetic.Binary("%", Number(value), 2L), 1L);
+            case "even": return PyOps.Eq(PyArithmetic.Binary("%", Number(value), 2L), 0L);
+            case "divisibleby": return PyOps.Eq(PyArithmetic.Binary("%", Number(value), Number(Arg())), 0L);
             case "eq" or "equalto" or "==": return PyOps.Eq(value, Arg());
             case "ne" or "!=": return !PyOps.Eq(value, Arg());
             case "lt" or "lessthan" or "<": return PyOps.Compare(value, Arg(), "<") < 0;
@@ -46,8 +52,8 @@ internal static class TestFunctions
             case "ge" or ">=": return PyOps.Compare(value, Arg(), ">=") >= 0;
             case "in": return PyOps.Contains(Arg(), value);
             case "sameas": return SameAs(value, Arg());
-            case "lower": return value is string lower && lower == lower.ToLowerInvariant();
-            case "upper": return value is string upper && upper == upper.ToUpperInvariant();
+            case "lower": return PyStrings.IsLower(PyFormat.Str(value));
+            case "upper": return PyStrings.IsUpper(PyFormat.Str(value));
             case "escaped": return false;
             case "filter": return value is string f && Filters.Exists(f);
             case "test": return value is string t && Exists(t);
@@ -65,11 +71,10 @@ internal static class TestFunctions
         return ReferenceEquals(a, b);
     }
 
-    private static long AsInt(object? value)
+    private static object? Number(object? value)
     {
         if (value is Undefined u) throw u.Fail();
-        if (PyOps.TryInt(value, out long l)) return l;
-        if (value is double d) return (long)d;
+        if (PyOps.IsNumber(value)) return value;
         throw new JinjaRuntimeError($"expected a number, got {PyOps.TypeName(value)}");
     }
 }

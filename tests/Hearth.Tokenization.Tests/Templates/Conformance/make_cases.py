@@ -1,7 +1,8 @@
 """Regenerates jinja-cases.json: each case rendered by the real Jinja2 in the environment transformers uses
 for chat templates (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, its tojson
-override and raise_exception). Run: python3 make_cases.py (needs jinja2)."""
+override and its raise_exception and strftime_now globals). Run: python3 make_cases.py (needs jinja2)."""
 import json
+from datetime import datetime
 import jinja2
 from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -20,6 +21,7 @@ def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
 env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
 env.filters["tojson"] = tojson
 env.globals["raise_exception"] = raise_exception
+env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
 
 out = []
 names = set()

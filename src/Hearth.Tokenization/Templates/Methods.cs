@@ -73,6 +73,23 @@ internal static class Methods
                 string normalized = s.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
                 if (normalized.EndsWith('\n')) normalized = normalized[..^1];
                 return s.Length == 0 ? new List<object?>() : normalized.Split('\n').ToList<object?>();
+            case "removeprefix":
+                string prefix = RequiredString(args, 0, "prefix", name);
+                return s.StartsWith(prefix, StringComparison.Ordinal) ? s.Substring(prefix.Length) : s;
+            case "removesuffix":
+                string suffix = RequiredString(args, 0, "suffix", name);
+                return suffix.Length > 0 && s.EndsWith(suffix, StringComparison.Ordinal) ? s.Substring(0, s.Length - suffix.Length) : s;
+            case "partition" or "rpartition":
+                string sep = RequiredString(args, 0, "sep", name);
+                if (sep.Length == 0) throw new JinjaRuntimeError("empty separator");
+                int cut = name == "partition" ? s.IndexOf(sep, StringComparison.Ordinal) : s.LastIndexOf(sep, StringComparison.Ordinal);
+                if (cut < 0) return name == "partition" ? new object?[] { s, "", "" } : new object?[] { "", "", s };
+                return new object?[] { s.Substring(0, cut), sep, s.Substring(cut + sep.Length) };
+            case "zfill" or "ljust" or "rjust" or "center": return Pad(s, name, args);
+            case "isnumeric" or "isdecimal": return s.Length > 0 && s.All(char.IsDigit);
+            case "swapcase": return string.Concat(s.Select(ch => char.IsUpper(ch) ? char.ToLowerInvariant(ch) : char.ToUpperInvariant(ch)));
+            case "casefold": return s.ToLowerInvariant();
+            case "istitle": return IsTitle(s);
             case "isdigit": return s.Length > 0 && s.All(char.IsDigit);
             case "isalpha": return s.Length > 0 && s.All(char.IsLetter);
             case "isalnum": return s.Length > 0 && s.All(char.IsLetterOrDigit);
@@ -80,6 +97,50 @@ internal static class Methods
             case "isupper": return PyStrings.IsUpper(s);
             case "islower": return PyStrings.IsLower(s);
             default: throw new JinjaRuntimeError($"'str' object has no method '{name}'");
+        }
+    }
+
+    /// <summary>str.istitle: upper-case letters only start words, lower-case ones only continue them.</summary>
+    private static bool IsTitle(string s)
+    {
+        bool cased = false, previousCased = false;
+        foreach (char c in s)
+        {
+            if (char.IsUpper(c))
+            {
+                if (previousCased) return false;
+                previousCased = cased = true;
+            }
+            else if (char.IsLower(c))
+            {
+                if (!previousCased) return false;
+                previousCased = cased = true;
+            }
+            else
+            {
+                previousCased = false;
+            }
+        }
+        return cased;
+    }
+
+    private static string Pad(string s, string name, CallArgs args)
+    {
+        if (!PyOps.TryInt(args.Get(0, "width", null), out long width)) throw new JinjaRuntimeError($"{name}() needs an integer width");
+        string fill = args.Get(1, "fillchar", " ") is string f && f.Length == 1 ? f : " ";
+        int length = PyStrings.Length(s);
+        if (width <= length) return s;
+        int total = (int)Math.Min(width - length, PyArithmetic.MaxBuiltLength);
+        switch (name)
+        {
+            case "ljust": return s + new string(fill[0], total);
+            case "rjust": return new string(fill[0], total) + s;
+            case "center":
+                int left = total / 2 + (total & (int)width & 1);
+                return new string(fill[0], left) + s + new string(fill[0], total - left);
+            default:
+                bool signed = s.Length > 0 && (s[0] == '-' || s[0] == '+');
+                return signed ? s[0] + new string('0', total) + s.Substring(1) : new string('0', total) + s;
         }
     }
 

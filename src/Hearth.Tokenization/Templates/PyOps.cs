@@ -13,7 +13,8 @@ internal static class PyOps
     {
         "startswith", "endswith", "split", "rsplit", "strip", "lstrip", "rstrip", "upper", "lower", "replace",
         "title", "capitalize", "find", "rfind", "count", "join", "format", "isdigit", "isalpha", "isalnum",
-        "isspace", "isupper", "islower", "splitlines", "index",
+        "isspace", "isupper", "islower", "splitlines", "index", "removeprefix", "removesuffix", "partition",
+        "rpartition", "zfill", "ljust", "rjust", "center", "isnumeric", "isdecimal", "swapcase", "casefold", "istitle",
     };
     private static readonly string[] ListMethods = { "index", "count" };
 

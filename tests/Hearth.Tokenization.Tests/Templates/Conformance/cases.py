@@ -159,6 +159,7 @@ CASES = [
     ("m_on_none_error", "{{ v.startswith('a') }}", '{"v": null}'),
     ("m_mutation_blocked", "{% set l = [1] %}{{ l.append(2) }}", "{}"),
     ("m_list_index", "{{ [1, 2, 3].index(2) }} {{ [1, 2, 1].count(1) }}", "{}"),
+    ("m_more_string_methods", "{{ 'v1.2'.removeprefix('v') }} {{ 'a.txt'.removesuffix('.txt') }} {{ 'k=v=w'.partition('=') }} {{ 'k=v=w'.rpartition('=') }} {{ 'x'.partition(':') }} {{ '42'.zfill(5) }} {{ '-4'.zfill(4) }} [{{ 'ab'.ljust(4, '*') }}] [{{ 'ab'.rjust(4) }}] [{{ 'ab'.center(5, '.') }}] {{ 'aB'.swapcase() }} {{ '12'.isnumeric() }} {{ 'Hello World'.istitle is defined }}", "{}"),
     # --- globals ---
     ("g_range", "{{ range(3)|list }} {{ range(1, 7, 2)|list }} {{ range(5, 0, -2)|list }} {{ range(0)|list }}", "{}"),
     ("g_range_too_big", "{{ range(1000000)|length }}", "{}"),

@@ -68,9 +68,11 @@ internal static class Filters
             case "center":
                 string text = PyFormat.Str(value);
                 long width = PyOps.TryInt(args.Get(0, "width", 80L), out long w) ? w : 80;
-                if (width <= text.Length) return text;
-                int left = (int)((width - text.Length) / 2 + ((width - text.Length) % 2 & width % 2));
-                return new string(' ', left) + text + new string(' ', (int)(width - text.Length - left));
+                int textLength = PyStrings.Length(text);
+                if (width <= textLength) return text;
+                long padding = Math.Min(width - textLength, PyArithmetic.MaxBuiltLength);
+                int left = (int)(padding / 2 + (padding & width & 1));
+                return new string(' ', left) + text + new string(' ', (int)(padding - left));
             case "indent":
                 if (value is not string indented) throw new JinjaRuntimeError($"'{PyOps.TypeName(value)}' object has no attribute 'splitlines'");
                 return Indent(indented, args);

@@ -11,7 +11,14 @@ internal sealed class RenderContext
     /// <summary>Macro recursion bound; Python would stop near here with RecursionError.</summary>
     public const int MaxMacroDepth = 100;
 
+    /// <summary>
+    /// Total loop iterations one render may run. Every loop is finite, but nested range(100000) loops would
+    /// still hold a server thread for hours; no real chat template comes near this.
+    /// </summary>
+    public const long MaxLoopIterations = 10_000_000;
+
     private readonly IReadOnlyDictionary<string, object?> _globals;
+    private long _loopIterations;
 
     public RenderContext(Scope root, IReadOnlyDictionary<string, object?> globals)
     {
@@ -24,6 +31,12 @@ internal sealed class RenderContext
     public Scope Scope { get; set; }
 
     public int MacroDepth { get; set; }
+
+    public void CountIteration()
+    {
+        if (++_loopIterations > MaxLoopIterations)
+            throw new JinjaRuntimeError($"template ran more than {MaxLoopIterations} loop iterations");
+    }
 
     public object? Lookup(string name)
     {

@@ -54,6 +54,7 @@ internal sealed class ForStmt(int line, int column, AssignTarget target, Expr it
         {
             for (int i = 0; i < items.Count; i++)
             {
+                context.CountIteration();
                 loop.Index0 = i;
                 context.Scope = new Scope(outer);
                 target.Assign(context, items[i]);

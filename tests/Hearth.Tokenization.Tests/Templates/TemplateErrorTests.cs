@@ -129,6 +129,13 @@ public class TemplateErrorTests
     }
 
     [Fact]
+    public void Nested_loops_are_bounded_by_a_total_iteration_budget()
+    {
+        var error = RenderError("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");
+        Assert.Contains("loop iterations", error.Reason);
+    }
+
+    [Fact]
     public void Deeply_nested_json_variables_fail_cleanly()
     {
         JsonNode node = new JsonArray();

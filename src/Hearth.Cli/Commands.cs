@@ -9,5 +9,6 @@ internal static class Commands
     {
         yield return TokenizeCommand.Create();
         yield return TemplateCommand.Create();
+        yield return GenerateCommand.Create();
     }
 }

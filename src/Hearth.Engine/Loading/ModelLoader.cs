@@ -1,0 +1,29 @@
+using Hearth.Backends;
+using Hearth.Core;
+using Hearth.Models.Qwen3;
+using Hearth.Models.Safetensors;
+using Hearth.Tokenization;
+
+namespace Hearth.Engine.Loading;
+
+/// <summary>Opens a model folder: checkpoint, weights bound to a backend, the forward pass and the tokenizer.</summary>
+public static class ModelLoader
+{
+    public static LoadedModel Load(string directory, IBackend backend, int maxTokensPerStep, int maxLogitRows)
+    {
+        if (!System.IO.Directory.Exists(directory)) throw new HearthException($"model folder not found: {directory}");
+        var checkpoint = ModelCheckpoint.Open(directory);
+        try
+        {
+            var tokenizer = Tokenizer.Load(directory);
+            var weights = Qwen3Weights.Load(checkpoint, backend);
+            var model = new Qwen3Model(weights, backend, maxTokensPerStep, maxLogitRows);
+            return new LoadedModel(directory, checkpoint, model, tokenizer);
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+}

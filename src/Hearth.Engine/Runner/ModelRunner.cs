@@ -1,12 +1,13 @@
 using Hearth.Backends;
 using Hearth.Core;
+using Hearth.Engine.Scheduling;
 using Hearth.Models;
 
 namespace Hearth.Engine.Runner;
 
 /// <summary>
 /// Runs one batched forward per step for all scheduled tokens of all sequences: uploads the step's flat
-/// inputs into device buffers allocated once, calls the model, and brings the needed logits back to the host.
+/// inputs into device buffers allocated once, calls the model, and brings the needed logits to the host.
 /// </summary>
 public sealed class ModelRunner : IDisposable
 {
@@ -15,74 +16,68 @@ public sealed class ModelRunner : IDisposable
     private readonly PagedKvCache _cache;
     private readonly AttentionMetadata _metadata = new();
     private readonly List<DeviceBuffer> _buffers = [];
-    private readonly Tensor _tokenIds, _positions, _slotMapping, _queryStartLocs, _seqLens, _blockTables, _logitRows;
-    private readonly float[] _hostLogits; // [maxLogitRows, vocab]
+    private readonly Tensor _tokenIds, _positions, _slotMapping; // [maxTokens]
+    private readonly Tensor _queryStartLocs;                      // [maxSeqs + 1]
+    private readonly Tensor _seqLens;                             // [maxSeqs]
+    private readonly Tensor _blockTables;                         // [maxSeqs · maxBlocksPerSeq]
+    private readonly Tensor _logitRows;                           // [maxLogitRows]
+    private readonly float[] _hostLogits;                         // [maxLogitRows, vocab]
 
-    public ModelRunner(IBackend backend, ICausalLanguageModel model, PagedKvCache cache, int maxBlocksPerSeq)
+    public ModelRunner(IBackend backend, ICausalLanguageModel model, PagedKvCache cache, int maxSeqs, int maxBlocksPerSeq)
     {
         _backend = backend;
         _model = model;
         _cache = cache;
-        int maxTokens = model.MaxTokensPerStep, maxSeqs = model.MaxLogitRows;
-        Inputs = new StepInputs(maxTokens, maxSeqs, maxBlocksPerSeq);
+        int maxTokens = model.MaxTokensPerStep;
         _tokenIds = AllocateInt(maxTokens);
         _positions = AllocateInt(maxTokens);
         _slotMapping = AllocateInt(maxTokens);
         _queryStartLocs = AllocateInt(maxSeqs + 1);
         _seqLens = AllocateInt(maxSeqs);
         _blockTables = AllocateInt(maxSeqs * maxBlocksPerSeq);
-        _logitRows = AllocateInt(maxSeqs);
-        _hostLogits = new float[(long)maxSeqs * model.VocabSize];
+        _logitRows = AllocateInt(model.MaxLogitRows);
+        _hostLogits = new float[(long)model.MaxLogitRows * model.VocabSize];
     }
-
-    /// <summary>The arrays the scheduler fills before each <see cref="Run"/>.</summary>
-    public StepInputs Inputs { get; }
 
     public int VocabSize => _model.VocabSize;
 
     public PagedKvCache Cache => _cache;
 
-    /// <summary>Runs the step in <see cref="Inputs"/>; row r of the result holds the logits of Inputs.LogitRows[r].</summary>
-    public ReadOnlySpan<float> Run()
+    /// <summary>
+    /// Runs the step in <paramref name="inputs"/>; row r of the result holds the next-token logits after token
+    /// row <paramref name="logitRows"/>[r]. With no logit rows the cache is still filled (a prefill chunk).
+    /// </summary>
+    public ReadOnlySpan<float> Run(BatchInputs inputs, ReadOnlySpan<int> logitRows)
     {
-        var s = Inputs;
-        int n = s.NumTokens, seqs = s.NumSeqs, rows = s.NumLogitRows;
+        int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
         if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
+        if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
 
-        _backend.CopyToDevice<int>(s.TokenIds.AsSpan(0, n), _tokenIds.SliceRows(0, n));
-        _backend.CopyToDevice<int>(s.Positions.AsSpan(0, n), _positions.SliceRows(0, n));
-        _backend.CopyToDevice<int>(s.SlotMapping.AsSpan(0, n), _slotMapping.SliceRows(0, n));
-        _backend.CopyToDevice<int>(s.QueryStartLocs.AsSpan(0, seqs + 1), _queryStartLocs.SliceRows(0, seqs + 1));
-        _backend.CopyToDevice<int>(s.SeqLens.AsSpan(0, seqs), _seqLens.SliceRows(0, seqs));
-        int tableLength = seqs * s.MaxBlocksPerSeq;
-        _backend.CopyToDevice<int>(s.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
+        int tableLength = seqs * inputs.MaxBlocksPerSeq;
+        _backend.CopyToDevice<int>(inputs.TokenIds.AsSpan(0, n), _tokenIds.SliceRows(0, n));
+        _backend.CopyToDevice<int>(inputs.Positions.AsSpan(0, n), _positions.SliceRows(0, n));
+        _backend.CopyToDevice<int>(inputs.SlotMapping.AsSpan(0, n), _slotMapping.SliceRows(0, n));
+        _backend.CopyToDevice<int>(inputs.QueryStartLocs.AsSpan(0, seqs + 1), _queryStartLocs.SliceRows(0, seqs + 1));
+        _backend.CopyToDevice<int>(inputs.SeqLens.AsSpan(0, seqs), _seqLens.SliceRows(0, seqs));
+        _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
 
-        int maxQuery = 0, maxSeq = 0;
-        for (int i = 0; i < seqs; i++)
-        {
-            maxQuery = Math.Max(maxQuery, s.QueryStartLocs[i + 1] - s.QueryStartLocs[i]);
-            maxSeq = Math.Max(maxSeq, s.SeqLens[i]);
-        }
-        _metadata.NumSeqs = seqs;
-        _metadata.NumTokens = n;
-        _metadata.MaxQueryLen = maxQuery;
-        _metadata.MaxSeqLen = maxSeq;
+        inputs.CopyCountsTo(_metadata);
         _metadata.QueryStartLocs = _queryStartLocs.SliceRows(0, seqs + 1);
         _metadata.SeqLens = _seqLens.SliceRows(0, seqs);
-        _metadata.BlockTables = _blockTables.SliceRows(0, tableLength).Reshape(new Shape(seqs, s.MaxBlocksPerSeq));
+        _metadata.BlockTables = _blockTables.SliceRows(0, tableLength).Reshape(new Shape(seqs, inputs.MaxBlocksPerSeq));
         _metadata.SlotMapping = _slotMapping.SliceRows(0, n);
         _metadata.Positions = _positions.SliceRows(0, n);
 
+        // The model always computes at least one logit row; a pure prefill chunk asks for its last token's and ignores it.
+        int lastRow = n - 1;
+        ReadOnlySpan<int> rowsToCompute = rows == 0 ? new ReadOnlySpan<int>(in lastRow) : logitRows;
+        _backend.CopyToDevice(rowsToCompute, _logitRows.SliceRows(0, rowsToCompute.Length));
+        var logits = _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers);
         if (rows == 0)
         {
-            // Every sequence is mid-prefill: the cache still has to be filled, but no logits are read.
-            _backend.CopyToDevice<int>([s.QueryStartLocs[seqs] - 1], _logitRows.SliceRows(0, 1));
-            _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, 1), _cache.Layers);
             _backend.Synchronize();
             return ReadOnlySpan<float>.Empty;
         }
-        _backend.CopyToDevice<int>(s.LogitRows.AsSpan(0, rows), _logitRows.SliceRows(0, rows));
-        var logits = _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rows), _cache.Layers);
         var host = _hostLogits.AsSpan(0, rows * _model.VocabSize);
         _backend.CopyToHost<float>(logits, host);
         return host;
@@ -90,9 +85,10 @@ public sealed class ModelRunner : IDisposable
 
     private Tensor AllocateInt(int count)
     {
-        var buffer = _backend.Allocate((long)Math.Max(1, count) * sizeof(int));
+        count = Math.Max(1, count);
+        var buffer = _backend.Allocate((long)count * sizeof(int));
         _buffers.Add(buffer);
-        return buffer.AsTensor(DType.I32, new Shape(Math.Max(1, count)));
+        return buffer.AsTensor(DType.I32, new Shape(count));
     }
 
     public void Dispose()

@@ -4,7 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hearth.Backends.Cpu;
 using Hearth.Core;
-using Hearth.Engine.Generation;
+using Hearth.Engine;
+using Hearth.Engine.Core;
 using Hearth.Engine.Loading;
 using Hearth.Engine.Sampling;
 using Hearth.Tokenization;
@@ -61,25 +62,44 @@ internal static class GenerateCommand
                 Seed = parse.GetValue(seed),
                 TopLogprobs = parse.GetValue(topLogprobs),
             };
-            int contextTokens = Math.Min(loaded.Config.MaxPositionEmbeddings, promptIds.Length + parse.GetValue(maxTokens));
-            using var generator = new Generator(backend, loaded.Model, contextTokens);
-            var options = new GenerationOptions { Sampling = sampling, MaxTokens = parse.GetValue(maxTokens), StopTokenIds = loaded.EosTokenIds };
-
-            if (parse.GetValue(json))
+            int maxNew = parse.GetValue(maxTokens);
+            var engineOptions = new EngineOptions
             {
-                var result = generator.Generate(promptIds, options);
-                Console.Out.WriteLine(ToJson(result, loaded.Tokenizer));
-                return 0;
-            }
-            var detokenizer = new IncrementalDetokenizer(loaded.Tokenizer, skipSpecialTokens: true);
+                MaxNumSeqs = 1,
+                MaxNumBatchedTokens = PrefillChunkTokens,
+                MaxModelLen = Math.Min(loaded.Config.MaxPositionEmbeddings, promptIds.Length + maxNew),
+                EnablePrefixCaching = false,
+            };
+            using var core = new EngineCore(loaded, backend, engineOptions);
+            bool asJson = parse.GetValue(json);
+            var request = new EngineRequest
+            {
+                RequestId = "generate",
+                PromptTokenIds = promptIds,
+                Sampling = sampling,
+                MaxTokens = maxNew,
+                Logprobs = asJson,
+            };
+            var tokens = new List<int>();
+            var steps = new List<TokenLogprobs>();
+            var text = new StringBuilder();
+            string finishReason = "";
             var stdout = Console.Out;
-            generator.Generate(promptIds, options, token =>
+            core.Add(request, output =>
             {
-                stdout.Write(detokenizer.Push(token.TokenId));
-                stdout.Flush();
+                tokens.AddRange(output.NewTokenIds);
+                if (output.Logprobs is { } lp) steps.AddRange(lp);
+                text.Append(output.TextDelta);
+                if (!asJson)
+                {
+                    stdout.Write(output.TextDelta);
+                    stdout.Flush();
+                }
+                if (output.FinishReason is { } reason) finishReason = reason;
             });
-            stdout.Write(detokenizer.Flush());
-            stdout.WriteLine();
+            while (core.Step()) { }
+            if (asJson) stdout.WriteLine(ToJson(tokens, text.ToString(), steps, finishReason));
+            else stdout.WriteLine();
             return 0;
         });
         return command;
@@ -107,9 +127,8 @@ internal static class GenerateCommand
         return tokenizer.Encode(rendered);
     }
 
-    private static string ToJson(GenerationResult result, Tokenizer tokenizer)
+    private static string ToJson(List<int> ids, string text, List<TokenLogprobs> steps, string finishReason)
     {
-        var ids = result.Tokens.Select(t => t.TokenId).ToArray();
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
@@ -117,12 +136,12 @@ internal static class GenerateCommand
             w.WriteStartArray("tokens");
             foreach (var id in ids) w.WriteNumberValue(id);
             w.WriteEndArray();
-            w.WriteString("text", tokenizer.Decode(ids, skipSpecialTokens: true));
+            w.WriteString("text", text);
             w.WriteStartArray("top_logprobs");
-            foreach (var token in result.Tokens)
+            foreach (var step in steps)
             {
                 w.WriteStartArray();
-                foreach (var alt in token.TopLogprobs)
+                foreach (var alt in step.Top)
                 {
                     w.WriteStartObject();
                     w.WriteNumber("id", alt.TokenId);
@@ -132,7 +151,7 @@ internal static class GenerateCommand
                 w.WriteEndArray();
             }
             w.WriteEndArray();
-            w.WriteString("finish_reason", result.FinishReason);
+            w.WriteString("finish_reason", finishReason);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());

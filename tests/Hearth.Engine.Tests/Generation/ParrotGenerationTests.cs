@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Hearth.Engine.Generation;
 using Hearth.Engine.Sampling;
 using Hearth.Tokenization.Chat;
 
@@ -7,19 +6,24 @@ namespace Hearth.Engine.Tests.Generation;
 
 public class ParrotGenerationTests(ParrotFixture parrot) : IClassFixture<ParrotFixture>
 {
-    private int[] GenerateGreedy(int[] promptIds, int maxTokens)
-    {
-        using var generator = new Generator(parrot.Backend, parrot.Model.Model, promptIds.Length + maxTokens);
-        var options = new GenerationOptions { Sampling = new SamplingParams { Temperature = 0 }, MaxTokens = maxTokens, StopTokenIds = parrot.Model.EosTokenIds };
-        return generator.Generate(promptIds, options).Tokens.Select(t => t.TokenId).ToArray();
-    }
+    private EngineRun.Result Greedy(int[] promptIds, int maxTokens, string id = "r") =>
+        EngineRun.RunOne(parrot.Model, parrot.Backend, new EngineRequest
+        {
+            RequestId = id,
+            PromptTokenIds = promptIds,
+            Sampling = new SamplingParams { Temperature = 0 },
+            MaxTokens = maxTokens,
+        });
 
     [Theory]
     [MemberData(nameof(ParrotCase.Ids), MemberType = typeof(ParrotCase))]
     public void Greedy_generation_from_prompt_ids_reproduces_the_response(string id)
     {
         var c = ParrotCase.Get(id);
-        Assert.Equal(c.ResponseIds, GenerateGreedy(c.PromptIds, c.ResponseIds.Length + 8));
+        var result = Greedy(c.PromptIds, c.ResponseIds.Length + 8);
+        Assert.Equal(c.ResponseIds, result.Tokens);
+        Assert.Equal("stop", result.FinishReason);
+        Assert.Equal(c.ResponseText, result.Text);
     }
 
     [Theory]
@@ -33,31 +37,57 @@ public class ParrotGenerationTests(ParrotFixture parrot) : IClassFixture<ParrotF
             .Render(c.Request["messages"]!.AsArray(), c.Request["tools"] as JsonArray, addGenerationPrompt: true, kwargs);
         var ids = parrot.Model.Tokenizer.Encode(prompt);
         Assert.Equal(c.PromptIds, ids);
-        var output = GenerateGreedy(ids, c.ResponseIds.Length + 8);
-        Assert.Equal(c.ResponseIds, output);
-        Assert.Equal(c.ResponseText, parrot.Model.Tokenizer.Decode(output, skipSpecialTokens: true));
+        Assert.Equal(c.ResponseIds, Greedy(ids, c.ResponseIds.Length + 8).Tokens);
     }
 
     [Fact]
     public void Generation_stops_at_max_tokens_with_finish_reason_length()
     {
         var c = ParrotCase.Get("poem");
-        using var generator = new Generator(parrot.Backend, parrot.Model.Model, c.PromptIds.Length + 5);
-        var result = generator.Generate(c.PromptIds, new GenerationOptions { MaxTokens = 5, StopTokenIds = parrot.Model.EosTokenIds });
+        var result = Greedy(c.PromptIds, 5);
         Assert.Equal("length", result.FinishReason);
-        Assert.Equal(c.ResponseIds[..5], result.Tokens.Select(t => t.TokenId));
+        Assert.Equal(c.ResponseIds[..5], result.Tokens);
     }
 
     [Fact]
-    public void A_seed_reproduces_sampled_output()
+    public void A_seed_reproduces_sampled_output_and_logprobs_are_reported()
     {
         var c = ParrotCase.Get("poem");
-        var sampling = new SamplingParams { Temperature = 1.5f, TopK = 50, Seed = 1234, TopLogprobs = 3 };
-        int[] Run()
+        var request = new EngineRequest
         {
-            using var generator = new Generator(parrot.Backend, parrot.Model.Model, c.PromptIds.Length + 20);
-            return generator.Generate(c.PromptIds, new GenerationOptions { Sampling = sampling, MaxTokens = 20 }).Tokens.Select(t => t.TokenId).ToArray();
-        }
-        Assert.Equal(Run(), Run());
+            RequestId = "s",
+            PromptTokenIds = c.PromptIds,
+            Sampling = new SamplingParams { Temperature = 1.5f, TopK = 50, Seed = 1234, TopLogprobs = 3 },
+            MaxTokens = 20,
+            Logprobs = true,
+        };
+        var first = EngineRun.RunOne(parrot.Model, parrot.Backend, request);
+        var second = EngineRun.RunOne(parrot.Model, parrot.Backend, request);
+        Assert.Equal(first.Tokens, second.Tokens);
+        var logprobs = first.Outputs.SelectMany(o => o.Logprobs!).ToList();
+        Assert.Equal(first.Tokens.Count, logprobs.Count);
+        Assert.All(logprobs, lp =>
+        {
+            Assert.Equal(3, lp.Top.Count);
+            Assert.True(lp.Logprob <= 0);
+            Assert.True(lp.Top[0].Logprob >= lp.Top[1].Logprob);
+        });
+    }
+
+    [Fact]
+    public void A_stop_string_ends_generation_and_is_never_emitted()
+    {
+        var c = ParrotCase.Get("poem");
+        var result = EngineRun.RunOne(parrot.Model, parrot.Backend, new EngineRequest
+        {
+            RequestId = "stop",
+            PromptTokenIds = c.PromptIds,
+            Sampling = new SamplingParams { Temperature = 0 },
+            MaxTokens = 100,
+            StopStrings = ["silent rows"],
+        });
+        Assert.Equal("stop", result.FinishReason);
+        Assert.Equal("Ten thousand cores in ", result.Text);
+        Assert.Equal("silent rows", result.Outputs.Last().StopReason);
     }
 }

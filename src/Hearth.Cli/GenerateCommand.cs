@@ -49,7 +49,7 @@ internal static class GenerateCommand
             using var backend = new CpuBackend(parse.GetValue(threads));
             var directory = ModelPaths.RequireDirectory(parse.GetValue(model)!);
             using var loaded = ModelLoader.Load(directory, backend, PrefillChunkTokens, maxLogitRows: 1);
-            var promptIds = PromptIds(parse, loaded.Tokenizer, prompt, promptFile, tokensFile, chat, think, noThink);
+            var promptIds = PromptIds(parse, loaded.RequireTokenizer(), prompt, promptFile, tokensFile, chat, think, noThink);
 
             var g = loaded.Generation;
             var sampling = new SamplingParams

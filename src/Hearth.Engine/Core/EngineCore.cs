@@ -108,6 +108,8 @@ public sealed class EngineCore : IDisposable
         }
         foreach (int id in request.PromptTokenIds)
             if ((uint)id >= (uint)_model.Model.VocabSize) throw new RequestRejectedException($"token id {id} is outside the vocabulary (0..{_model.Model.VocabSize - 1})");
+        if (request.StopStrings.Count > 0 && _model.Tokenizer is null)
+            throw new RequestRejectedException("stop strings need a tokenizer, and this model folder has none");
         int promptLength = request.PromptTokenIds.Count;
         if (promptLength >= MaxModelLen)
             throw new RequestRejectedException($"the prompt has {promptLength} tokens, but the maximum context length is {MaxModelLen} tokens");
@@ -191,7 +193,7 @@ public sealed class EngineCore : IDisposable
     private void Emit(RequestState state, int token)
     {
         var seq = state.Sequence;
-        var text = state.Detokenizer.Push(token);
+        var text = state.Detokenizer?.Push(token) ?? "";
         var (emit, stop) = state.Stops.Push(text);
         if (stop is not null)
         {
@@ -201,7 +203,7 @@ public sealed class EngineCore : IDisposable
         }
         if (seq.IsFinished)
         {
-            var rest = emit + state.Stops.Push(state.Detokenizer.Flush()).Emit + state.Stops.Flush();
+            var rest = emit + state.Stops.Push(state.Detokenizer?.Flush() ?? "").Emit + state.Stops.Flush();
             string reason = seq.FinishReason == FinishReason.Length ? "length" : "stop";
             Complete(state, reason, rest, seq.StopTokenId, token);
             return;

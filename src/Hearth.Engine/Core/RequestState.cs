@@ -10,13 +10,13 @@ namespace Hearth.Engine.Core;
 /// </summary>
 internal sealed class RequestState
 {
-    public RequestState(EngineRequest request, Sequence sequence, Tokenizer tokenizer, Action<EngineOutput> sink)
+    public RequestState(EngineRequest request, Sequence sequence, Tokenizer? tokenizer, Action<EngineOutput> sink)
     {
         Request = request;
         Sequence = sequence;
         Sink = sink;
         Rng = SamplerRng.FromOptionalSeed(request.Sampling.Seed);
-        Detokenizer = new IncrementalDetokenizer(tokenizer, request.SkipSpecialTokens);
+        Detokenizer = tokenizer is null ? null : new IncrementalDetokenizer(tokenizer, request.SkipSpecialTokens);
         Stops = new StopStringMatcher(request.StopStrings);
         TopLogprobs = new TokenLogprob[Math.Max(1, request.Sampling.TopLogprobs)];
     }
@@ -27,7 +27,8 @@ internal sealed class RequestState
 
     public Action<EngineOutput> Sink { get; }
 
-    public IncrementalDetokenizer Detokenizer { get; }
+    /// <summary>Null for a model without a tokenizer: outputs then carry token ids only.</summary>
+    public IncrementalDetokenizer? Detokenizer { get; }
 
     public StopStringMatcher Stops { get; }
 

@@ -10,7 +10,7 @@ public sealed class LoadedModel : IDisposable
 {
     private readonly ModelCheckpoint _checkpoint;
 
-    internal LoadedModel(string directory, ModelCheckpoint checkpoint, ICausalLanguageModel model, Tokenizer tokenizer)
+    internal LoadedModel(string directory, ModelCheckpoint checkpoint, ICausalLanguageModel model, Tokenizer? tokenizer)
     {
         Directory = directory;
         _checkpoint = checkpoint;
@@ -19,7 +19,7 @@ public sealed class LoadedModel : IDisposable
         var eos = new SortedSet<int>();
         foreach (var id in checkpoint.Generation.EosTokenIds ?? []) eos.Add(id);
         foreach (var id in checkpoint.Config.EosTokenIds ?? []) eos.Add(id);
-        if (eos.Count == 0 && tokenizer.Config.EosToken is { } eosToken && tokenizer.TokenToId(eosToken) is { } eosId) eos.Add(eosId);
+        if (eos.Count == 0 && tokenizer?.Config.EosToken is { } eosToken && tokenizer!.TokenToId(eosToken) is { } eosId) eos.Add(eosId);
         EosTokenIds = eos;
     }
 
@@ -27,7 +27,12 @@ public sealed class LoadedModel : IDisposable
 
     public ICausalLanguageModel Model { get; }
 
-    public Tokenizer Tokenizer { get; }
+    /// <summary>Null when the folder has no tokenizer.json; then requests run on token ids and produce no text.</summary>
+    public Tokenizer? Tokenizer { get; }
+
+    /// <summary>The tokenizer, or a clear error for commands that need text.</summary>
+    public Tokenizer RequireTokenizer() =>
+        Tokenizer ?? throw new Hearth.Core.HearthException($"the model folder {Directory} has no tokenizer.json");
 
     public ModelConfig Config => _checkpoint.Config;
 

@@ -15,7 +15,8 @@ public static class ModelLoader
         var checkpoint = ModelCheckpoint.Open(directory);
         try
         {
-            var tokenizer = Tokenizer.Load(directory);
+            // A model folder without a tokenizer still runs on token ids (benchmarks, parity tests).
+            var tokenizer = File.Exists(Path.Combine(directory, "tokenizer.json")) ? Tokenizer.Load(directory) : null;
             var weights = Qwen3Weights.Load(checkpoint, backend);
             var model = new Qwen3Model(weights, backend, maxTokensPerStep, maxLogitRows);
             return new LoadedModel(directory, checkpoint, model, tokenizer);

@@ -33,9 +33,9 @@ public class ParrotGenerationTests(ParrotFixture parrot) : IClassFixture<ParrotF
         var c = ParrotCase.Get(id);
         var kwargs = new Dictionary<string, JsonNode?>();
         if (c.Request["enable_thinking"] is JsonValue thinking) kwargs["enable_thinking"] = thinking.DeepClone();
-        var prompt = ChatPromptBuilder.FromTokenizer(parrot.Model.Tokenizer)
+        var prompt = ChatPromptBuilder.FromTokenizer(parrot.Model.RequireTokenizer())
             .Render(c.Request["messages"]!.AsArray(), c.Request["tools"] as JsonArray, addGenerationPrompt: true, kwargs);
-        var ids = parrot.Model.Tokenizer.Encode(prompt);
+        var ids = parrot.Model.RequireTokenizer().Encode(prompt);
         Assert.Equal(c.PromptIds, ids);
         Assert.Equal(c.ResponseIds, Greedy(ids, c.ResponseIds.Length + 8).Tokens);
     }

@@ -46,16 +46,28 @@ public sealed class PromptScorer : IDisposable
     /// <summary>Row i holds the top-<paramref name="k"/> logprobs of the token that would follow ids[0..i].</summary>
     public TokenLogprob[][] Score(IReadOnlyList<int> ids, int k)
     {
+        var rows = new TokenLogprob[ids.Count][];
+        var top = new TokenLogprob[k];
+        var greedy = new SamplingParams { Temperature = 0, TopLogprobs = k };
+        var rng = new SamplerRng(0);
+        ForEachLogitRow(ids, (position, logits) =>
+        {
+            logits.CopyTo(_logits);
+            _sampler.Sample(_logits, greedy, [], [], ref rng, top);
+            rows[position] = top.ToArray();
+        });
+        return rows;
+    }
+
+    /// <summary>Calls <paramref name="onRow"/> with the raw next-token logits [vocab] after each prefix ids[0..position].</summary>
+    public void ForEachLogitRow(IReadOnlyList<int> ids, LogitRowAction onRow)
+    {
         if (ids.Count == 0 || ids.Count >= _config.MaxModelLen)
             throw new HearthException($"{ids.Count} tokens do not fit a context of {_config.MaxModelLen}");
         var scheduler = new Scheduler(_config);
         var inputs = new BatchInputs(_config);
         var sequence = new Sequence(0, ids.ToArray(), maxTokens: 1);
         scheduler.Add(sequence);
-        var rows = new TokenLogprob[ids.Count][];
-        var top = new TokenLogprob[k];
-        var greedy = new SamplingParams { Temperature = 0, TopLogprobs = k };
-        var rng = new SamplerRng(0);
         int vocab = _model.VocabSize;
         while (!sequence.IsFinished)
         {
@@ -63,17 +75,13 @@ public sealed class PromptScorer : IDisposable
             inputs.Fill(step);
             int count = inputs.NumTokens, start = step.Scheduled[0].StartPosition;
             var logits = _runner.Run(inputs, _allRows.AsSpan(0, count));
-            int next = 0;
-            for (int r = 0; r < count; r++)
-            {
-                logits.Slice(r * vocab, vocab).CopyTo(_logits);
-                next = _sampler.Sample(_logits, greedy, [], [], ref rng, top).TokenId;
-                rows[start + r] = top.ToArray();
-            }
-            scheduler.Postprocess(inputs.NumSampled == 1 ? [next] : []);
+            for (int r = 0; r < count; r++) onRow(start + r, logits.Slice(r * vocab, vocab));
+            // The token fed back is irrelevant: the sequence finishes after one sampled token.
+            scheduler.Postprocess(inputs.NumSampled == 1 ? [0] : []);
         }
-        return rows;
     }
+
+    public delegate void LogitRowAction(int position, ReadOnlySpan<float> logits);
 
     public void Dispose()
     {

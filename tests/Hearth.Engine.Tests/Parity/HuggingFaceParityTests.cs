@@ -18,16 +18,7 @@ public class HuggingFaceParityTests
 
     public static TheoryData<string> Shapes() => new(SyntheticModels.Parity.Select(s => s.Name));
 
-    private static string ModelFolder(SyntheticModelShape shape)
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "hearth-parity", shape.Name);
-        if (!File.Exists(Path.Combine(directory, ".complete")))
-        {
-            SyntheticCheckpoint.Write(shape, directory);
-            File.WriteAllText(Path.Combine(directory, ".complete"), "");
-        }
-        return directory;
-    }
+    private static string ModelFolder(SyntheticModelShape shape) => SyntheticCheckpoint.Cached(shape);
 
     [Theory]
     [MemberData(nameof(Shapes))]

@@ -44,10 +44,18 @@ public static class SyntheticCheckpoint
             ?? Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "hearth");
         var key = RandomWeights.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(shape.ToString() + shape.ToConfigJson())).ToString("x16");
         var directory = Path.Combine(root, "synthetic", shape.Name + "-" + key);
-        var done = Path.Combine(directory, ".complete");
-        if (File.Exists(done)) return directory;
-        Write(shape, directory, tokenizerDirectory);
-        File.WriteAllText(done, "");
+        if (Directory.Exists(directory)) return directory;
+        // Written aside and moved into place, so a concurrent writer or a crash never leaves a half-written model.
+        var staging = directory + ".tmp-" + Guid.NewGuid().ToString("N");
+        Write(shape, staging, tokenizerDirectory);
+        try
+        {
+            Directory.Move(staging, directory);
+        }
+        catch (IOException) when (Directory.Exists(directory))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
         return directory;
     }
 }

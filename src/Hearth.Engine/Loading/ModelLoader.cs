@@ -18,7 +18,16 @@ public static class ModelLoader
             // A model folder without a tokenizer still runs on token ids (benchmarks, parity tests).
             var tokenizer = File.Exists(Path.Combine(directory, "tokenizer.json")) ? Tokenizer.Load(directory) : null;
             var weights = Qwen3Weights.Load(checkpoint, backend);
-            var model = new Qwen3Model(weights, backend, maxTokensPerStep, maxLogitRows);
+            Qwen3Model model;
+            try
+            {
+                model = new Qwen3Model(weights, backend, maxTokensPerStep, maxLogitRows);
+            }
+            catch
+            {
+                weights.Dispose();
+                throw;
+            }
             return new LoadedModel(directory, checkpoint, model, tokenizer);
         }
         catch

@@ -89,7 +89,7 @@ public sealed class Qwen3Model : ICausalLanguageModel
         Tensor attentionFlat = attention.Reshape(new Shape(n, Config.NumAttentionHeads * Config.HeadDim));
 
         b.Embedding(_weights.Embedding, tokenIds, residual);
-        b.RmsNorm(residual, _weights.Layers[0].InputNorm, eps, normed);
+        b.RmsNorm(residual, _weights.Layers[0].InputLayerNorm, eps, normed);
         for (int i = 0; i < _weights.Layers.Count; i++)
         {
             var layer = _weights.Layers[i];
@@ -98,11 +98,11 @@ public sealed class Qwen3Model : ICausalLanguageModel
             b.WriteKvCache(key, value, kvCache[i], metadata.SlotMapping);
             b.Attention(query, kvCache[i], metadata, _attentionScale, attention);
             b.Linear(attentionFlat, layer.O, projected);
-            b.AddRmsNorm(residual, projected, layer.PostAttentionNorm, eps, normed);
+            b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
             b.Linear(normed, layer.GateUp, gateUp);
             b.SiluMul(gateUp, activated);
             b.Linear(activated, layer.Down, projected);
-            Tensor nextNorm = i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].InputNorm : _weights.FinalNorm;
+            Tensor nextNorm = i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].InputLayerNorm : _weights.FinalNorm;
             b.AddRmsNorm(residual, projected, nextNorm, eps, normed);
         }
 
@@ -119,9 +119,11 @@ public sealed class Qwen3Model : ICausalLanguageModel
         return buffer.AsTensor(dtype, shape);
     }
 
+    /// <summary>Frees the activation buffers and the weights (the checkpoint mapping is the caller's).</summary>
     public void Dispose()
     {
         foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
+        _weights.Dispose();
     }
 }

@@ -8,6 +8,7 @@ public static class Program
         var benches = new Dictionary<string, Func<string[], int>>(StringComparer.Ordinal)
         {
             ["load"] = LoadGeneratorBench.Run,
+            ["tokenizer"] = TokenizerBench.Run,
         };
         if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
         {

@@ -21,7 +21,7 @@ public static class LoadGeneratorBench
         string model = options.Require("--model");
         int requests = options.Int("--requests", 32), inputLen = options.Int("--input-len", 128), outputLen = options.Int("--output-len", 64);
         int maxNumSeqs = options.Int("--max-num-seqs", requests);
-        using var backend = new CpuBackend(options.IntOrNull("--threads"));
+        using var backend = new CpuBackend(options.Int("--threads", 0));
         int stepTokens = Math.Max(512, maxNumSeqs);
         using var loaded = ModelLoader.Load(model, backend, stepTokens, maxNumSeqs);
         var engineOptions = new EngineOptions { MaxNumSeqs = maxNumSeqs, MaxNumBatchedTokens = stepTokens, MaxModelLen = inputLen + outputLen + 1 };

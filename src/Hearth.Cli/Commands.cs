@@ -10,5 +10,6 @@ internal static class Commands
         yield return TokenizeCommand.Create();
         yield return TemplateCommand.Create();
         yield return GenerateCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

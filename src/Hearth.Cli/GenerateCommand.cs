@@ -46,7 +46,7 @@ internal static class GenerateCommand
             if (parse.GetValue(think) && parse.GetValue(noThink)) throw new HearthException("--think and --no-think contradict each other");
             if (parse.GetValue(maxTokens) < 1) throw new HearthException("--max-tokens must be at least 1");
 
-            using var backend = new CpuBackend(parse.GetValue(threads));
+            using var backend = new CpuBackend(parse.GetValue(threads) ?? 0);
             var directory = ModelPaths.RequireDirectory(parse.GetValue(model)!);
             using var loaded = ModelLoader.Load(directory, backend, PrefillChunkTokens, maxLogitRows: 1);
             var promptIds = PromptIds(parse, loaded.RequireTokenizer(), prompt, promptFile, tokensFile, chat, think, noThink);

@@ -1,6 +1,7 @@
 using Hearth.Backends;
 using Hearth.Core;
 using Hearth.Models.Qwen3;
+using Hearth.Models;
 using Hearth.Models.Safetensors;
 using Hearth.Tokenization;
 

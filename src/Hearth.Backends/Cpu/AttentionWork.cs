@@ -62,8 +62,9 @@ internal sealed unsafe class AttentionWork : IParallelWork
     /// <summary>Every index the kernels will follow is checked here, so they can trust the metadata.</summary>
     private void CheckSequences(int numSeqs, int numTokens, int numBlocks)
     {
-        if (_queryStarts[0] != 0 || _queryStarts[numSeqs] != numTokens)
-            throw new ArgumentException($"QueryStartLocs must run from 0 to {numTokens}");
+        // Query rows past the last sequence (padding) are allowed and left untouched.
+        if (_queryStarts[0] != 0 || _queryStarts[numSeqs] > numTokens)
+            throw new ArgumentException($"QueryStartLocs must start at 0 and end at most at the {numTokens} query rows");
         for (int s = 0; s < numSeqs; s++)
         {
             int queryLen = _queryStarts[s + 1] - _queryStarts[s];

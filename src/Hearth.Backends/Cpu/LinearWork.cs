@@ -10,7 +10,7 @@ namespace Hearth.Backends.Cpu;
 internal sealed unsafe class LinearWork : IParallelWork
 {
     private const int MaxParts = 8;
-    // Prefill keeps a chunk of weight rows this size in L2 while every block of input rows passes over it.
+    // Batches keep a chunk of weight rows this size in L2 while every block of input rows passes over it.
     private const int PrefillChunkBytes = 192 * 1024;
 
     private readonly nint[] _partData = new nint[MaxParts];
@@ -71,7 +71,8 @@ internal sealed unsafe class LinearWork : IParallelWork
         // Several chunks per thread so that a thread slowed by a neighbour does not hold up the op.
         int perThread = Math.Max(1, (outFeatures + numThreads * 4 - 1) / (numThreads * 4));
         int chunk = (perThread + 3) & ~3;
-        if (rows >= 4) chunk = Math.Min(chunk, Math.Max(4, (PrefillChunkBytes / Math.Max(rowBytes, 1)) & ~3));
+        // With more than one input row, each row after the first re-reads the chunk, which must still be in L2.
+        if (rows > 1) chunk = Math.Min(chunk, Math.Max(4, (PrefillChunkBytes / Math.Max(rowBytes, 1)) & ~3));
         return Math.Max(4, chunk);
     }
 

@@ -64,6 +64,7 @@ public sealed unsafe class CpuBackend : IBackend
         CpuChecks.I32(tokenIds, "token ids");
         CpuChecks.F32(output, "embedding output");
         int tokens = checked((int)tokenIds.NumElements);
+        if (table.Shape.Rank != 2) throw new ArgumentException($"embedding table {table.Shape} must be [vocab, hidden]");
         int vocab = table.Shape[0], hidden = table.Shape[1];
         if (output.Shape.Rank != 2 || output.Shape[0] != tokens || output.Shape[1] != hidden)
             throw new ArgumentException($"embedding output {output.Shape} is not [{tokens}, {hidden}]");

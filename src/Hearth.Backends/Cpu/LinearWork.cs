@@ -30,9 +30,10 @@ internal sealed unsafe class LinearWork : IParallelWork
         int rows = input.Shape[0];
         if (input.DType != DType.F32) throw new ArgumentException($"Linear input must be F32 on the CPU, got {input.DType}");
         if (output.DType != DType.F32) throw new ArgumentException($"Linear output must be F32 on the CPU, got {output.DType}");
-        if (input.Shape.Rank != 2 || input.Shape[1] != weight.InFeatures)
+        // Rows are the leading axis; the rest is one row, so [tokens, heads, headDim] feeds o_proj directly.
+        if (input.Shape.Rank < 2 || CpuChecks.RowLength(input) != weight.InFeatures)
             throw new ArgumentException($"Linear input {input.Shape} does not match {weight.InFeatures} input features");
-        if (output.Shape.Rank != 2 || output.Shape[0] != rows || output.Shape[1] != weight.OutFeatures)
+        if (output.Shape.Rank < 2 || output.Shape[0] != rows || CpuChecks.RowLength(output) != weight.OutFeatures)
             throw new ArgumentException($"Linear output {output.Shape} is not [{rows}, {weight.OutFeatures}]");
         var parts = weight.Parts;
         if (parts.Count > MaxParts) throw new ArgumentException($"Linear supports at most {MaxParts} fused parts, got {parts.Count}");

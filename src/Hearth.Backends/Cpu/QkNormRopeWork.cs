@@ -38,7 +38,7 @@ internal sealed unsafe class QkNormRopeWork : IParallelWork
         CpuChecks.SameShape(key, value, "QkNormRope key and value");
         int tokens = query.Shape[0], heads = query.Shape[1], headDim = query.Shape[2], kvHeads = key.Shape[1];
         if (key.Shape[0] != tokens || key.Shape[2] != headDim) throw new ArgumentException($"key {key.Shape} does not match query {query.Shape}");
-        if (qkv.Shape.Rank != 2 || qkv.Shape[0] != tokens || qkv.Shape[1] != (heads + 2 * kvHeads) * headDim)
+        if (qkv.Shape.Rank < 2 || qkv.Shape[0] != tokens || CpuChecks.RowLength(qkv) != (heads + 2 * kvHeads) * headDim)
             throw new ArgumentException($"qkv {qkv.Shape} is not [{tokens}, {(heads + 2 * kvHeads) * headDim}]");
         if (positions.NumElements != tokens) throw new ArgumentException($"positions has {positions.NumElements} elements, expected {tokens}");
         if (rope.RotaryDim > headDim || rope.RotaryDim > MaxRotaryDim)

@@ -103,4 +103,20 @@ public class CpuLinearTests
         Assert.Throws<ArgumentException>(() =>
             arena.Backend.Linear(arena.Zeros(DType.F32, new Shape(2, 8)), weight, arena.Zeros(DType.F32, new Shape(2, 5))));
     }
+
+    [Fact]
+    public void Linear_takes_a_per_head_input_as_rows_of_its_flattened_heads()
+    {
+        using var arena = new TestArena(CpuSimd.Best);
+        var random = new Random(8);
+        var x = TestArena.Random(random, 3 * 4 * 8);
+        var w = TestArena.Random(random, 5 * 32);
+        var weight = LinearWeight.Dense(arena.F32(w, new Shape(5, 32)));
+        var flat = arena.Zeros(DType.F32, new Shape(3, 5));
+        var perHead = arena.Zeros(DType.F32, new Shape(3, 5));
+        arena.Backend.Linear(arena.F32(x, new Shape(3, 32)), weight, flat);
+        arena.Backend.Linear(arena.F32(x, new Shape(3, 4, 8)), weight, perHead);
+        Assert.Equal(arena.Read(flat), arena.Read(perHead));
+        Assert.NotEqual(0f, arena.Read(flat)[0]);
+    }
 }

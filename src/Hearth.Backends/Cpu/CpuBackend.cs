@@ -157,6 +157,9 @@ public sealed unsafe class CpuBackend : IBackend
         }
     }
 
+    /// <summary>Managed bytes allocated by the pool's worker threads (not the caller's), for allocation tests.</summary>
+    internal long WorkerAllocatedBytes => _pool.WorkerAllocatedBytes;
+
     private void Run(IParallelWork work, int numItems) => _pool.Run(work, numItems);
 
     public void Dispose() => _pool.Dispose();

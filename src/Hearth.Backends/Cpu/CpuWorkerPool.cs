@@ -16,6 +16,7 @@ internal sealed class CpuWorkerPool : IDisposable
     private static readonly long SpinTicks = Stopwatch.Frequency / 5_000; // 200 µs
 
     private readonly Thread[] _workers;
+    private readonly long[] _workerAllocatedBytes; // each worker's GC.GetAllocatedBytesForCurrentThread after its last job
     private readonly object _gate = new();
     private long _claim; // (generation << 32) | next item
     private long _job; // (generation << 32) | number of items
@@ -31,9 +32,11 @@ internal sealed class CpuWorkerPool : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(numThreads, 1);
         NumThreads = numThreads;
         _workers = new Thread[numThreads - 1];
+        _workerAllocatedBytes = new long[_workers.Length];
         for (int i = 0; i < _workers.Length; i++)
         {
-            _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"hearth-cpu-{i + 1}" };
+            int index = i;
+            _workers[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"hearth-cpu-{i + 1}" };
             _workers[i].Start();
         }
     }
@@ -107,7 +110,18 @@ internal sealed class CpuWorkerPool : IDisposable
         }
     }
 
-    private void WorkerLoop()
+    /// <summary>Managed bytes the worker threads have allocated so far, for tests that ops allocate nothing.</summary>
+    public long WorkerAllocatedBytes
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < _workerAllocatedBytes.Length; i++) total += Volatile.Read(ref _workerAllocatedBytes[i]);
+            return total;
+        }
+    }
+
+    private void WorkerLoop(int index)
     {
         long seen = 0;
         while (true)
@@ -115,6 +129,7 @@ internal sealed class CpuWorkerPool : IDisposable
             long generation = WaitForJob(seen);
             if (_disposed) return;
             seen = RunItems(generation);
+            Volatile.Write(ref _workerAllocatedBytes[index], GC.GetAllocatedBytesForCurrentThread());
         }
     }
 

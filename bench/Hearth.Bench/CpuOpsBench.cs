@@ -80,12 +80,82 @@ public static unsafe class CpuOpsBench
                 double gflops = 2.0 * rows * weight.InFeatures * weight.OutFeatures / seconds / 1e9;
                 Console.WriteLine($"prefill {name}, {rows} rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
             }
+
+            AttentionBench(backend, buffers, contextTokens: 4096, queryTokens: 1, bandwidth);
+            AttentionBench(backend, buffers, contextTokens: 512, queryTokens: 512, bandwidth);
+            DispatchBench(backend, buffers);
         }
         finally
         {
             foreach (var buffer in buffers) buffer.Dispose();
         }
         return 0;
+    }
+
+    /// <summary>One sequence attending over an f32 paged cache (block size 16) at Qwen3-0.6B's head shapes.</summary>
+    private static void AttentionBench(CpuBackend backend, List<DeviceBuffer> buffers, int contextTokens, int queryTokens, double bandwidth)
+    {
+        const int blockSize = 16;
+        int blocks = contextTokens / blockSize;
+        Tensor Alloc(DType dtype, Shape shape)
+        {
+            var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
+            buffers.Add(buffer);
+            return buffer.AsTensor(dtype, shape);
+        }
+        var cacheShape = new Shape(blocks, blockSize, KvHeads, HeadDim);
+        var cache = new KvCacheLayer(Alloc(DType.F32, cacheShape), Alloc(DType.F32, cacheShape));
+        var random = new Random(1);
+        foreach (var t in new[] { cache.Key, cache.Value })
+        {
+            var span = new Span<float>((void*)t.Data, (int)t.NumElements);
+            for (int i = 0; i < span.Length; i++) span[i] = (float)random.NextDouble() - 0.5f;
+        }
+        var table = Alloc(DType.I32, new Shape(1, blocks));
+        for (int b = 0; b < blocks; b++) ((int*)table.Data)[b] = blocks - 1 - b;
+        var starts = Alloc(DType.I32, new Shape(2));
+        ((int*)starts.Data)[1] = queryTokens;
+        var lens = Alloc(DType.I32, new Shape(1));
+        ((int*)lens.Data)[0] = contextTokens;
+        var metadata = new AttentionMetadata
+        {
+            NumSeqs = 1, NumTokens = queryTokens, MaxQueryLen = queryTokens, MaxSeqLen = contextTokens,
+            QueryStartLocs = starts, SeqLens = lens, BlockTables = table,
+        };
+        var query = Alloc(DType.F32, new Shape(queryTokens, Heads, HeadDim));
+        var output = Alloc(DType.F32, new Shape(queryTokens, Heads, HeadDim));
+        double seconds = Time(() => backend.Attention(query, cache, metadata, 1f / MathF.Sqrt(HeadDim), output), minSeconds: 1);
+        if (queryTokens == 1)
+        {
+            double gbps = 2.0 * contextTokens * KvHeads * HeadDim * 4 / seconds / 1e9;
+            Console.WriteLine($"decode attention, context {contextTokens}, f32 KV: {seconds * 1e6:F1} us per layer, {gbps:F1} GB/s of KV ({100 * gbps / bandwidth:F0}% of read bandwidth)");
+        }
+        else
+        {
+            double pairs = (double)queryTokens * (queryTokens + 1) / 2;
+            double gflops = 4.0 * Heads * HeadDim * pairs / seconds / 1e9;
+            Console.WriteLine($"prefill attention, {queryTokens} tokens causal: {seconds * 1e3:F2} ms per layer, {gflops:F1} GFLOP/s");
+        }
+    }
+
+    /// <summary>The fixed cost of an op: a one-row RmsNorm (runs inline) and a tiny Linear (wakes the pool).</summary>
+    private static void DispatchBench(CpuBackend backend, List<DeviceBuffer> buffers)
+    {
+        Tensor Alloc(DType dtype, Shape shape)
+        {
+            var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
+            buffers.Add(buffer);
+            return buffer.AsTensor(dtype, shape);
+        }
+        var x = Alloc(DType.F32, new Shape(1, Hidden));
+        var y = Alloc(DType.F32, new Shape(1, Hidden));
+        var norm = Alloc(DType.BF16, new Shape(Hidden));
+        var small = LinearWeight.Dense(Alloc(DType.BF16, new Shape(64, 64)));
+        var sx = new Tensor(x.Data, DType.F32, new Shape(1, 64));
+        var sy = new Tensor(y.Data, DType.F32, new Shape(1, 64));
+        double norms = Time(() => { for (int i = 0; i < 1000; i++) backend.RmsNorm(x, norm, 1e-6f, y); }, minSeconds: 0.5) / 1000;
+        double linears = Time(() => { for (int i = 0; i < 1000; i++) backend.Linear(sx, small, sy); }, minSeconds: 0.5) / 1000;
+        Console.WriteLine($"op overhead: RmsNorm 1x{Hidden} {norms * 1e6:F2} us, Linear 1x64->64 across the pool {linears * 1e6:F2} us");
     }
 
     private static void Gemv(string name, CpuBackend backend, LinearWeight[] weights, Tensor x, Tensor y, double bandwidth)

@@ -15,6 +15,7 @@ public sealed unsafe class CpuBackend : IBackend
     private readonly RowWork _rows = new();
     private readonly QkNormRopeWork _qkNormRope = new();
     private readonly AttentionWork _attention = new();
+    private int _busy;
 
     /// <param name="numThreads">Threads that run ops, the caller included; 0 means Environment.ProcessorCount.</param>
     /// <param name="simdLevel">Vector width of the kernels; null picks <see cref="CpuSimd.Best"/>.</param>
@@ -73,14 +74,14 @@ public sealed unsafe class CpuBackend : IBackend
         {
             if ((uint)ids[t] >= (uint)vocab) throw new HearthException($"token id {ids[t]} is outside the vocabulary of {vocab}");
         }
-        Run(_rows, _rows.Prepare(RowWork.Kind.Embedding, SimdLevel, tokens, hidden, null, null, (float*)output.Data,
+        using (Exclusive()) Run(_rows, _rows.Prepare(RowWork.Kind.Embedding, SimdLevel, tokens, hidden, null, null, (float*)output.Data,
             (byte*)table.Data, table.DType, ids, 0f, NumThreads));
     }
 
     public void RmsNorm(Tensor input, Tensor weight, float epsilon, Tensor output)
     {
         int dim = CheckNorm(input, weight, output);
-        Run(_rows, _rows.Prepare(RowWork.Kind.RmsNorm, SimdLevel, input.Rows, dim, (float*)input.Data, null,
+        using (Exclusive()) Run(_rows, _rows.Prepare(RowWork.Kind.RmsNorm, SimdLevel, input.Rows, dim, (float*)input.Data, null,
             (float*)output.Data, (byte*)weight.Data, weight.DType, null, epsilon, NumThreads));
     }
 
@@ -89,7 +90,7 @@ public sealed unsafe class CpuBackend : IBackend
         int dim = CheckNorm(input, weight, output);
         CpuChecks.F32(residual, "residual");
         CpuChecks.SameShape(residual, input, "AddRmsNorm residual and input");
-        Run(_rows, _rows.Prepare(RowWork.Kind.AddRmsNorm, SimdLevel, input.Rows, dim, (float*)residual.Data,
+        using (Exclusive()) Run(_rows, _rows.Prepare(RowWork.Kind.AddRmsNorm, SimdLevel, input.Rows, dim, (float*)residual.Data,
             (float*)input.Data, (float*)output.Data, (byte*)weight.Data, weight.DType, null, epsilon, NumThreads));
     }
 
@@ -104,18 +105,24 @@ public sealed unsafe class CpuBackend : IBackend
         return dim;
     }
 
-    public void Linear(Tensor input, LinearWeight weight, Tensor output) =>
-        Run(_linear, _linear.Prepare(SimdLevel, input, weight, output, NumThreads));
+    public void Linear(Tensor input, LinearWeight weight, Tensor output)
+    {
+        using (Exclusive()) Run(_linear, _linear.Prepare(SimdLevel, input, weight, output, NumThreads));
+    }
 
     public void QkNormRope(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
-        RopeParameters rope, Tensor query, Tensor key, Tensor value) =>
-        Run(_qkNormRope, _qkNormRope.Prepare(SimdLevel, qkv, queryNorm, keyNorm, epsilon, positions, rope, query, key, value));
+        RopeParameters rope, Tensor query, Tensor key, Tensor value)
+    {
+        using (Exclusive()) Run(_qkNormRope, _qkNormRope.Prepare(SimdLevel, qkv, queryNorm, keyNorm, epsilon, positions, rope, query, key, value));
+    }
 
     public void WriteKvCache(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping) =>
         KvCacheWriter.Write(key, value, cache, slotMapping);
 
-    public void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output) =>
-        Run(_attention, _attention.Prepare(SimdLevel, query, cache, metadata, scale, output));
+    public void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output)
+    {
+        using (Exclusive()) Run(_attention, _attention.Prepare(SimdLevel, query, cache, metadata, scale, output));
+    }
 
     public void SiluMul(Tensor gateUp, Tensor output)
     {
@@ -124,7 +131,7 @@ public sealed unsafe class CpuBackend : IBackend
         int inter = CpuChecks.RowLength(output);
         if (gateUp.Shape.Rank != output.Shape.Rank || gateUp.Rows != output.Rows || CpuChecks.RowLength(gateUp) != 2 * inter)
             throw new ArgumentException($"SiluMul input {gateUp.Shape} is not output {output.Shape} with twice the columns");
-        Run(_rows, _rows.Prepare(RowWork.Kind.SiluMul, SimdLevel, output.Rows, inter, (float*)gateUp.Data, null,
+        using (Exclusive()) Run(_rows, _rows.Prepare(RowWork.Kind.SiluMul, SimdLevel, output.Rows, inter, (float*)gateUp.Data, null,
             (float*)output.Data, null, DType.F32, null, 0f, NumThreads));
     }
 
@@ -136,7 +143,7 @@ public sealed unsafe class CpuBackend : IBackend
         CpuChecks.SameShape(a, b, "Add inputs");
         CpuChecks.SameShape(a, output, "Add input and output");
         int rows = a.Shape.Rank == 0 ? 1 : a.Rows;
-        Run(_rows, _rows.Prepare(RowWork.Kind.Add, SimdLevel, rows, CpuChecks.RowLength(a), (float*)a.Data, (float*)b.Data,
+        using (Exclusive()) Run(_rows, _rows.Prepare(RowWork.Kind.Add, SimdLevel, rows, CpuChecks.RowLength(a), (float*)a.Data, (float*)b.Data,
             (float*)output.Data, null, DType.F32, null, 0f, NumThreads));
     }
 
@@ -161,6 +168,22 @@ public sealed unsafe class CpuBackend : IBackend
     internal long WorkerAllocatedBytes => _pool.WorkerAllocatedBytes;
 
     private void Run(IParallelWork work, int numItems) => _pool.Run(work, numItems);
+
+    /// <summary>
+    /// Ops share one prepared job object each, so two threads calling at once would corrupt each other's
+    /// arguments; this turns that misuse into an error instead.
+    /// </summary>
+    private CallScope Exclusive()
+    {
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+            throw new InvalidOperationException("the CPU backend runs one op at a time but was called from two threads at once");
+        return new CallScope(this);
+    }
+
+    private readonly struct CallScope(CpuBackend owner) : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref owner._busy, 0);
+    }
 
     public void Dispose() => _pool.Dispose();
 }

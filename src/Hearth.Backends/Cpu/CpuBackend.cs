@@ -11,7 +11,7 @@ namespace Hearth.Backends.Cpu;
 public sealed unsafe class CpuBackend : IBackend
 {
     private readonly CpuWorkerPool _pool;
-    private readonly LinearWork _linear = new();
+    private readonly LinearWork _linear;
     private readonly RowWork _rows = new();
     private readonly QkNormRopeWork _qkNormRope = new();
     private readonly AttentionWork _attention = new();
@@ -25,6 +25,7 @@ public sealed unsafe class CpuBackend : IBackend
         NumThreads = numThreads == 0 ? Environment.ProcessorCount : numThreads;
         SimdLevel = simdLevel ?? CpuSimd.Best;
         _pool = new CpuWorkerPool(NumThreads);
+        _linear = new LinearWork(NumThreads);
     }
 
     public string Name => "cpu";
@@ -185,5 +186,9 @@ public sealed unsafe class CpuBackend : IBackend
         public void Dispose() => Volatile.Write(ref owner._busy, 0);
     }
 
-    public void Dispose() => _pool.Dispose();
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _linear.Dispose();
+    }
 }

@@ -41,6 +41,12 @@ internal sealed class CpuWorkerPool : IDisposable
         }
     }
 
+    /// <summary>0 on the calling thread (any thread that is not a worker), 1..NumThreads-1 on a pool's workers.</summary>
+    [ThreadStatic]
+    private static int t_threadIndex;
+
+    public static int CurrentThreadIndex => t_threadIndex;
+
     /// <summary>Threads that run items, the caller included.</summary>
     public int NumThreads { get; }
 
@@ -123,6 +129,7 @@ internal sealed class CpuWorkerPool : IDisposable
 
     private void WorkerLoop(int index)
     {
+        t_threadIndex = index + 1;
         long seen = 0;
         while (true)
         {

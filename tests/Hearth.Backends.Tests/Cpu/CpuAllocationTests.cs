@@ -54,6 +54,9 @@ public class CpuAllocationTests
             Positions = positions,
         };
         var lastRows = arena.I32([2, 4], new Shape(2));
+        // Nine rows take the prefill path that widens weight chunks into per-thread scratch.
+        var prefillIn = arena.F32(TestArena.Random(random, 9 * hidden), new Shape(9, hidden));
+        var prefillOut = arena.Zeros(DType.F32, new Shape(9, 2 * inter));
         var decodeIn = x.SliceRows(0, 1);
         var decodeOut = qkv.SliceRows(0, 1);
 
@@ -67,6 +70,7 @@ public class CpuAllocationTests
             backend.WriteKvCache(k, v, cache, metadata.SlotMapping);
             backend.Attention(q, cache, metadata, 0.17f, attention);
             backend.Linear(normed, gateUpWeight, gateUp);
+            backend.Linear(prefillIn, gateUpWeight, prefillOut);
             backend.SiluMul(gateUp, act);
             backend.RmsNorm(x, norm, 1e-6f, normed);
             backend.Add(x, normed, x);

@@ -82,4 +82,26 @@ public class CpuAttentionTests
         var error = Assert.Throws<ArgumentException>(() => arena.Backend.Attention(query, cache, metadata, 1f, arena.Zeros(DType.F32, new Shape(1, 2, 8))));
         Assert.Contains("block 2", error.Message);
     }
+
+    [Fact]
+    public void Attention_leaves_padding_rows_after_the_last_sequence_untouched()
+    {
+        using var arena = new TestArena(CpuSimd.Best);
+        var cache = new KvCacheLayer(arena.F32(Enumerable.Repeat(0.5f, 16 * 8).ToArray(), new Shape(1, 16, 1, 8)),
+            arena.F32(Enumerable.Repeat(2f, 16 * 8).ToArray(), new Shape(1, 16, 1, 8)));
+        var metadata = new AttentionMetadata
+        {
+            NumSeqs = 1,
+            NumTokens = 1,
+            QueryStartLocs = arena.I32([0, 1], new Shape(2)),
+            SeqLens = arena.I32([3], new Shape(1)),
+            BlockTables = arena.I32([0], new Shape(1, 1)),
+        };
+        var output = arena.F32(Enumerable.Repeat(-7f, 3 * 2 * 8).ToArray(), new Shape(3, 2, 8));
+        arena.Backend.Attention(arena.F32(TestArena.Random(new Random(2), 3 * 2 * 8), new Shape(3, 2, 8)), cache, metadata, 0.3f, output);
+        var y = arena.Read(output);
+        // Every value is 2, so any softmax over them gives 2; the two padding rows keep their -7.
+        Assert.All(y[..16], v => Assert.Equal(2f, v, 5));
+        Assert.All(y[16..], v => Assert.Equal(-7f, v));
+    }
 }

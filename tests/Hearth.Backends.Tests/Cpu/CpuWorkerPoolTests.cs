@@ -53,4 +53,25 @@ public class CpuWorkerPoolTests
         pool.Run(work, 8);
         Assert.All(work.Hits, hits => Assert.Equal(1, hits));
     }
+
+    private sealed class NestingWork(CpuWorkerPool pool) : IParallelWork
+    {
+        public readonly CountingWork Inner = new() { Hits = new int[6 * 5] };
+
+        public void Execute(int item) => pool.Run(new OffsetWork(Inner, item * 5), 5);
+    }
+
+    private sealed class OffsetWork(CountingWork inner, int offset) : IParallelWork
+    {
+        public void Execute(int item) => inner.Execute(offset + item);
+    }
+
+    [Fact]
+    public void A_nested_run_executes_inline_instead_of_corrupting_the_outer_job()
+    {
+        using var pool = new CpuWorkerPool(3);
+        var work = new NestingWork(pool);
+        pool.Run(work, 6);
+        Assert.All(work.Inner.Hits, hits => Assert.Equal(1, hits));
+    }
 }

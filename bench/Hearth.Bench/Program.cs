@@ -7,6 +7,7 @@ public static class Program
     {
         var benches = new Dictionary<string, Func<string[], int>>(StringComparer.Ordinal)
         {
+            ["cpu-ops"] = CpuOpsBench.Run,
             ["load"] = LoadGeneratorBench.Run,
             ["tokenizer"] = TokenizerBench.Run,
         };

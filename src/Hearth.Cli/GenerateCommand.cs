@@ -119,7 +119,8 @@ internal static class GenerateCommand
         var text = parse.GetValue(prompt) ?? File.ReadAllText(ModelPaths.RequireFile(parse.GetValue(promptFile)!, "prompt file"), Encoding.UTF8);
         if (!parse.GetValue(chat)) return tokenizer.Encode(text);
 
-        var messages = new JsonArray { new JsonObject { ["role"] = "user", ["content"] = text } };
+        var message = new JsonObject { ["role"] = "user", ["content"] = JsonValue.Create(text) };
+        var messages = new JsonArray(message);
         var kwargs = new Dictionary<string, JsonNode?>();
         if (parse.GetValue(think)) kwargs["enable_thinking"] = true;
         if (parse.GetValue(noThink)) kwargs["enable_thinking"] = false;

@@ -75,10 +75,10 @@ public sealed class LlmEngine : ILlmEngine
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         bool finished = false;
-        using var registration = cancellationToken.Register(() => Abort(requestId));
         try
         {
-            await foreach (var output in reader.ReadAllAsync(CancellationToken.None))
+            // Cancellation surfaces as OperationCanceledException here; the finally block aborts the request.
+            await foreach (var output in reader.ReadAllAsync(cancellationToken))
             {
                 finished = output.IsFinished;
                 yield return output;

@@ -223,14 +223,18 @@ public sealed class EngineCore : IDisposable
     private static IReadOnlyList<TokenLogprobs>? Logprobs(RequestState state) =>
         state.StepLogprobs is { } lp ? [lp] : null;
 
-    /// <summary>Room for MaxNumSeqs requests of 2,048 tokens (or the context, if shorter), within a quarter of the machine's memory.</summary>
+    /// <summary>
+    /// Room for MaxNumSeqs requests of 2,048 tokens (or the context, if shorter) and always for one request of
+    /// the full context, within a quarter of the machine's memory. Counted in whole blocks, since a request
+    /// of n tokens holds ceil(n / blockSize) of them.
+    /// </summary>
     private static long DefaultKvCacheBytes(ModelConfig config, DType dtype, EngineOptions options, int maxModelLen)
     {
-        long perToken = PagedKvCache.BlockSizeBytes(config, dtype, options.BlockSize) / options.BlockSize;
-        long wanted = perToken * options.MaxNumSeqs * Math.Min(maxModelLen, 2048L);
-        wanted = Math.Max(wanted, perToken * maxModelLen);
+        long blockBytes = PagedKvCache.BlockSizeBytes(config, dtype, options.BlockSize);
+        long BlocksFor(long tokens) => (tokens + options.BlockSize - 1) / options.BlockSize;
+        long wanted = Math.Max(options.MaxNumSeqs * BlocksFor(Math.Min(maxModelLen, 2048L)), BlocksFor(maxModelLen)) * blockBytes;
         long cap = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
-        return Math.Max(PagedKvCache.BlockSizeBytes(config, dtype, options.BlockSize), Math.Min(wanted, cap));
+        return Math.Max(blockBytes, Math.Min(wanted, cap));
     }
 
     public void Dispose()

@@ -154,7 +154,7 @@ internal sealed unsafe class AttentionWork : IParallelWork
         int elementBytes = _cacheType.ElementSizeBytes();
         nint slotBytes = (nint)_kvHeads * d * elementBytes;
         nint headOffsetBytes = (nint)kvHead * d * elementBytes;
-        float* accumulators = stackalloc float[MaxGroupElements]; // [groupHeads, headDim]
+        float* accumulators = stackalloc float[groupHeads * d]; // [groupHeads, headDim]; Prepare bounds the size
         float* runningMax = stackalloc float[MaxGroupHeads];
         float* denominators = stackalloc float[MaxGroupHeads];
         float* weights = stackalloc float[TileKeys];

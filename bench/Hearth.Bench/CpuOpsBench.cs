@@ -26,7 +26,7 @@ public static unsafe class CpuOpsBench
         using var backend = new CpuBackend(threads, simd);
         Console.WriteLine($"cpu-ops: {backend.NumThreads} threads, {backend.SimdLevel}, {Environment.ProcessorCount} logical CPUs");
         double bandwidth = MemoryBandwidth.MeasureReadGBps(backend.NumThreads);
-        Console.WriteLine($"read bandwidth (all threads, 512 MiB, best of 5): {bandwidth:F1} GB/s");
+        Console.WriteLine($"read bandwidth ({backend.NumThreads} threads, 512 MiB, best of 5): {bandwidth:F1} GB/s");
 
         var buffers = new List<DeviceBuffer>();
         try

@@ -154,7 +154,7 @@ internal sealed unsafe class AttentionWork : IParallelWork
         int elementBytes = _cacheType.ElementSizeBytes();
         nint slotBytes = (nint)_kvHeads * d * elementBytes;
         nint headOffsetBytes = (nint)kvHead * d * elementBytes;
-        float* accumulators = stackalloc float[MaxGroupElements]; // [groupHeads, headDim]
+        float* accumulators = stackalloc float[groupHeads * d]; // [groupHeads, headDim]; Prepare bounds the size
         float* runningMax = stackalloc float[MaxGroupHeads];
         float* denominators = stackalloc float[MaxGroupHeads];
         float* weights = stackalloc float[TileKeys];
@@ -178,14 +178,8 @@ internal sealed unsafe class AttentionWork : IParallelWork
                 {
                     float* qg = q + (nint)g * d;
                     float* accumulator = accumulators + (nint)g * d;
-                    float tileMax = float.NegativeInfinity;
-                    for (int t = 0; t < count; t++)
-                    {
-                        float score = LinearKernels.Dot<TS, TV, TK>(keys + t * slotBytes, qg, d) * _scale;
-                        weights[t] = score;
-                        tileMax = MathF.Max(tileMax, score);
-                    }
-                    float newMax = MathF.Max(runningMax[g], tileMax);
+                    float tileMax = Scores<TS, TV, TK>(qg, keys, (int)slotBytes, count, d, _scale, weights);
+                    float newMax = tileMax > runningMax[g] ? tileMax : runningMax[g];
                     float correction = MathF.Exp(runningMax[g] - newMax);
                     if (correction != 1f)
                     {
@@ -193,7 +187,7 @@ internal sealed unsafe class AttentionWork : IParallelWork
                         Scale<TS, TV>(accumulator, correction, d);
                     }
                     denominators[g] += ExpShifted<TS, TV>(weights, newMax, count);
-                    for (int t = 0; t < count; t++) MultiplyAdd<TS, TV, TK>(accumulator, weights[t], values + t * slotBytes, d);
+                    AccumulateValues<TS, TV, TK>(accumulator, weights, values, slotBytes, count, d);
                     runningMax[g] = newMax;
                 }
                 key += count;
@@ -239,15 +233,56 @@ internal sealed unsafe class AttentionWork : IParallelWork
         for (; i < n; i++) x[i] *= factor;
     }
 
-    /// <summary>accumulator += p · v.</summary>
+    /// <summary>scores[t] = scale · (q · k_t) for the tile's keys, four keys per pass over q; returns their max.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MultiplyAdd<TS, TV, TK>(float* accumulator, float p, byte* v, int n)
+    private static float Scores<TS, TV, TK>(float* q, byte* keys, int slotBytes, int count, int d, float scale, float* scores)
+        where TS : ISimd<TV> where TV : struct where TK : IElementKind
+    {
+        int t = 0;
+        for (; t + 4 <= count; t += 4) LinearKernels.Dot1x4<TS, TV, TK>(keys + (nint)t * slotBytes, slotBytes, q, d, scores + t);
+        for (; t < count; t++) scores[t] = LinearKernels.Dot<TS, TV, TK>(keys + (nint)t * slotBytes, q, d);
+        // A compare, not MathF.Max: its NaN and signed-zero rules make a slow dependency chain across keys.
+        float max = float.NegativeInfinity;
+        for (t = 0; t < count; t++)
+        {
+            float score = scores[t] * scale;
+            scores[t] = score;
+            if (score > max) max = score;
+        }
+        return max;
+    }
+
+    /// <summary>
+    /// accumulator += Σ_t weights[t] · v_t. Each slice of the accumulator stays in registers across the tile's
+    /// keys: storing it after every key would make the next key's loads wait on those stores.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateValues<TS, TV, TK>(float* accumulator, float* weights, byte* values, nint slotBytes, int count, int d)
         where TS : ISimd<TV> where TV : struct where TK : IElementKind
     {
         int c = TS.Count;
-        TV pv = TS.Broadcast(p);
         int i = 0;
-        for (; i + c <= n; i += c) TS.Store(accumulator + i, TS.MultiplyAdd(TK.Load<TS, TV>(v, i), pv, TS.Load(accumulator + i)));
-        for (; i < n; i++) accumulator[i] += TK.LoadScalar(v, i) * p;
+        for (; i + c <= d; i += c)
+        {
+            // Four partial sums, so the FMAs of consecutive keys do not wait on each other.
+            TV a0 = TS.Load(accumulator + i), a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            byte* v = values;
+            int t = 0;
+            for (; t + 4 <= count; t += 4, v += 4 * slotBytes)
+            {
+                a0 = TS.MultiplyAdd(TK.Load<TS, TV>(v, i), TS.Broadcast(weights[t]), a0);
+                a1 = TS.MultiplyAdd(TK.Load<TS, TV>(v + slotBytes, i), TS.Broadcast(weights[t + 1]), a1);
+                a2 = TS.MultiplyAdd(TK.Load<TS, TV>(v + 2 * slotBytes, i), TS.Broadcast(weights[t + 2]), a2);
+                a3 = TS.MultiplyAdd(TK.Load<TS, TV>(v + 3 * slotBytes, i), TS.Broadcast(weights[t + 3]), a3);
+            }
+            for (; t < count; t++, v += slotBytes) a0 = TS.MultiplyAdd(TK.Load<TS, TV>(v, i), TS.Broadcast(weights[t]), a0);
+            TS.Store(accumulator + i, TS.Add(TS.Add(a0, a1), TS.Add(a2, a3)));
+        }
+        for (; i < d; i++)
+        {
+            float sum = accumulator[i];
+            for (int t = 0; t < count; t++) sum += TK.LoadScalar(values + t * slotBytes, i) * weights[t];
+            accumulator[i] = sum;
+        }
     }
 }

@@ -34,11 +34,7 @@ internal unsafe interface ISimd<TV> where TV : struct
     /// <summary>a · b + c, fused where the hardware has FMA.</summary>
     static abstract TV MultiplyAdd(TV a, TV b, TV c);
 
-    static abstract TV Max(TV a, TV b);
-
     static abstract TV Exp(TV x);
 
     static abstract float Sum(TV value);
-
-    static abstract float MaxAcross(TV value);
 }

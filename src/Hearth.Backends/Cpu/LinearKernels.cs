@@ -64,9 +64,9 @@ internal static unsafe class LinearKernels
         return sum;
     }
 
-    /// <summary>Four consecutive weight rows against one input row: the decode (GEMV) kernel.</summary>
+    /// <summary>Four weight rows, rowBytes apart, against one input row: the decode (GEMV) kernel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot1x4<TS, TV, TW>(byte* w0, int rowBytes, float* x, int n, float* y)
+    public static void Dot1x4<TS, TV, TW>(byte* w0, int rowBytes, float* x, int n, float* y)
         where TS : ISimd<TV> where TV : struct where TW : IElementKind
     {
         byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;

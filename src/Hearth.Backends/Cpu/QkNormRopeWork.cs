@@ -86,8 +86,8 @@ internal sealed unsafe class QkNormRopeWork : IParallelWork
     private void ExecuteAt<TS, TV>(int item) where TS : ISimd<TV> where TV : struct
     {
         int half = _rotaryHalf, d = _headDim;
-        float* cos = stackalloc float[MaxRotaryDim / 2];
-        float* sin = stackalloc float[MaxRotaryDim / 2];
+        float* cos = stackalloc float[Math.Max(half, 1)]; // Prepare bounds half by MaxRotaryDim / 2
+        float* sin = stackalloc float[Math.Max(half, 1)];
         int end = Math.Min((item + 1) * TokensPerItem, _tokens);
         for (int t = item * TokensPerItem; t < end; t++)
         {

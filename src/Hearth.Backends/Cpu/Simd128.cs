@@ -46,15 +46,16 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
         Fma.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Exp(Vector128<float> x) => Vector128.Exp(x);
 
+    /// <summary>
+    /// Two shuffle-add steps. The BCL's Vector*.Sum reduces lane by lane in a long dependent chain, which
+    /// costs more than the dot product it ends when head dims are small (attention scores).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector128<float> value) => Vector128.Sum(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(Vector128<float> value) =>
-        MathF.Max(MathF.Max(value[0], value[1]), MathF.Max(value[2], value[3]));
+    public static float Sum(Vector128<float> value)
+    {
+        var pairs = value + Vector128.Shuffle(value, Vector128.Create(2, 3, 0, 1));
+        return (pairs + Vector128.Shuffle(pairs, Vector128.Create(1, 0, 3, 2))).ToScalar();
+    }
 }

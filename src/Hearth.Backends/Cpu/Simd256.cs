@@ -46,15 +46,8 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
         Fma.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x) => Vector256.Exp(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector256<float> value) => Vector256.Sum(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(Vector256<float> value) =>
-        Simd128.MaxAcross(Vector128.Max(value.GetLower(), value.GetUpper()));
+    public static float Sum(Vector256<float> value) => Simd128.Sum(value.GetLower() + value.GetUpper());
 }

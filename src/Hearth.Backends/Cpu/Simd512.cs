@@ -45,15 +45,8 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
         Vector512.FusedMultiplyAdd(a, b, c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x) => Vector512.Exp(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector512<float> value) => Vector512.Sum(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(Vector512<float> value) =>
-        Simd256.MaxAcross(Vector256.Max(value.GetLower(), value.GetUpper()));
+    public static float Sum(Vector512<float> value) => Simd256.Sum(value.GetLower() + value.GetUpper());
 }

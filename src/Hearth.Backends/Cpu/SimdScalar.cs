@@ -41,14 +41,8 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     public static float MultiplyAdd(float a, float b, float c) => a * b + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Max(float a, float b) => MathF.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Exp(float x) => MathF.Exp(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(float value) => value;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(float value) => value;
 }

@@ -21,7 +21,7 @@ public sealed class ParrotAdmissionTests
         using var client = new HttpClient { BaseAddress = host.Address };
         var body = ParrotCases.ChatRequest(ParrotCases.Get("poem"), stream: false);
         body["ignore_eos"] = true;
-        body["max_tokens"] = 400;
+        body["max_tokens"] = 120;
         var json = body.ToJsonString();
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => client.PostAsync("/v1/chat/completions", json)));
         var refused = responses.Where(r => r.Status == HttpStatusCode.TooManyRequests).ToList();

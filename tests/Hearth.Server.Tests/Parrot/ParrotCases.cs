@@ -13,6 +13,8 @@ internal static class ParrotCases
 
     public static JsonObject Get(string id) => All.Value[id];
 
+    public static string[] AllIds() => All.Value.Keys.ToArray();
+
     public static TheoryData<string> Ids()
     {
         var data = new TheoryData<string>();

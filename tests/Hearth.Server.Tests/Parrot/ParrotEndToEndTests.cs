@@ -61,7 +61,7 @@ public sealed class ParrotEndToEndTests(ParrotServer parrot)
     [Fact]
     public async Task SixteenConcurrentStreamingClientsEachGetTheirCase()
     {
-        var ids = ParrotCases.Ids().Select(row => (string)row[0]).ToArray();
+        var ids = ParrotCases.AllIds();
         var tasks = Enumerable.Range(0, 16).Select(async i =>
         {
             var c = ParrotCases.Get(ids[i % ids.Length]);
@@ -82,15 +82,21 @@ public sealed class ParrotEndToEndTests(ParrotServer parrot)
         Assert.Equal(stats.NumTotalBlocks, stats.NumFreeBlocks);
         var body = ParrotCases.ChatRequest(ParrotCases.Get("poem"), stream: true);
         body["ignore_eos"] = true;
-        body["max_tokens"] = 4000;
+        body["max_tokens"] = 1500;
         using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = parrot.Client.BaseAddress };
         using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") })
         {
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             using var stream = await response.Content.ReadAsStreamAsync();
             var buffer = new byte[8192];
             var read = 0;
-            while (read < 2000) read += await stream.ReadAsync(buffer);
+            while (read < 2000)
+            {
+                int n = await stream.ReadAsync(buffer);
+                Assert.True(n > 0, "the stream ended before the client hung up");
+                read += n;
+            }
             Assert.True(parrot.Engine.GetStats().NumFreeBlocks < stats.NumTotalBlocks);
         }
         await WaitForIdleAsync();

@@ -17,6 +17,6 @@ public sealed record EngineOutput(
 {
     public bool IsFinished => FinishReason is not null;
 
-    /// <summary>The stop string or stop token id that ended the request, when one did.</summary>
+    /// <summary>The stop string or stop_token_ids entry that ended the request; null for eos, length and abort.</summary>
     public object? StopReason { get; init; }
 }

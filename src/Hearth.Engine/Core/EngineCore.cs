@@ -205,7 +205,8 @@ public sealed class EngineCore : IDisposable
         {
             var rest = emit + state.Stops.Push(state.Detokenizer?.Flush() ?? "").Emit + state.Stops.Flush();
             string reason = seq.FinishReason == FinishReason.Length ? "length" : "stop";
-            Complete(state, reason, rest, seq.StopTokenId, token);
+            // As vLLM reports it: a stop_token_ids entry is the stop reason, an eos id is not.
+            Complete(state, reason, rest, seq.StopTokenId is { } id && !seq.IsEosToken(id) ? id : null, token);
             return;
         }
         state.Sink(new EngineOutput(state.Request.RequestId, [token], emit, Logprobs(state), null, state.Usage));

@@ -102,6 +102,8 @@ public sealed class Sequence
         _tokenIds[NumTokens++] = tokenId;
     }
 
+    internal bool IsEosToken(int tokenId) => !IgnoreEos && Array.IndexOf(_eosTokenIds, tokenId) >= 0;
+
     internal bool IsStopToken(int tokenId)
     {
         if (!IgnoreEos && Array.IndexOf(_eosTokenIds, tokenId) >= 0) return true;

@@ -18,7 +18,9 @@ namespace Hearth.Server.Hosting;
 public static class HearthServerApp
 {
     /// <summary>An app listening on <paramref name="urls"/> (e.g. "http://127.0.0.1:8000"; port 0 picks a free one).</summary>
-    public static WebApplication Build(HearthServerContext context, string urls, LogLevel minimumLogLevel = LogLevel.Warning)
+    /// <param name="configureWebHost">Last say over the web host, e.g. tests swap Kestrel for an in-memory TestServer.</param>
+    public static WebApplication Build(HearthServerContext context, string urls, LogLevel minimumLogLevel = LogLevel.Warning,
+        Action<IWebHostBuilder>? configureWebHost = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(minimumLogLevel);
@@ -30,6 +32,7 @@ public static class HearthServerApp
             kestrel.Limits.MaxRequestBodySize = 64L * 1024 * 1024;
         });
         builder.Services.AddSingleton(context);
+        configureWebHost?.Invoke(builder.WebHost);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hearth.Server");
 

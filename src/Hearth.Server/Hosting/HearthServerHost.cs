@@ -38,7 +38,8 @@ public sealed class HearthServerHost : IAsyncDisposable
     public Uri Address => new(App.Urls.First());
 
     /// <summary>Loads the model and builds the app; call App.StartAsync or App.RunAsync to serve.</summary>
-    public static HearthServerHost Load(ServeSettings settings, LogLevel minimumLogLevel = LogLevel.Warning)
+    public static HearthServerHost Load(ServeSettings settings, LogLevel minimumLogLevel = LogLevel.Warning,
+        Action<Microsoft.AspNetCore.Hosting.IWebHostBuilder>? configureWebHost = null)
     {
         settings.Validate();
         DeviceSelector.Resolve(settings.Device);
@@ -65,7 +66,7 @@ public sealed class HearthServerHost : IAsyncDisposable
                 ModelModifiedAt = File.GetLastWriteTimeUtc(Path.Combine(settings.ModelDirectory, "config.json")),
             };
             var context = new HearthServerContext(engine, new TokenizerChatTextModel(tokenizer), options, Defaults(model));
-            var app = HearthServerApp.Build(context, settings.Url, minimumLogLevel);
+            var app = HearthServerApp.Build(context, settings.Url, minimumLogLevel, configureWebHost);
             return new HearthServerHost(backend, model, engine, app, context);
         }
         catch

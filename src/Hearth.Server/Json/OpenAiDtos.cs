@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 // Wire shapes of OpenAI-compatible responses; names become snake_case through ServerJsonContext.
@@ -22,7 +23,7 @@ internal sealed record ChatChoiceDto(
     ChatMessageDto Message,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] ChatLogprobsDto? Logprobs,
     string FinishReason,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? StopReason);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonNode? StopReason);
 
 internal sealed record ChatMessageDto(
     string Role,

@@ -112,6 +112,34 @@ public sealed class ParrotEndToEndTests(ParrotServer parrot)
         Assert.Equal(c["prompt_ids"]!.AsArray().Select(n => (int)n!), HttpHelpers.Json(body)["tokens"]!.AsArray().Select(n => (int)n!));
     }
 
+    [Fact]
+    public async Task StopReasonIsNullForEosTheStringForAStopStringAndTheIdForAStopToken()
+    {
+        var c = ParrotCases.Get("capital");
+        async Task<JsonNode> Choice(Action<JsonObject> edit)
+        {
+            var body = ParrotCases.ChatRequest(c, stream: false);
+            edit(body);
+            var (status, text, _) = await parrot.Client.PostAsync("/v1/chat/completions", body.ToJsonString());
+            Assert.True(status == HttpStatusCode.OK, text);
+            return HttpHelpers.Json(text)["choices"]![0]!;
+        }
+
+        var atEos = await Choice(_ => { });
+        Assert.Equal("stop", (string?)atEos["finish_reason"]);
+        Assert.Null(atEos["stop_reason"]);
+
+        var atString = await Choice(b => b["stop"] = new JsonArray("France"));
+        Assert.Equal("The capital of ", (string?)atString["message"]!["content"]);
+        Assert.Equal("France", (string?)atString["stop_reason"]);
+
+        // " Paris" is one token of the parrot's answer; as a stop token it ends the answer there and is reported as a number.
+        var parisId = parrot.Text.Encode(" Paris").Single();
+        var atToken = await Choice(b => b["stop_token_ids"] = new JsonArray(parisId));
+        Assert.Equal(parisId, (int)atToken["stop_reason"]!);
+        Assert.Equal("stop", (string?)atToken["finish_reason"]);
+    }
+
     /// <summary>Waits until no request runs or waits and every KV block is free again.</summary>
     private async Task WaitForIdleAsync()
     {

@@ -15,6 +15,8 @@ public sealed class ParrotServer : IAsyncLifetime
 
     public ILlmEngine Engine => _host!.Engine;
 
+    public IChatTextModel Text => _host!.Context.Text;
+
     public async Task InitializeAsync()
     {
         _host = HearthServerHost.Load(new ServeSettings

@@ -59,7 +59,7 @@ internal static class ChatCompletionsHandler
             ? null
             : calls.Select(c => new ToolCallDto(RequestIds.New("call_"), "function", new FunctionCallDto(c.Name, c.ArgumentsJson))).ToArray();
         var message = new ChatMessageDto("assistant", result.Content, result.ReasoningContent, toolCalls);
-        var choice = new ChatChoiceDto(0, message, logprobs is null ? null : new ChatLogprobsDto([.. logprobs]), result.FinishReason, stopReason?.ToString());
+        var choice = new ChatChoiceDto(0, message, logprobs is null ? null : new ChatLogprobsDto([.. logprobs]), result.FinishReason, StopReasonJson(stopReason));
         var response = new ChatCompletionDto(id, "chat.completion", created, request.Model, [choice], UsageMapper.ToDto(usage));
         await JsonStreamWriter.WriteJsonAsync(http.Response, 200, response, ServerJsonContext.Default.ChatCompletionDto);
     }
@@ -109,4 +109,12 @@ internal static class ChatCompletionsHandler
         if (request.IncludeUsage) await writer.WriteAsync(shaper.UsageChunk(UsageMapper.ToDto(usage)), typeInfo, cancel);
         await writer.WriteDoneAsync(cancel);
     }
+
+    /// <summary>vLLM's stop_reason: the stop string or stop token id that ended the answer; null for eos or length.</summary>
+    private static System.Text.Json.Nodes.JsonNode? StopReasonJson(object? stopReason) => stopReason switch
+    {
+        int tokenId => System.Text.Json.Nodes.JsonValue.Create(tokenId),
+        string text => System.Text.Json.Nodes.JsonValue.Create(text),
+        _ => null,
+    };
 }

@@ -30,6 +30,9 @@ public sealed record EngineRequest
     /// <summary>Report each generated token's logprob (and Sampling.TopLogprobs alternatives).</summary>
     public bool Logprobs { get; init; }
 
+    /// <summary>Restricts what may be generated (e.g. JSON only); single-use, it keeps this request's state.</summary>
+    public ITokenConstraint? Constraint { get; init; }
+
     /// <summary>Lower values are scheduled first among waiting requests; ties keep arrival order.</summary>
     public int Priority { get; init; }
 }

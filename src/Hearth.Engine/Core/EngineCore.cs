@@ -152,8 +152,10 @@ public sealed class EngineCore : IDisposable
             var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
             logits.Slice(r * vocab, vocab).CopyTo(_logits);
             var seq = state.Sequence;
+            state.Request.Constraint?.MaskLogits(_logits, state.EndTokenIds);
             var result = _sampler.Sample(_logits, state.Request.Sampling, seq.PromptTokenIds, seq.OutputTokenIds, ref state.Rng, state.TopLogprobs);
             _sampled[r] = result.TokenId;
+            state.Request.Constraint?.Accept(result.TokenId);
             state.StepLogprobs = state.Request.Logprobs
                 ? new TokenLogprobs(result.TokenId, result.Logprob, state.TopLogprobs[..result.NumTopLogprobs])
                 : null;

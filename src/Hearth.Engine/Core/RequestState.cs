@@ -19,7 +19,11 @@ internal sealed class RequestState
         Detokenizer = tokenizer is null ? null : new IncrementalDetokenizer(tokenizer, request.SkipSpecialTokens);
         Stops = new StopStringMatcher(request.StopStrings);
         TopLogprobs = new TokenLogprob[Math.Max(1, request.Sampling.TopLogprobs)];
+        EndTokenIds = [.. sequence.EosTokenIds, .. sequence.StopTokenIds];
     }
+
+    /// <summary>Tokens that end this request when sampled (eos unless ignored, stop_token_ids), for constraints.</summary>
+    public int[] EndTokenIds { get; }
 
     public EngineRequest Request { get; }
 

@@ -17,8 +17,9 @@ internal sealed record GenerationSettings
     /// <summary>Ollama's num_ctx: a tighter context for this request than the engine's, when smaller.</summary>
     public int? ContextTokens { get; init; }
 
-    public EngineRequest ToEngineRequest(string requestId, IReadOnlyList<int> promptTokenIds) => new()
+    public EngineRequest ToEngineRequest(string requestId, IReadOnlyList<int> promptTokenIds, ITokenConstraint? constraint = null) => new()
     {
+        Constraint = constraint,
         RequestId = requestId,
         PromptTokenIds = promptTokenIds,
         Sampling = Sampling,

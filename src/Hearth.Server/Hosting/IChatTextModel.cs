@@ -18,6 +18,9 @@ public interface IChatTextModel
     /// <summary>The prompt for a chat, rendered with the model's chat template.</summary>
     string RenderChat(JsonArray messages, JsonArray? tools, bool addGenerationPrompt, IReadOnlyDictionary<string, JsonNode?>? templateKwargs);
 
+    /// <summary>A fresh constraint that holds one response to a single JSON object (after any think block the prompt allows).</summary>
+    Hearth.Engine.Sampling.ITokenConstraint CreateJsonConstraint(string promptText);
+
     /// <summary>A fresh parser for one response; the prompt's tail tells whether output starts inside a think block.</summary>
     IChatOutputParser CreateOutputParser(string promptText, bool parseToolCalls);
 }

@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
+using Hearth.Engine.Constraints;
+using Hearth.Engine.Sampling;
 using Hearth.Server.Hosting;
+using Hearth.Tokenization.Parsing;
 using Hearth.Tokenization;
 using Hearth.Tokenization.Chat;
 
@@ -40,6 +43,19 @@ public sealed class TokenizerChatTextModel : IChatTextModel
     {
         if (_chat is null) throw new Hearth.Core.HearthException(_whyNoChat ?? "the model has no chat template");
         return _chat.Render(messages, tools, addGenerationPrompt, templateKwargs);
+    }
+
+    public ITokenConstraint CreateJsonConstraint(string promptText)
+    {
+        var trie = TokenTrie.For(_tokenizer);
+        int? open = _tokenizer.TokenToId("<think>"), close = _tokenizer.TokenToId("</think>");
+        if (close is null) return new JsonObjectConstraint(trie);
+        return ReasoningStartModes.FromPrompt(promptText) switch
+        {
+            ReasoningStartMode.InsideThink => new JsonObjectConstraint(trie, startsInsideThink: true, thinkCloseTokenId: close),
+            ReasoningStartMode.ModelOpensThink when open is not null => new JsonObjectConstraint(trie, thinkOpenTokenId: open, thinkCloseTokenId: close),
+            _ => new JsonObjectConstraint(trie),
+        };
     }
 
     public IChatOutputParser CreateOutputParser(string promptText, bool parseToolCalls) => new Qwen3OutputParser(promptText, parseToolCalls);

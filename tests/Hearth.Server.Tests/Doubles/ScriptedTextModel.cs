@@ -32,6 +32,16 @@ internal sealed class ScriptedTextModel : IChatTextModel
 
     public IChatOutputParser CreateOutputParser(string promptText, bool parseToolCalls) => new MarkerParser();
 
+    /// <summary>The scripted engine ignores constraints; tests see that one was attached to the engine request.</summary>
+    public Hearth.Engine.Sampling.ITokenConstraint CreateJsonConstraint(string promptText) => new InertConstraint();
+
+    internal sealed class InertConstraint : Hearth.Engine.Sampling.ITokenConstraint
+    {
+        public void MaskLogits(Span<float> logits, ReadOnlySpan<int> endTokenIds) { }
+
+        public void Accept(int tokenId) { }
+    }
+
     private sealed class MarkerParser : IChatOutputParser
     {
         private readonly StringBuilder _reasoning = new();

@@ -140,6 +140,36 @@ public sealed class ParrotEndToEndTests(ParrotServer parrot)
         Assert.Equal("stop", (string?)atToken["finish_reason"]);
     }
 
+    [Fact]
+    public async Task JsonResponseFormatsHoldTheAnswerToJson()
+    {
+        // The parrot never learned JSON, so whatever it says here comes out as JSON only because decoding is held to it.
+        var body = ParrotCases.ChatRequest(ParrotCases.Get("capital"), stream: false);
+        body["response_format"] = new JsonObject { ["type"] = "json_object" };
+        body["max_tokens"] = 40;
+        var (status, text, _) = await parrot.Client.PostAsync("/v1/chat/completions", body.ToJsonString());
+        Assert.True(status == HttpStatusCode.OK, text);
+        var choice = HttpHelpers.Json(text)["choices"]![0]!;
+        AssertJsonAnswer((string)choice["message"]!["content"]!, (string)choice["finish_reason"]!);
+
+        var ollama = ParrotCases.OllamaRequest(ParrotCases.Get("capital"));
+        ollama["format"] = "json";
+        ollama["options"]!["num_predict"] = 40;
+        (status, text, _) = await parrot.Client.PostAsync("/api/chat", ollama.ToJsonString());
+        Assert.True(status == HttpStatusCode.OK, text);
+        var json = HttpHelpers.Json(text);
+        AssertJsonAnswer((string)json["message"]!["content"]!, (string)json["done_reason"]! == "length" ? "length" : "stop");
+    }
+
+    private static void AssertJsonAnswer(string content, string finishReason)
+    {
+        Assert.StartsWith("{", content);
+        var scanner = new Hearth.Tokenization.Constraints.JsonPrefixScanner();
+        Assert.True(scanner.Push(System.Text.Encoding.UTF8.GetBytes(content)), content);
+        if (finishReason == "stop") Assert.Equal(System.Text.Json.JsonValueKind.Object, JsonNode.Parse(content)!.GetValueKind());
+        else Assert.Equal("length", finishReason);
+    }
+
     /// <summary>Waits until no request runs or waits and every KV block is free again.</summary>
     private async Task WaitForIdleAsync()
     {

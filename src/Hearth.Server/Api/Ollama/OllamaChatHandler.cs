@@ -20,7 +20,8 @@ internal static class OllamaChatHandler
         var model = RequestBody.CheckModel(body, context);
         var messages = ChatMessages.Normalize(JsonFields.Array(body, "messages"));
         var tools = JsonFields.Array(body, "tools") is { Count: > 0 } given ? ChatMessages.Tools(given).Tools : null;
-        if (OllamaCommon.FormatInstruction(body) is { } instruction) ChatMessages.AddSystemInstruction(messages, instruction);
+        var formatInstruction = OllamaCommon.FormatInstruction(body);
+        if (formatInstruction is not null) ChatMessages.AddSystemInstruction(messages, formatInstruction);
         var settings = SamplingReader.FromOllama(JsonFields.Object(body, "options"), context.Defaults);
         var streamMode = JsonFields.Bool(body, "stream") ?? true;
 
@@ -30,7 +31,8 @@ internal static class OllamaChatHandler
 
         using var lease = OllamaCommon.Enter(context);
         var timings = new OllamaCommon.Timings();
-        await using var stream = await EngineStream.StartAsync(context.Engine, settings.ToEngineRequest(RequestIds.New("ollama-"), promptIds), http.RequestAborted);
+        await using var stream = await EngineStream.StartAsync(context.Engine, settings.ToEngineRequest(RequestIds.New("ollama-"), promptIds,
+            formatInstruction is null ? null : context.Text.CreateJsonConstraint(prompt)), http.RequestAborted);
         var parser = context.Text.CreateOutputParser(prompt, parseToolCalls: tools is not null);
         if (streamMode) await StreamAsync(http, model, stream, parser, timings);
         else await CompleteAsync(http, model, stream, parser, timings);

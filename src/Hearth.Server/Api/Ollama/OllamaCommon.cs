@@ -27,7 +27,7 @@ internal static class OllamaCommon
         return kwargs;
     }
 
-    /// <summary>format "json" or a JSON schema: an instruction in the system prompt (no constrained decoding).</summary>
+    /// <summary>format "json" or a JSON schema: an instruction for the system prompt; decoding is then held to one JSON object.</summary>
     public static string? FormatInstruction(JsonObject body)
     {
         var format = body["format"];

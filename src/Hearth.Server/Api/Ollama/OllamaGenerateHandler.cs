@@ -53,7 +53,8 @@ internal static class OllamaGenerateHandler
 
         using var lease = OllamaCommon.Enter(context);
         var timings = new OllamaCommon.Timings();
-        await using var stream = await EngineStream.StartAsync(context.Engine, settings.ToEngineRequest(RequestIds.New("ollama-"), promptIds), http.RequestAborted);
+        await using var stream = await EngineStream.StartAsync(context.Engine, settings.ToEngineRequest(RequestIds.New("ollama-"), promptIds,
+            formatInstruction is null ? null : context.Text.CreateJsonConstraint(prompt)), http.RequestAborted);
         var parser = context.Text.CreateOutputParser(prompt, parseToolCalls: false);
         var cancel = http.RequestAborted;
         var typeInfo = ServerJsonContext.Default.OllamaGenerateDto;

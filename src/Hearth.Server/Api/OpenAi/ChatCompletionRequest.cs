@@ -14,4 +14,8 @@ internal sealed record ChatCompletionRequest(
     bool AddGenerationPrompt,
     GenerationSettings Settings,
     bool Stream,
-    bool IncludeUsage);
+    bool IncludeUsage)
+{
+    /// <summary>response_format json_object or json_schema: decoding is held to one JSON object.</summary>
+    public bool JsonOutput { get; init; }
+}

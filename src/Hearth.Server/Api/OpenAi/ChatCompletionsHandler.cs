@@ -22,7 +22,7 @@ internal static class ChatCompletionsHandler
         using var lease = context.Gate.TryEnter()
             ?? throw new ApiException(StatusCodes.Status429TooManyRequests, "the server is at its limit of requests in flight; retry later", code: "server_overloaded");
         var id = RequestIds.New("chatcmpl-");
-        var engineRequest = request.Settings.ToEngineRequest(id, promptIds);
+        var engineRequest = request.Settings.ToEngineRequest(id, promptIds, request.JsonOutput ? context.Text.CreateJsonConstraint(prompt) : null);
         await using var stream = await EngineStream.StartAsync(context.Engine, engineRequest, http.RequestAborted);
         var parser = context.Text.CreateOutputParser(prompt, request.ParseToolCalls);
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

@@ -8,8 +8,9 @@ namespace Hearth.Server.Api.OpenAi;
 
 /// <summary>
 /// Reads an OpenAI chat request. tool_choice "required" or a named function is passed to the model through
-/// the prompt only (the named function alone is offered); there is no guided decoding, so the model is
-/// guided, not forced. response_format json_object/json_schema likewise adds a system instruction.
+/// the prompt only (the named function alone is offered), so the model is guided, not forced. response_format
+/// json_object/json_schema adds a system instruction and holds decoding to one JSON object (a schema's
+/// structure is asked for in the instruction but not enforced).
 /// </summary>
 internal static class ChatRequestReader
 {
@@ -22,7 +23,7 @@ internal static class ChatRequestReader
         var settings = SamplingReader.FromOpenAi(body, context.Defaults, context.Text.VocabSize, isChat: true);
 
         var (templateTools, parseToolCalls) = ReadTools(body);
-        ApplyResponseFormat(body, messages);
+        var jsonOutput = ApplyResponseFormat(body, messages);
 
         var kwargs = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
         if (JsonFields.Object(body, "chat_template_kwargs") is { } given)
@@ -37,7 +38,10 @@ internal static class ChatRequestReader
             kwargs,
             AddGenerationPrompt: JsonFields.Bool(body, "add_generation_prompt") ?? true,
             settings, stream,
-            IncludeUsage: streamOptions is not null && (JsonFields.Bool(streamOptions, "include_usage") ?? false));
+            IncludeUsage: streamOptions is not null && (JsonFields.Bool(streamOptions, "include_usage") ?? false))
+        {
+            JsonOutput = jsonOutput,
+        };
     }
 
     private static (JsonArray? TemplateTools, bool ParseToolCalls) ReadTools(JsonObject body)
@@ -76,22 +80,23 @@ internal static class ChatRequestReader
         }
     }
 
-    private static void ApplyResponseFormat(JsonObject body, JsonArray messages)
+    /// <summary>Adds the instruction for a JSON response format; true when decoding must be held to JSON.</summary>
+    private static bool ApplyResponseFormat(JsonObject body, JsonArray messages)
     {
-        if (JsonFields.Object(body, "response_format") is not { } format) return;
+        if (JsonFields.Object(body, "response_format") is not { } format) return false;
         var type = JsonFields.String(format, "type") ?? "text";
         switch (type)
         {
             case "text":
-                return;
+                return false;
             case "json_object":
                 ChatMessages.AddSystemInstruction(messages, JsonObjectInstruction);
-                return;
+                return true;
             case "json_schema":
                 var schema = JsonFields.Object(format, "json_schema")?["schema"];
                 var instruction = schema is null ? JsonObjectInstruction : JsonObjectInstruction + " It must conform to this JSON schema: " + schema.ToJsonString();
                 ChatMessages.AddSystemInstruction(messages, instruction);
-                return;
+                return true;
             default:
                 throw ApiException.BadRequest($"response_format type '{type}' is not one of text, json_object, json_schema", "response_format");
         }

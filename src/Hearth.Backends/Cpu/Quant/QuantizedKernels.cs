@@ -10,7 +10,7 @@ internal static class QuantizedKernels
     {
         WeightFormat.Int4Group => Int4GroupKernel.Instance,
         WeightFormat.Fp8Block => Fp8BlockKernel.Instance,
-        // GGUF block kernels (Cpu/Gguf/) register here, one line per format.
+        WeightFormat.Q8_0 or WeightFormat.Q4_0 or WeightFormat.Q4_K or WeightFormat.Q5_K or WeightFormat.Q6_K => Gguf.GgufLinearKernel.For(format),
         _ => null,
     };
 

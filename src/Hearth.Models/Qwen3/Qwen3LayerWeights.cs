@@ -5,7 +5,7 @@ using Hearth.Core.Config;
 namespace Hearth.Models.Qwen3;
 
 /// <summary>One decoder layer's weights, bound in backend memory. Shapes are [out, in] for linear parts.</summary>
-public sealed class Qwen3LayerWeights
+public sealed partial class Qwen3LayerWeights
 {
     private Qwen3LayerWeights(Tensor inputLayerNorm, LinearWeight qkv, Tensor? queryNorm, Tensor? keyNorm, LinearWeight o,
         Tensor postAttentionLayerNorm, LinearWeight gateUp, LinearWeight down)

@@ -10,7 +10,7 @@ namespace Hearth.Models.Qwen3;
 /// On the CPU backend the tensors still point into the checkpoint's mapping, so keep the checkpoint open
 /// as long as these weights are used. Disposing frees the few buffers built here (Qwen2's fused q|k|v bias).
 /// </summary>
-public sealed class Qwen3Weights : IDisposable
+public sealed partial class Qwen3Weights : IDisposable
 {
     public static IReadOnlyList<string> SupportedArchitectures { get; } = ["Qwen3ForCausalLM", "Qwen2ForCausalLM"];
 

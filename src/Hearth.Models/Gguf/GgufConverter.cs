@@ -25,7 +25,9 @@ public static class GgufConverter
         writer.Set("general.file_type", GgufValue.UInt32((uint)fileType));
         writer.Set("general.quantization_version", GgufValue.UInt32(2));
         var eos = checkpoint.Generation.EosTokenIds is { Count: > 0 } generationEos ? generationEos : config.EosTokenIds;
-        GgufTokenizerExport.Write(writer, checkpoint.Directory, config.VocabSize, config.BosTokenId ?? checkpoint.Generation.BosTokenId, eos);
+        // A folder without a tokenizer (random benchmark models) gives a file that runs on token ids.
+        if (File.Exists(Path.Combine(checkpoint.Directory, "tokenizer.json")))
+            GgufTokenizerExport.Write(writer, checkpoint.Directory, config.VocabSize, config.BosTokenId ?? checkpoint.Generation.BosTokenId, eos);
 
         var names = checkpoint.TensorNames.Where(n => GgufTensorNames.FromHuggingFace(n) is not null)
             .OrderBy(n => Order(GgufTensorNames.FromHuggingFace(n)!)).ToList();

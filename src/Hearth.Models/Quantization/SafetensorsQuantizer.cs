@@ -90,7 +90,10 @@ public sealed partial class SafetensorsQuantizer(QuantizationMethod method) : IM
             string fileName = Path.GetFileName(file);
             if (fileName == "config.json" || fileName.EndsWith(".safetensors", StringComparison.Ordinal)
                 || fileName == SafetensorsWriter.IndexFileName) continue;
-            File.Copy(file, Path.Combine(outputPath, fileName), overwrite: true);
+            string destination = Path.Combine(outputPath, fileName);
+            File.Copy(file, destination, overwrite: true);
+            // Read-only sources (shared fixtures) would make the copy read-only, and a second run would fail on it.
+            File.SetAttributes(destination, FileAttributes.Normal);
         }
     }
 

@@ -11,5 +11,6 @@ internal static class Commands
         yield return TemplateCommand.Create();
         yield return GenerateCommand.Create();
         yield return BenchCommand.Create();
+        yield return QuantizeCommand.Create();
     }
 }

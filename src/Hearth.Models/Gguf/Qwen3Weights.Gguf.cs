@@ -9,5 +9,5 @@ public sealed partial class Qwen3Weights
 {
     internal static Qwen3Weights FromParts(string architecture, ModelConfig config, DType dtype, Tensor embedding,
         IReadOnlyList<Qwen3LayerWeights> layers, Tensor finalNorm, LinearWeight lmHead, List<DeviceBuffer> ownedBuffers) =>
-        new(architecture, config, dtype, embedding, layers, finalNorm, lmHead, ownedBuffers);
+        new(architecture, config, dtype, embedding, layers, finalNorm, lmHead, ownedBuffers, quantization: null);
 }

@@ -7,8 +7,9 @@ using Hearth.Core;
 namespace Hearth.Backends.Tests.Gguf;
 
 /// <summary>
-/// The CPU kernels over raw GGUF blocks against the product with weights decoded by the reference codec
-/// (itself checked against the NumPy goldens in Hearth.Models.Tests).
+/// The CPU kernels over raw GGUF blocks against the product of the weights decoded by the reference codec (itself
+/// checked against the NumPy goldens in Hearth.Models.Tests) with the input as the kernels quantize it: int8 per
+/// 32 values, d = max|x| / 127, q = round(x / d). Dense parts take the input as it is.
 /// </summary>
 public class GgufLinearTests
 {
@@ -26,7 +27,7 @@ public class GgufLinearTests
             foreach (var (rows, inFeatures, outFeatures) in new[] { (1, 512, 9), (4, 256, 6), (9, 768, 5) })
             {
                 var part = RandomBlocks(arena, random, format, outFeatures, inFeatures, out var dense);
-                Check(arena, random, rows, LinearWeight.Quantized(part), [dense], null, $"{format} {rows}x{inFeatures}");
+                Check(arena, random, rows, LinearWeight.Quantized(part), [(dense, true)], null, $"{format} {rows}x{inFeatures}");
             }
     }
 
@@ -44,7 +45,7 @@ public class GgufLinearTests
         var bias = TestArena.Random(random, 23);
         var weight = new LinearWeight([q, k, v, QuantizedMatrix.Dense(dense)], arena.F32(bias, new Shape(23)));
         Assert.Equal(WeightFormat.Mixed, weight.Format);
-        Check(arena, random, 3, weight, [w0, w1, w2, w3], bias, "mixed");
+        Check(arena, random, 3, weight, [(w0, true), (w1, true), (w2, true), (w3, false)], bias, "mixed");
     }
 
     [Fact]
@@ -85,25 +86,44 @@ public class GgufLinearTests
         return QuantizedMatrix.Gguf(format, outFeatures, inFeatures, data);
     }
 
-    private static void Check(TestArena arena, Random random, int rows, LinearWeight weight, List<float[]> dense, float[]? bias, string what)
+    private static void Check(TestArena arena, Random random, int rows, LinearWeight weight, List<(float[] Weights, bool QuantizedInput)> parts,
+        float[]? bias, string what)
     {
         int inFeatures = weight.InFeatures, outFeatures = weight.OutFeatures;
         var x = TestArena.Random(random, rows * inFeatures);
         var output = arena.Zeros(DType.F32, new Shape(rows, outFeatures));
         arena.Backend.Linear(arena.F32(x, new Shape(rows, inFeatures)), weight, output);
         var y = arena.Read(output);
-        var all = dense.SelectMany(w => w).ToArray();
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < outFeatures; j++)
-            {
-                double sum = bias?[j] ?? 0, magnitude = Math.Abs(sum);
-                for (int i = 0; i < inFeatures; i++)
+        var xq = QuantizeInput(x);
+        int j = 0;
+        foreach (var (w, quantizedInput) in parts)
+        {
+            var input = quantizedInput ? xq : x;
+            for (int jp = 0; jp < w.Length / inFeatures; jp++, j++)
+                for (int r = 0; r < rows; r++)
                 {
-                    double term = (double)all[j * inFeatures + i] * x[r * inFeatures + i];
-                    sum += term;
-                    magnitude += Math.Abs(term);
+                    double sum = bias?[j] ?? 0, magnitude = Math.Abs(sum);
+                    for (int i = 0; i < inFeatures; i++)
+                    {
+                        double term = (double)w[jp * inFeatures + i] * input[r * inFeatures + i];
+                        sum += term;
+                        magnitude += Math.Abs(term);
+                    }
+                    CpuCases.Near(sum, y[r * outFeatures + j], magnitude, 1e-5, $"{what} [{r},{j}]");
                 }
-                CpuCases.Near(sum, y[r * outFeatures + j], magnitude, 1e-5, $"{what} [{r},{j}]");
-            }
+        }
+    }
+
+    private static float[] QuantizeInput(float[] x)
+    {
+        var result = new float[x.Length];
+        for (int b = 0; b < x.Length / 32; b++)
+        {
+            float amax = 0;
+            for (int i = 0; i < 32; i++) amax = MathF.Max(amax, MathF.Abs(x[b * 32 + i]));
+            float d = amax / 127f, inverse = d == 0 ? 0 : 1f / d;
+            for (int i = 0; i < 32; i++) result[b * 32 + i] = MathF.Round(x[b * 32 + i] * inverse) * d;
+        }
+        return result;
     }
 }

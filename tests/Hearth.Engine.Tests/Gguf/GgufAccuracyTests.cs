@@ -15,7 +15,7 @@ namespace Hearth.Engine.Tests.Gguf;
 public sealed class GgufAccuracyTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData(nameof(GgufFileType.Q8_0), 5e-4)]
+    [InlineData(nameof(GgufFileType.Q8_0), 1e-3)]
     [InlineData(nameof(GgufFileType.Q4_K_M), 0.04)]
     public void Parrot_kl_divergence_against_bf16_is_small(string fileType, double maxMeanKl)
     {
@@ -28,7 +28,7 @@ public sealed class GgufAccuracyTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(nameof(GgufFileType.Q8_0), 0.003)]
+    [InlineData(nameof(GgufFileType.Q8_0), 0.006)]
     [InlineData(nameof(GgufFileType.Q4_K_M), 0.4)]
     public void Random_model_kl_divergence_against_bf16_is_small(string fileType, double maxMeanKl)
     {

@@ -19,7 +19,25 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
         if (part.Format != WeightFormat.Fp8Block) throw new ArgumentException($"{part} is not Fp8Block");
     }
 
+    private static readonly float[] Decoded = Enumerable.Range(0, 256).Select(b => Float8E4M3.ToSingle((byte)b)).ToArray();
+
     public long PreparedRowBytes(QuantizedMatrix part) => 0;
+
+    public bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
+    {
+        var m = new Fp8Rows(part);
+        fixed (float* table = Decoded)
+        {
+            for (int j = rowStart; j < rowEnd; j++)
+            {
+                byte* w = m.Data + (nint)j * m.N;
+                float* scales = m.ScaleRow(j);
+                float* row = destination + (nint)(j - rowStart) * m.N;
+                for (int i = 0; i < m.N; i++) row[i] = table[w[i]] * scales[i / m.BlockColumns];
+            }
+        }
+        return true;
+    }
 
     public void PrepareRow(CpuSimdLevel level, QuantizedMatrix part, float* x, byte* prepared)
     {

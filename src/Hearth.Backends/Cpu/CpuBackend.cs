@@ -13,7 +13,7 @@ public sealed unsafe class CpuBackend : IBackend
 {
     private readonly CpuWorkerPool _pool;
     private readonly LinearWork _linear;
-    private readonly QuantizedLinearWork _quantizedLinear = new();
+    private readonly QuantizedLinearWork _quantizedLinear;
     private readonly RowWork _rows = new();
     private readonly QkNormRopeWork _qkNormRope = new();
     private readonly AttentionWork _attention = new();
@@ -28,6 +28,7 @@ public sealed unsafe class CpuBackend : IBackend
         SimdLevel = simdLevel ?? CpuSimd.Best;
         _pool = new CpuWorkerPool(NumThreads);
         _linear = new LinearWork(NumThreads);
+        _quantizedLinear = new QuantizedLinearWork(NumThreads);
     }
 
     public string Name => "cpu";

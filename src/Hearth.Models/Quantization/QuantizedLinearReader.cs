@@ -11,7 +11,7 @@ namespace Hearth.Models.Quantization;
 /// points become f32 [out, groups], a few percent of the packed size); FP8 weights are used in place.
 /// Every tensor's shape is checked against what config.json and quantization_config imply.
 /// </summary>
-internal static unsafe class QuantizedLinearReader
+public static unsafe class QuantizedLinearReader
 {
     // AWQ packs output columns 0..7 of a word at nibble positions 0, 4, 1, 5, 2, 6, 3, 7 (its "reverse order").
     private static readonly int[] AwqNibbleOfColumn = [0, 4, 1, 5, 2, 6, 3, 7];

@@ -44,7 +44,7 @@ public class QuantizedLinearTests
     {
         using var arena = new TestArena(level);
         var random = new Random(12);
-        foreach (var (rows, inFeatures, partRows) in new[] { (1, 256, new[] { 130, 6 }), (2, 64, new[] { 9 }), (5, 300, new[] { 17, 128 }), (1, 45, new[] { 3 }) })
+        foreach (var (rows, inFeatures, partRows) in new[] { (1, 256, new[] { 130, 6 }), (2, 64, new[] { 9 }), (5, 300, new[] { 17, 128 }), (1, 45, new[] { 3 }), (10, 200, new[] { 40, 24 }) })
         {
             var dense = new List<float[]>();
             var parts = partRows.Select(n =>
@@ -63,8 +63,14 @@ public class QuantizedLinearTests
     {
         using var arena = new TestArena(level);
         var random = new Random(13);
-        const int inFeatures = 256, rows = 3;
-        var int4 = QuantArena.Int4(arena, random, 20, inFeatures, 128, true, false, out var w0);
+        const int inFeatures = 256;
+        foreach (int rows in new[] { 3, 12 })
+            MixedOnce(arena, random, inFeatures, rows);
+    }
+
+    private static void MixedOnce(TestArena arena, Random random, int inFeatures, int rows)
+    {
+        var int4 = QuantArena.Int4(arena, random, 20, inFeatures, 128, true, true, out var w0);
         var fp8 = QuantArena.Fp8(arena, random, 10, inFeatures, 128, 128, out var w1);
         var denseTensor = arena.Weights(DType.BF16, TestArena.Random(random, 6 * inFeatures), new Shape(6, inFeatures), out var w2);
         var biasValues = TestArena.Random(random, 36);

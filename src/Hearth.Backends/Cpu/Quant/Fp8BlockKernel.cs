@@ -19,7 +19,25 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
         if (part.Format != WeightFormat.Fp8Block) throw new ArgumentException($"{part} is not Fp8Block");
     }
 
+    private static readonly float[] Decoded = Enumerable.Range(0, 256).Select(b => Float8E4M3.ToSingle((byte)b)).ToArray();
+
     public long PreparedRowBytes(QuantizedMatrix part) => 0;
+
+    public bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
+    {
+        var m = new Fp8Rows(part);
+        fixed (float* table = Decoded)
+        {
+            for (int j = rowStart; j < rowEnd; j++)
+            {
+                byte* w = m.Data + (nint)j * m.N;
+                float* scales = m.ScaleRow(j);
+                float* row = destination + (nint)(j - rowStart) * m.N;
+                for (int i = 0; i < m.N; i++) row[i] = table[w[i]] * scales[i / m.BlockColumns];
+            }
+        }
+        return true;
+    }
 
     public void PrepareRow(CpuSimdLevel level, QuantizedMatrix part, float* x, byte* prepared)
     {
@@ -40,12 +58,42 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
             {
                 int count = Math.Min(4, rowEnd - j);
                 int j1 = j + Math.Min(1, count - 1), j2 = j + Math.Min(2, count - 1), j3 = j + Math.Min(3, count - 1);
-                if (avx512) Dot4<Wide512>(m, j, j1, j2, j3, xr, result);
+                if (avx512 && m.BlockColumns % 16 == 0 && m.N % 16 == 0) Dot4Avx512(m, j, j1, j2, j3, xr, result);
+                else if (avx512) Dot4<Wide512>(m, j, j1, j2, j3, xr, result);
                 else if (avx2) Dot4<Wide256>(m, j, j1, j2, j3, xr, result);
                 else Dot4<Narrow>(m, j, j1, j2, j3, xr, result);
                 for (int k = 0; k < count; k++) yr[j + k] = result[k];
             }
         }
+    }
+
+    /// <summary>The common case (blocks and rows a multiple of 16) with every accumulator in a register.</summary>
+    private static void Dot4Avx512(in Fp8Rows m, int j0, int j1, int j2, int j3, float* x, float* result)
+    {
+        byte* w0 = m.Data + (nint)j0 * m.N, w1 = m.Data + (nint)j1 * m.N, w2 = m.Data + (nint)j2 * m.N, w3 = m.Data + (nint)j3 * m.N;
+        float* s0 = m.ScaleRow(j0), s1 = m.ScaleRow(j1), s2 = m.ScaleRow(j2), s3 = m.ScaleRow(j3);
+        var t0 = Vector512<float>.Zero; var t1 = t0; var t2 = t0; var t3 = t0;
+        for (int b = 0; b < m.ScaleColumns; b++)
+        {
+            int start = b * m.BlockColumns, end = Math.Min(start + m.BlockColumns, m.N);
+            var d0 = Vector512<float>.Zero; var d1 = d0; var d2 = d0; var d3 = d0;
+            for (int i = start; i < end; i += 16)
+            {
+                var xv = Vector512.Load(x + i);
+                d0 = Avx512F.FusedMultiplyAdd(Widen512(w0 + i), xv, d0);
+                d1 = Avx512F.FusedMultiplyAdd(Widen512(w1 + i), xv, d1);
+                d2 = Avx512F.FusedMultiplyAdd(Widen512(w2 + i), xv, d2);
+                d3 = Avx512F.FusedMultiplyAdd(Widen512(w3 + i), xv, d3);
+            }
+            t0 = Avx512F.FusedMultiplyAdd(d0, Vector512.Create(s0[b]), t0);
+            t1 = Avx512F.FusedMultiplyAdd(d1, Vector512.Create(s1[b]), t1);
+            t2 = Avx512F.FusedMultiplyAdd(d2, Vector512.Create(s2[b]), t2);
+            t3 = Avx512F.FusedMultiplyAdd(d3, Vector512.Create(s3[b]), t3);
+        }
+        result[0] = Vector512.Sum(t0);
+        result[1] = Vector512.Sum(t1);
+        result[2] = Vector512.Sum(t2);
+        result[3] = Vector512.Sum(t3);
     }
 
     private readonly struct Fp8Rows(QuantizedMatrix part)
@@ -207,6 +255,8 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
     /// Eight e4m3 bytes to f32 without a table: the 7 magnitude bits go to the f32 exponent/mantissa position
     /// with the bias difference (120) added, exact for normal values; subnormals (exponent 0), read that way
     /// as 2^-7 + m·2^-10, are corrected to m·2^-9 = 2·v - 2^-6. The sign bit comes from sign extension.
+    /// (Placing the bits as an f32 denormal and multiplying by 2^120 needs fewer instructions but was measured
+    /// 15 times slower: denormal operands take a microcode assist on x86.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Widen256(byte* w)

@@ -24,4 +24,10 @@ internal unsafe interface IQuantizedLinearKernel
     /// </summary>
     void Run(CpuSimdLevel level, QuantizedMatrix part, float* x, byte* prepared, int rows, int rowStart, int rowEnd,
         float* y, int yStride);
+
+    /// <summary>
+    /// Optional, for batches: writes rows [rowStart, rowEnd) of the weights as f32 [rowEnd - rowStart, in] in input
+    /// order, so many input rows can share one dequantization of a small chunk. Returns false when not offered.
+    /// </summary>
+    bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination) => false;
 }

@@ -73,6 +73,32 @@ internal sealed unsafe class Int4GroupKernel : IQuantizedLinearKernel
         }
     }
 
+    public bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
+    {
+        var m = new Int4Rows(part);
+        int* perm = part.InputPermutation is { } p ? (int*)p.Data : null;
+        for (int j = rowStart; j < rowEnd; j++)
+        {
+            byte* w = m.Row(j);
+            float* row = destination + (nint)(j - rowStart) * m.N;
+            for (int g = 0; g < m.Groups; g++)
+            {
+                float scale = m.Scale(j, g), offset = -m.Zero(j, g) * scale;
+                for (int i = g * m.GroupSize; i < (g + 1) * m.GroupSize; i += QuantizedMatrix.Int4ChunkElements)
+                {
+                    byte* chunk = w + i / 2;
+                    for (int k = 0; k < 16; k++)
+                    {
+                        int low = i + k, high = i + 16 + k;
+                        row[perm == null ? low : perm[low]] = (chunk[k] & 15) * scale + offset;
+                        row[perm == null ? high : perm[high]] = (chunk[k] >> 4) * scale + offset;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
     /// <summary>Pointers into one part's tensors, read by the row kernels.</summary>
     private readonly struct Int4Rows(QuantizedMatrix part)
     {

@@ -13,6 +13,9 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
 {
     private const int MaxParts = 8;
     private const int PrefillChunkBytes = 96 * 1024;
+    // From this many input rows on, a chunk of weights is dequantized once into per-thread f32 scratch (when the
+    // kernel offers it) and multiplied by the dense kernel: the dequantization then costs 1/rows per FMA.
+    private const int DequantizeOnceMinRows = 8;
 
     private readonly QuantizedMatrix?[] _parts = new QuantizedMatrix?[MaxParts];
     private readonly IQuantizedLinearKernel?[] _kernels = new IQuantizedLinearKernel?[MaxParts];
@@ -29,6 +32,14 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
     private DType _biasType;
     private byte* _prepared; // native, grown on the calling thread only
     private long _preparedBytes;
+    private readonly nint[] _scratch; // per pool thread: f32 copy of a weight chunk
+    private readonly long[] _scratchBytes;
+
+    public QuantizedLinearWork(int numThreads)
+    {
+        _scratch = new nint[numThreads];
+        _scratchBytes = new long[numThreads];
+    }
 
     /// <summary>Captures the call; returns the number of items of the first job (input preparation).</summary>
     public int Prepare(CpuSimdLevel level, Tensor input, LinearWeight weight, Tensor output, int numThreads)
@@ -82,7 +93,8 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
         _rows = rows;
         _n = weight.InFeatures;
         _outFeatures = weight.OutFeatures;
-        _chunk = ChunkSize(rows, _outFeatures, maxRowBytes, numThreads);
+        // Batches dequantize chunks to f32, so the chunk that must stay in cache is the widened one.
+        _chunk = ChunkSize(rows, _outFeatures, rows >= DequantizeOnceMinRows ? (long)_n * sizeof(float) : maxRowBytes, numThreads);
         _multiplying = false;
         return rows * _numParts;
     }
@@ -122,6 +134,12 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
             var part = _parts[p]!;
             if (_kernels[p] is { } kernel)
             {
+                float* widened = _rows >= DequantizeOnceMinRows ? Scratch((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
+                if (widened != null && kernel.TryDequantizeRows(part, segmentStart - _partOffsets[p], segmentEnd - _partOffsets[p], widened))
+                {
+                    RunWidened(widened, segmentStart, segmentEnd);
+                    continue;
+                }
                 kernel.Run(_level, part, _x, PreparedRow(p, 0), _rows, segmentStart - _partOffsets[p],
                     segmentEnd - _partOffsets[p], _y + _partOffsets[p], _outFeatures);
             }
@@ -163,6 +181,31 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
         }
     }
 
+    private void RunWidened(float* widened, int start, int end)
+    {
+        switch (_level)
+        {
+            case CpuSimdLevel.Vector512: LinearKernels.Run<Simd512, Vector512<float>, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), start, start, end, _y, _outFeatures); break;
+            case CpuSimdLevel.Vector256: LinearKernels.Run<Simd256, Vector256<float>, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), start, start, end, _y, _outFeatures); break;
+            case CpuSimdLevel.Vector128: LinearKernels.Run<Simd128, Vector128<float>, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), start, start, end, _y, _outFeatures); break;
+            default: LinearKernels.Run<SimdScalar, float, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), start, start, end, _y, _outFeatures); break;
+        }
+    }
+
+    /// <summary>This thread's scratch of at least sizeBytes (native, so growing it allocates nothing managed), or null.</summary>
+    private float* Scratch(long sizeBytes)
+    {
+        int thread = CpuWorkerPool.CurrentThreadIndex;
+        if ((uint)thread >= (uint)_scratch.Length) return null;
+        if (_scratchBytes[thread] < sizeBytes)
+        {
+            NativeMemory.AlignedFree((void*)_scratch[thread]);
+            _scratch[thread] = (nint)NativeMemory.AlignedAlloc((nuint)sizeBytes, CpuBuffer.AlignmentBytes);
+            _scratchBytes[thread] = sizeBytes;
+        }
+        return (float*)_scratch[thread];
+    }
+
     private void EnsurePrepared(long sizeBytes)
     {
         if (sizeBytes <= _preparedBytes) return;
@@ -176,5 +219,11 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
         NativeMemory.AlignedFree(_prepared);
         _prepared = null;
         _preparedBytes = 0;
+        for (int i = 0; i < _scratch.Length; i++)
+        {
+            NativeMemory.AlignedFree((void*)_scratch[i]);
+            _scratch[i] = 0;
+            _scratchBytes[i] = 0;
+        }
     }
 }

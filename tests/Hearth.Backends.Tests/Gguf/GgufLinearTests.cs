@@ -9,10 +9,14 @@ namespace Hearth.Backends.Tests.Gguf;
 /// <summary>
 /// The CPU kernels over raw GGUF blocks against the product of the weights decoded by the reference codec (itself
 /// checked against the NumPy goldens in Hearth.Models.Tests) with the input as the kernels quantize it: int8 per
-/// 32 values, d = max|x| / 127, q = round(x / d). Dense parts take the input as it is.
+/// 32 values, d = max|x| / 127, q = round(x / d). Dense parts, and batches of 8 or more rows (which decode a
+/// chunk of weights to f32 scratch instead), take the input as it is.
 /// </summary>
 public class GgufLinearTests
 {
+    // From this many rows on, QuantizedLinearWork decodes weight chunks once and multiplies f32 inputs.
+    private const int BatchRows = 8;
+
     public static TheoryData<CpuSimdLevel> Levels() => CpuCases.AllLevels();
 
     private static readonly WeightFormat[] Formats = [WeightFormat.Q8_0, WeightFormat.Q4_0, WeightFormat.Q4_K, WeightFormat.Q5_K, WeightFormat.Q6_K];
@@ -98,7 +102,7 @@ public class GgufLinearTests
         int j = 0;
         foreach (var (w, quantizedInput) in parts)
         {
-            var input = quantizedInput ? xq : x;
+            var input = quantizedInput && rows < BatchRows ? xq : x;
             for (int jp = 0; jp < w.Length / inFeatures; jp++, j++)
                 for (int r = 0; r < rows; r++)
                 {

@@ -71,6 +71,23 @@ internal sealed unsafe class GgufLinearKernel : IQuantizedLinearKernel
         }
     }
 
+    /// <summary>
+    /// Batches decode a chunk of weight rows once into the caller's f32 scratch and multiply f32 inputs from there
+    /// (no input quantization then); the chunk is a few rows, never the whole matrix.
+    /// </summary>
+    public bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
+    {
+        int n = part.InFeatures;
+        long rowBytes = part.RowBytes;
+        byte* data = (byte*)part.Data.Data;
+        for (int j = rowStart; j < rowEnd; j++)
+        {
+            GgufBlockCodec.Dequantize(_type, new ReadOnlySpan<byte>(data + j * rowBytes, checked((int)rowBytes)),
+                new Span<float>(destination + (nint)(j - rowStart) * n, n));
+        }
+        return true;
+    }
+
     private float DotAvx2(byte* w, byte* prepared, int n) => _format switch
     {
         WeightFormat.Q8_0 => GgufRowDotAvx2.Q8_0(w, prepared, n),

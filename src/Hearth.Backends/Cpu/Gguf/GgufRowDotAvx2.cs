@@ -52,25 +52,31 @@ internal static unsafe class GgufRowDotAvx2
         return Vector256.Sum(acc) - offset;
     }
 
-    /// <summary>Q4_K, or Q5_K when <paramref name="hasFifthBit"/>.</summary>
+    /// <summary>
+    /// Q4_K, or Q5_K when <paramref name="hasFifthBit"/>. Per super-block the 8 sub-block factors d·scale·dx and the
+    /// min term dmin·min·Σx are formed as vectors, so the per-sub-block work is one broadcast and one FMA.
+    /// </summary>
     public static float Q4K(byte* w, byte* prepared, int n, bool hasFifthBit)
     {
         float* xd = (float*)prepared;
         sbyte* xq = (sbyte*)(prepared + Q8Activations.QuantsOffset(n));
-        float* sums = (float*)(prepared + Q8Activations.SumsOffset(n));
+        float* sums32 = (float*)(prepared + Q8Activations.Sums32Offset(n));
         int blockBytes = hasFifthBit ? 176 : 144;
         var acc = Vector256<float>.Zero;
+        var offsets = Vector256<float>.Zero;
         var low = Vector256.Create((byte)0x0F);
         var one = Vector256.Create((byte)1);
-        float offset = 0;
-        byte* scales = stackalloc byte[8];
-        byte* mins = stackalloc byte[8];
+        float* factors = stackalloc float[8];
         for (int sb = 0; sb < n / 256; sb++)
         {
             byte* block = w + (nint)sb * blockBytes;
-            float d = Half(block), dmin = Half(block + 2);
-            UnpackScales(block + 4, scales, mins);
+            var (scaleBytes, minBytes) = UnpackScales(block + 4);
+            var scaleF = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(scaleBytes).AsByte()));
+            var minF = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(minBytes).AsByte()));
+            Avx.Store(factors, Avx.Multiply(Vector256.Create(HalfTable.Load(block)) * scaleF, Avx.LoadVector256(xd + (nint)sb * 8)));
+            offsets = Fma.MultiplyAdd(Vector256.Create(HalfTable.Load(block + 2)) * minF, Avx.LoadVector256(sums32 + (nint)sb * 8), offsets);
             byte* qs = block + (hasFifthBit ? 48 : 16);
+            sbyte* x = xq + (nint)sb * 256;
             var qh = hasFifthBit ? Avx.LoadVector256(block + 16) : default;
             for (int c = 0; c < 4; c++)
             {
@@ -82,52 +88,63 @@ internal static unsafe class GgufRowDotAvx2
                     lo = Avx2.Or(lo, FifthBit(qh, 2 * c, one));
                     hi = Avx2.Or(hi, FifthBit(qh, 2 * c + 1, one));
                 }
-                for (int k = 0; k < 2; k++)
-                {
-                    int s = 2 * c + k, xb = sb * 8 + s; // sub-block s is exactly input block xb
-                    var dot = IntDot(k == 0 ? lo : hi, Avx.LoadVector256(xq + (nint)xb * 32));
-                    acc = Fma.MultiplyAdd(Vector256.Create(d * scales[s] * xd[xb]), Avx.ConvertToVector256Single(dot), acc);
-                    offset += dmin * mins[s] * (sums[2 * xb] + sums[2 * xb + 1]);
-                }
+                var dotLo = IntDot(lo, Avx.LoadVector256(x + 64 * c));
+                var dotHi = IntDot(hi, Avx.LoadVector256(x + 64 * c + 32));
+                acc = Fma.MultiplyAdd(Vector256.Create(factors[2 * c]), Avx.ConvertToVector256Single(dotLo), acc);
+                acc = Fma.MultiplyAdd(Vector256.Create(factors[2 * c + 1]), Avx.ConvertToVector256Single(dotHi), acc);
             }
         }
-        return Vector256.Sum(acc) - offset;
+        return Vector256.Sum(acc) - Vector256.Sum(offsets);
     }
 
+    /// <summary>
+    /// Q6_K. Per super-block the 16 factors d·scale·dx (dx repeated for the two 16-value halves of each input block)
+    /// and the offset 32·d·scale·Σx are formed as vectors.
+    /// </summary>
     public static float Q6K(byte* w, byte* prepared, int n)
     {
         float* xd = (float*)prepared;
         sbyte* xq = (sbyte*)(prepared + Q8Activations.QuantsOffset(n));
         float* sums = (float*)(prepared + Q8Activations.SumsOffset(n));
         var acc = Vector256<float>.Zero;
+        var offsets = Vector256<float>.Zero;
         var low = Vector256.Create((byte)0x0F);
         var three = Vector256.Create((byte)3);
-        float offset = 0;
+        float* factors = stackalloc float[16];
         for (int sb = 0; sb < n / 256; sb++)
         {
             byte* block = w + (nint)sb * 210;
-            float d = Half(block + 208);
+            var d = Vector256.Create(HalfTable.Load(block + 208));
             sbyte* sc = (sbyte*)(block + 192);
+            for (int half = 0; half < 2; half++)
+            {
+                var scale = d * Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(sc + 8 * half));
+                var dx = Sse.LoadVector128(xd + (nint)sb * 8 + 4 * half);
+                var dxTwice = Vector256.Create(Sse.UnpackLow(dx, dx), Sse.UnpackHigh(dx, dx));
+                Avx.Store(factors + 8 * half, scale * dxTwice);
+                offsets = Fma.MultiplyAdd(scale, Avx.LoadVector256(sums + (nint)sb * 16 + 8 * half), offsets);
+            }
+            sbyte* x = xq + (nint)sb * 256;
             for (int h = 0; h < 2; h++)
             {
                 var qh = Avx.LoadVector256(block + 128 + 32 * h);
+                var l0 = Avx.LoadVector256(block + 64 * h);
+                var l1 = Avx.LoadVector256(block + 64 * h + 32);
                 for (int g = 0; g < 4; g++)
                 {
-                    var l = Avx.LoadVector256(block + 64 * h + (g & 1) * 32);
-                    var nib = Avx2.And(Vector256.ShiftRightLogical(l.AsUInt16(), (g >> 1) * 4).AsByte(), low);
+                    var l = (g & 1) == 0 ? l0 : l1;
+                    var nib = g < 2 ? Avx2.And(l, low) : Avx2.And(Avx2.ShiftRightLogical(l.AsUInt16(), 4).AsByte(), low);
                     var pair = Avx2.And(Vector256.ShiftRightLogical(qh.AsUInt16(), 2 * g).AsByte(), three);
                     var codes = Avx2.Or(nib, Avx2.ShiftLeftLogical(pair.AsUInt16(), 4).AsByte());
-                    int e0 = 128 * h + 32 * g, xb = sb * 8 + e0 / 32;
-                    var dot = IntDot(codes, Avx.LoadVector256(xq + (nint)xb * 32));
+                    int e0 = 128 * h + 32 * g;
+                    var dot = IntDot(codes, Avx.LoadVector256(x + e0));
                     // int32 lanes 0–3 hold values 0–15 (first scale), lanes 4–7 values 16–31 (second scale).
-                    float s0 = d * sc[e0 / 16], s1 = d * sc[e0 / 16 + 1];
-                    var scale = Vector256.Create(Vector128.Create(s0 * xd[xb]), Vector128.Create(s1 * xd[xb]));
-                    acc = Fma.MultiplyAdd(scale, Avx.ConvertToVector256Single(dot), acc);
-                    offset += 32 * (s0 * sums[2 * xb] + s1 * sums[2 * xb + 1]);
+                    var factor = Vector256.Create(Vector128.Create(factors[e0 / 16]), Vector128.Create(factors[e0 / 16 + 1]));
+                    acc = Fma.MultiplyAdd(factor, Avx.ConvertToVector256Single(dot), acc);
                 }
             }
         }
-        return Vector256.Sum(acc) - offset;
+        return Vector256.Sum(acc) - 32 * Vector256.Sum(offsets);
     }
 
     /// <summary>Σ codes·x over 32 values as 8 int32 partial sums (lane i: values 4i..4i+3); codes ≤ 63.</summary>
@@ -142,16 +159,18 @@ internal static unsafe class GgufRowDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Half(byte* p) => HalfTable.Load(p);
 
-    /// <summary>The 8 six-bit scales and mins of a Q4_K/Q5_K super-block.</summary>
+    /// <summary>
+    /// The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block as 8 bytes each, unpacked in registers (byte
+    /// stores read back as one wide load would stall on store forwarding).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UnpackScales(byte* packed, byte* scales, byte* mins)
+    private static (ulong Scales, ulong Mins) UnpackScales(byte* packed)
     {
-        for (int s = 0; s < 4; s++)
-        {
-            scales[s] = (byte)(packed[s] & 63);
-            mins[s] = (byte)(packed[s + 4] & 63);
-            scales[s + 4] = (byte)((packed[s + 8] & 0xF) | ((packed[s] >> 6) << 4));
-            mins[s + 4] = (byte)((packed[s + 8] >> 4) | ((packed[s + 4] >> 6) << 4));
-        }
+        uint u0 = Unsafe.ReadUnaligned<uint>(packed), u1 = Unsafe.ReadUnaligned<uint>(packed + 4), u2 = Unsafe.ReadUnaligned<uint>(packed + 8);
+        uint scalesLow = u0 & 0x3F3F3F3F;
+        uint scalesHigh = (u2 & 0x0F0F0F0F) | (((u0 >> 6) & 0x03030303) << 4);
+        uint minsLow = u1 & 0x3F3F3F3F;
+        uint minsHigh = ((u2 >> 4) & 0x0F0F0F0F) | (((u1 >> 6) & 0x03030303) << 4);
+        return (scalesLow | ((ulong)scalesHigh << 32), minsLow | ((ulong)minsHigh << 32));
     }
 }

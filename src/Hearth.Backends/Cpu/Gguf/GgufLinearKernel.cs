@@ -80,10 +80,12 @@ internal sealed unsafe class GgufLinearKernel : IQuantizedLinearKernel
         int n = part.InFeatures;
         long rowBytes = part.RowBytes;
         byte* data = (byte*)part.Data.Data;
+        bool simd = Avx2.IsSupported && Fma.IsSupported;
         for (int j = rowStart; j < rowEnd; j++)
         {
-            GgufBlockCodec.Dequantize(_type, new ReadOnlySpan<byte>(data + j * rowBytes, checked((int)rowBytes)),
-                new Span<float>(destination + (nint)(j - rowStart) * n, n));
+            float* row = destination + (nint)(j - rowStart) * n;
+            if (simd) GgufDequantizeAvx2.Row(_format, data + j * rowBytes, row, n);
+            else GgufBlockCodec.Dequantize(_type, new ReadOnlySpan<byte>(data + j * rowBytes, checked((int)rowBytes)), new Span<float>(row, n));
         }
         return true;
     }

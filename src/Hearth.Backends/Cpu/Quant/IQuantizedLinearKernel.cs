@@ -29,5 +29,5 @@ internal unsafe interface IQuantizedLinearKernel
     /// Optional, for batches: writes rows [rowStart, rowEnd) of the weights as f32 [rowEnd - rowStart, in] in input
     /// order, so many input rows can share one dequantization of a small chunk. Returns false when not offered.
     /// </summary>
-    bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination) => false;
+    bool TryDequantizeRows(CpuSimdLevel level, QuantizedMatrix part, int rowStart, int rowEnd, float* destination) => false;
 }

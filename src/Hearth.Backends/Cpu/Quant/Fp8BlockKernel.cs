@@ -23,7 +23,7 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
 
     public long PreparedRowBytes(QuantizedMatrix part) => 0;
 
-    public bool TryDequantizeRows(CpuSimdLevel level, QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
+    public bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
     {
         var m = new Fp8Rows(part);
         fixed (float* table = Decoded)
@@ -34,7 +34,7 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
                 float* scales = m.ScaleRow(j);
                 float* row = destination + (nint)(j - rowStart) * m.N;
                 int i = 0;
-                if (level == CpuSimdLevel.Vector512 && Avx512F.IsSupported && m.BlockColumns % 16 == 0)
+                if (Avx512F.IsSupported && m.BlockColumns % 16 == 0)
                 {
                     for (; i + 16 <= m.N; i += 16)
                         Vector512.Store(Widen512(w + i) * Vector512.Create(scales[i / m.BlockColumns]), row + i);

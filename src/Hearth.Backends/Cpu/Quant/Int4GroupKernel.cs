@@ -73,7 +73,7 @@ internal sealed unsafe class Int4GroupKernel : IQuantizedLinearKernel
         }
     }
 
-    public bool TryDequantizeRows(CpuSimdLevel level, QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
+    public bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
     {
         var m = new Int4Rows(part);
         int* perm = part.InputPermutation is { } p ? (int*)p.Data : null;
@@ -87,7 +87,7 @@ internal sealed unsafe class Int4GroupKernel : IQuantizedLinearKernel
                 for (int i = g * m.GroupSize; i < (g + 1) * m.GroupSize; i += QuantizedMatrix.Int4ChunkElements)
                 {
                     byte* chunk = w + i / 2;
-                    if (perm == null && level == CpuSimdLevel.Vector512 && Avx512F.IsSupported)
+                    if (perm == null && Avx512F.IsSupported)
                     {
                         var v = Avx512F.ConvertToVector512Int32(Vector128.Load(chunk));
                         var s = Vector512.Create(scale);

@@ -135,7 +135,7 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
             if (_kernels[p] is { } kernel)
             {
                 float* widened = _rows >= DequantizeOnceMinRows ? Scratch((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
-                if (widened != null && kernel.TryDequantizeRows(_level, part, segmentStart - _partOffsets[p], segmentEnd - _partOffsets[p], widened))
+                if (widened != null && kernel.TryDequantizeRows(part, segmentStart - _partOffsets[p], segmentEnd - _partOffsets[p], widened))
                 {
                     RunWidened(widened, segmentStart, segmentEnd);
                     continue;

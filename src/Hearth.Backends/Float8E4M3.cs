@@ -21,25 +21,20 @@ public static class Float8E4M3
     public static byte FromSingle(float value)
     {
         if (float.IsNaN(value)) return 0x7F;
-        byte sign = value < 0 || (value == 0 && float.IsNegative(value)) ? (byte)0x80 : (byte)0;
-        double a = Math.Abs((double)value);
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        byte sign = (byte)((bits >> 24) & 0x80);
+        uint magnitude = bits & 0x7FFF_FFFF;
+        float a = BitConverter.UInt32BitsToSingle(magnitude);
         if (a >= MaxValue) return (byte)(sign | 0x7E);
-        if (a < 1.0 / 64)
+        if (a < 1f / 64)
         {
             // Subnormals step by 2^-9; rounding up to 8 lands exactly on the smallest normal, 0x08.
-            int q = (int)Math.Round(a * 512, MidpointRounding.ToEven);
-            return (byte)(sign | q);
+            return (byte)(sign | (int)MathF.Round(a * 512, MidpointRounding.ToEven));
         }
-        int e = (int)Math.Floor(Math.Log2(a));
-        if (Math.Pow(2, e) > a) e--;
-        else if (Math.Pow(2, e + 1) <= a) e++;
-        int m = (int)Math.Round((a / Math.Pow(2, e) - 1) * 8, MidpointRounding.ToEven);
-        if (m == 8)
-        {
-            e++;
-            m = 0;
-        }
-        if (e > 8 || (e == 8 && m == 7)) return (byte)(sign | 0x7E);
-        return (byte)(sign | ((e + 7) << 3) | m);
+        // Re-bias the f32 exponent (127) to e4m3's (7) and round the 23-bit mantissa to 3 bits, ties to even;
+        // a mantissa carry moves into the exponent, which is the correctly rounded result.
+        uint rebiased = magnitude - ((127u - 7) << 23);
+        uint rounded = (rebiased + 0x7_FFFF + ((rebiased >> 20) & 1)) >> 20;
+        return (byte)(sign | Math.Min(rounded, 0x7Eu));
     }
 }

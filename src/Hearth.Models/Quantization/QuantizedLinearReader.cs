@@ -54,7 +54,9 @@ public static unsafe class QuantizedLinearReader
                 $"'{module}' is [{outFeatures}, {inFeatures}], which {what} cannot split into groups (in {checkpoint.Directory})"));
         int groups = inFeatures / groupSize;
         qweight = Check(checkpoint, module + ".qweight", awq ? new Shape(inFeatures, outFeatures / 8) : new Shape(inFeatures / 8, outFeatures), [DType.I32], what);
-        var qzeros = Check(checkpoint, module + ".qzeros", new Shape(groups, outFeatures / 8), [DType.I32], what);
+        // AWQ without zero points (zero_point: false) stores no qzeros and is symmetric around 8.
+        Tensor? qzeros = awq && !config.HasZeroPoints ? null
+            : Check(checkpoint, module + ".qzeros", new Shape(groups, outFeatures / 8), [DType.I32], what);
         var scalesIn = Check(checkpoint, module + ".scales", new Shape(groups, outFeatures), [DType.F16, DType.BF16, DType.F32], what);
 
         int[]? permutation = null;
@@ -98,17 +100,20 @@ public static unsafe class QuantizedLinearReader
         }
 
         float* s = (float*)scales.Data, z = (float*)zeros.Data;
-        int* qz = (int*)qzeros.Data;
+        int* qz = qzeros is { } zerosTensor ? (int*)zerosTensor.Data : null;
         bool allEight = true;
         for (int g = 0; g < groups; g++)
             for (int j = 0; j < outFeatures; j++)
             {
                 s[(nint)j * groups + g] = LoadFloat(scalesIn, (nint)g * outFeatures + j);
-                uint bits = (uint)qz[(nint)g * (outFeatures / 8) + j / 8];
-                int nibble = (int)(bits >> (4 * (awq ? AwqNibbleOfColumn[j % 8] : j % 8))) & 15;
-                // Older GPTQ exports store zero - 1 (so a zero of 0 wrapped to 15 reads back as 16, as their kernels do).
-                float zero = nibble + (config.ZerosStoredMinusOne && !awq ? 1 : 0);
-                if (awq && !config.HasZeroPoints) zero = 8;
+                float zero = 8;
+                if (qz != null)
+                {
+                    uint bits = (uint)qz[(nint)g * (outFeatures / 8) + j / 8];
+                    int nibble = (int)(bits >> (4 * (awq ? AwqNibbleOfColumn[j % 8] : j % 8))) & 15;
+                    // Older GPTQ exports store zero - 1 (so a zero of 0 wrapped to 15 reads back as 16, as their kernels do).
+                    zero = nibble + (config.ZerosStoredMinusOne && !awq ? 1 : 0);
+                }
                 z[(nint)j * groups + g] = zero;
                 allEight &= zero == 8;
             }

@@ -63,27 +63,55 @@ public sealed partial class SafetensorsQuantizer(QuantizationMethod method) : IM
         var config = ConfigFor(source);
         var projections = Projections(source).ToHashSet(StringComparer.Ordinal);
         var names = source.TensorNames.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        var entries = new List<SafetensorsEntry>();
+        Directory.CreateDirectory(outputPath);
+        foreach (string stale in Directory.EnumerateFiles(outputPath, "*.safetensors*")) File.Delete(stale);
+        // Shards are written as soon as they fill, so memory holds one shard, not the whole quantized model.
+        var shardFiles = new List<string>();
+        var weightMap = new List<(string Tensor, int Shard)>();
+        var shard = new List<SafetensorsEntry>();
+        long shardBytes = 0, totalBytes = 0;
+        void Flush()
+        {
+            if (shard.Count == 0) return;
+            string file = Path.Combine(outputPath, string.Create(CultureInfo.InvariantCulture, $"shard-{shardFiles.Count}.tmp"));
+            SafetensorsWriter.Write(file, shard);
+            foreach (var entry in shard) weightMap.Add((entry.Name, shardFiles.Count));
+            shardFiles.Add(file);
+            totalBytes += shardBytes;
+            shard = [];
+            shardBytes = 0;
+        }
         for (int t = 0; t < names.Count; t++)
         {
             string name = names[t];
             var tensor = source.GetTensor(name);
+            IReadOnlyList<SafetensorsEntry> written;
             if (projections.Contains(name))
             {
                 if (tensor.DType is not (DType.BF16 or DType.F16 or DType.F32))
                     throw new HearthException($"tensor '{name}' is {tensor.DType}; {Name} quantizes BF16, F16 or F32 weights");
                 string module = name[..^".weight".Length];
-                entries.AddRange(QuantizedTensorWriter.Write(module, ToFloat(tensor), tensor.Shape[0], tensor.Shape[1], config));
+                written = QuantizedTensorWriter.Write(module, ToFloat(tensor), tensor.Shape[0], tensor.Shape[1], config);
             }
             else
             {
-                entries.Add(Copy(name, tensor));
+                written = [Copy(name, tensor)];
             }
+            long bytes = written.Sum(e => (long)e.Data.Length);
+            if (shardBytes > 0 && shardBytes + bytes > ShardBytes) Flush();
+            shard.AddRange(written);
+            shardBytes += bytes;
             progress?.Report(new QuantizeProgress(t + 1, names.Count, name));
         }
-        Directory.CreateDirectory(outputPath);
-        foreach (string stale in Directory.EnumerateFiles(outputPath, "*.safetensors*")) File.Delete(stale);
-        SafetensorsWriter.WriteSharded(outputPath, entries, ShardBytes);
+        Flush();
+        var finalNames = new List<string>();
+        for (int i = 0; i < shardFiles.Count; i++)
+        {
+            string finalName = string.Create(CultureInfo.InvariantCulture, $"model-{i + 1:D5}-of-{shardFiles.Count:D5}.safetensors");
+            File.Move(shardFiles[i], Path.Combine(outputPath, finalName), overwrite: true);
+            finalNames.Add(finalName);
+        }
+        WriteIndex(Path.Combine(outputPath, SafetensorsWriter.IndexFileName), weightMap.Select(w => (w.Tensor, finalNames[w.Shard])), totalBytes);
         WriteConfig(configPath, Path.Combine(outputPath, "config.json"), config);
         foreach (string file in Directory.EnumerateFiles(source.Directory))
         {
@@ -95,6 +123,14 @@ public sealed partial class SafetensorsQuantizer(QuantizationMethod method) : IM
             // Read-only sources (shared fixtures) would make the copy read-only, and a second run would fail on it.
             File.SetAttributes(destination, FileAttributes.Normal);
         }
+    }
+
+    private static void WriteIndex(string path, IEnumerable<(string Tensor, string File)> weightMap, long totalBytes)
+    {
+        var map = new JsonObject();
+        foreach (var (tensor, file) in weightMap.OrderBy(w => w.Tensor, StringComparer.Ordinal)) map[tensor] = file;
+        var root = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = totalBytes }, ["weight_map"] = map };
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     private static IEnumerable<string> Projections(ModelCheckpoint source) =>

@@ -33,7 +33,13 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
                 byte* w = m.Data + (nint)j * m.N;
                 float* scales = m.ScaleRow(j);
                 float* row = destination + (nint)(j - rowStart) * m.N;
-                for (int i = 0; i < m.N; i++) row[i] = table[w[i]] * scales[i / m.BlockColumns];
+                int i = 0;
+                if (Avx512F.IsSupported && m.BlockColumns % 16 == 0)
+                {
+                    for (; i + 16 <= m.N; i += 16)
+                        Vector512.Store(Widen512(w + i) * Vector512.Create(scales[i / m.BlockColumns]), row + i);
+                }
+                for (; i < m.N; i++) row[i] = table[w[i]] * scales[i / m.BlockColumns];
             }
         }
         return true;

@@ -28,6 +28,7 @@ internal unsafe interface IQuantizedLinearKernel
     /// <summary>
     /// Optional, for batches: writes rows [rowStart, rowEnd) of the weights as f32 [rowEnd - rowStart, in] in input
     /// order, so many input rows can share one dequantization of a small chunk. Returns false when not offered.
+    /// Kernels pick their own vector width here (the widest the machine has): the result is exact either way.
     /// </summary>
     bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination) => false;
 }

@@ -87,6 +87,15 @@ internal sealed unsafe class Int4GroupKernel : IQuantizedLinearKernel
                 for (int i = g * m.GroupSize; i < (g + 1) * m.GroupSize; i += QuantizedMatrix.Int4ChunkElements)
                 {
                     byte* chunk = w + i / 2;
+                    if (perm == null && Avx512F.IsSupported)
+                    {
+                        var v = Avx512F.ConvertToVector512Int32(Vector128.Load(chunk));
+                        var s = Vector512.Create(scale);
+                        var o = Vector512.Create(offset);
+                        Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.ConvertToSingle(v & Vector512.Create(15)), s, o), row + i);
+                        Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(v, 4)), s, o), row + i + 16);
+                        continue;
+                    }
                     for (int k = 0; k < 16; k++)
                     {
                         int low = i + k, high = i + 16 + k;

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using Hearth.Backends.Cpu;
-using Hearth.Engine.Loading;
 using Hearth.Engine.Sampling;
 using Hearth.Engine.Tests.Generation;
 using Hearth.Models.Gguf;
@@ -12,7 +10,7 @@ namespace Hearth.Engine.Tests.Gguf;
 /// The parrot fixture quantized by Hearth's converter and loaded from the single .gguf file (weights, config,
 /// tokenizer and chat template all from it) must still answer all 12 conversations under greedy decoding.
 /// </summary>
-public sealed class GgufParrotTests
+public sealed class GgufParrotTests(GgufParrotFixture parrot) : IClassFixture<GgufParrotFixture>
 {
     public static TheoryData<string, string> Cases()
     {
@@ -27,8 +25,7 @@ public sealed class GgufParrotTests
     public void Greedy_generation_from_the_gguf_alone_reproduces_the_response(string fileType, string id)
     {
         var type = Enum.Parse<GgufFileType>(fileType);
-        using var backend = new CpuBackend();
-        using var model = ModelLoader.Load(GgufModelFiles.Parrot(type), backend, maxTokensPerStep: 64, maxLogitRows: 1);
+        var model = parrot.Get(type);
         var c = ParrotCase.Get(id);
         var kwargs = new Dictionary<string, JsonNode?>();
         if (c.Request["enable_thinking"] is JsonValue thinking) kwargs["enable_thinking"] = thinking.DeepClone();
@@ -36,7 +33,7 @@ public sealed class GgufParrotTests
         var prompt = ChatPromptBuilder.FromTokenizer(tokenizer)
             .Render(c.Request["messages"]!.AsArray(), c.Request["tools"] as JsonArray, addGenerationPrompt: true, kwargs);
         Assert.Equal(c.PromptIds, tokenizer.Encode(prompt));
-        var result = EngineRun.RunOne(model, backend, new EngineRequest
+        var result = EngineRun.RunOne(model, parrot.Backend, new EngineRequest
         {
             RequestId = id,
             PromptTokenIds = c.PromptIds,

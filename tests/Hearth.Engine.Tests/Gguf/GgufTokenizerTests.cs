@@ -47,4 +47,14 @@ public sealed class GgufTokenizerTests
         const string text = "<|im_start|>user\nhi <think>x</think><|im_end|>";
         Assert.Equal(original.Encode(text), fromGguf.Encode(text));
     }
+
+    [Theory]
+    [InlineData("llama", "qwen2", "'llama'")]
+    [InlineData("gpt2", "deepseek-llm", "'deepseek-llm'")]
+    public void A_tokenizer_kind_hearth_cannot_run_is_named(string model, string pre, string named)
+    {
+        var data = new GgufTokenizerData { Model = model, Pre = pre, Tokens = ["a", "b", "ab"], Merges = ["a b"] };
+        var e = Assert.Throws<Hearth.Core.HearthException>(() => Tokenizer.FromGguf(data));
+        Assert.Contains(named, e.Message);
+    }
 }

@@ -9,6 +9,7 @@ public static class Program
         {
             ["cpu-ops"] = CpuOpsBench.Run,
             ["load"] = LoadGeneratorBench.Run,
+            ["quant-ops"] = QuantOpsBench.Run,
             ["tokenizer"] = TokenizerBench.Run,
         };
         if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))

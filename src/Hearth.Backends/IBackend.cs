@@ -26,6 +26,12 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor UploadWeight(Tensor host);
 
+    /// <summary>
+    /// <see cref="UploadWeight"/> for every tensor of a quantized matrix (data, scales, zeros, permutation).
+    /// Backends that cannot run <paramref name="host"/>'s format throw a <see cref="HearthException"/> naming it.
+    /// </summary>
+    QuantizedMatrix UploadQuantized(QuantizedMatrix host) => host.WithTensors(UploadWeight);
+
     void CopyToDevice<T>(ReadOnlySpan<T> source, Tensor destination) where T : unmanaged;
 
     /// <summary>Waits for pending work, then copies.</summary>

@@ -2,23 +2,20 @@ using Hearth.Core;
 
 namespace Hearth.Backends;
 
-/// <summary>How a linear layer's weight is stored; backends dispatch their matmul on it.</summary>
-public enum WeightFormat
-{
-    /// <summary>Plain [out, in] matrices in F32, F16 or BF16.</summary>
-    Dense,
-}
-
 /// <summary>
 /// The weight of y = x·Wᵀ (+ b). A fused projection (q|k|v, gate|up) is several parts whose output
-/// columns are concatenated in order, so checkpoints are fused without copying them.
+/// columns are concatenated in order, so checkpoints are fused without copying them. Parts are either all
+/// dense tensors (<see cref="Parts"/>) or all <see cref="QuantizedMatrix"/> (<see cref="QuantizedParts"/>),
+/// whose formats may differ from part to part.
 /// </summary>
 public sealed class LinearWeight
 {
     public LinearWeight(WeightFormat format, IReadOnlyList<Tensor> parts, Tensor? bias = null)
     {
+        if (format != WeightFormat.Dense)
+            throw new ArgumentException($"{format} weights are built from QuantizedMatrix parts, not plain tensors");
         if (parts.Count == 0) throw new ArgumentException("a linear weight needs at least one part");
-        int inFeatures = parts[0].Shape[1];
+        int inFeatures = parts[0].Shape.Rank == 2 ? parts[0].Shape[1] : -1;
         int outFeatures = 0;
         foreach (var part in parts)
         {
@@ -26,10 +23,32 @@ public sealed class LinearWeight
                 throw new ArgumentException($"part {part.Shape} does not have {inFeatures} input features");
             outFeatures += part.Shape[0];
         }
-        if (bias is { } b && b.NumElements != outFeatures)
-            throw new ArgumentException($"bias has {b.NumElements} elements, expected {outFeatures}");
+        CheckBias(bias, outFeatures);
         Format = format;
         Parts = parts;
+        QuantizedParts = [];
+        Bias = bias;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+    }
+
+    public LinearWeight(IReadOnlyList<QuantizedMatrix> parts, Tensor? bias = null)
+    {
+        if (parts.Count == 0) throw new ArgumentException("a linear weight needs at least one part");
+        int inFeatures = parts[0].InFeatures;
+        int outFeatures = 0;
+        var format = parts[0].Format;
+        foreach (var part in parts)
+        {
+            if (part.InFeatures != inFeatures)
+                throw new ArgumentException($"part {part} does not have {inFeatures} input features");
+            if (part.Format != format) format = WeightFormat.Mixed;
+            outFeatures += part.OutFeatures;
+        }
+        CheckBias(bias, outFeatures);
+        Format = format;
+        Parts = [];
+        QuantizedParts = parts;
         Bias = bias;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
@@ -37,10 +56,19 @@ public sealed class LinearWeight
 
     public static LinearWeight Dense(params Tensor[] parts) => new(WeightFormat.Dense, parts);
 
+    public static LinearWeight Quantized(params QuantizedMatrix[] parts) => new(parts);
+
+    /// <summary>Dense when built from tensors; otherwise the parts' common format, or Mixed.</summary>
     public WeightFormat Format { get; }
 
-    /// <summary>Each part is [outFeatures_i, inFeatures].</summary>
+    /// <summary>True when the parts are <see cref="QuantizedMatrix"/> (even Dense ones fused with quantized parts).</summary>
+    public bool IsQuantized => QuantizedParts.Count > 0;
+
+    /// <summary>Dense parts, each [outFeatures_i, inFeatures]; empty when <see cref="IsQuantized"/>.</summary>
     public IReadOnlyList<Tensor> Parts { get; }
+
+    /// <summary>Quantized parts in output order; empty for dense weights.</summary>
+    public IReadOnlyList<QuantizedMatrix> QuantizedParts { get; }
 
     /// <summary>[outFeatures], or null.</summary>
     public Tensor? Bias { get; }
@@ -49,5 +77,12 @@ public sealed class LinearWeight
 
     public int OutFeatures { get; }
 
-    public DType DType => Parts[0].DType;
+    /// <summary>The dense parts' dtype, or the first quantized part's data dtype.</summary>
+    public DType DType => IsQuantized ? QuantizedParts[0].Data.DType : Parts[0].DType;
+
+    private static void CheckBias(Tensor? bias, int outFeatures)
+    {
+        if (bias is { } b && b.NumElements != outFeatures)
+            throw new ArgumentException($"bias has {b.NumElements} elements, expected {outFeatures}");
+    }
 }

@@ -12,5 +12,6 @@ internal static class Commands
         yield return GenerateCommand.Create();
         yield return BenchCommand.Create();
         yield return ServeCommand.Create();
+        yield return QuantizeCommand.Create();
     }
 }

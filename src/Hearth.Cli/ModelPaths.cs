@@ -7,6 +7,8 @@ internal static class ModelPaths
 {
     public static string RequireDirectory(string path)
     {
+        // A single GGUF file is a whole model too.
+        if (File.Exists(path) && path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return Path.GetFullPath(path);
         if (!Directory.Exists(path)) throw new HearthException($"model folder not found: {path}");
         return Path.GetFullPath(path);
     }

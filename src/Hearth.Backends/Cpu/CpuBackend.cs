@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Hearth.Backends.Cpu.Quant;
 using Hearth.Core;
 
 namespace Hearth.Backends.Cpu;
@@ -12,6 +13,7 @@ public sealed unsafe class CpuBackend : IBackend
 {
     private readonly CpuWorkerPool _pool;
     private readonly LinearWork _linear;
+    private readonly QuantizedLinearWork _quantizedLinear;
     private readonly RowWork _rows = new();
     private readonly QkNormRopeWork _qkNormRope = new();
     private readonly AttentionWork _attention = new();
@@ -26,6 +28,7 @@ public sealed unsafe class CpuBackend : IBackend
         SimdLevel = simdLevel ?? CpuSimd.Best;
         _pool = new CpuWorkerPool(NumThreads);
         _linear = new LinearWork(NumThreads);
+        _quantizedLinear = new QuantizedLinearWork(NumThreads);
     }
 
     public string Name => "cpu";
@@ -39,6 +42,14 @@ public sealed unsafe class CpuBackend : IBackend
     public DeviceBuffer Allocate(long sizeBytes) => new CpuBuffer(sizeBytes);
 
     public Tensor UploadWeight(Tensor host) => host;
+
+    /// <summary>Zero-copy like <see cref="UploadWeight"/>; fails at load, not at the first step, on a format without a kernel.</summary>
+    public QuantizedMatrix UploadQuantized(QuantizedMatrix host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        if (host.Format != WeightFormat.Dense) QuantizedKernels.Require(host.Format).Check(host);
+        return host;
+    }
 
     public void CopyToDevice<T>(ReadOnlySpan<T> source, Tensor destination) where T : unmanaged
     {
@@ -108,7 +119,16 @@ public sealed unsafe class CpuBackend : IBackend
 
     public void Linear(Tensor input, LinearWeight weight, Tensor output)
     {
-        using (Exclusive()) Run(_linear, _linear.Prepare(SimdLevel, input, weight, output, NumThreads));
+        using (Exclusive())
+        {
+            if (!weight.IsQuantized)
+            {
+                Run(_linear, _linear.Prepare(SimdLevel, input, weight, output, NumThreads));
+                return;
+            }
+            Run(_quantizedLinear, _quantizedLinear.Prepare(SimdLevel, input, weight, output, NumThreads));
+            Run(_quantizedLinear, _quantizedLinear.StartMultiply());
+        }
     }
 
     public void QkNormRope(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
@@ -190,5 +210,6 @@ public sealed unsafe class CpuBackend : IBackend
     {
         _pool.Dispose();
         _linear.Dispose();
+        _quantizedLinear.Dispose();
     }
 }

@@ -5,24 +5,34 @@ using Hearth.Tokenization;
 
 namespace Hearth.Engine.Loading;
 
-/// <summary>Everything loaded from one model folder. Disposing it releases the model and the checkpoint mapping.</summary>
+/// <summary>Everything loaded from one model folder or GGUF file. Disposing it releases the model and the checkpoint mapping.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    private readonly ModelCheckpoint _checkpoint;
+    private readonly IDisposable _source;
 
     internal LoadedModel(string directory, ModelCheckpoint checkpoint, ICausalLanguageModel model, Tokenizer? tokenizer)
+        : this(directory, checkpoint, checkpoint.Config, checkpoint.Generation, model, tokenizer)
+    {
+    }
+
+    /// <param name="source">What the weights point into (a checkpoint or a GGUF file), disposed after the model.</param>
+    internal LoadedModel(string directory, IDisposable source, ModelConfig config, GenerationConfig generation,
+        ICausalLanguageModel model, Tokenizer? tokenizer)
     {
         Directory = directory;
-        _checkpoint = checkpoint;
+        _source = source;
+        Config = config;
+        Generation = generation;
         Model = model;
         Tokenizer = tokenizer;
         var eos = new SortedSet<int>();
-        foreach (var id in checkpoint.Generation.EosTokenIds ?? []) eos.Add(id);
-        foreach (var id in checkpoint.Config.EosTokenIds ?? []) eos.Add(id);
+        foreach (var id in generation.EosTokenIds ?? []) eos.Add(id);
+        foreach (var id in config.EosTokenIds ?? []) eos.Add(id);
         if (eos.Count == 0 && tokenizer?.Config.EosToken is { } eosToken && tokenizer!.TokenToId(eosToken) is { } eosId) eos.Add(eosId);
         EosTokenIds = eos;
     }
 
+    /// <summary>The model folder, or the GGUF file's path.</summary>
     public string Directory { get; }
 
     public ICausalLanguageModel Model { get; }
@@ -34,9 +44,9 @@ public sealed class LoadedModel : IDisposable
     public Tokenizer RequireTokenizer() =>
         Tokenizer ?? throw new Hearth.Core.HearthException($"the model folder {Directory} has no tokenizer.json");
 
-    public ModelConfig Config => _checkpoint.Config;
+    public ModelConfig Config { get; }
 
-    public GenerationConfig Generation => _checkpoint.Generation;
+    public GenerationConfig Generation { get; }
 
     /// <summary>Token ids that end generation: generation_config's, config's, and the tokenizer's eos as a fallback.</summary>
     public IReadOnlySet<int> EosTokenIds { get; }
@@ -44,6 +54,6 @@ public sealed class LoadedModel : IDisposable
     public void Dispose()
     {
         Model.Dispose();
-        _checkpoint.Dispose();
+        _source.Dispose();
     }
 }

@@ -4,8 +4,8 @@ using Hearth.Core.Config;
 
 namespace Hearth.Models.Qwen3;
 
-/// <summary>One decoder layer's weights, bound in backend memory. Shapes are [out, in] for linear parts.</summary>
-public sealed class Qwen3LayerWeights
+/// <summary>One decoder layer's weights, bound in backend memory. Shapes are [out, in] for linear parts (dense or quantized).</summary>
+public sealed partial class Qwen3LayerWeights
 {
     private Qwen3LayerWeights(Tensor inputLayerNorm, LinearWeight qkv, Tensor? queryNorm, Tensor? keyNorm, LinearWeight o,
         Tensor postAttentionLayerNorm, LinearWeight gateUp, LinearWeight down)
@@ -52,9 +52,6 @@ public sealed class Qwen3LayerWeights
         int kvOut = c.NumKeyValueHeads * c.HeadDim;
         var hidden = new Shape(c.HiddenSize);
 
-        var q = binder.Weight(p + "self_attn.q_proj.weight", new Shape(qOut, c.HiddenSize));
-        var k = binder.Weight(p + "self_attn.k_proj.weight", new Shape(kvOut, c.HiddenSize));
-        var v = binder.Weight(p + "self_attn.v_proj.weight", new Shape(kvOut, c.HiddenSize));
         Tensor? qkvBias = binder.HasQkvBias
             ? binder.ConcatenatedBias(
                 (p + "self_attn.q_proj.bias", qOut), (p + "self_attn.k_proj.bias", kvOut), (p + "self_attn.v_proj.bias", kvOut))
@@ -68,16 +65,16 @@ public sealed class Qwen3LayerWeights
             keyNorm = binder.Weight(p + "self_attn.k_norm.weight", new Shape(c.HeadDim));
         }
 
+        var qkv = binder.Linear(qkvBias,
+            (p + "self_attn.q_proj", qOut, c.HiddenSize), (p + "self_attn.k_proj", kvOut, c.HiddenSize), (p + "self_attn.v_proj", kvOut, c.HiddenSize));
         return new Qwen3LayerWeights(
             binder.Weight(p + "input_layernorm.weight", hidden),
-            new LinearWeight(WeightFormat.Dense, [q, k, v], qkvBias),
+            qkv,
             queryNorm,
             keyNorm,
-            new LinearWeight(WeightFormat.Dense, [binder.Weight(p + "self_attn.o_proj.weight", new Shape(c.HiddenSize, qOut))], oBias),
+            binder.Linear(oBias, (p + "self_attn.o_proj", c.HiddenSize, qOut)),
             binder.Weight(p + "post_attention_layernorm.weight", hidden),
-            LinearWeight.Dense(
-                binder.Weight(p + "mlp.gate_proj.weight", new Shape(c.IntermediateSize, c.HiddenSize)),
-                binder.Weight(p + "mlp.up_proj.weight", new Shape(c.IntermediateSize, c.HiddenSize))),
-            LinearWeight.Dense(binder.Weight(p + "mlp.down_proj.weight", new Shape(c.HiddenSize, c.IntermediateSize))));
+            binder.Linear(null, (p + "mlp.gate_proj", c.IntermediateSize, c.HiddenSize), (p + "mlp.up_proj", c.IntermediateSize, c.HiddenSize)),
+            binder.Linear(null, (p + "mlp.down_proj", c.HiddenSize, c.IntermediateSize)));
     }
 }

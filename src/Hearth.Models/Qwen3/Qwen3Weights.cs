@@ -1,6 +1,7 @@
 using Hearth.Backends;
 using Hearth.Core;
 using Hearth.Core.Config;
+using Hearth.Models.Quantization;
 
 namespace Hearth.Models.Qwen3;
 
@@ -8,17 +9,23 @@ namespace Hearth.Models.Qwen3;
 /// A Qwen3 (or Qwen2) checkpoint's weights bound to a backend: every tensor checked against the config and
 /// passed through <see cref="IBackend.UploadWeight"/>, projections fused without copying (q|k|v, gate|up).
 /// On the CPU backend the tensors still point into the checkpoint's mapping, so keep the checkpoint open
-/// as long as these weights are used. Disposing frees the few buffers built here (Qwen2's fused q|k|v bias).
+/// as long as these weights are used. Disposing frees the buffers built here (Qwen2's fused q|k|v bias, and
+/// AWQ/GPTQ weights repacked into Hearth's Int4Group layout).
+/// AWQ, GPTQ and FP8 checkpoints (config.json quantization_config) bind their projections as
+/// <see cref="QuantizedMatrix"/> parts; embeddings, norms and any module stored as a plain ".weight" keep
+/// the single-dtype rule.
 /// </summary>
-public sealed class Qwen3Weights : IDisposable
+public sealed partial class Qwen3Weights : IDisposable
 {
     public static IReadOnlyList<string> SupportedArchitectures { get; } = ["Qwen3ForCausalLM", "Qwen2ForCausalLM"];
 
     private readonly List<DeviceBuffer> _ownedBuffers;
 
     private Qwen3Weights(string architecture, ModelConfig config, DType dtype, Tensor embedding,
-        IReadOnlyList<Qwen3LayerWeights> layers, Tensor finalNorm, LinearWeight lmHead, List<DeviceBuffer> ownedBuffers)
+        IReadOnlyList<Qwen3LayerWeights> layers, Tensor finalNorm, LinearWeight lmHead, List<DeviceBuffer> ownedBuffers,
+        QuantizationConfig? quantization)
     {
+        Quantization = quantization;
         Architecture = architecture;
         Config = config;
         DType = dtype;
@@ -31,9 +38,12 @@ public sealed class Qwen3Weights : IDisposable
 
     public string Architecture { get; }
 
+    /// <summary>The checkpoint's quantization_config; null for an unquantized checkpoint.</summary>
+    public QuantizationConfig? Quantization { get; }
+
     public ModelConfig Config { get; }
 
-    /// <summary>The one dtype all weights share: BF16, F16 or F32.</summary>
+    /// <summary>The one dtype all unquantized weights share: BF16, F16 or F32.</summary>
     public DType DType { get; }
 
     /// <summary>[vocab, hidden]</summary>
@@ -56,7 +66,8 @@ public sealed class Qwen3Weights : IDisposable
         ArgumentNullException.ThrowIfNull(backend);
         var config = checkpoint.Config;
         string architecture = ResolveArchitecture(config, checkpoint.Directory);
-        var binder = new Binder(checkpoint, backend, architecture);
+        var quantization = QuantizationConfig.Load(Path.Combine(checkpoint.Directory, "config.json"));
+        var binder = new Binder(checkpoint, backend, architecture, quantization);
         try
         {
             var embedding = binder.Weight("model.embed_tokens.weight", new Shape(config.VocabSize, config.HiddenSize));
@@ -64,10 +75,10 @@ public sealed class Qwen3Weights : IDisposable
             for (int i = 0; i < layers.Length; i++) layers[i] = Qwen3LayerWeights.Load(binder, i);
             var finalNorm = binder.Weight("model.norm.weight", new Shape(config.HiddenSize));
             var lmHead = config.TieWordEmbeddings
-                ? embedding
-                : binder.Weight("lm_head.weight", new Shape(config.VocabSize, config.HiddenSize));
+                ? LinearWeight.Dense(embedding)
+                : binder.Linear(null, ("lm_head", config.VocabSize, config.HiddenSize));
             return new Qwen3Weights(architecture, config, binder.DType!.Value, embedding, layers, finalNorm,
-                LinearWeight.Dense(lmHead), binder.OwnedBuffers);
+                lmHead, binder.OwnedBuffers, quantization);
         }
         catch
         {
@@ -100,7 +111,7 @@ public sealed class Qwen3Weights : IDisposable
     }
 
     /// <summary>Fetches, checks and uploads tensors for one load, enforcing a single weight dtype.</summary>
-    internal sealed class Binder(ModelCheckpoint checkpoint, IBackend backend, string architecture)
+    internal sealed class Binder(ModelCheckpoint checkpoint, IBackend backend, string architecture, QuantizationConfig? quantization)
     {
         private string? _firstName;
 
@@ -118,6 +129,28 @@ public sealed class Qwen3Weights : IDisposable
         public bool HasOutputBias => architecture == "Qwen3ForCausalLM" && Config.AttentionBias;
 
         public Tensor Weight(string name, Shape expected) => backend.UploadWeight(Host(name, expected));
+
+        /// <summary>
+        /// A projection fused from the given modules ("model.layers.0.self_attn.q_proj", out, in): dense parts
+        /// for an unquantized checkpoint, otherwise each module read in its quantized form where it has one.
+        /// </summary>
+        public LinearWeight Linear(Tensor? bias, params (string Module, int Out, int In)[] modules)
+        {
+            if (quantization is null)
+                return new LinearWeight(WeightFormat.Dense, modules.Select(m => Weight(m.Module + ".weight", new Shape(m.Out, m.In))).ToArray(), bias);
+            var parts = new QuantizedMatrix[modules.Length];
+            bool anyQuantized = false;
+            for (int i = 0; i < modules.Length; i++)
+            {
+                var (module, outFeatures, inFeatures) = modules[i];
+                var host = QuantizedLinearReader.TryRead(checkpoint, quantization, module, outFeatures, inFeatures, OwnedBuffers);
+                anyQuantized |= host is not null;
+                parts[i] = host is null
+                    ? QuantizedMatrix.Dense(Weight(module + ".weight", new Shape(outFeatures, inFeatures)))
+                    : backend.UploadQuantized(host);
+            }
+            return anyQuantized ? new LinearWeight(parts, bias) : new LinearWeight(WeightFormat.Dense, parts.Select(p => p.Data).ToArray(), bias);
+        }
 
         /// <summary>
         /// Copies separate bias vectors into one backend buffer, since a fused projection takes a single bias and

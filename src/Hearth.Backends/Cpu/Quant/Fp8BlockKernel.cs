@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Hearth.Backends.Cpu.Quant;
 
 /// <summary>
-/// Fp8Block matmul with f32 activations: e4m3 weights are widened to f32 in registers (see
-/// <see cref="Widen256"/>) and each block's partial dot product is scaled once. The GPU path of the real
+/// Fp8Block matmul with f32 activations: e4m3 weights are widened to f32 in registers (by table lookups on
+/// AVX-512 VBMI, see <see cref="Fp8Vbmi"/>, otherwise arithmetically, see <see cref="Widen256"/>) and each
+/// block's partial dot product is scaled once. The GPU path of the real
 /// model quantizes activations per token and 128-group to fp8 as well; CPUs have no fp8 arithmetic, so
 /// here activations stay f32, which is at least as accurate. Four weight rows share each input load.
 /// </summary>
@@ -21,7 +22,8 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
 
     private static readonly float[] Decoded = Enumerable.Range(0, 256).Select(b => Float8E4M3.ToSingle((byte)b)).ToArray();
 
-    public long PreparedRowBytes(QuantizedMatrix part) => 0;
+    // Inputs are permuted for the VBMI lookup kernel when it can run this part.
+    public long PreparedRowBytes(QuantizedMatrix part) => Fp8Vbmi.Qualifies(part) ? (long)part.InFeatures * sizeof(float) : 0;
 
     public bool TryDequantizeRows(QuantizedMatrix part, int rowStart, int rowEnd, float* destination)
     {
@@ -47,6 +49,7 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
 
     public void PrepareRow(CpuSimdLevel level, QuantizedMatrix part, float* x, byte* prepared)
     {
+        if (Fp8Vbmi.Qualifies(part)) Fp8Vbmi.PermuteInput(x, part.InFeatures, (float*)prepared);
     }
 
     public void Run(CpuSimdLevel level, QuantizedMatrix part, float* x, byte* prepared, int rows, int rowStart, int rowEnd,
@@ -56,15 +59,23 @@ internal sealed unsafe class Fp8BlockKernel : IQuantizedLinearKernel
         float* result = stackalloc float[4];
         bool avx512 = level == CpuSimdLevel.Vector512 && Avx512F.IsSupported;
         bool avx2 = level >= CpuSimdLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported;
+        bool vbmi = avx512 && Fp8Vbmi.Qualifies(part);
+        long preparedRowBytes = (PreparedRowBytes(part) + 63) & ~63L;
         for (int r = 0; r < rows; r++)
         {
             float* xr = x + (nint)r * m.N;
+            float* permuted = (float*)(prepared + (nint)r * preparedRowBytes);
             float* yr = y + (nint)r * yStride;
             for (int j = rowStart; j < rowEnd; j += 4)
             {
                 int count = Math.Min(4, rowEnd - j);
                 int j1 = j + Math.Min(1, count - 1), j2 = j + Math.Min(2, count - 1), j3 = j + Math.Min(3, count - 1);
-                if (avx512 && m.BlockColumns % 16 == 0 && m.N % 16 == 0) Dot4Avx512(m, j, j1, j2, j3, xr, result);
+                if (vbmi)
+                {
+                    Fp8Vbmi.Dot4(m.Data + (nint)j * m.N, m.Data + (nint)j1 * m.N, m.Data + (nint)j2 * m.N, m.Data + (nint)j3 * m.N,
+                        m.ScaleRow(j), m.ScaleRow(j1), m.ScaleRow(j2), m.ScaleRow(j3), m.N, m.BlockColumns, permuted, result);
+                }
+                else if (avx512 && m.BlockColumns % 16 == 0 && m.N % 16 == 0) Dot4Avx512(m, j, j1, j2, j3, xr, result);
                 else if (avx512) Dot4<Wide512>(m, j, j1, j2, j3, xr, result);
                 else if (avx2) Dot4<Wide256>(m, j, j1, j2, j3, xr, result);
                 else Dot4<Narrow>(m, j, j1, j2, j3, xr, result);

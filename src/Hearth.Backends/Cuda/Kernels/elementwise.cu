@@ -1,0 +1,62 @@
+// Memory-bound element-wise ops. Grid-stride loops so that any grid size is correct.
+
+// One block per token. Ids outside the vocabulary produce a zero row rather than reading out of bounds.
+extern "C" __global__ void embedding_bf16(const bf16_t* table, const int* ids, bf16_t* out, int hidden, int vocab)
+{
+    int t = blockIdx.x;
+    int id = ids[t];
+    bf16_t* dst = out + (size_t)t * hidden;
+    if (id < 0 || id >= vocab)
+    {
+        for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = 0;
+        return;
+    }
+    const bf16_t* row = table + (size_t)id * hidden;
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = row[i];
+}
+
+extern "C" __global__ void add_bf16(const bf16_t* a, const bf16_t* b, bf16_t* out, long long n)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] = f32_to_bf16(bf16_to_f32(a[i]) + bf16_to_f32(b[i]));
+}
+
+extern "C" __global__ void add_f32(const float* a, const float* b, float* out, long long n)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] = a[i] + b[i];
+}
+
+// gateUp [rows, 2*inter] holds gate then up; out [rows, inter].
+extern "C" __global__ void silu_mul_bf16(const bf16_t* gateUp, bf16_t* out, int inter, long long total)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    {
+        long long row = i / inter;
+        int col = (int)(i - row * inter);
+        const bf16_t* src = gateUp + row * 2 * inter;
+        float gate = bf16_to_f32(src[col]);
+        float up = bf16_to_f32(src[inter + col]);
+        out[i] = f32_to_bf16(gate / (1.0f + expf(-gate)) * up);
+    }
+}
+
+// Copies whole rows of 2-byte units (any dtype whose row size is even). One block per output row.
+extern "C" __global__ void gather_rows_u16(const unsigned short* input, const int* rows, unsigned short* out, int rowUnits)
+{
+    int r = blockIdx.x;
+    const unsigned short* src = input + (size_t)rows[r] * rowUnits;
+    unsigned short* dst = out + (size_t)r * rowUnits;
+    for (int i = threadIdx.x; i < rowUnits; i += blockDim.x) dst[i] = src[i];
+}
+
+// out [rows, outFeatures] (bf16 or f32) += bias [outFeatures] (bf16).
+extern "C" __global__ void add_bias(void* out, const bf16_t* bias, int outFeatures, long long total, int outIsF32)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    {
+        float b = bf16_to_f32(bias[i % outFeatures]);
+        if (outIsF32) ((float*)out)[i] += b;
+        else ((bf16_t*)out)[i] = f32_to_bf16(bf16_to_f32(((bf16_t*)out)[i]) + b);
+    }
+}

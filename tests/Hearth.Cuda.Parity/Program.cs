@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hearth.Backends;
+using Hearth.Backends.Cuda;
+using Hearth.Cuda.Parity;
+
+// Usage: Hearth.Cuda.Parity [--model DIR] [--seed N] [--ops-only]
+// Runs every backend op on random inputs through CUDA and the CPU backend and compares, then (with
+// --model) compares whole-model logits and greedily generates the model's cases.json through CUDA.
+// Prints one line per check, then "N passed, N failed"; exits 1 on any failure, 2 when CUDA is unusable.
+string? modelDir = null;
+int seed = 1234;
+bool opsOnly = false;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--model": modelDir = args[++i]; break;
+        case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--ops-only": opsOnly = true; break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+var startWatch = Stopwatch.StartNew();
+if (!CudaBackend.TryCreate(out var cuda, out string whyNot))
+{
+    Console.Error.WriteLine(whyNot);
+    return 2;
+}
+using (cuda)
+{
+    double startMs = startWatch.Elapsed.TotalMilliseconds;
+    Console.WriteLine($"device: {cuda!.DeviceName} ({cuda.Architecture}), NVRTC {cuda.NvrtcVersion}, cuBLASLt {cuda.CublasLtVersion}");
+    Console.WriteLine($"kernel modules: {cuda.NumKernelModulesCompiled} compiled, {cuda.NumKernelModulesFromCache} loaded from cache "
+        + $"({cuda.KernelCacheDirectory ?? "no cache directory"}); backend start {startMs:F0} ms");
+
+    var report = new ParityReport();
+    var opsWatch = Stopwatch.StartNew();
+    using (var reference = ReferenceBackend.Create())
+    using (var pair = new BackendPair(reference, cuda))
+    {
+        var random = new RandomData(seed);
+        new OpChecks(pair, report, random).RunAll();
+        new AttentionChecks(pair, report, random).RunAll();
+        Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
+        if (modelDir is not null && !opsOnly)
+            ModelChecks.Run(modelDir, reference, cuda, report);
+    }
+    var (free, total) = cuda.MemoryInfo();
+    Console.WriteLine($"GPU memory: {free / 1048576} MiB free of {total / 1048576} MiB");
+    Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+    return report.NumFailed > 0 ? 1 : 0;
+}

@@ -4,13 +4,16 @@ using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Cuda.Parity;
 
-// Usage: Hearth.Cuda.Parity [--model DIR] [--seed N] [--ops-only]
+// Usage: Hearth.Cuda.Parity [--model DIR] [--seed N] [--ops-only] [--reference cpu|naive]
 // Runs every backend op on random inputs through CUDA and the CPU backend and compares, then (with
 // --model) compares whole-model logits and greedily generates the model's cases.json through CUDA.
+// --reference-generate N (with --model) runs no CUDA: it checks this runner's forward pass on the reference alone.
 // Prints one line per check, then "N passed, N failed"; exits 1 on any failure, 2 when CUDA is unusable.
 string? modelDir = null;
 int seed = 1234;
 bool opsOnly = false;
+string referenceName = "naive";
+int referenceCases = 0;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -18,8 +21,20 @@ for (int i = 0; i < args.Length; i++)
         case "--model": modelDir = args[++i]; break;
         case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--ops-only": opsOnly = true; break;
+        case "--reference": referenceName = args[++i]; break;
+        case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
+}
+
+// Checks the runner itself without a GPU: greedy-generates the first N cases on the reference backend.
+if (referenceCases > 0)
+{
+    if (modelDir is null) { Console.Error.WriteLine("--reference-generate needs --model"); return 2; }
+    var selfReport = new ParityReport();
+    using (var reference = ReferenceBackend.Create(referenceName)) ModelChecks.GenerateCases(modelDir, reference, selfReport, referenceCases);
+    Console.WriteLine($"{selfReport.NumPassed} passed, {selfReport.NumFailed} failed");
+    return selfReport.NumFailed > 0 ? 1 : 0;
 }
 
 var startWatch = Stopwatch.StartNew();
@@ -35,9 +50,10 @@ using (cuda)
     Console.WriteLine($"kernel modules: {cuda.NumKernelModulesCompiled} compiled, {cuda.NumKernelModulesFromCache} loaded from cache "
         + $"({cuda.KernelCacheDirectory ?? "no cache directory"}); backend start {startMs:F0} ms");
 
+    Console.WriteLine($"reference backend: {referenceName}");
     var report = new ParityReport();
     var opsWatch = Stopwatch.StartNew();
-    using (var reference = ReferenceBackend.Create())
+    using (var reference = ReferenceBackend.Create(referenceName))
     using (var pair = new BackendPair(reference, cuda))
     {
         var random = new RandomData(seed);

@@ -26,7 +26,7 @@ internal sealed class ParityReport
         {
             double err = Math.Abs((double)actual[i] - expected[i]);
             if (double.IsNaN(err)) err = double.PositiveInfinity;
-            double ratio = err / (atol + rtol * Math.Abs((double)expected[i]));
+            double ratio = err == 0 ? 0 : err / (atol + rtol * Math.Abs((double)expected[i]));
             if (ratio > 1) numBad++;
             if (err > maxAbs) maxAbs = err;
             if (ratio > worstRatio || worst < 0) { worstRatio = ratio; worst = i; }

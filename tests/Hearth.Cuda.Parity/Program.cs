@@ -59,6 +59,7 @@ using (cuda)
         var random = new RandomData(seed);
         new OpChecks(pair, report, random).RunAll();
         new AttentionChecks(pair, report, random).RunAll();
+        AllocationCheck.Run(pair, report, random);
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
         if (modelDir is not null && !opsOnly)
             ModelChecks.Run(modelDir, reference, cuda, report);

@@ -57,12 +57,17 @@ internal sealed unsafe class BackendPair : IDisposable
         return tensor;
     }
 
-    /// <summary>A host weight tensor (F32 or BF16 in native memory that lives until Dispose) passed through UploadWeight.</summary>
+    /// <summary>A host weight tensor (F32, F16 or BF16 in native memory that lives until Dispose) passed through UploadWeight.</summary>
     public Tensor Weight(IBackend backend, float[] values, Shape shape, DType hostDType)
     {
         nint block = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(64, values.Length * hostDType.ElementSizeBytes()), 64);
         _hostBlocks.Add(block);
         if (hostDType == DType.F32) values.CopyTo(new Span<float>((void*)block, values.Length));
+        else if (hostDType == DType.F16)
+        {
+            var halves = new Span<Half>((void*)block, values.Length);
+            for (int i = 0; i < values.Length; i++) halves[i] = (Half)values[i];
+        }
         else
         {
             var bits = new Span<ushort>((void*)block, values.Length);

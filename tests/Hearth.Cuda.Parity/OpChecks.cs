@@ -25,6 +25,8 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         Guard("linear f32-out rows=2 in=64 out=1003 (lm_head)", () => Linear(2, 64, [1003], DType.F32, withBias: false));
         Guard("linear f32-out rows=1 in=64 out=151936 (parrot lm_head)", () => Linear(1, 64, [151936], DType.F32, withBias: false));
         Guard("linear bias rows=4 in=40 parts=[13,7]", () => Linear(4, 40, [13, 7], DType.BF16, withBias: true));
+        Guard("linear f32 host weights rows=5 in=72 parts=[40]", () => Linear(5, 72, [40], DType.BF16, withBias: false, DType.F32));
+        Guard("linear f16 host weights rows=5 in=72 parts=[40]", () => Linear(5, 72, [40], DType.BF16, withBias: false, DType.F16));
         Guard("qk_norm_rope t=5 h=4 kv=2 d=32 norms", () => QkNormRope(5, 4, 2, 32, 32, true, 1f));
         Guard("qk_norm_rope t=3 h=8 kv=2 d=128 norms", () => QkNormRope(3, 8, 2, 128, 128, true, 1f));
         Guard("qk_norm_rope t=4 h=2 kv=1 d=64 no-norm partial-rotary=32 scaling=1.25", () => QkNormRope(4, 2, 1, 64, 32, false, 1.25f));
@@ -84,7 +86,7 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         report.Compare($"add_rms_norm [{rows}, {dim}] output", refOut, gpuOut, TwoRoundings, 2e-3);
     }
 
-    private void Linear(int rows, int inFeatures, int[] partSizes, DType outputType, bool withBias)
+    private void Linear(int rows, int inFeatures, int[] partSizes, DType outputType, bool withBias, DType hostWeightType = DType.BF16)
     {
         float[] x = random.Uniform((long)rows * inFeatures);
         var parts = partSizes.Select(n => random.Uniform((long)n * inFeatures, -0.2f, 0.2f)).ToArray();
@@ -92,7 +94,7 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         float[]? bias = withBias ? random.Uniform(outFeatures) : null;
         float[] Run(IBackend b)
         {
-            var tensors = parts.Select((p, i) => pair.Weight(b, p, new Shape(partSizes[i], inFeatures), DType.BF16)).ToArray();
+            var tensors = parts.Select((p, i) => pair.Weight(b, p, new Shape(partSizes[i], inFeatures), hostWeightType)).ToArray();
             Tensor? biasTensor = bias is null ? null : pair.Weight(b, bias, new Shape(outFeatures), DType.BF16);
             var weight = new LinearWeight(WeightFormat.Dense, tensors, biasTensor);
             DType outType = outputType == DType.F32 ? DType.F32 : b.ActivationDType;
@@ -100,7 +102,7 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
             b.Linear(pair.Activation(b, x, new Shape(rows, inFeatures)), weight, output);
             return pair.Download(b, output);
         }
-        string name = $"linear {(outputType == DType.F32 ? "f32-out" : "bf16")} rows={rows} in={inFeatures} parts=[{string.Join(",", partSizes)}]{(withBias ? " bias" : "")}";
+        string name = $"linear {(outputType == DType.F32 ? "f32-out" : "bf16")} rows={rows} in={inFeatures} parts=[{string.Join(",", partSizes)}]{(withBias ? " bias" : "")}{(hostWeightType != DType.BF16 ? $" host-{hostWeightType}" : "")}";
         if (outputType == DType.F32) report.Compare(name, Run(Ref), Run(Gpu), 1e-3, 1e-3);
         else report.Compare(name, Run(Ref), Run(Gpu), OneRounding, 2e-3);
     }

@@ -4,7 +4,7 @@ using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Cuda.Parity;
 
-// Usage: Hearth.Cuda.Parity [--model DIR] [--seed N] [--ops-only] [--reference cpu|naive]
+// Usage: Hearth.Cuda.Parity [--model DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
 // Runs every backend op on random inputs through CUDA and the CPU backend and compares, then (with
 // --model) compares whole-model logits and greedily generates the model's cases.json through CUDA.
 // --reference-generate N (with --model) runs no CUDA: it checks this runner's forward pass on the reference alone.
@@ -12,6 +12,7 @@ using Hearth.Cuda.Parity;
 string? modelDir = null;
 int seed = 1234;
 bool opsOnly = false;
+bool baseline = false;
 string referenceName = "naive";
 int referenceCases = 0;
 for (int i = 0; i < args.Length; i++)
@@ -21,6 +22,7 @@ for (int i = 0; i < args.Length; i++)
         case "--model": modelDir = args[++i]; break;
         case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--ops-only": opsOnly = true; break;
+        case "--baseline": baseline = true; break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
@@ -64,6 +66,7 @@ using (cuda)
         if (modelDir is not null && !opsOnly)
             ModelChecks.Run(modelDir, reference, cuda, report);
     }
+    if (baseline) Baseline.Run(cuda);
     var (free, total) = cuda.MemoryInfo();
     Console.WriteLine($"GPU memory: {free / 1048576} MiB free of {total / 1048576} MiB");
     Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");

@@ -172,7 +172,14 @@ public sealed unsafe partial class CudaBackend : IBackend
     {
         byte[] cubin = _compiler.GetCubin(file);
         nint module;
-        fixed (byte* image = cubin) CuDriver.Check(CuDriver.cuModuleLoadData(&module, image), $"cuModuleLoadData({file})");
+        int result;
+        fixed (byte* image = cubin) result = CuDriver.cuModuleLoadData(&module, image);
+        if (result != 0)
+        {
+            // A damaged or foreign cache entry must not disable the GPU: compile afresh once.
+            cubin = _compiler.GetCubin(file, bypassCache: true);
+            fixed (byte* image = cubin) CuDriver.Check(CuDriver.cuModuleLoadData(&module, image), $"cuModuleLoadData({file})");
+        }
         _modules.Add(module);
     }
 

@@ -40,26 +40,33 @@ internal sealed unsafe class KernelCompiler
 
     public string? CachePath => _cacheDirectory;
 
-    /// <summary>Returns the CUBIN of one kernel module (a file name under Cuda/Kernels), from the cache or freshly compiled.</summary>
-    public byte[] GetCubin(string moduleFileName)
+    /// <summary>
+    /// Returns the CUBIN of one kernel module (a file name under Cuda/Kernels), from the cache or freshly
+    /// compiled; <paramref name="bypassCache"/> recompiles and overwrites a cached file the driver rejected.
+    /// </summary>
+    public byte[] GetCubin(string moduleFileName, bool bypassCache = false)
     {
         string source = ReadResource(PreludeName) + "\n#line 1 \"" + moduleFileName + "\"\n" + ReadResource(moduleFileName);
         string[] options = [$"--gpu-architecture={_architecture}", "-std=c++17"];
         string key = Hash(source + "\n" + string.Join(' ', options) + "\nnvrtc " + _nvrtcVersion);
         string? cacheFile = _cacheDirectory is null ? null
             : Path.Combine(_cacheDirectory, $"{Path.GetFileNameWithoutExtension(moduleFileName)}-{_architecture}-{key[..24]}.cubin");
-        if (cacheFile is not null && File.Exists(cacheFile))
+        if (cacheFile is not null && !bypassCache && File.Exists(cacheFile))
         {
             try
             {
                 byte[] cached = File.ReadAllBytes(cacheFile);
-                NumLoadedFromCache++;
-                return cached;
+                if (cached.Length > 0)
+                {
+                    NumLoadedFromCache++;
+                    return cached;
+                }
             }
             catch (IOException) { }
         }
         byte[] cubin = Compile(source, moduleFileName, options);
         NumCompiled++;
+        if (bypassCache && NumLoadedFromCache > 0) NumLoadedFromCache--; // the rejected cached copy no longer counts
         if (cacheFile is not null) TryWrite(cacheFile, cubin);
         return cubin;
     }

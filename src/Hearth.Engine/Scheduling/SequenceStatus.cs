@@ -1,0 +1,8 @@
+namespace Hearth.Engine.Scheduling;
+
+public enum SequenceStatus
+{
+    Waiting,
+    Running,
+    Finished,
+}

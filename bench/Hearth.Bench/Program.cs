@@ -7,6 +7,9 @@ public static class Program
     {
         var benches = new Dictionary<string, Func<string[], int>>(StringComparer.Ordinal)
         {
+            ["cpu-ops"] = CpuOpsBench.Run,
+            ["load"] = LoadGeneratorBench.Run,
+            ["tokenizer"] = TokenizerBench.Run,
         };
         if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
         {

@@ -27,6 +27,9 @@ public sealed record EngineRequest
     /// <summary>Leave special tokens such as &lt;think&gt; out of the text (token ids are always reported).</summary>
     public bool SkipSpecialTokens { get; init; } = true;
 
+    /// <summary>Report each generated token's logprob (and Sampling.TopLogprobs alternatives).</summary>
+    public bool Logprobs { get; init; }
+
     /// <summary>Lower values are scheduled first among waiting requests; ties keep arrival order.</summary>
     public int Priority { get; init; }
 }

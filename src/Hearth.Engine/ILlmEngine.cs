@@ -12,8 +12,9 @@ public interface ILlmEngine : IAsyncDisposable
     /// <summary>
     /// Submits a request and streams its outputs as steps produce them, ending with one whose FinishReason is
     /// set. Throws <see cref="RequestRejectedException"/> or <see cref="EngineOverloadedException"/> at once
-    /// when it cannot be admitted. Cancelling <paramref name="cancellationToken"/> (the client is gone) aborts
-    /// the request and frees its KV blocks.
+    /// when it cannot be admitted. Cancelling <paramref name="cancellationToken"/> (the client is gone), or
+    /// disposing the enumerator before the last output, aborts the request and frees its KV blocks; a
+    /// cancelled stream throws <see cref="OperationCanceledException"/>.
     /// </summary>
     IAsyncEnumerable<EngineOutput> GenerateAsync(EngineRequest request, CancellationToken cancellationToken = default);
 

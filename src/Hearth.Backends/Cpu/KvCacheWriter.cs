@@ -1,0 +1,50 @@
+using Hearth.Core;
+
+namespace Hearth.Backends.Cpu;
+
+/// <summary>Scatters this step's keys and values into their paged cache slots (F32, or BF16 rounded to nearest even).</summary>
+internal static unsafe class KvCacheWriter
+{
+    public static void Write(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping)
+    {
+        CpuChecks.F32(key, "key");
+        CpuChecks.F32(value, "value");
+        CpuChecks.SameShape(key, value, "WriteKvCache key and value");
+        CpuChecks.I32(slotMapping, "slot mapping");
+        if (cache.Key.DType is not (DType.F32 or DType.BF16) || cache.Value.DType != cache.Key.DType)
+            throw new ArgumentException($"the CPU KV cache must be F32 or BF16, got {cache.Key.DType}/{cache.Value.DType}");
+        int tokens = key.Rows;
+        int rowElements = cache.NumKvHeads * cache.HeadDim;
+        if (key.Shape.Rank != 3 || key.Shape[1] != cache.NumKvHeads || key.Shape[2] != cache.HeadDim)
+            throw new ArgumentException($"key {key.Shape} does not match the cache's [{cache.NumKvHeads}, {cache.HeadDim}] per token");
+        if (slotMapping.NumElements != tokens) throw new ArgumentException($"slot mapping has {slotMapping.NumElements} slots for {tokens} tokens");
+        long numSlots = (long)cache.NumBlocks * cache.BlockSize;
+        int* slots = (int*)slotMapping.Data;
+        bool bf16 = cache.Key.DType == DType.BF16;
+        for (int t = 0; t < tokens; t++)
+        {
+            int slot = slots[t];
+            // A negative slot marks a padding token that has no place in the cache (as in vLLM).
+            if (slot < 0) continue;
+            if (slot >= numSlots) throw new ArgumentException($"slot {slot} is outside the cache's {numSlots} slots");
+            float* k = (float*)key.Data + (nint)t * rowElements;
+            float* v = (float*)value.Data + (nint)t * rowElements;
+            nint destination = (nint)slot * rowElements;
+            if (bf16)
+            {
+                ushort* kc = (ushort*)cache.Key.Data + destination, vc = (ushort*)cache.Value.Data + destination;
+                for (int i = 0; i < rowElements; i++)
+                {
+                    kc[i] = BFloat16Bits.FromSingle(k[i]);
+                    vc[i] = BFloat16Bits.FromSingle(v[i]);
+                }
+            }
+            else
+            {
+                long bytes = (long)rowElements * sizeof(float);
+                Buffer.MemoryCopy(k, (float*)cache.Key.Data + destination, bytes, bytes);
+                Buffer.MemoryCopy(v, (float*)cache.Value.Data + destination, bytes, bytes);
+            }
+        }
+    }
+}

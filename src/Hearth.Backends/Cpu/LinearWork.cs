@@ -1,0 +1,173 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Hearth.Core;
+
+namespace Hearth.Backends.Cpu;
+
+/// <summary>
+/// One Linear call split over chunks of output features. Fused weights (q|k|v, gate|up) are walked part by
+/// part so a chunk may straddle two parts without the parts being copied together.
+/// </summary>
+internal sealed unsafe class LinearWork : IParallelWork, IDisposable
+{
+    private const int MaxParts = 8;
+    // From this many input rows on, a chunk of 16-bit weights is widened once into per-thread f32 scratch
+    // and multiplied from there: the widening then costs 1/rows per FMA instead of sitting in the inner loop.
+    private const int WidenOnceMinRows = 8;
+    // Batches keep a chunk of weight rows this size in L2 while every block of input rows passes over it.
+    private const int PrefillChunkBytes = 192 * 1024;
+
+    private readonly nint[] _partData = new nint[MaxParts];
+    private readonly int[] _partOffsets = new int[MaxParts + 1];
+    private int _numParts;
+    private CpuSimdLevel _level;
+    private DType _dtype;
+    private float* _x; // [rows, n]
+    private float* _y; // [rows, outFeatures]
+    private int _rows, _n, _outFeatures, _rowBytes, _chunk;
+    private byte* _bias; // [outFeatures] or null
+    private DType _biasType;
+    private readonly nint[] _scratch; // per pool thread: f32 copy of a weight chunk
+    private readonly long[] _scratchBytes;
+
+    public LinearWork(int numThreads)
+    {
+        _scratch = new nint[numThreads];
+        _scratchBytes = new long[numThreads];
+    }
+
+    /// <summary>Captures the call; returns the number of items to run.</summary>
+    public int Prepare(CpuSimdLevel level, Tensor input, LinearWeight weight, Tensor output, int numThreads)
+    {
+        int rows = input.Shape[0];
+        if (input.DType != DType.F32) throw new ArgumentException($"Linear input must be F32 on the CPU, got {input.DType}");
+        if (output.DType != DType.F32) throw new ArgumentException($"Linear output must be F32 on the CPU, got {output.DType}");
+        // Rows are the leading axis; the rest is one row, so [tokens, heads, headDim] feeds o_proj directly.
+        if (input.Shape.Rank < 2 || CpuChecks.RowLength(input) != weight.InFeatures)
+            throw new ArgumentException($"Linear input {input.Shape} does not match {weight.InFeatures} input features");
+        if (output.Shape.Rank < 2 || output.Shape[0] != rows || CpuChecks.RowLength(output) != weight.OutFeatures)
+            throw new ArgumentException($"Linear output {output.Shape} is not [{rows}, {weight.OutFeatures}]");
+        var parts = weight.Parts;
+        if (parts.Count > MaxParts) throw new ArgumentException($"Linear supports at most {MaxParts} fused parts, got {parts.Count}");
+        _dtype = weight.DType;
+        CpuChecks.WeightDType(_dtype, "Linear");
+        int offset = 0;
+        for (int p = 0; p < parts.Count; p++)
+        {
+            if (parts[p].DType != _dtype) throw new ArgumentException($"Linear parts mix {_dtype} and {parts[p].DType}");
+            _partData[p] = parts[p].Data;
+            _partOffsets[p] = offset;
+            offset += parts[p].Shape[0];
+        }
+        _partOffsets[parts.Count] = offset;
+        _numParts = parts.Count;
+        _bias = null;
+        if (weight.Bias is { } bias)
+        {
+            CpuChecks.WeightDType(bias.DType, "Linear bias");
+            _bias = (byte*)bias.Data;
+            _biasType = bias.DType;
+        }
+        _level = level;
+        _x = (float*)input.Data;
+        _y = (float*)output.Data;
+        _rows = rows;
+        _n = weight.InFeatures;
+        _outFeatures = weight.OutFeatures;
+        _rowBytes = _n * _dtype.ElementSizeBytes();
+        _chunk = ChunkSize(rows, _outFeatures, _rowBytes, numThreads);
+        return rows == 0 ? 0 : (_outFeatures + _chunk - 1) / _chunk;
+    }
+
+    private static int ChunkSize(int rows, int outFeatures, int rowBytes, int numThreads)
+    {
+        // Several chunks per thread so that a thread slowed by a neighbour does not hold up the op.
+        int perThread = Math.Max(1, (outFeatures + numThreads * 4 - 1) / (numThreads * 4));
+        int chunk = (perThread + 3) & ~3;
+        // With more than one input row, each row after the first re-reads the chunk, which must still be in L2.
+        if (rows > 1) chunk = Math.Min(chunk, Math.Max(4, (PrefillChunkBytes / Math.Max(rowBytes, 1)) & ~3));
+        return Math.Max(4, chunk);
+    }
+
+    public void Execute(int item)
+    {
+        switch (_level)
+        {
+            case CpuSimdLevel.Vector512: ExecuteAt<Simd512, Vector512<float>>(item); break;
+            case CpuSimdLevel.Vector256: ExecuteAt<Simd256, Vector256<float>>(item); break;
+            case CpuSimdLevel.Vector128: ExecuteAt<Simd128, Vector128<float>>(item); break;
+            default: ExecuteAt<SimdScalar, float>(item); break;
+        }
+    }
+
+    private void ExecuteAt<TS, TV>(int item) where TS : ISimd<TV> where TV : struct
+    {
+        switch (_dtype)
+        {
+            case DType.BF16: ExecuteTyped<TS, TV, Bf16Kind>(item); break;
+            case DType.F16: ExecuteTyped<TS, TV, F16Kind>(item); break;
+            default: ExecuteTyped<TS, TV, F32Kind>(item); break;
+        }
+    }
+
+    private void ExecuteTyped<TS, TV, TW>(int item) where TS : ISimd<TV> where TV : struct where TW : IElementKind
+    {
+        int start = item * _chunk;
+        int end = Math.Min(start + _chunk, _outFeatures);
+        for (int p = 0; p < _numParts; p++)
+        {
+            int segmentStart = Math.Max(start, _partOffsets[p]);
+            int segmentEnd = Math.Min(end, _partOffsets[p + 1]);
+            if (segmentStart >= segmentEnd) continue;
+            byte* part = (byte*)_partData[p];
+            float* widened = typeof(TW) != typeof(F32Kind) && _rows >= WidenOnceMinRows
+                ? Scratch((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
+            if (widened != null)
+            {
+                for (int j = segmentStart; j < segmentEnd; j++)
+                {
+                    RowKernels.Widen<TS, TV, TW>(part + (nint)(j - _partOffsets[p]) * _rowBytes,
+                        widened + (nint)(j - segmentStart) * _n, _n);
+                }
+                LinearKernels.Run<TS, TV, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), segmentStart,
+                    segmentStart, segmentEnd, _y, _outFeatures);
+            }
+            else
+            {
+                LinearKernels.Run<TS, TV, TW>(_x, _rows, _n, part, _rowBytes, _partOffsets[p],
+                    segmentStart, segmentEnd, _y, _outFeatures);
+            }
+        }
+        if (_bias == null) return;
+        for (int j = start; j < end; j++)
+        {
+            float b = CpuChecks.LoadScalar(_bias, _biasType, j);
+            for (int r = 0; r < _rows; r++) _y[(nint)r * _outFeatures + j] += b;
+        }
+    }
+
+    /// <summary>This thread's scratch of at least sizeBytes (native, so growing it allocates nothing managed), or null.</summary>
+    private float* Scratch(long sizeBytes)
+    {
+        int thread = CpuWorkerPool.CurrentThreadIndex;
+        // A thread that is not one of this pool's (a nested call run inline elsewhere) does without.
+        if ((uint)thread >= (uint)_scratch.Length) return null;
+        if (_scratchBytes[thread] < sizeBytes)
+        {
+            NativeMemory.AlignedFree((void*)_scratch[thread]);
+            _scratch[thread] = (nint)NativeMemory.AlignedAlloc((nuint)sizeBytes, CpuBuffer.AlignmentBytes);
+            _scratchBytes[thread] = sizeBytes;
+        }
+        return (float*)_scratch[thread];
+    }
+
+    public void Dispose()
+    {
+        for (int i = 0; i < _scratch.Length; i++)
+        {
+            NativeMemory.AlignedFree((void*)_scratch[i]);
+            _scratch[i] = 0;
+            _scratchBytes[i] = 0;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using Hearth.Backends;
+using Hearth.Core;
+using Hearth.Engine.Scheduling;
+using Hearth.Models;
+
+namespace Hearth.Engine.Runner;
+
+/// <summary>
+/// Runs one batched forward per step for all scheduled tokens of all sequences: uploads the step's flat
+/// inputs into device buffers allocated once, calls the model, and brings the needed logits to the host.
+/// </summary>
+public sealed class ModelRunner : IDisposable
+{
+    private readonly IBackend _backend;
+    private readonly ICausalLanguageModel _model;
+    private readonly PagedKvCache _cache;
+    private readonly AttentionMetadata _metadata = new();
+    private readonly List<DeviceBuffer> _buffers = [];
+    private readonly Tensor _tokenIds, _positions, _slotMapping; // [maxTokens]
+    private readonly Tensor _queryStartLocs;                      // [maxSeqs + 1]
+    private readonly Tensor _seqLens;                             // [maxSeqs]
+    private readonly Tensor _blockTables;                         // [maxSeqs · maxBlocksPerSeq]
+    private readonly Tensor _logitRows;                           // [maxLogitRows]
+    private readonly float[] _hostLogits;                         // [maxLogitRows, vocab]
+
+    public ModelRunner(IBackend backend, ICausalLanguageModel model, PagedKvCache cache, int maxSeqs, int maxBlocksPerSeq)
+    {
+        _backend = backend;
+        _model = model;
+        _cache = cache;
+        int maxTokens = model.MaxTokensPerStep;
+        _tokenIds = AllocateInt(maxTokens);
+        _positions = AllocateInt(maxTokens);
+        _slotMapping = AllocateInt(maxTokens);
+        _queryStartLocs = AllocateInt(maxSeqs + 1);
+        _seqLens = AllocateInt(maxSeqs);
+        _blockTables = AllocateInt(maxSeqs * maxBlocksPerSeq);
+        _logitRows = AllocateInt(model.MaxLogitRows);
+        _hostLogits = new float[(long)model.MaxLogitRows * model.VocabSize];
+    }
+
+    public int VocabSize => _model.VocabSize;
+
+    public PagedKvCache Cache => _cache;
+
+    /// <summary>
+    /// Runs the step in <paramref name="inputs"/>; row r of the result holds the next-token logits after token
+    /// row <paramref name="logitRows"/>[r]. With no logit rows the cache is still filled (a prefill chunk).
+    /// </summary>
+    public ReadOnlySpan<float> Run(BatchInputs inputs, ReadOnlySpan<int> logitRows)
+    {
+        int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
+        if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
+        if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
+
+        int tableLength = seqs * inputs.MaxBlocksPerSeq;
+        _backend.CopyToDevice<int>(inputs.TokenIds.AsSpan(0, n), _tokenIds.SliceRows(0, n));
+        _backend.CopyToDevice<int>(inputs.Positions.AsSpan(0, n), _positions.SliceRows(0, n));
+        _backend.CopyToDevice<int>(inputs.SlotMapping.AsSpan(0, n), _slotMapping.SliceRows(0, n));
+        _backend.CopyToDevice<int>(inputs.QueryStartLocs.AsSpan(0, seqs + 1), _queryStartLocs.SliceRows(0, seqs + 1));
+        _backend.CopyToDevice<int>(inputs.SeqLens.AsSpan(0, seqs), _seqLens.SliceRows(0, seqs));
+        _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
+
+        inputs.CopyCountsTo(_metadata);
+        _metadata.QueryStartLocs = _queryStartLocs.SliceRows(0, seqs + 1);
+        _metadata.SeqLens = _seqLens.SliceRows(0, seqs);
+        _metadata.BlockTables = _blockTables.SliceRows(0, tableLength).Reshape(new Shape(seqs, inputs.MaxBlocksPerSeq));
+        _metadata.SlotMapping = _slotMapping.SliceRows(0, n);
+        _metadata.Positions = _positions.SliceRows(0, n);
+
+        // The model always computes at least one logit row; a pure prefill chunk asks for its last token's and ignores it.
+        int lastRow = n - 1;
+        ReadOnlySpan<int> rowsToCompute = rows == 0 ? new ReadOnlySpan<int>(in lastRow) : logitRows;
+        _backend.CopyToDevice(rowsToCompute, _logitRows.SliceRows(0, rowsToCompute.Length));
+        var logits = _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers);
+        if (rows == 0)
+        {
+            _backend.Synchronize();
+            return ReadOnlySpan<float>.Empty;
+        }
+        var host = _hostLogits.AsSpan(0, rows * _model.VocabSize);
+        _backend.CopyToHost<float>(logits, host);
+        return host;
+    }
+
+    private Tensor AllocateInt(int count)
+    {
+        count = Math.Max(1, count);
+        var buffer = _backend.Allocate((long)count * sizeof(int));
+        _buffers.Add(buffer);
+        return buffer.AsTensor(DType.I32, new Shape(count));
+    }
+
+    public void Dispose()
+    {
+        foreach (var buffer in _buffers) buffer.Dispose();
+        _buffers.Clear();
+    }
+}

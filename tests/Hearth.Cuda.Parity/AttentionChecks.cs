@@ -17,6 +17,11 @@ internal sealed class AttentionChecks(BackendPair pair, ParityReport report, Ran
         Guard("attention mixed h=4 kv=4 d=64 block=5", () => Attention(mixed, 4, 4, 64, 5));
         Guard("attention decode h=16 kv=8 d=128 block=16", () => Attention([(1000, 1), (513, 1), (2, 1)], 16, 8, 128, 16));
         Guard("attention prefill h=4 kv=1 d=256 block=16", () => Attention([(200, 200)], 4, 1, 256, 16));
+        // Qwen3-14B's grouping (5 query heads per kv head): split-K decode and tensor-core prefill over cached prefixes.
+        Guard("attention decode h=40 kv=8 d=128 block=16", () => Attention([(517, 1)], 40, 8, 128, 16));
+        Guard("attention decode batch h=40 kv=8 d=128 block=16", () => Attention([(3000, 1), (17, 1), (64, 1), (129, 1)], 40, 8, 128, 16));
+        Guard("attention prefill h=40 kv=8 d=128 block=16", () => Attention([(700, 300), (64, 64), (65, 65), (1, 1)], 40, 8, 128, 16));
+        Guard("attention prefill h=8 kv=2 d=64 block=5", () => Attention([(333, 333), (150, 7)], 8, 2, 64, 5));
     }
 
     private void Guard(string name, Action check)

@@ -25,14 +25,20 @@ internal static class Baseline
         foreach (var (name, inF, outF, outType) in layers)
         {
             var weight = LinearWeight.Dense(memory.Zeros(cuda, new Shape(outF, inF), DType.BF16));
-            foreach (int rows in new[] { 1, 8, 512 })
+            foreach (int rows in new[] { 1, 2, 4, 8, 512, 2048 })
             {
                 var input = memory.Zeros(cuda, new Shape(rows, inF), DType.BF16);
                 var output = memory.Zeros(cuda, new Shape(rows, outF), outType);
-                double seconds = Time(cuda, () => cuda.Linear(input, weight, output), rows == 512 ? 20 : 50);
-                double weightGBs = 2.0 * inF * outF / seconds / 1e9;
-                double tflops = 2.0 * rows * inF * outF / seconds / 1e12;
-                Console.WriteLine($"  linear {name,-8} {inF,5}->{outF,-6} rows={rows,-3}: {seconds * 1e6,9:F1} us  {weightGBs,7:F0} GB/s of weights  {tflops,6:F1} TFLOP/s");
+                // Batch 1-4 twice: cuBLASLt, then the custom GEMV the backend picks by default.
+                foreach (bool gemv in rows <= 4 ? new[] { false, true } : new[] { true })
+                {
+                    if (cuda is Hearth.Backends.Cuda.CudaBackend c) c.UseGemv = gemv;
+                    double seconds = Time(cuda, () => cuda.Linear(input, weight, output), rows >= 512 ? 20 : 50);
+                    double weightGBs = 2.0 * inF * outF / seconds / 1e9;
+                    double tflops = 2.0 * rows * inF * outF / seconds / 1e12;
+                    string how = rows > 4 ? "cublasLt" : gemv ? "gemv" : "cublasLt";
+                    Console.WriteLine($"  linear {name,-8} {inF,5}->{outF,-6} rows={rows,-4} {how,-8}: {seconds * 1e6,9:F1} us  {weightGBs,7:F0} GB/s of weights  {tflops,6:F1} TFLOP/s");
+                }
             }
         }
         foreach (int batch in new[] { 1, 8, 32 })
@@ -54,6 +60,27 @@ internal static class Baseline
             double seconds = Time(cuda, () => cuda.Attention(query, cache, metadata, 0.088f, output), 50);
             double kvGBs = 2.0 * 2 * batch * Context * KvHeads * HeadDim / seconds / 1e9;
             Console.WriteLine($"  attention decode batch={batch,-2} context={Context}: {seconds * 1e6,9:F1} us  {kvGBs,7:F0} GB/s of KV");
+        }
+        foreach (bool fast in new[] { false, true })
+        {
+            // One 2048-token prompt: the general kernel, then the tensor-core one.
+            const int Prompt = 2048, BlockSize = 16;
+            if (cuda is Hearth.Backends.Cuda.CudaBackend c) c.UseFastAttention = fast;
+            var cacheShape = new Shape(Prompt / BlockSize, BlockSize, KvHeads, HeadDim);
+            var cache = new KvCacheLayer(memory.Zeros(cuda, cacheShape, DType.BF16), memory.Zeros(cuda, cacheShape, DType.BF16));
+            var query = memory.Zeros(cuda, new Shape(Prompt, Heads, HeadDim), DType.BF16);
+            var output = memory.Zeros(cuda, new Shape(Prompt, Heads, HeadDim), DType.BF16);
+            var metadata = new AttentionMetadata
+            {
+                NumSeqs = 1, NumTokens = Prompt, MaxQueryLen = Prompt, MaxSeqLen = Prompt,
+                QueryStartLocs = memory.Ints(cuda, [0, Prompt], new Shape(2)),
+                SeqLens = memory.Ints(cuda, [Prompt], new Shape(1)),
+                BlockTables = memory.Ints(cuda, Enumerable.Range(0, Prompt / BlockSize).ToArray(), new Shape(1, Prompt / BlockSize)),
+                SlotMapping = memory.Zeros(cuda, new Shape(Prompt), DType.I32), Positions = memory.Zeros(cuda, new Shape(Prompt), DType.I32),
+            };
+            double seconds = Time(cuda, () => cuda.Attention(query, cache, metadata, 0.088f, output), fast ? 10 : 2);
+            double tflops = 2.0 * 2 * Heads * HeadDim * (Prompt * (Prompt + 1) / 2.0) / seconds / 1e12;
+            Console.WriteLine($"  attention prefill {(fast ? "flash" : "general")} {Prompt} tokens: {seconds * 1e6,9:F1} us  {tflops,6:F1} TFLOP/s (causal)");
         }
         {
             const int Rows = 512;

@@ -48,7 +48,7 @@ internal static class ModelChecks
         GenerateCases(runner, backend.Name, cases, report);
     }
 
-    private static (string Id, int[] Prompt, int[] Response)[] LoadCases(string modelDir) =>
+    public static (string Id, int[] Prompt, int[] Response)[] LoadCases(string modelDir) =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(modelDir, "cases.json"))).RootElement.EnumerateArray()
             .Select(c => (Id: c.GetProperty("id").GetString()!,
                 Prompt: c.GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray(),

@@ -20,7 +20,8 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
             Guard($"rms_norm [{rows}, {dim}]", () => RmsNorm(rows, dim));
         foreach (var (rows, dim) in new[] { (1, 64), (5, 333) })
             Guard($"add_rms_norm [{rows}, {dim}]", () => AddRmsNorm(rows, dim));
-        foreach (var (rows, inF, parts) in new[] { (1, 257, new[] { 131 }), (3, 96, new[] { 37, 19, 19 }), (17, 1024, new[] { 512, 128, 128 }), (64, 200, new[] { 300, 300 }) })
+        foreach (var (rows, inF, parts) in new[] { (1, 257, new[] { 131 }), (3, 96, new[] { 37, 19, 19 }), (17, 1024, new[] { 512, 128, 128 }), (64, 200, new[] { 300, 300 }),
+            (2, 512, new[] { 384, 64, 64 }), (4, 1024, new[] { 700 }), (1, 2048, new[] { 1000, 1000 }), (4, 17408, new[] { 96 }) })
             Guard($"linear bf16 rows={rows} in={inF} parts=[{string.Join(",", parts)}]", () => Linear(rows, inF, parts, DType.BF16, withBias: false));
         Guard("linear f32-out rows=2 in=64 out=1003 (lm_head)", () => Linear(2, 64, [1003], DType.F32, withBias: false));
         Guard("linear f32-out rows=1 in=64 out=151936 (parrot lm_head)", () => Linear(1, 64, [151936], DType.F32, withBias: false));

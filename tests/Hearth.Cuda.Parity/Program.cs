@@ -4,12 +4,14 @@ using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Cuda.Parity;
 
-// Usage: Hearth.Cuda.Parity [--model DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
+// Usage: Hearth.Cuda.Parity [--model DIR] [--goldens DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
 // Runs every backend op on random inputs through CUDA and the CPU backend and compares, then (with
-// --model) compares whole-model logits and greedily generates the model's cases.json through CUDA.
+// --model) compares whole-model logits and greedily generates the model's cases.json through CUDA, by this
+// runner's own forward pass and through the engine (EngineCore); --goldens DIR adds HF transformers goldens.
 // --reference-generate N (with --model) runs no CUDA: it checks this runner's forward pass on the reference alone.
 // Prints one line per check, then "N passed, N failed"; exits 1 on any failure, 2 when CUDA is unusable.
 string? modelDir = null;
+string? goldensDir = null;
 int seed = 1234;
 bool opsOnly = false;
 bool baseline = false;
@@ -20,6 +22,7 @@ for (int i = 0; i < args.Length; i++)
     switch (args[i])
     {
         case "--model": modelDir = args[++i]; break;
+        case "--goldens": goldensDir = args[++i]; break;
         case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--ops-only": opsOnly = true; break;
         case "--baseline": baseline = true; break;
@@ -65,6 +68,13 @@ using (cuda)
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
         if (modelDir is not null && !opsOnly)
             ModelChecks.Run(modelDir, reference, cuda, report);
+    }
+    if (modelDir is not null && !opsOnly)
+    {
+        var engineWatch = Stopwatch.StartNew();
+        EngineChecks.ParrotCases(modelDir, cuda, report);
+        if (goldensDir is not null) EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report);
+        Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
     }
     if (baseline) Baseline.Run(cuda);
     var (free, total) = cuda.MemoryInfo();

@@ -74,12 +74,14 @@ public sealed unsafe partial class CudaBackend
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
         // One GEMM per fused part, each writing its column slice through the output's leading dimension.
-        for (int p = 0; p < weight.Parts.Count; p++)
+        if (!TryGemv(input, weight, output, rows))
         {
-            var part = weight.Parts[p];
-            int partOut = part.Shape[0];
-            _gemm.Run(part.Data, input.Data, output.Data + (nint)column * elementBytes, partOut, rows, inFeatures, outFeatures, outputF32);
-            column += partOut;
+            foreach (var part in weight.Parts)
+            {
+                int partOut = part.Shape[0];
+                _gemm.Run(part.Data, input.Data, output.Data + (nint)column * elementBytes, partOut, rows, inFeatures, outFeatures, outputF32);
+                column += partOut;
+            }
         }
         if (weight.Bias is { } bias)
         {
@@ -150,6 +152,7 @@ public sealed unsafe partial class CudaBackend
         if (tokens > query.Shape[0]) throw new ArgumentException($"metadata has {tokens} tokens, query {query.Shape[0]} rows");
         if (tokens == 0 || numSeqs == 0) return;
         int maxBlocksPerSeq = metadata.BlockTables.Shape.Rank == 2 ? metadata.BlockTables.Shape[1] : (int)(metadata.BlockTables.NumElements / numSeqs);
+        if (TryFastAttention(query, cache, metadata, scale, output, maxBlocksPerSeq)) return;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data;
         nint startsPtr = metadata.QueryStartLocs.Data, seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data, outPtr = output.Data;
         void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &startsPtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &numSeqs,

@@ -11,7 +11,7 @@ namespace Hearth.Backends.Cuda;
 /// </summary>
 public sealed unsafe partial class CudaBackend : IBackend
 {
-    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu"];
+    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu"];
 
     private readonly CudaDevice _device;
     private readonly List<nint> _modules = [];
@@ -28,6 +28,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         foreach (var file in ModuleFiles) LoadModule(file);
         _gemm = new CublasLtGemm(device);
         LoadFunctions();
+        LoadFastFunctions();
     }
 
     public string Name => "cuda";
@@ -209,6 +210,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         CuDriver.cuStreamSynchronize(_device.Stream);
         foreach (var weight in _weights) weight.Dispose();
         _weights.Clear();
+        _decodeWorkspace?.Dispose();
         _gemm.Dispose();
         foreach (nint module in _modules) CuDriver.cuModuleUnload(module);
         _modules.Clear();

@@ -110,10 +110,13 @@ internal sealed unsafe class CudaDevice : IDisposable
         return ((long)free, (long)total);
     }
 
-    public void Launch(nint function, uint gridX, uint gridY, uint blockX, uint sharedBytes, void** args)
+    public void Launch(nint function, uint gridX, uint gridY, uint blockX, uint sharedBytes, void** args) =>
+        Launch(function, gridX, gridY, 1, blockX, sharedBytes, args);
+
+    public void Launch(nint function, uint gridX, uint gridY, uint gridZ, uint blockX, uint sharedBytes, void** args)
     {
-        if (gridX == 0 || gridY == 0) return;
-        CuDriver.Check(CuDriver.cuLaunchKernel(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, _stream, args, null), "cuLaunchKernel");
+        if (gridX == 0 || gridY == 0 || gridZ == 0) return;
+        CuDriver.Check(CuDriver.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes, _stream, args, null), "cuLaunchKernel");
     }
 
     private int Attribute(int attribute)

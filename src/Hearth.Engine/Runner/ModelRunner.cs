@@ -1,4 +1,5 @@
 using Hearth.Backends;
+using Hearth.Backends.Cuda;
 using Hearth.Core;
 using Hearth.Engine.Scheduling;
 using Hearth.Models;
@@ -8,8 +9,9 @@ namespace Hearth.Engine.Runner;
 /// <summary>
 /// Runs one batched forward per step for all scheduled tokens of all sequences: uploads the step's flat
 /// inputs into device buffers allocated once, calls the model, and brings the needed logits to the host.
+/// On CUDA, pure decode steps are padded to a batch-size bucket and replayed from a CUDA graph per bucket.
 /// </summary>
-public sealed class ModelRunner : IDisposable
+public sealed partial class ModelRunner : IDisposable
 {
     private readonly IBackend _backend;
     private readonly ICausalLanguageModel _model;
@@ -37,6 +39,10 @@ public sealed class ModelRunner : IDisposable
         _blockTables = AllocateInt(maxSeqs * maxBlocksPerSeq);
         _logitRows = AllocateInt(model.MaxLogitRows);
         _hostLogits = new float[(long)model.MaxLogitRows * model.VocabSize];
+        _cuda = backend as CudaBackend;
+        _maxBucket = Math.Min(Math.Min(maxSeqs, maxTokens), model.MaxLogitRows);
+        _useGraphs = _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_CUDA_GRAPHS") != "0";
+        _padded = new PaddedInputs(_maxBucket, maxBlocksPerSeq);
     }
 
     public int VocabSize => _model.VocabSize;
@@ -52,6 +58,9 @@ public sealed class ModelRunner : IDisposable
         int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
         if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
         if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
+
+        int bucket = DecodeBucket(inputs, logitRows);
+        if (bucket > 0) return RunDecodeBucket(inputs, bucket);
 
         int tableLength = seqs * inputs.MaxBlocksPerSeq;
         _backend.CopyToDevice<int>(inputs.TokenIds.AsSpan(0, n), _tokenIds.SliceRows(0, n));
@@ -93,6 +102,7 @@ public sealed class ModelRunner : IDisposable
 
     public void Dispose()
     {
+        DisposeGraphs();
         foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
     }

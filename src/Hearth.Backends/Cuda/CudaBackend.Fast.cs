@@ -1,0 +1,140 @@
+using Hearth.Backends.Cuda.Interop;
+using Hearth.Core;
+
+namespace Hearth.Backends.Cuda;
+
+// The speed paths: the batch 1-4 GEMV, split-K decode attention, tensor-core prefill attention, and
+// stream capture into CUDA graphs. Each falls back to the general op when its preconditions do not hold.
+public sealed unsafe partial class CudaBackend
+{
+    private const int GemvMaxRows = 4;
+    private const uint GemvWarps = 8;
+    private const uint DecodeThreads = 128;
+    private const int DecodeTile = 64;
+    private const int DecodeMaxGroup = 16;
+    private const int DecodeMaxSplits = 32;
+    private const int FlashQueryTile = 64;
+
+    private nint _gemv, _decodeSplit, _decodeCombine, _flash64, _flash128;
+    private CudaBuffer? _decodeWorkspace;
+    private long _decodeWorkspaceFloats;
+
+    /// <summary>Use the custom GEMV for 1-4 rows instead of cuBLASLt (on by default; HEARTH_CUDA_GEMV=0 turns it off).</summary>
+    public bool UseGemv { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_GEMV") != "0";
+
+    /// <summary>Use split-K decode and tensor-core prefill attention instead of the general kernel (HEARTH_CUDA_FAST_ATTENTION=0 turns it off).</summary>
+    public bool UseFastAttention { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FAST_ATTENTION") != "0";
+
+    internal bool IsDisposed => _disposed;
+
+    internal void MakeCurrent() => _device.MakeCurrent();
+
+    private void LoadFastFunctions()
+    {
+        _gemv = Function("gemv_bf16");
+        _decodeSplit = Function("decode_attention_split");
+        _decodeCombine = Function("decode_attention_combine");
+        _flash64 = Function("flash_prefill_d64");
+        _flash128 = Function("flash_prefill_d128");
+        // Partials of at most 2·SMs (sequence, kv head, split) blocks, each for a group of up to 16 heads of up to 512 dims.
+        long blocks = 2L * _device.NumMultiprocessors;
+        _decodeWorkspaceFloats = blocks * DecodeMaxGroup * AttentionMaxHeadDim;
+        _decodeWorkspace = CudaBuffer.Allocate(_device, (_decodeWorkspaceFloats + 2 * blocks * DecodeMaxGroup) * sizeof(float));
+    }
+
+    /// <summary>Starts recording this thread's ops on the backend's stream instead of running them.</summary>
+    public void BeginCapture()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuStreamBeginCapture(_device.Stream, CuDriver.StreamCaptureModeThreadLocal), "cuStreamBeginCapture_v2");
+    }
+
+    /// <summary>Ends the recording started by <see cref="BeginCapture"/> and instantiates it.</summary>
+    public CudaGraph EndCapture()
+    {
+        _device.MakeCurrent();
+        nint graph, exec;
+        CuDriver.Check(CuDriver.cuStreamEndCapture(_device.Stream, &graph), "cuStreamEndCapture");
+        int result = CuDriver.cuGraphInstantiate(&exec, graph, 0);
+        if (result != 0)
+        {
+            CuDriver.cuGraphDestroy(graph);
+            CuDriver.Check(result, "cuGraphInstantiateWithFlags");
+        }
+        return new CudaGraph(this, graph, exec);
+    }
+
+    /// <summary>Enqueues a captured graph on the backend's stream.</summary>
+    public void Replay(CudaGraph graph)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuGraphLaunch(graph.Exec, _device.Stream), "cuGraphLaunch");
+    }
+
+    private bool TryGemv(Tensor input, LinearWeight weight, Tensor output, int rows)
+    {
+        int k = weight.InFeatures;
+        if (!UseGemv || rows < 1 || rows > GemvMaxRows || k % 8 != 0 || weight.Parts.Count > 3 || input.Data % 16 != 0) return false;
+        foreach (var part in weight.Parts)
+            if (part.Data % 16 != 0) return false;
+        nint w0 = weight.Parts[0].Data, w1 = 0, w2 = 0;
+        int n0 = weight.Parts[0].Shape[0], n1 = 0, n2 = 0;
+        if (weight.Parts.Count > 1) { w1 = weight.Parts[1].Data; n1 = weight.Parts[1].Shape[0]; }
+        if (weight.Parts.Count > 2) { w2 = weight.Parts[2].Data; n2 = weight.Parts[2].Shape[0]; }
+        nint x = input.Data, outPtr = output.Data;
+        long ldOut = weight.OutFeatures;
+        int outF32 = output.DType == DType.F32 ? 1 : 0;
+        void** args = stackalloc void*[] { &w0, &n0, &w1, &n1, &w2, &n2, &x, &rows, &k, &outPtr, &ldOut, &outF32 };
+        uint grid = (uint)((weight.OutFeatures + GemvWarps - 1) / GemvWarps);
+        Launch(_gemv, grid, 1, 32 * GemvWarps, 0, args);
+        return true;
+    }
+
+    private bool TryFastAttention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output, int maxBlocksPerSeq)
+    {
+        if (!UseFastAttention) return false;
+        int heads = query.Shape[1], headDim = query.Shape[2], kvHeads = cache.NumKvHeads, blockSize = cache.BlockSize;
+        int numSeqs = metadata.NumSeqs, tokens = metadata.NumTokens, group = heads / kvHeads;
+        nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
+        nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data, startsPtr = metadata.QueryStartLocs.Data;
+
+        if (metadata.MaxQueryLen == 1 && tokens == numSeqs && group <= DecodeMaxGroup && headDim % 2 == 0)
+        {
+            // Splits depend only on the batch shape, never on the context lengths, so a captured graph stays valid.
+            int maxContext = maxBlocksPerSeq * blockSize;
+            int splits = Math.Min(2 * _device.NumMultiprocessors / Math.Max(1, numSeqs * kvHeads), (maxContext + DecodeTile - 1) / DecodeTile);
+            splits = Math.Clamp(splits, 1, DecodeMaxSplits);
+            nint partialOut = _decodeWorkspace!.Data;
+            nint partialMax = partialOut + (nint)(_decodeWorkspaceFloats * sizeof(float));
+            nint partialSum = partialMax + (nint)(2L * _device.NumMultiprocessors * DecodeMaxGroup * sizeof(float));
+            void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &heads, &kvHeads,
+                &headDim, &blockSize, &scale, &splits, &outPtr, &partialOut, &partialMax, &partialSum };
+            uint shared = (uint)((group * headDim + group * DecodeTile) * sizeof(float));
+            LaunchZ(_decodeSplit, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
+            if (splits > 1)
+            {
+                void** combineArgs = stackalloc void*[] { &partialOut, &partialMax, &partialSum, &heads, &headDim, &splits, &outPtr };
+                Launch(_decodeCombine, (uint)numSeqs, (uint)heads, DecodeThreads, 0, combineArgs);
+            }
+            return true;
+        }
+
+        nint flash = headDim switch { 64 => _flash64, 128 => _flash128, _ => 0 };
+        if (flash == 0 || metadata.MaxQueryLen < 1) return false;
+        int tilesPerSeq = (metadata.MaxQueryLen + FlashQueryTile - 1) / FlashQueryTile;
+        void** flashArgs = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &startsPtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq,
+            &tilesPerSeq, &heads, &kvHeads, &blockSize, &scale, &outPtr };
+        uint flashShared = (uint)(2 * 64 * (headDim + 8) * sizeof(ushort));
+        Launch(flash, (uint)(numSeqs * tilesPerSeq), (uint)heads, 128, flashShared, flashArgs);
+        return true;
+    }
+
+    private void LaunchZ(nint function, uint gridX, uint gridY, uint gridZ, uint threads, uint sharedBytes, void** args)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _device.MakeCurrent();
+        _device.Launch(function, gridX, gridY, gridZ, threads, sharedBytes, args);
+    }
+}

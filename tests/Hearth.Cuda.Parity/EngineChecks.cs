@@ -58,7 +58,7 @@ internal static class EngineChecks
         }
     }
 
-    public static void HuggingFaceGoldens(string goldensDir, IBackend cuda, ParityReport report)
+    public static void HuggingFaceGoldens(string goldensDir, IBackend cuda, ParityReport report, string label = "")
     {
         foreach (var file in Directory.GetFiles(goldensDir, "*.json").Order())
         {
@@ -87,8 +87,8 @@ internal static class EngineChecks
                     });
                 }
             }
-            report.Record(worst < LogprobTolerance, $"hf golden {name}: prompt top-10 logprobs at every position", $"largest difference {worst:F4} (tolerance {LogprobTolerance})");
-            Greedy(name, loaded, cuda, prompts, report);
+            report.Record(worst < LogprobTolerance, $"hf golden {name}{label}: prompt top-10 logprobs at every position", $"largest difference {worst:F4} (tolerance {LogprobTolerance})");
+            Greedy(name + label, loaded, cuda, prompts, report);
         }
     }
 

@@ -73,7 +73,14 @@ using (cuda)
     {
         var engineWatch = Stopwatch.StartNew();
         EngineChecks.ParrotCases(modelDir, cuda, report);
-        if (goldensDir is not null) EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report);
+        if (goldensDir is not null)
+        {
+            EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report);
+            // The same through the general attention kernel, to tell kernel error from bf16 rounding.
+            cuda.UseFastAttention = false;
+            EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report, " (general attention)");
+            cuda.UseFastAttention = true;
+        }
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
     }
     if (baseline) Baseline.Run(cuda);

@@ -11,11 +11,12 @@ public sealed unsafe partial class CudaBackend
     private const uint GemvWarps = 8;
     private const uint DecodeThreads = 128;
     private const int DecodeTile = 64;
-    private const int DecodeMaxGroup = 16;
+    private const int DecodeMaxGroup = 8;
     private const int DecodeMaxSplits = 32;
     private const int FlashQueryTile = 64;
 
-    private nint _gemv, _decodeSplit, _decodeCombine, _flash64, _flash128;
+    private nint _gemv, _decodeCombine, _flash64, _flash128;
+    private readonly Dictionary<int, nint> _decodeSplit = [];
     private CudaBuffer? _decodeWorkspace;
     private long _decodeWorkspaceFloats;
 
@@ -32,11 +33,11 @@ public sealed unsafe partial class CudaBackend
     private void LoadFastFunctions()
     {
         _gemv = Function("gemv_bf16");
-        _decodeSplit = Function("decode_attention_split");
+        foreach (int dim in new[] { 32, 64, 128, 256 }) _decodeSplit[dim] = Function($"decode_attention_split_d{dim}");
         _decodeCombine = Function("decode_attention_combine");
         _flash64 = Function("flash_prefill_d64");
         _flash128 = Function("flash_prefill_d128");
-        // Partials of at most 2·SMs (sequence, kv head, split) blocks, each for a group of up to 16 heads of up to 512 dims.
+        // Partials of at most 2·SMs (sequence, kv head, split) blocks, each for a group of up to 8 heads of up to 512 dims.
         long blocks = 2L * _device.NumMultiprocessors;
         _decodeWorkspaceFloats = blocks * DecodeMaxGroup * AttentionMaxHeadDim;
         _decodeWorkspace = CudaBuffer.Allocate(_device, (_decodeWorkspaceFloats + 2 * blocks * DecodeMaxGroup) * sizeof(float));
@@ -77,8 +78,8 @@ public sealed unsafe partial class CudaBackend
     {
         int k = weight.InFeatures;
         if (!UseGemv || rows < 1 || rows > GemvMaxRows || k % 8 != 0 || weight.Parts.Count > 3 || input.Data % 16 != 0) return false;
-        foreach (var part in weight.Parts)
-            if (part.Data % 16 != 0) return false;
+        for (int p = 0; p < weight.Parts.Count; p++)
+            if (weight.Parts[p].Data % 16 != 0) return false;
         nint w0 = weight.Parts[0].Data, w1 = 0, w2 = 0;
         int n0 = weight.Parts[0].Shape[0], n1 = 0, n2 = 0;
         if (weight.Parts.Count > 1) { w1 = weight.Parts[1].Data; n1 = weight.Parts[1].Shape[0]; }
@@ -100,7 +101,7 @@ public sealed unsafe partial class CudaBackend
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
         nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data, startsPtr = metadata.QueryStartLocs.Data;
 
-        if (metadata.MaxQueryLen == 1 && tokens == numSeqs && group <= DecodeMaxGroup && headDim % 2 == 0)
+        if (metadata.MaxQueryLen == 1 && tokens == numSeqs && group <= DecodeMaxGroup && _decodeSplit.TryGetValue(headDim, out nint decodeSplit))
         {
             // Splits depend only on the batch shape, never on the context lengths, so a captured graph stays valid.
             int maxContext = maxBlocksPerSeq * blockSize;
@@ -110,9 +111,9 @@ public sealed unsafe partial class CudaBackend
             nint partialMax = partialOut + (nint)(_decodeWorkspaceFloats * sizeof(float));
             nint partialSum = partialMax + (nint)(2L * _device.NumMultiprocessors * DecodeMaxGroup * sizeof(float));
             void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &heads, &kvHeads,
-                &headDim, &blockSize, &scale, &splits, &outPtr, &partialOut, &partialMax, &partialSum };
-            uint shared = (uint)((group * headDim + group * DecodeTile) * sizeof(float));
-            LaunchZ(_decodeSplit, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
+                &blockSize, &scale, &splits, &outPtr, &partialOut, &partialMax, &partialSum };
+            uint shared = (uint)((group * DecodeTile + 4 * group * headDim) * sizeof(float));
+            LaunchZ(decodeSplit, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
             if (splits > 1)
             {
                 void** combineArgs = stackalloc void*[] { &partialOut, &partialMax, &partialSum, &heads, &headDim, &splits, &outPtr };

@@ -76,8 +76,9 @@ public sealed unsafe partial class CudaBackend
         // One GEMM per fused part, each writing its column slice through the output's leading dimension.
         if (!TryGemv(input, weight, output, rows))
         {
-            foreach (var part in weight.Parts)
+            for (int p = 0; p < weight.Parts.Count; p++)
             {
+                var part = weight.Parts[p];
                 int partOut = part.Shape[0];
                 _gemm.Run(part.Data, input.Data, output.Data + (nint)column * elementBytes, partOut, rows, inFeatures, outFeatures, outputF32);
                 column += partOut;

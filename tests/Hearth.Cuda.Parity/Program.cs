@@ -83,7 +83,13 @@ using (cuda)
         }
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
     }
-    if (baseline) Baseline.Run(cuda);
+    if (baseline)
+    {
+        Baseline.Run(cuda);
+        cuda.UseGemv = true;
+        cuda.UseFastAttention = true;
+        StepTiming.Run(cuda);
+    }
     var (free, total) = cuda.MemoryInfo();
     Console.WriteLine($"GPU memory: {free / 1048576} MiB free of {total / 1048576} MiB");
     Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");

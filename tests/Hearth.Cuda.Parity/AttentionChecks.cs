@@ -22,6 +22,14 @@ internal sealed class AttentionChecks(BackendPair pair, ParityReport report, Ran
         Guard("attention decode batch h=40 kv=8 d=128 block=16", () => Attention([(3000, 1), (17, 1), (64, 1), (129, 1)], 40, 8, 128, 16));
         Guard("attention prefill h=40 kv=8 d=128 block=16", () => Attention([(700, 300), (64, 64), (65, 65), (1, 1)], 40, 8, 128, 16));
         Guard("attention prefill h=8 kv=2 d=64 block=5", () => Attention([(333, 333), (150, 7)], 8, 2, 64, 5));
+        if (pair.Cuda is Hearth.Backends.Cuda.CudaBackend cuda)
+        {
+            // The scalar-load variant of the tensor-core prefill kernel, kept as a fallback.
+            cuda.UseLdmatrixFlash = false;
+            Guard("attention prefill (scalar smem loads) h=40 kv=8 d=128", () => Attention([(700, 300), (64, 64), (65, 65)], 40, 8, 128, 16));
+            Guard("attention prefill (scalar smem loads) h=8 kv=2 d=64", () => Attention([(333, 333), (150, 7)], 8, 2, 64, 5));
+            cuda.UseLdmatrixFlash = true;
+        }
     }
 
     private void Guard(string name, Action check)

@@ -61,8 +61,9 @@ internal static class Baseline
             double kvGBs = 2.0 * 2 * batch * Context * KvHeads * HeadDim / seconds / 1e9;
             Console.WriteLine($"  attention decode batch={batch,-2} context={Context}: {seconds * 1e6,9:F1} us  {kvGBs,7:F0} GB/s of KV");
         }
-        foreach (bool fast in new[] { false, true })
+        foreach (var (fast, ldm) in new[] { (false, false), (true, false), (true, true) })
         {
+            if (cuda is Hearth.Backends.Cuda.CudaBackend cb) cb.UseLdmatrixFlash = ldm;
             // One 2048-token prompt: the general kernel, then the tensor-core one.
             const int Prompt = 2048, BlockSize = 16;
             if (cuda is Hearth.Backends.Cuda.CudaBackend c) c.UseFastAttention = fast;
@@ -80,7 +81,7 @@ internal static class Baseline
             };
             double seconds = Time(cuda, () => cuda.Attention(query, cache, metadata, 0.088f, output), fast ? 10 : 2);
             double tflops = 2.0 * 2 * Heads * HeadDim * (Prompt * (Prompt + 1) / 2.0) / seconds / 1e12;
-            Console.WriteLine($"  attention prefill {(fast ? "flash" : "general")} {Prompt} tokens: {seconds * 1e6,9:F1} us  {tflops,6:F1} TFLOP/s (causal)");
+            Console.WriteLine($"  attention prefill {(fast ? ldm ? "flash-ldmatrix" : "flash" : "general")} {Prompt} tokens: {seconds * 1e6,9:F1} us  {tflops,6:F1} TFLOP/s (causal)");
         }
         {
             const int Rows = 512;

@@ -72,6 +72,7 @@ using (cuda)
     if (modelDir is not null && !opsOnly)
     {
         var engineWatch = Stopwatch.StartNew();
+        EngineChecks.ArgMax(cuda, report);
         EngineChecks.ParrotCases(modelDir, cuda, report);
         if (goldensDir is not null)
         {

@@ -76,11 +76,90 @@ internal static class StepTiming
         Step();
         using var graph = cuda.EndCapture();
         double replay = Time(cuda, () => cuda.Replay(graph), 20);
-        Console.WriteLine($"decode step (14B shape, batch 1, context {Context}): eager {eager * 1e3:F2} ms, graph replay {replay * 1e3:F2} ms");
+        Console.WriteLine($"decode step (14B shape, batch 1, context {Context}): eager {eager * 1e3:F2} ms, graph replay {replay * 1e3:F2} ms (pipelined)");
+        // As the engine runs it: one step at a time, waiting for its result.
+        var hostLogits = new float[Vocab];
+        var ids = Z(DType.I32, 4);
+        var hostIds = new int[1];
+        double launchCpu = 0, replaySync = 0, replayLogits = 0, replayArgMax = 0, eagerSync = 0;
+        const int Steps = 10;
+        for (int i = 0; i < Steps; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            cuda.Replay(graph);
+            launchCpu += watch.Elapsed.TotalSeconds;
+            cuda.Synchronize();
+            replaySync += watch.Elapsed.TotalSeconds;
+            watch.Restart();
+            cuda.Replay(graph);
+            cuda.CopyToHost<float>(logits, hostLogits);
+            replayLogits += watch.Elapsed.TotalSeconds;
+            watch.Restart();
+            cuda.Replay(graph);
+            cuda.ArgMaxRows(logits, ids);
+            cuda.CopyToHost<int>(ids, hostIds);
+            replayArgMax += watch.Elapsed.TotalSeconds;
+            watch.Restart();
+            Step();
+            cuda.Synchronize();
+            eagerSync += watch.Elapsed.TotalSeconds;
+        }
+        Console.WriteLine($"  one step at a time: graph launch {launchCpu / Steps * 1e3:F3} ms of CPU, replay+sync {replaySync / Steps * 1e3:F2} ms, "
+            + $"+logits to host {replayLogits / Steps * 1e3:F2} ms, +argmax on GPU {replayArgMax / Steps * 1e3:F2} ms; eager+sync {eagerSync / Steps * 1e3:F2} ms");
         foreach (var (name, op) in ops)
             Console.WriteLine($"  {name,-13} {Time(cuda, op, 200) * 1e6,8:F1} us each (x{Layers})");
-        var hostCopy = new float[Vocab];
-        Console.WriteLine($"  logits to host {Time(cuda, () => cuda.CopyToHost<float>(logits, hostCopy), 50) * 1e6,8:F1} us");
+        Console.WriteLine($"  logits to host {Time(cuda, () => cuda.CopyToHost<float>(logits, hostLogits), 50) * 1e6,8:F1} us");
+        Prefill(cuda, memory, qkvW, oW, gateUpW, downW, norm, headNorm, rope);
+    }
+
+    /// <summary>The same layers for one 2048-token prompt (no cached prefix), eagerly, op by op.</summary>
+    private static void Prefill(CudaBackend cuda, BackendPair memory, LinearWeight qkvW, LinearWeight oW, LinearWeight gateUpW, LinearWeight downW,
+        Tensor norm, Tensor headNorm, RopeParameters rope)
+    {
+        const int T = 2048, BlockSize = 16;
+        Tensor Z(DType t, int d0, int d1) => memory.Zeros(cuda, new Shape(d0, d1), t);
+        var residual = Z(DType.BF16, T, Hidden);
+        var normed = Z(DType.BF16, T, Hidden);
+        var qkv = Z(DType.BF16, T, (Heads + 2 * KvHeads) * HeadDim);
+        var q = memory.Zeros(cuda, new Shape(T, Heads, HeadDim), DType.BF16);
+        var k = memory.Zeros(cuda, new Shape(T, KvHeads, HeadDim), DType.BF16);
+        var v = memory.Zeros(cuda, new Shape(T, KvHeads, HeadDim), DType.BF16);
+        var attention = memory.Zeros(cuda, new Shape(T, Heads, HeadDim), DType.BF16);
+        var projected = Z(DType.BF16, T, Hidden);
+        var gateUp = Z(DType.BF16, T, 2 * Inter);
+        var activated = Z(DType.BF16, T, Inter);
+        var cacheShape = new Shape(T / BlockSize, BlockSize, KvHeads, HeadDim);
+        var cache = new KvCacheLayer(memory.Zeros(cuda, cacheShape, DType.BF16), memory.Zeros(cuda, cacheShape, DType.BF16));
+        var metadata = new AttentionMetadata
+        {
+            NumSeqs = 1, NumTokens = T, MaxQueryLen = T, MaxSeqLen = T,
+            QueryStartLocs = memory.Ints(cuda, [0, T], new Shape(2)),
+            SeqLens = memory.Ints(cuda, [T], new Shape(1)),
+            BlockTables = memory.Ints(cuda, Enumerable.Range(0, T / BlockSize).ToArray(), new Shape(1, T / BlockSize)),
+            SlotMapping = memory.Ints(cuda, Enumerable.Range(0, T).ToArray(), new Shape(T)),
+            Positions = memory.Ints(cuda, Enumerable.Range(0, T).ToArray(), new Shape(T)),
+        };
+        var attentionFlat = attention.Reshape(new Shape(T, Heads * HeadDim));
+        (string Name, Action Op)[] ops =
+        [
+            ("qkv", () => cuda.Linear(normed, qkvW, qkv)),
+            ("qk_norm_rope", () => cuda.QkNormRope(qkv, headNorm, headNorm, 1e-6f, metadata.Positions, rope, q, k, v)),
+            ("write_kv", () => cuda.WriteKvCache(k, v, cache, metadata.SlotMapping)),
+            ("attention", () => cuda.Attention(q, cache, metadata, 0.088f, attention)),
+            ("o", () => cuda.Linear(attentionFlat, oW, projected)),
+            ("add_rms_norm", () => cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed)),
+            ("gate_up", () => cuda.Linear(normed, gateUpW, gateUp)),
+            ("silu_mul", () => cuda.SiluMul(gateUp, activated)),
+            ("down", () => cuda.Linear(activated, downW, projected)),
+        ];
+        double total = Time(cuda, () =>
+        {
+            for (int layer = 0; layer < Layers; layer++)
+                foreach (var (_, op) in ops) op();
+        }, 3);
+        Console.WriteLine($"prefill of {T} tokens, 40 layers (no lm_head): {total * 1e3:F1} ms = {T / total:F0} tok/s");
+        foreach (var (name, op) in ops)
+            Console.WriteLine($"  {name,-13} {Time(cuda, op, 10) * 1e6,8:F1} us each (x{Layers})");
     }
 
     private static double Time(IBackend backend, Action op, int iterations)

@@ -5,7 +5,8 @@
 #     -p:EnableCompressionInSingleFile=true -p:PublishTrimmed=true -o <repo>/.gpucarry/hearth
 # and this script + hf_baseline.py copied into .gpucarry/). Writes the random model to local disk in /tmp (never
 # carried), measures HF transformers eager and torch.compile + static cache, then `hearth bench --device cuda`
-# on the same weights, and prints a table. Options: --skip-hf, --skip-compile. Logs go to $OUT.
+# on the same weights, and prints a table. Options: --skip-hf, --skip-compile, --ab (also bench with each speed path
+# switched off: CUDA graphs, GPU sampling, the GEMV, ldmatrix prefill attention). Logs go to $OUT.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export PYTHONUNBUFFERED=1
@@ -13,11 +14,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-/tmp/bench-out}"
 mkdir -p "$out"
 model=/tmp/qwen3-14b-random
-skip_hf=0; skip_compile=""
+skip_hf=0; skip_compile=""; ab=0
 for a in "$@"; do
   case "$a" in
     --skip-hf) skip_hf=1 ;;
     --skip-compile) skip_compile="--skip-compile" ;;
+    --ab) ab=1 ;;
   esac
 done
 hearth="$(dirname "$here")/.gpucarry/hearth/hearth"
@@ -30,6 +32,14 @@ if [ "$skip_hf" -eq 0 ]; then
   python3 "$here/hf_baseline.py" measure --dir "$model" $skip_compile 2>&1 | grep -E '^\{|Error|error' | tee "$out/bench-hf.log"
 fi
 "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 2>&1 | tee "$out/bench-hearth.log"
+if [ "$ab" -eq 1 ]; then
+  # Each speed path switched off in turn, same model and options: what each one is worth.
+  for variant in HEARTH_CUDA_GRAPHS=0 HEARTH_GPU_SAMPLING=0 HEARTH_CUDA_GEMV=0 HEARTH_CUDA_FLASH_LDMATRIX=0; do
+    echo "== $variant"
+    env "$variant" "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 2>&1 \
+      | grep -E "^prefill 2048|^decode|warning" | sed "s/^/$variant: /" | tee -a "$out/bench-ab.log"
+  done
+fi
 
 echo
 echo "| what | implementation | result |"

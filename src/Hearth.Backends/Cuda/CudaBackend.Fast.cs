@@ -15,7 +15,7 @@ public sealed unsafe partial class CudaBackend
     private const int DecodeMaxSplits = 32;
     private const int FlashQueryTile = 64;
 
-    private nint _gemv, _decodeCombine, _flash64, _flash128;
+    private nint _gemv, _decodeCombine, _flash64, _flash128, _flashLdm64, _flashLdm128, _argMax;
     private readonly Dictionary<int, nint> _decodeSplit = [];
     private CudaBuffer? _decodeWorkspace;
     private long _decodeWorkspaceFloats;
@@ -26,6 +26,9 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Use split-K decode and tensor-core prefill attention instead of the general kernel (HEARTH_CUDA_FAST_ATTENTION=0 turns it off).</summary>
     public bool UseFastAttention { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FAST_ATTENTION") != "0";
 
+    /// <summary>Prefill attention reads its shared-memory operands with ldmatrix (HEARTH_CUDA_FLASH_LDMATRIX=0: scalar loads).</summary>
+    public bool UseLdmatrixFlash { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FLASH_LDMATRIX") != "0";
+
     internal bool IsDisposed => _disposed;
 
     internal void MakeCurrent() => _device.MakeCurrent();
@@ -33,10 +36,13 @@ public sealed unsafe partial class CudaBackend
     private void LoadFastFunctions()
     {
         _gemv = Function("gemv_bf16");
+        _argMax = Function("argmax_rows_f32");
         foreach (int dim in new[] { 32, 64, 128, 256 }) _decodeSplit[dim] = Function($"decode_attention_split_d{dim}");
         _decodeCombine = Function("decode_attention_combine");
         _flash64 = Function("flash_prefill_d64");
         _flash128 = Function("flash_prefill_d128");
+        _flashLdm64 = Function("flash_prefill_ldm_d64");
+        _flashLdm128 = Function("flash_prefill_ldm_d128");
         // Partials of at most 2·SMs (sequence, kv head, split) blocks, each for a group of up to 8 heads of up to 512 dims.
         long blocks = 2L * _device.NumMultiprocessors;
         _decodeWorkspaceFloats = blocks * DecodeMaxGroup * AttentionMaxHeadDim;
@@ -63,6 +69,8 @@ public sealed unsafe partial class CudaBackend
             CuDriver.cuGraphDestroy(graph);
             CuDriver.Check(result, "cuGraphInstantiateWithFlags");
         }
+        // Uploading now keeps the one-time setup out of the first replay.
+        CuDriver.Check(CuDriver.cuGraphUpload(exec, _device.Stream), "cuGraphUpload");
         return new CudaGraph(this, graph, exec);
     }
 
@@ -72,6 +80,18 @@ public sealed unsafe partial class CudaBackend
         ObjectDisposedException.ThrowIf(_disposed, this);
         _device.MakeCurrent();
         CuDriver.Check(CuDriver.cuGraphLaunch(graph.Exec, _device.Stream), "cuGraphLaunch");
+    }
+
+    /// <summary>Greedy sampling on the GPU: ids[r] = the first index of the largest value of logits row r. logits [rows, vocab] F32; ids [rows] I32.</summary>
+    public void ArgMaxRows(Tensor logits, Tensor ids)
+    {
+        Require(logits, DType.F32, nameof(logits));
+        Require(ids, DType.I32, nameof(ids));
+        int rows = logits.Shape[0], vocab = (int)(logits.NumElements / Math.Max(1, rows));
+        if (ids.NumElements < rows) throw new ArgumentException($"ids {ids.Shape} has fewer than {rows} rows");
+        nint logitsPtr = logits.Data, idsPtr = ids.Data;
+        void** args = stackalloc void*[] { &logitsPtr, &vocab, &idsPtr };
+        Launch(_argMax, (uint)rows, 1, 1024, 0, args);
     }
 
     private bool TryGemv(Tensor input, LinearWeight weight, Tensor output, int rows)
@@ -122,7 +142,12 @@ public sealed unsafe partial class CudaBackend
             return true;
         }
 
-        nint flash = headDim switch { 64 => _flash64, 128 => _flash128, _ => 0 };
+        nint flash = headDim switch
+        {
+            64 => UseLdmatrixFlash ? _flashLdm64 : _flash64,
+            128 => UseLdmatrixFlash ? _flashLdm128 : _flash128,
+            _ => 0,
+        };
         if (flash == 0 || metadata.MaxQueryLen < 1) return false;
         int tilesPerSeq = (metadata.MaxQueryLen + FlashQueryTile - 1) / FlashQueryTile;
         void** flashArgs = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &startsPtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq,

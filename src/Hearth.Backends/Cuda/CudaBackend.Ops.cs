@@ -46,7 +46,7 @@ public sealed unsafe partial class CudaBackend
         var (rows, dim) = RowsAndDim(input, weight, output);
         nint inPtr = input.Data, weightPtr = weight.Data, outPtr = output.Data;
         void** args = stackalloc void*[] { &inPtr, &weightPtr, &outPtr, &dim, &epsilon };
-        Launch(_rmsNorm, (uint)rows, 1, RowThreads, 0, args);
+        Launch(_rmsNorm, (uint)rows, 1, NormThreads(rows, dim), 0, args);
     }
 
     public void AddRmsNorm(Tensor residual, Tensor input, Tensor weight, float epsilon, Tensor output)
@@ -56,7 +56,7 @@ public sealed unsafe partial class CudaBackend
         if (residual.NumElements != input.NumElements) throw new ArgumentException($"residual {residual.Shape} differs from input {input.Shape}");
         nint residualPtr = residual.Data, inPtr = input.Data, weightPtr = weight.Data, outPtr = output.Data;
         void** args = stackalloc void*[] { &residualPtr, &inPtr, &weightPtr, &outPtr, &dim, &epsilon };
-        Launch(_addRmsNorm, (uint)rows, 1, RowThreads, 0, args);
+        Launch(_addRmsNorm, (uint)rows, 1, NormThreads(rows, dim), 0, args);
     }
 
     public void Linear(Tensor input, LinearWeight weight, Tensor output)
@@ -205,6 +205,10 @@ public sealed unsafe partial class CudaBackend
         _device.MakeCurrent();
         _device.Launch(function, gridX, gridY, threads, sharedBytes, args);
     }
+
+    // A decode step has a handful of rows: one wide block per row then keeps the latency down.
+    private static uint NormThreads(int rows, int dim) =>
+        rows > 64 ? RowThreads : (uint)Math.Clamp((dim / 4 + 31) / 32 * 32, (int)RowThreads, 1024);
 
     private static uint GridFor(long elements) => (uint)Math.Min((elements + ElementwiseThreads - 1) / ElementwiseThreads, 65536);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hearth.Backends;
 using Hearth.Backends.Cuda;
 
@@ -5,8 +6,8 @@ namespace Hearth.Engine.Runner;
 
 // CUDA graphs for decode steps. A step where every sequence feeds one token is padded to the next bucket
 // (1, 2, 4, 8, ...): padded rows write no KV (slot -1) and read one harmless cached key; their logits are
-// ignored. The first step of a bucket runs eagerly (cuBLASLt plans and kernels get created then), the
-// second is captured, later ones replay. Every kernel argument in the graph is fixed per bucket: the
+// ignored. The first steps of a bucket run eagerly (cuBLASLt plans and kernels get created then), the
+// next is captured, later ones replay, unless replays turn out slower than eager steps. Every kernel argument in the graph is fixed per bucket: the
 // runner's buffers never move, and kernels read lengths and block tables from device memory.
 public sealed partial class ModelRunner
 {
@@ -14,7 +15,9 @@ public sealed partial class ModelRunner
     private readonly int _maxBucket;
     private readonly PaddedInputs _padded;
     private readonly Dictionary<int, (CudaGraph Graph, Tensor Logits)> _graphs = [];
-    private readonly HashSet<int> _eagerBuckets = [];
+    private readonly Dictionary<int, BucketStats> _bucketStats = [];
+    private const int EagerStepsBeforeCapture = 2;
+    private const int ReplaysToJudge = 3;
     private bool _useGraphs;
 
     /// <summary>Decode graphs captured so far (one per batch-size bucket).</summary>
@@ -32,9 +35,9 @@ public sealed partial class ModelRunner
         return bucket >= n ? bucket : 0;
     }
 
-    private ReadOnlySpan<float> RunDecodeBucket(Scheduling.BatchInputs inputs, int bucket)
+    private Tensor ForwardDecodeBucket(Scheduling.BatchInputs inputs, int bucket)
     {
-        int n = inputs.NumTokens, blocksPerSeq = inputs.MaxBlocksPerSeq, tableLength = bucket * blocksPerSeq;
+        int blocksPerSeq = inputs.MaxBlocksPerSeq, tableLength = bucket * blocksPerSeq;
         _padded.Fill(inputs, bucket);
         _backend.CopyToDevice<int>(_padded.TokenIds.AsSpan(0, bucket), _tokenIds.SliceRows(0, bucket));
         _backend.CopyToDevice<int>(_padded.Positions.AsSpan(0, bucket), _positions.SliceRows(0, bucket));
@@ -44,24 +47,54 @@ public sealed partial class ModelRunner
         _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
         _backend.CopyToDevice<int>(_padded.Rows.AsSpan(0, bucket), _logitRows.SliceRows(0, bucket));
 
-        Tensor logits;
+        var stats = Stats(bucket);
         if (_graphs.TryGetValue(bucket, out var captured))
         {
             _cuda!.Replay(captured.Graph);
-            logits = captured.Logits;
+            stats.Mode = BucketMode.Graph;
+            return captured.Logits;
         }
-        else if (_eagerBuckets.Contains(bucket))
+        if (stats.NumEager >= EagerStepsBeforeCapture && !stats.EagerOnly)
         {
-            logits = Capture(bucket) ?? ForwardBucket(bucket, blocksPerSeq);
+            stats.Mode = BucketMode.Capture;
+            return Capture(bucket) ?? ForwardBucket(bucket, blocksPerSeq);
         }
-        else
+        stats.Mode = BucketMode.Eager;
+        return ForwardBucket(bucket, blocksPerSeq);
+    }
+
+    /// <summary>
+    /// Keeps a graph only if it is actually faster: the best of a few replayed steps against the best eager
+    /// step of the same bucket, both timed from upload to tokens or logits on the host.
+    /// </summary>
+    private void RecordBucketTime(int bucket, long startTimestamp)
+    {
+        double seconds = Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
+        var stats = Stats(bucket);
+        switch (stats.Mode)
         {
-            logits = ForwardBucket(bucket, blocksPerSeq);
-            _eagerBuckets.Add(bucket);
+            case BucketMode.Eager:
+                // The first eager step creates plans and loads kernels: it is not counted as a reference.
+                if (stats.NumEager++ > 0) stats.BestEagerSeconds = Math.Min(stats.BestEagerSeconds, seconds);
+                break;
+            case BucketMode.Graph:
+                stats.BestGraphSeconds = Math.Min(stats.BestGraphSeconds, seconds);
+                if (++stats.NumReplays == ReplaysToJudge && stats.BestGraphSeconds > stats.BestEagerSeconds * 1.02)
+                {
+                    Console.Error.WriteLine($"warning: the CUDA graph for batch {bucket} is slower than eager launches "
+                        + $"({stats.BestGraphSeconds * 1e3:F2} ms vs {stats.BestEagerSeconds * 1e3:F2} ms a step); not using it");
+                    _graphs[bucket].Graph.Dispose();
+                    _graphs.Remove(bucket);
+                    stats.EagerOnly = true;
+                }
+                break;
         }
-        var host = _hostLogits.AsSpan(0, n * _model.VocabSize);
-        _backend.CopyToHost<float>(logits, host);
-        return host;
+    }
+
+    private BucketStats Stats(int bucket)
+    {
+        if (!_bucketStats.TryGetValue(bucket, out var stats)) _bucketStats.Add(bucket, stats = new BucketStats());
+        return stats;
     }
 
     private Tensor ForwardBucket(int bucket, int blocksPerSeq)
@@ -100,6 +133,16 @@ public sealed partial class ModelRunner
         _graphs.Add(bucket, (graph, logits));
         cuda.Replay(graph);
         return logits;
+    }
+
+    private enum BucketMode { Eager, Capture, Graph }
+
+    private sealed class BucketStats
+    {
+        public BucketMode Mode;
+        public int NumEager, NumReplays;
+        public bool EagerOnly;
+        public double BestEagerSeconds = double.MaxValue, BestGraphSeconds = double.MaxValue;
     }
 
     private void DisposeGraphs()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Core;
@@ -23,6 +24,7 @@ public sealed partial class ModelRunner : IDisposable
     private readonly Tensor _seqLens;                             // [maxSeqs]
     private readonly Tensor _blockTables;                         // [maxSeqs · maxBlocksPerSeq]
     private readonly Tensor _logitRows;                           // [maxLogitRows]
+    private readonly Tensor _sampledIds;                          // [maxLogitRows] greedy tokens picked on the device
     private readonly float[] _hostLogits;                         // [maxLogitRows, vocab]
 
     public ModelRunner(IBackend backend, ICausalLanguageModel model, PagedKvCache cache, int maxSeqs, int maxBlocksPerSeq)
@@ -38,6 +40,7 @@ public sealed partial class ModelRunner : IDisposable
         _seqLens = AllocateInt(maxSeqs);
         _blockTables = AllocateInt(maxSeqs * maxBlocksPerSeq);
         _logitRows = AllocateInt(model.MaxLogitRows);
+        _sampledIds = AllocateInt(model.MaxLogitRows);
         _hostLogits = new float[(long)model.MaxLogitRows * model.VocabSize];
         _cuda = backend as CudaBackend;
         _maxBucket = Math.Min(Math.Min(maxSeqs, maxTokens), model.MaxLogitRows);
@@ -55,12 +58,49 @@ public sealed partial class ModelRunner : IDisposable
     /// </summary>
     public ReadOnlySpan<float> Run(BatchInputs inputs, ReadOnlySpan<int> logitRows)
     {
+        long start = Stopwatch.GetTimestamp();
+        var logits = Forward(inputs, logitRows, out int bucket);
+        int rows = logitRows.Length;
+        if (rows == 0)
+        {
+            _backend.Synchronize();
+            return ReadOnlySpan<float>.Empty;
+        }
+        var host = _hostLogits.AsSpan(0, rows * _model.VocabSize);
+        _backend.CopyToHost<float>(logits.SliceRows(0, rows), host);
+        if (bucket > 0) RecordBucketTime(bucket, start);
+        return host;
+    }
+
+    /// <summary>True when <see cref="RunGreedy"/> can pick tokens on the device (CUDA; HEARTH_GPU_SAMPLING=0 turns it off).</summary>
+    public bool CanSampleGreedyOnDevice => _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_GPU_SAMPLING") != "0";
+
+    /// <summary>
+    /// Like <see cref="Run"/> but picks each row's most likely token on the GPU, so only the token ids
+    /// [rows] cross to the host. Same tie rule as the CPU sampler's greedy path (the lowest id).
+    /// </summary>
+    public void RunGreedy(BatchInputs inputs, ReadOnlySpan<int> logitRows, Span<int> tokens)
+    {
+        if (_cuda is null) throw new InvalidOperationException("greedy sampling on the device needs the CUDA backend");
+        int rows = logitRows.Length;
+        if (rows == 0 || tokens.Length < rows) throw new ArgumentException("one token per logit row is needed");
+        long start = Stopwatch.GetTimestamp();
+        var logits = Forward(inputs, logitRows, out int bucket);
+        var ids = _sampledIds.SliceRows(0, rows);
+        _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
+        _backend.CopyToHost<int>(ids, tokens[..rows]);
+        if (bucket > 0) RecordBucketTime(bucket, start);
+    }
+
+    /// <summary>Uploads the step and enqueues the forward pass; returns the device logits, whose leading rows follow logitRows.</summary>
+    private Tensor Forward(BatchInputs inputs, ReadOnlySpan<int> logitRows, out int bucket)
+    {
         int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
         if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
         if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
 
-        int bucket = DecodeBucket(inputs, logitRows);
-        if (bucket > 0) return RunDecodeBucket(inputs, bucket);
+        bucket = DecodeBucket(inputs, logitRows);
+        if (bucket > 0) return ForwardDecodeBucket(inputs, bucket);
 
         int tableLength = seqs * inputs.MaxBlocksPerSeq;
         _backend.CopyToDevice<int>(inputs.TokenIds.AsSpan(0, n), _tokenIds.SliceRows(0, n));
@@ -81,15 +121,7 @@ public sealed partial class ModelRunner : IDisposable
         int lastRow = n - 1;
         ReadOnlySpan<int> rowsToCompute = rows == 0 ? new ReadOnlySpan<int>(in lastRow) : logitRows;
         _backend.CopyToDevice(rowsToCompute, _logitRows.SliceRows(0, rowsToCompute.Length));
-        var logits = _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers);
-        if (rows == 0)
-        {
-            _backend.Synchronize();
-            return ReadOnlySpan<float>.Empty;
-        }
-        var host = _hostLogits.AsSpan(0, rows * _model.VocabSize);
-        _backend.CopyToHost<float>(logits, host);
-        return host;
+        return _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers);
     }
 
     private Tensor AllocateInt(int count)

@@ -60,7 +60,8 @@ __device__ __forceinline__ void decode_split(
     float* warpAcc = smem + group * DA_TILE;
 
     int seqLen = seqLens[s];
-    int perSplit = (seqLen + numSplits - 1) / numSplits;
+    // At least one whole tile per split: short contexts use fewer splits, the rest exit at once.
+    int perSplit = max(DA_TILE, (seqLen + numSplits - 1) / numSplits);
     int begin = split * perSplit, end = min(seqLen, begin + perSplit);
     float q[DA_MAX_GROUP][DL], acc[DA_MAX_GROUP][DL];
 #pragma unroll

@@ -60,3 +60,41 @@ extern "C" __global__ void add_bias(void* out, const bf16_t* bias, int outFeatur
         else ((bf16_t*)out)[i] = f32_to_bf16(bf16_to_f32(((bf16_t*)out)[i]) + b);
     }
 }
+
+// Greedy sampling on the GPU: one block per row of logits [rows, vocab] F32; the first index of the largest
+// value (the CPU sampler's tie rule), so that only token ids cross to the host. NaN never wins.
+extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* out)
+{
+    __shared__ float bestValues[32];
+    __shared__ int bestIndices[32];
+    const float* row = logits + (size_t)blockIdx.x * vocab;
+    float best = HEARTH_NEG_INF;
+    int index = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+    {
+        float v = row[i];
+        if (v > best) { best = v; index = i; }
+    }
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { bestValues[warp] = best; bestIndices[warp] = index; }
+    __syncthreads();
+    if (warp == 0)
+    {
+        int numWarps = blockDim.x >> 5;
+        best = lane < numWarps ? bestValues[lane] : HEARTH_NEG_INF;
+        index = lane < numWarps ? bestIndices[lane] : 0x7fffffff;
+        for (int offset = 16; offset > 0; offset >>= 1)
+        {
+            float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+            int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+            if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+        }
+        if (lane == 0) out[blockIdx.x] = index == 0x7fffffff ? 0 : index;
+    }
+}

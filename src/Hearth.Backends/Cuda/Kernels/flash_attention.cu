@@ -25,7 +25,27 @@ __device__ __forceinline__ unsigned int pack_bf16(float lo, float hi)
 
 __device__ __forceinline__ unsigned int pack_raw(bf16_t lo, bf16_t hi) { return (unsigned int)lo | ((unsigned int)hi << 16); }
 
-template <int D>
+__device__ __forceinline__ unsigned int shared_address(const void* p)
+{
+    unsigned int address;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(p));
+    return address;
+}
+
+// Four 8x8 b16 matrices from shared memory; lanes 8i..8i+7 give the row addresses of matrix i.
+__device__ __forceinline__ void ldmatrix_x4(unsigned int* r, const bf16_t* rowAddress)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+        : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(rowAddress)));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned int* r, const bf16_t* rowAddress)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+        : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(rowAddress)));
+}
+
+template <int D, bool LDM>
 __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t* keyCache, const bf16_t* valueCache,
     const int* queryStartLocs, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int tilesPerSeq,
     int heads, int kvHeads, int blockSize, float scale, bf16_t* out, bf16_t* smem)
@@ -90,12 +110,28 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t*
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++)
         {
-#pragma unroll
-            for (int n = 0; n < FA_BN / 8; n++)
+            if (LDM)
             {
-                const bf16_t* kRow = kTile + (n * 8 + g) * LD + kk * 16 + t * 2;
-                unsigned int b[2] = { *(const unsigned int*)kRow, *(const unsigned int*)(kRow + 8) };
-                mma_16816(sc[n], qa[kk], b);
+                // Matrix i of each x4 load: keys n*8 + 8*(i >> 1) .., dims kk*16 + 8*(i & 1) ..: b of two key tiles.
+                int i = lane >> 3, r = lane & 7;
+#pragma unroll
+                for (int n = 0; n < FA_BN / 8; n += 2)
+                {
+                    unsigned int b[4];
+                    ldmatrix_x4(b, kTile + (n * 8 + r + 8 * (i >> 1)) * LD + kk * 16 + 8 * (i & 1));
+                    mma_16816(sc[n], qa[kk], b);
+                    mma_16816(sc[n + 1], qa[kk], b + 2);
+                }
+            }
+            else
+            {
+#pragma unroll
+                for (int n = 0; n < FA_BN / 8; n++)
+                {
+                    const bf16_t* kRow = kTile + (n * 8 + g) * LD + kk * 16 + t * 2;
+                    unsigned int b[2] = { *(const unsigned int*)kRow, *(const unsigned int*)(kRow + 8) };
+                    mma_16816(sc[n], qa[kk], b);
+                }
             }
         }
         float tileMax[2] = { HEARTH_NEG_INF, HEARTH_NEG_INF };
@@ -149,13 +185,29 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t*
             unsigned int pa[4] = {
                 pack_bf16(sc[2 * kk][0], sc[2 * kk][1]), pack_bf16(sc[2 * kk][2], sc[2 * kk][3]),
                 pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]), pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]) };
-            const bf16_t* v0 = vTile + (kk * 16 + t * 2) * LD + g;
-#pragma unroll
-            for (int n = 0; n < D / 8; n++)
+            if (LDM)
             {
-                const bf16_t* v = v0 + n * 8;
-                unsigned int b[2] = { pack_raw(v[0], v[LD]), pack_raw(v[8 * LD], v[9 * LD]) };
-                mma_16816(o[n], pa, b);
+                // Transposed matrix i: keys kk*16 + 8*(i & 1) .., dims n*8 + 8*(i >> 1) ..: b of two dim tiles.
+                int i = lane >> 3, r = lane & 7;
+#pragma unroll
+                for (int n = 0; n < D / 8; n += 2)
+                {
+                    unsigned int b[4];
+                    ldmatrix_x4_trans(b, vTile + (kk * 16 + r + 8 * (i & 1)) * LD + n * 8 + 8 * (i >> 1));
+                    mma_16816(o[n], pa, b);
+                    mma_16816(o[n + 1], pa, b + 2);
+                }
+            }
+            else
+            {
+                const bf16_t* v0 = vTile + (kk * 16 + t * 2) * LD + g;
+#pragma unroll
+                for (int n = 0; n < D / 8; n++)
+                {
+                    const bf16_t* v = v0 + n * 8;
+                    unsigned int b[2] = { pack_raw(v[0], v[LD]), pack_raw(v[8 * LD], v[9 * LD]) };
+                    mma_16816(o[n], pa, b);
+                }
             }
         }
     }
@@ -176,15 +228,18 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t*
     }
 }
 
-#define FLASH_PREFILL_KERNEL(D) \
-extern "C" __global__ void __launch_bounds__(FA_THREADS) flash_prefill_d##D(const bf16_t* query, const bf16_t* keyCache, \
+#define FLASH_PREFILL_KERNEL(NAME, D, LDM) \
+extern "C" __global__ void __launch_bounds__(FA_THREADS) NAME(const bf16_t* query, const bf16_t* keyCache, \
     const bf16_t* valueCache, const int* queryStartLocs, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, \
     int tilesPerSeq, int heads, int kvHeads, int blockSize, float scale, bf16_t* out) \
 { \
     extern __shared__ __align__(16) unsigned char flashSmem[]; \
-    flash_prefill<D>(query, keyCache, valueCache, queryStartLocs, seqLens, blockTables, maxBlocksPerSeq, tilesPerSeq, \
+    flash_prefill<D, LDM>(query, keyCache, valueCache, queryStartLocs, seqLens, blockTables, maxBlocksPerSeq, tilesPerSeq, \
         heads, kvHeads, blockSize, scale, out, (bf16_t*)flashSmem); \
 }
 
-FLASH_PREFILL_KERNEL(64)
-FLASH_PREFILL_KERNEL(128)
+// Shared-memory operands by scalar loads, and the same with ldmatrix (fewer shared-memory instructions).
+FLASH_PREFILL_KERNEL(flash_prefill_d64, 64, false)
+FLASH_PREFILL_KERNEL(flash_prefill_d128, 128, false)
+FLASH_PREFILL_KERNEL(flash_prefill_ldm_d64, 64, true)
+FLASH_PREFILL_KERNEL(flash_prefill_ldm_d128, 128, true)

@@ -18,7 +18,7 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         Guard("embedding [1000x77] 13 ids", () => Embedding(1000, 77, 13));
         foreach (var (rows, dim) in new[] { (1, 64), (7, 1001), (3, 4096) })
             Guard($"rms_norm [{rows}, {dim}]", () => RmsNorm(rows, dim));
-        foreach (var (rows, dim) in new[] { (1, 64), (5, 333) })
+        foreach (var (rows, dim) in new[] { (1, 64), (5, 333), (1, 5120), (70, 1024) })
             Guard($"add_rms_norm [{rows}, {dim}]", () => AddRmsNorm(rows, dim));
         foreach (var (rows, inF, parts) in new[] { (1, 257, new[] { 131 }), (3, 96, new[] { 37, 19, 19 }), (17, 1024, new[] { 512, 128, 128 }), (64, 200, new[] { 300, 300 }),
             (2, 512, new[] { 384, 64, 64 }), (4, 1024, new[] { 700 }), (1, 2048, new[] { 1000, 1000 }), (4, 17408, new[] { 96 }) })
@@ -29,9 +29,14 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         Guard("linear f32 host weights rows=5 in=72 parts=[40]", () => Linear(5, 72, [40], DType.BF16, withBias: false, DType.F32));
         Guard("linear f16 host weights rows=5 in=72 parts=[40]", () => Linear(5, 72, [40], DType.BF16, withBias: false, DType.F16));
         Guard("qk_norm_rope t=5 h=4 kv=2 d=32 norms", () => QkNormRope(5, 4, 2, 32, 32, true, 1f));
+        // The warp-per-head kernel (head dim 64/128/256, rotary half a multiple of 32).
+        Guard("qk_norm_rope t=7 h=8 kv=2 d=128 norms", () => QkNormRope(7, 8, 2, 128, 128, true, 1f));
+        Guard("qk_norm_rope t=3 h=4 kv=1 d=64 yarn-scaled", () => QkNormRope(3, 4, 1, 64, 64, false, 1.1f));
+        Guard("qk_norm_rope t=2 h=4 kv=2 d=128 rotary=64 norms", () => QkNormRope(2, 4, 2, 128, 64, true, 1f));
         Guard("qk_norm_rope t=3 h=8 kv=2 d=128 norms", () => QkNormRope(3, 8, 2, 128, 128, true, 1f));
         Guard("qk_norm_rope t=4 h=2 kv=1 d=64 no-norm partial-rotary=32 scaling=1.25", () => QkNormRope(4, 2, 1, 64, 32, false, 1.25f));
         Guard("silu_mul [3, 191]", () => SiluMul(3, 191));
+        Guard("silu_mul [5, 1024] (8 at a time)", () => SiluMul(5, 1024));
         Guard("add [7, 99]", () => Add(7, 99));
         Guard("gather_rows [9, 45] -> 3 rows", () => GatherRows(9, 45, [8, 0, 4]));
     }

@@ -12,6 +12,8 @@ public sealed unsafe partial class CudaBackend
 
     private nint _embedding, _addBf16, _addF32, _siluMul, _gatherRows, _addBias;
     private nint _rmsNorm, _addRmsNorm, _qkNormRope, _writeKvCache, _pagedAttention;
+    private nint _rmsNormX8, _addRmsNormX8, _siluMulX8;
+    private readonly Dictionary<int, nint> _qkNormRopeWarp = [];
 
     private void LoadFunctions()
     {
@@ -26,6 +28,10 @@ public sealed unsafe partial class CudaBackend
         _qkNormRope = Function("qk_norm_rope_bf16");
         _writeKvCache = Function("write_kv_cache_bf16");
         _pagedAttention = Function("paged_attention_bf16");
+        _rmsNormX8 = Function("rms_norm_bf16x8");
+        _addRmsNormX8 = Function("add_rms_norm_bf16x8");
+        _siluMulX8 = Function("silu_mul_bf16x8");
+        foreach (int dim in new[] { 64, 128, 256 }) _qkNormRopeWarp[dim] = Function($"qk_norm_rope_warp_d{dim}");
     }
 
     public void Embedding(Tensor table, Tensor tokenIds, Tensor output)
@@ -46,7 +52,8 @@ public sealed unsafe partial class CudaBackend
         var (rows, dim) = RowsAndDim(input, weight, output);
         nint inPtr = input.Data, weightPtr = weight.Data, outPtr = output.Data;
         void** args = stackalloc void*[] { &inPtr, &weightPtr, &outPtr, &dim, &epsilon };
-        Launch(_rmsNorm, (uint)rows, 1, NormThreads(rows, dim), 0, args);
+        bool wide = Aligned16(dim, inPtr, weightPtr, outPtr);
+        Launch(wide ? _rmsNormX8 : _rmsNorm, (uint)rows, 1, NormThreads(rows, wide ? dim / 8 : dim / 4), 0, args);
     }
 
     public void AddRmsNorm(Tensor residual, Tensor input, Tensor weight, float epsilon, Tensor output)
@@ -56,7 +63,8 @@ public sealed unsafe partial class CudaBackend
         if (residual.NumElements != input.NumElements) throw new ArgumentException($"residual {residual.Shape} differs from input {input.Shape}");
         nint residualPtr = residual.Data, inPtr = input.Data, weightPtr = weight.Data, outPtr = output.Data;
         void** args = stackalloc void*[] { &residualPtr, &inPtr, &weightPtr, &outPtr, &dim, &epsilon };
-        Launch(_addRmsNorm, (uint)rows, 1, NormThreads(rows, dim), 0, args);
+        bool wide = Aligned16(dim, residualPtr, inPtr, weightPtr, outPtr);
+        Launch(wide ? _addRmsNormX8 : _addRmsNorm, (uint)rows, 1, NormThreads(rows, wide ? dim / 8 : dim / 4), 0, args);
     }
 
     public void Linear(Tensor input, LinearWeight weight, Tensor output)
@@ -118,6 +126,12 @@ public sealed unsafe partial class CudaBackend
         float scaling = rope.AttentionScaling;
         void** args = stackalloc void*[] { &qkvPtr, &qNormPtr, &kNormPtr, &epsilon, &positionsPtr, &invFreqPtr, &rotaryDim, &scaling,
             &qPtr, &kPtr, &vPtr, &heads, &kvHeads, &headDim };
+        if (rotaryDim % 64 == 0 && _qkNormRopeWarp.TryGetValue(headDim, out nint warpKernel))
+        {
+            const int Warps = 4;
+            Launch(warpKernel, (uint)tokens, (uint)((heads + 2 * kvHeads + Warps - 1) / Warps), 32 * Warps, 0, args);
+            return;
+        }
         uint threads = (uint)Math.Clamp((headDim / 2 + 31) / 32 * 32, 32, 256);
         Launch(_qkNormRope, (uint)tokens, (uint)(heads + 2 * kvHeads), threads, (uint)(headDim * sizeof(float)), args);
     }
@@ -169,6 +183,13 @@ public sealed unsafe partial class CudaBackend
         long total = output.NumElements;
         if (gateUp.NumElements != total * 2) throw new ArgumentException($"gateUp {gateUp.Shape} is not twice output {output.Shape}");
         nint gateUpPtr = gateUp.Data, outPtr = output.Data;
+        if (Aligned16(inter, gateUpPtr, outPtr))
+        {
+            long chunks = total / 8;
+            void** wideArgs = stackalloc void*[] { &gateUpPtr, &outPtr, &inter, &chunks };
+            Launch(_siluMulX8, GridFor(chunks), 1, ElementwiseThreads, 0, wideArgs);
+            return;
+        }
         void** args = stackalloc void*[] { &gateUpPtr, &outPtr, &inter, &total };
         Launch(_siluMul, GridFor(total), 1, ElementwiseThreads, 0, args);
     }
@@ -206,9 +227,17 @@ public sealed unsafe partial class CudaBackend
         _device.Launch(function, gridX, gridY, threads, sharedBytes, args);
     }
 
-    // A decode step has a handful of rows: one wide block per row then keeps the latency down.
-    private static uint NormThreads(int rows, int dim) =>
-        rows > 64 ? RowThreads : (uint)Math.Clamp((dim / 4 + 31) / 32 * 32, (int)RowThreads, 1024);
+    // A decode step has a handful of rows: one wide block per row (a thread per unit of work) keeps the latency down.
+    private static uint NormThreads(int rows, int unitsPerRow) =>
+        rows > 64 ? RowThreads : (uint)Math.Clamp((unitsPerRow + 31) / 32 * 32, 64, 1024);
+
+    /// <summary>Rows of <paramref name="dim"/> bf16 values at these addresses can be moved in 16-byte units.</summary>
+    private static bool Aligned16(int dim, params ReadOnlySpan<nint> pointers)
+    {
+        if (dim % 8 != 0) return false;
+        foreach (nint p in pointers) if (p % 16 != 0) return false;
+        return true;
+    }
 
     private static uint GridFor(long elements) => (uint)Math.Min((elements + ElementwiseThreads - 1) / ElementwiseThreads, 65536);
 

@@ -51,6 +51,7 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t*
     int heads, int kvHeads, int blockSize, float scale, bf16_t* out, bf16_t* smem)
 {
     const int LD = D + FA_PAD;
+    __shared__ long long rowOffsets[FA_BN];
     bf16_t* kTile = smem;
     bf16_t* vTile = smem + FA_BN * LD;
     int s = blockIdx.x / tilesPerSeq, tile = blockIdx.x % tilesPerSeq, h = blockIdx.y;
@@ -86,17 +87,25 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t*
     for (int k0 = 0; k0 < keyEnd; k0 += FA_BN)
     {
         __syncthreads();
-        for (int idx = tid; idx < FA_BN * (D / 8); idx += FA_THREADS)
+        // The tile's cache rows first (one table lookup per key, all at once), then every K/V load of the
+        // tile is independent of the others and many are in flight per thread.
+        if (tid < FA_BN)
         {
+            int pos = k0 + tid;
+            rowOffsets[tid] = pos < keyEnd ? (((long long)table[pos / blockSize] * blockSize + pos % blockSize) * kvHeads + kvh) * D : -1;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int it = 0; it < FA_BN * (D / 8) / FA_THREADS; it++)
+        {
+            int idx = tid + it * FA_THREADS;
             int r = idx / (D / 8), c = idx % (D / 8);
-            int pos = k0 + r;
+            long long offset = rowOffsets[r];
             uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-            if (pos < keyEnd)
+            if (offset >= 0)
             {
-                long long slot = (long long)table[pos / blockSize] * blockSize + pos % blockSize;
-                size_t offset = ((size_t)slot * kvHeads + kvh) * D + c * 8;
-                kv = *(const uint4*)(keyCache + offset);
-                vv = *(const uint4*)(valueCache + offset);
+                kv = *(const uint4*)(keyCache + offset + c * 8);
+                vv = *(const uint4*)(valueCache + offset + c * 8);
             }
             *(uint4*)(kTile + r * LD + c * 8) = kv;
             *(uint4*)(vTile + r * LD + c * 8) = vv;

@@ -24,11 +24,12 @@ internal sealed class AttentionChecks(BackendPair pair, ParityReport report, Ran
         Guard("attention prefill h=8 kv=2 d=64 block=5", () => Attention([(333, 333), (150, 7)], 8, 2, 64, 5));
         if (pair.Cuda is Hearth.Backends.Cuda.CudaBackend cuda)
         {
-            // The scalar-load variant of the tensor-core prefill kernel, kept as a fallback.
-            cuda.UseLdmatrixFlash = false;
-            Guard("attention prefill (scalar smem loads) h=40 kv=8 d=128", () => Attention([(700, 300), (64, 64), (65, 65)], 40, 8, 128, 16));
-            Guard("attention prefill (scalar smem loads) h=8 kv=2 d=64", () => Attention([(333, 333), (150, 7)], 8, 2, 64, 5));
-            cuda.UseLdmatrixFlash = true;
+            // The ldmatrix variant of the tensor-core prefill kernel (off by default).
+            bool ldm = cuda.UseLdmatrixFlash;
+            cuda.UseLdmatrixFlash = !ldm;
+            Guard($"attention prefill (ldmatrix {!ldm}) h=40 kv=8 d=128", () => Attention([(700, 300), (64, 64), (65, 65)], 40, 8, 128, 16));
+            Guard($"attention prefill (ldmatrix {!ldm}) h=8 kv=2 d=64", () => Attention([(333, 333), (150, 7)], 8, 2, 64, 5));
+            cuda.UseLdmatrixFlash = ldm;
         }
     }
 

@@ -61,7 +61,8 @@ internal static class Baseline
             double kvGBs = 2.0 * 2 * batch * Context * KvHeads * HeadDim / seconds / 1e9;
             Console.WriteLine($"  attention decode batch={batch,-2} context={Context}: {seconds * 1e6,9:F1} us  {kvGBs,7:F0} GB/s of KV");
         }
-        foreach (var (fast, ldm) in new[] { (false, false), (true, false), (true, true) })
+        bool defaultLdm = cuda is Hearth.Backends.Cuda.CudaBackend cd && cd.UseLdmatrixFlash;
+        foreach (var (fast, ldm) in new[] { (false, false), (true, !defaultLdm), (true, defaultLdm) })
         {
             if (cuda is Hearth.Backends.Cuda.CudaBackend cb) cb.UseLdmatrixFlash = ldm;
             // One 2048-token prompt: the general kernel, then the tensor-core one.

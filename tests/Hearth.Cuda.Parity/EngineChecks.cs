@@ -17,8 +17,13 @@ namespace Hearth.Cuda.Parity;
 /// </summary>
 internal static class EngineChecks
 {
-    /// <summary>bf16 activations against HF's float32 forward: the top-10 logprobs at every prompt position.</summary>
-    private const double LogprobTolerance = 0.1;
+    /// <summary>
+    /// bf16 activations against HF's float32 forward: the top-10 logprobs at every prompt position. Measured on
+    /// the H200: at most 0.098 with the general attention kernel (bf16 rounding alone), 0.131 with the
+    /// tensor-core one, which also rounds the softmax weights to bf16 for P·V as FlashAttention does. A real bug
+    /// moves logprobs by whole units.
+    /// </summary>
+    private const double LogprobTolerance = 0.15;
 
     /// <summary>Greedy steps are compared only while HF's top-two logprob gap is above what bf16 noise can flip.</summary>
     private const double ComparableGap = 0.2;

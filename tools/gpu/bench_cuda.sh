@@ -6,7 +6,7 @@
 # and this script + hf_baseline.py copied into .gpucarry/). Writes the random model to local disk in /tmp (never
 # carried), measures HF transformers eager and torch.compile + static cache, then `hearth bench --device cuda`
 # on the same weights, and prints a table. Options: --skip-hf, --skip-compile, --ab (also bench with each speed path
-# switched off: CUDA graphs, GPU sampling, the GEMV, ldmatrix prefill attention). Logs go to $OUT.
+# switched in turn: CUDA graphs, GPU sampling, the GEMV, its split-K, ldmatrix prefill attention). Logs go to $OUT.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export PYTHONUNBUFFERED=1
@@ -34,7 +34,7 @@ fi
 "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 2>&1 | tee "$out/bench-hearth.log"
 if [ "$ab" -eq 1 ]; then
   # Each speed path switched off in turn, same model and options: what each one is worth.
-  for variant in HEARTH_CUDA_GRAPHS=0 HEARTH_GPU_SAMPLING=0 HEARTH_CUDA_GEMV=0 HEARTH_CUDA_FLASH_LDMATRIX=0; do
+  for variant in HEARTH_CUDA_GRAPHS=0 HEARTH_GPU_SAMPLING=0 HEARTH_CUDA_GEMV=0 HEARTH_CUDA_GEMV_SPLITK=0 HEARTH_CUDA_FLASH_LDMATRIX=1; do
     echo "== $variant"
     env "$variant" "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 2>&1 \
       | grep -E "^prefill 2048|^decode|warning" | sed "s/^/$variant: /" | tee -a "$out/bench-ab.log"

@@ -4,7 +4,7 @@
 // seqLens, so a CUDA graph captured for one batch size stays valid as contexts grow. With one split the
 // block writes the output directly; otherwise decode_attention_combine merges the partial results.
 // Each lane owns DL consecutive head dimensions (headDim = 32 * DL); each warp owns a quarter of every key
-// tile, loading DA_UNROLL keys at a time so that several rows are in flight. Cache layout
+// tile, loading up to 8 keys at a time so that several rows are in flight. Cache layout
 // [numBlocks, blockSize, kvHeads, headDim].
 
 #define DA_THREADS 128
@@ -12,7 +12,6 @@
 #define DA_TILE 64
 #define DA_KEYS_PER_WARP (DA_TILE / DA_WARPS)
 #define DA_MAX_GROUP 8
-#define DA_UNROLL 4
 
 template <int DL>
 __device__ __forceinline__ void load_dims(const bf16_t* p, float* f)
@@ -50,6 +49,7 @@ __device__ __forceinline__ void decode_split(
     int numSplits, bf16_t* out, float* partialOut, float* partialMax, float* partialSum)
 {
     const int headDim = 32 * DL;
+    const int DA_UNROLL = DL >= 8 ? 4 : 8;   // keys loaded at once per warp (registers allowing)
     extern __shared__ float smem[];
     __shared__ float headMax[DA_MAX_GROUP], headSum[DA_MAX_GROUP], tileScale[DA_MAX_GROUP];
     __shared__ long long slotRows[DA_TILE];

@@ -24,13 +24,13 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p)
     return v;
 }
 
+// Lanes stride over the 16-byte chunks [c0, c1) of one weight row (and the same chunks of each x row).
 template <int M>
-__device__ __forceinline__ void gemv_row(const bf16_t* __restrict__ w, const bf16_t* __restrict__ x, int k, float* acc)
+__device__ __forceinline__ void gemv_range(const bf16_t* __restrict__ w, const bf16_t* __restrict__ x, int k, int c0, int c1, float* acc)
 {
     const uint4* wRow = (const uint4*)w;
-    int chunks = k >> 3, lane = threadIdx.x & 31;
-    int c = lane;
-    for (; c + 32 * (GEMV_UNROLL - 1) < chunks; c += 32 * GEMV_UNROLL)
+    int c = c0 + (threadIdx.x & 31);
+    for (; c + 32 * (GEMV_UNROLL - 1) < c1; c += 32 * GEMV_UNROLL)
     {
         uint4 wv[GEMV_UNROLL];
 #pragma unroll
@@ -50,7 +50,7 @@ __device__ __forceinline__ void gemv_row(const bf16_t* __restrict__ w, const bf1
             }
         }
     }
-    for (; c < chunks; c += 32)
+    for (; c < c1; c += 32)
     {
         float wf[8];
         bf16x8_to_f32(load_streaming(wRow + c), wf);
@@ -65,23 +65,50 @@ __device__ __forceinline__ void gemv_row(const bf16_t* __restrict__ w, const bf1
     }
 }
 
-template <int M>
+// WPR warps share one output row, each taking a contiguous WPR-th of k (partial sums meet in shared
+// memory): matrices with few rows then still spread evenly over the GPU instead of ending in a thin last wave.
+template <int M, int WPR>
 __device__ __forceinline__ void gemv_body(const bf16_t* w0, int n0, const bf16_t* w1, int n1, const bf16_t* w2, int n2,
     const bf16_t* x, int k, void* out, long long ldOut, int outF32)
 {
-    int row = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
-    if (row >= n0 + n1 + n2) return;
-    const bf16_t* w;
-    if (row < n0) w = w0 + (size_t)row * k;
-    else if (row < n0 + n1) w = w1 + (size_t)(row - n0) * k;
-    else w = w2 + (size_t)(row - n0 - n1) * k;
+    __shared__ float partial[GEMV_WARPS][GEMV_MAX_M];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int row = blockIdx.x * (GEMV_WARPS / WPR) + warp / WPR, part = warp % WPR;
+    bool valid = row < n0 + n1 + n2;
     float acc[M];
 #pragma unroll
     for (int m = 0; m < M; m++) acc[m] = 0.0f;
-    gemv_row<M>(w, x, k, acc);
+    if (valid)
+    {
+        const bf16_t* w;
+        if (row < n0) w = w0 + (size_t)row * k;
+        else if (row < n0 + n1) w = w1 + (size_t)(row - n0) * k;
+        else w = w2 + (size_t)(row - n0 - n1) * k;
+        int chunks = k >> 3, perPart = (chunks + WPR - 1) / WPR;
+        int c0 = part * perPart, c1 = min(chunks, c0 + perPart);
+        gemv_range<M>(w, x, k, c0, c1, acc);
+    }
 #pragma unroll
     for (int m = 0; m < M; m++) acc[m] = warp_sum(acc[m]);
-    if ((threadIdx.x & 31) == 0)
+    if (WPR > 1)
+    {
+        if (lane == 0)
+        {
+#pragma unroll
+            for (int m = 0; m < M; m++) partial[warp][m] = acc[m];
+        }
+        __syncthreads();
+        if (part != 0) return;
+#pragma unroll
+        for (int m = 0; m < M; m++)
+        {
+            float sum = 0.0f;
+#pragma unroll
+            for (int p = 0; p < WPR; p++) sum += partial[warp + p][m];
+            acc[m] = sum;
+        }
+    }
+    if (valid && lane == 0)
     {
 #pragma unroll
         for (int m = 0; m < M; m++)
@@ -92,14 +119,23 @@ __device__ __forceinline__ void gemv_body(const bf16_t* w0, int n0, const bf16_t
     }
 }
 
-extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS) gemv_bf16(const bf16_t* w0, int n0, const bf16_t* w1, int n1,
-    const bf16_t* w2, int n2, const bf16_t* x, int m, int k, void* out, long long ldOut, int outF32)
+template <int WPR>
+__device__ __forceinline__ void gemv_dispatch(const bf16_t* w0, int n0, const bf16_t* w1, int n1, const bf16_t* w2, int n2,
+    const bf16_t* x, int m, int k, void* out, long long ldOut, int outF32)
 {
     switch (m)
     {
-        case 1: gemv_body<1>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
-        case 2: gemv_body<2>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
-        case 3: gemv_body<3>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
-        default: gemv_body<4>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+        case 1: gemv_body<1, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+        case 2: gemv_body<2, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+        case 3: gemv_body<3, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+        default: gemv_body<4, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
     }
+}
+
+// warpsPerRow is 1 or 4; the grid has ceil(rows / (GEMV_WARPS / warpsPerRow)) blocks.
+extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS) gemv_bf16(const bf16_t* w0, int n0, const bf16_t* w1, int n1,
+    const bf16_t* w2, int n2, const bf16_t* x, int m, int k, void* out, long long ldOut, int outF32, int warpsPerRow)
+{
+    if (warpsPerRow == 4) gemv_dispatch<4>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
+    else gemv_dispatch<1>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
 }

@@ -28,9 +28,6 @@ chmod +x "$hearth" 2>/dev/null || true
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.memory --format=csv | tee "$out/bench-gpu.txt"
 
 python3 "$here/hf_baseline.py" make --dir "$model" 2>&1 | grep -v Warning | tee "$out/bench-make.log"
-if [ "$skip_hf" -eq 0 ]; then
-  python3 "$here/hf_baseline.py" measure --dir "$model" $skip_compile 2>&1 | grep -E '^\{|Error|error' | tee "$out/bench-hf.log"
-fi
 "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 2>&1 | tee "$out/bench-hearth.log"
 if [ "$ab" -eq 1 ]; then
   # Each speed path switched off in turn, same model and options: what each one is worth.
@@ -39,6 +36,10 @@ if [ "$ab" -eq 1 ]; then
     env "$variant" "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 2>&1 \
       | grep -E "^prefill 2048|^decode|warning" | sed "s/^/$variant: /" | tee -a "$out/bench-ab.log"
   done
+fi
+# HF last, under a time limit, so that a slow torch.compile cannot cost the numbers above.
+if [ "$skip_hf" -eq 0 ]; then
+  timeout "${HF_TIMEOUT:-300}" python3 "$here/hf_baseline.py" measure --dir "$model" $skip_compile 2>&1 | grep -E '^\{|Error|error' | tee "$out/bench-hf.log"
 fi
 
 echo

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Hearth.Backends;
 using Hearth.Backends.Cpu;
+using Hearth.Backends.Cuda;
 using Hearth.Core;
 using Hearth.Core.Config;
 using Hearth.Engine;
@@ -13,41 +15,70 @@ using Hearth.Models.Synthetic;
 namespace Hearth.Cli;
 
 /// <summary>
-/// `hearth bench`: batch-1 decode speed on the CPU, next to the machine's measured read bandwidth, so the
-/// result is a fraction of the bandwidth roofline measured in the same run. Without --model it uses a
-/// random-weight model of Qwen3-0.6B's shape (written once to ~/.cache/hearth/synthetic).
+/// `hearth bench`: batch-1 decode speed next to the device's memory bandwidth measured in the same run, so the
+/// result is a fraction of the bandwidth roofline; optionally the speed of one long prefill. Without --model it
+/// uses a random-weight model of Qwen3-0.6B's shape (written once to ~/.cache/hearth/synthetic).
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "Model folder (default: random weights of Qwen3-0.6B's shape)" };
-        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length", DefaultValueFactory = _ => 128 };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length before decoding (the decode context)", DefaultValueFactory = _ => 128 };
         var decodeTokens = new Option<int>("--decode-tokens") { Description = "Tokens to decode", DefaultValueFactory = _ => 64 };
+        var prefillTokens = new Option<int>("--prefill-tokens") { Description = "Also time prefills of one prompt this long (0: skip)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
+        var device = new DeviceOptions();
         var command = new Command("bench", "Measure batch-1 decode tokens/s against the memory-bandwidth roofline");
-        foreach (var o in new Option[] { model, promptTokens, decodeTokens, threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, promptTokens, decodeTokens, prefillTokens, threads }) command.Options.Add(o);
+        foreach (var o in device.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
-            int prompt = parse.GetValue(promptTokens), decode = parse.GetValue(decodeTokens);
-            if (prompt < 1 || decode < 2) throw new HearthException("--prompt-tokens must be >= 1 and --decode-tokens >= 2");
-            int numThreads = parse.GetValue(threads) ?? 0;
+            int prompt = parse.GetValue(promptTokens), decode = parse.GetValue(decodeTokens), prefill = parse.GetValue(prefillTokens);
+            if (prompt < 1 || decode < 2 || prefill < 0) throw new HearthException("--prompt-tokens must be >= 1, --decode-tokens >= 2 and --prefill-tokens >= 0");
             var directory = parse.GetValue(model) is { } given ? ModelPaths.RequireDirectory(given) : Synthetic();
 
-            using var backend = new CpuBackend(numThreads);
-            double bandwidthGBps = MemoryBandwidth.MeasureReadGBps(backend.NumThreads);
-            using var loaded = ModelLoader.Load(directory, backend, maxTokensPerStep: 256, maxLogitRows: 1);
-            var result = Run(loaded, backend, prompt, decode);
+            using var backend = device.CreateBackend(parse, parse.GetValue(threads) ?? 0);
+            var inv = CultureInfo.InvariantCulture;
+            double bandwidthGBps;
+            string bandwidthWhat;
+            if (backend is CudaBackend cuda)
+            {
+                bandwidthGBps = CudaBandwidth(cuda);
+                bandwidthWhat = "device-to-device copy, bytes read + written";
+                Console.WriteLine($"device           {cuda.DeviceName} ({cuda.Architecture}), NVRTC {cuda.NvrtcVersion}, cuBLASLt {cuda.CublasLtVersion}");
+            }
+            else
+            {
+                var cpu = (CpuBackend)backend;
+                bandwidthGBps = MemoryBandwidth.MeasureReadGBps(cpu.NumThreads);
+                bandwidthWhat = "read";
+                Console.WriteLine(string.Create(inv, $"threads          {cpu.NumThreads} ({cpu.SimdLevel})"));
+            }
+            // The GPU takes a whole prompt in one step; the CPU keeps its usual chunk.
+            int stepTokens = backend is CudaBackend ? Math.Max(256, Math.Max(prompt, prefill)) : 256;
+            using var loaded = DeviceOptions.Load(directory, backend, stepTokens, maxLogitRows: 1);
+            var options = new EngineOptions
+            {
+                MaxNumSeqs = 1,
+                MaxNumBatchedTokens = stepTokens,
+                MaxModelLen = Math.Max(prompt + decode, prefill) + 1,
+                EnablePrefixCaching = false,
+            };
+            options = BackendFactory.WithKvCacheBudget(options, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
+            using var core = new EngineCore(loaded, backend, options);
+            var result = Run(core, loaded, prompt, decode);
+            double prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
             long bytesPerToken = DecodeBytesPerToken(loaded.Config);
             double rooflineTokPerS = bandwidthGBps * 1e9 / bytesPerToken;
 
-            var inv = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(inv, $"model            {Path.GetFileName(directory)} ({loaded.Config.NumHiddenLayers} layers, hidden {loaded.Config.HiddenSize}, {loaded.Config.DType})"));
-            Console.WriteLine(string.Create(inv, $"threads          {backend.NumThreads} ({backend.SimdLevel})"));
-            Console.WriteLine(string.Create(inv, $"read bandwidth   {bandwidthGBps:F1} GB/s (measured now)"));
+            Console.WriteLine(string.Create(inv, $"bandwidth        {bandwidthGBps:F1} GB/s ({bandwidthWhat}, measured now)"));
             Console.WriteLine(string.Create(inv, $"weights/token    {bytesPerToken / 1e6:F1} MB streamed per decoded token"));
-            Console.WriteLine(string.Create(inv, $"prefill          {prompt} tokens in {result.PrefillSeconds * 1000:F0} ms = {prompt / result.PrefillSeconds:F1} tok/s"));
-            Console.WriteLine(string.Create(inv, $"decode           {result.DecodeTokPerS:F2} tok/s at batch 1 ({1000 / result.DecodeTokPerS:F1} ms/token)"));
+            Console.WriteLine(string.Create(inv, $"prefill          {prompt} tokens in {result.PrefillSeconds * 1000:F0} ms = {prompt / result.PrefillSeconds:F1} tok/s (first request, includes warm-up effects)"));
+            if (prefill > 0)
+                Console.WriteLine(string.Create(inv, $"prefill {prefill,-8} {prefillTokPerS:F1} tok/s (median of 3 warm runs, one prompt of {prefill} tokens)"));
+            Console.WriteLine(string.Create(inv, $"decode           {result.DecodeTokPerS:F2} tok/s at batch 1, context {prompt}..{prompt + decode} ({1000 / result.DecodeTokPerS:F2} ms/token)"));
             Console.WriteLine(string.Create(inv, $"roofline         {rooflineTokPerS:F2} tok/s -> {result.DecodeTokPerS / rooflineTokPerS * 100:F1}% of the bandwidth roofline"));
             return 0;
         });
@@ -56,16 +87,19 @@ internal static class BenchCommand
 
     private sealed record Result(double PrefillSeconds, double DecodeTokPerS);
 
-    private static Result Run(LoadedModel loaded, CpuBackend backend, int prompt, int decode)
+    private static int[] RandomIds(LoadedModel loaded, int count, int seed)
     {
-        var random = new Random(1);
-        var ids = Enumerable.Range(0, prompt).Select(_ => random.Next(100, Math.Min(150_000, loaded.Model.VocabSize))).ToArray();
-        var options = new EngineOptions { MaxNumSeqs = 1, MaxNumBatchedTokens = 256, MaxModelLen = prompt + decode + 1, EnablePrefixCaching = false };
-        using var core = new EngineCore(loaded, backend, options);
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => random.Next(100, Math.Min(150_000, loaded.Model.VocabSize))).ToArray();
+    }
+
+    private static Result Run(EngineCore core, LoadedModel loaded, int prompt, int decode)
+    {
+        var ids = RandomIds(loaded, prompt, 1);
         var times = new List<double>();
         var clock = new Stopwatch();
-        // A short warm-up run touches every weight page and JIT-compiles the hot paths.
-        core.Add(new EngineRequest { RequestId = "warmup", PromptTokenIds = ids[..Math.Min(8, ids.Length)], Sampling = new SamplingParams { Temperature = 0 }, MaxTokens = 2, IgnoreEos = true }, _ => { });
+        // A short warm-up run touches every weight page, JIT-compiles the hot paths and captures the decode graph.
+        core.Add(new EngineRequest { RequestId = "warmup", PromptTokenIds = ids[..Math.Min(8, ids.Length)], Sampling = new SamplingParams { Temperature = 0 }, MaxTokens = 3, IgnoreEos = true }, _ => { });
         while (core.Step()) { }
         core.Add(new EngineRequest { RequestId = "bench", PromptTokenIds = ids, Sampling = new SamplingParams { Temperature = 0 }, MaxTokens = decode, IgnoreEos = true },
             _ => times.Add(clock.Elapsed.TotalSeconds));
@@ -73,6 +107,41 @@ internal static class BenchCommand
         while (core.Step()) { }
         double decodeSeconds = times[^1] - times[0];
         return new Result(times[0], (times.Count - 1) / decodeSeconds);
+    }
+
+    /// <summary>Tokens/s of one prompt's prefill (to its first token), the median of three runs after a warm-up.</summary>
+    private static double Prefill(EngineCore core, LoadedModel loaded, int tokens)
+    {
+        var seconds = new List<double>();
+        for (int run = 0; run < 4; run++)
+        {
+            var ids = RandomIds(loaded, tokens, 100 + run);
+            var clock = Stopwatch.StartNew();
+            double first = 0;
+            core.Add(new EngineRequest { RequestId = "prefill" + run, PromptTokenIds = ids, Sampling = new SamplingParams { Temperature = 0 }, MaxTokens = 1, IgnoreEos = true },
+                _ => first = clock.Elapsed.TotalSeconds);
+            while (core.Step()) { }
+            if (run > 0) seconds.Add(first);
+        }
+        seconds.Sort();
+        return tokens / seconds[seconds.Count / 2];
+    }
+
+    /// <summary>Device-to-device copy rate of a 1 GiB buffer in GB/s, counting the bytes read and written.</summary>
+    private static double CudaBandwidth(CudaBackend cuda)
+    {
+        const int Bytes = 1 << 30;
+        using var a = cuda.Allocate(Bytes);
+        using var b = cuda.Allocate(Bytes);
+        var source = a.AsTensor(DType.U8, new Shape(Bytes));
+        var destination = b.AsTensor(DType.U8, new Shape(Bytes));
+        cuda.CopyDeviceToDevice(source, destination);
+        cuda.Synchronize();
+        const int Repeats = 10;
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < Repeats; i++) cuda.CopyDeviceToDevice(source, destination);
+        cuda.Synchronize();
+        return 2.0 * Bytes * Repeats / clock.Elapsed.TotalSeconds / 1e9;
     }
 
     /// <summary>Bytes of weights one decode step reads: every projection, the norms, and the lm_head (not the embedding table).</summary>

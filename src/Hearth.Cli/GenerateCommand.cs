@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Hearth.Backends.Cpu;
 using Hearth.Core;
 using Hearth.Engine;
 using Hearth.Engine.Core;
@@ -13,7 +12,7 @@ using Hearth.Tokenization.Chat;
 
 namespace Hearth.Cli;
 
-/// <summary>`hearth generate`: runs one prompt on the CPU and streams the text, or prints one JSON object.</summary>
+/// <summary>`hearth generate`: runs one prompt on the CPU or a GPU and streams the text, or prints one JSON object.</summary>
 internal static class GenerateCommand
 {
     private const int PrefillChunkTokens = 256;
@@ -35,10 +34,12 @@ internal static class GenerateCommand
         var topLogprobs = new Option<int>("--top-logprobs") { Description = "Report the K likeliest tokens at each step" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of streaming text" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
+        var device = new DeviceOptions();
 
-        var command = new Command("generate", "Generate text from a prompt on the CPU");
+        var command = new Command("generate", "Generate text from a prompt");
         foreach (var o in new Option[] { model, prompt, promptFile, tokensFile, chat, think, noThink, maxTokens, temperature, topK, topP, seed, topLogprobs, json, threads })
             command.Options.Add(o);
+        foreach (var o in device.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             int sources = (parse.GetValue(prompt) is null ? 0 : 1) + (parse.GetValue(promptFile) is null ? 0 : 1) + (parse.GetValue(tokensFile) is null ? 0 : 1);
@@ -46,9 +47,9 @@ internal static class GenerateCommand
             if (parse.GetValue(think) && parse.GetValue(noThink)) throw new HearthException("--think and --no-think contradict each other");
             if (parse.GetValue(maxTokens) < 1) throw new HearthException("--max-tokens must be at least 1");
 
-            using var backend = new CpuBackend(parse.GetValue(threads) ?? 0);
             var directory = ModelPaths.RequireDirectory(parse.GetValue(model)!);
-            using var loaded = ModelLoader.Load(directory, backend, PrefillChunkTokens, maxLogitRows: 1);
+            using var backend = device.CreateBackend(parse, parse.GetValue(threads) ?? 0);
+            using var loaded = DeviceOptions.Load(directory, backend, PrefillChunkTokens, maxLogitRows: 1);
             var promptIds = PromptIds(parse, loaded.RequireTokenizer(), prompt, promptFile, tokensFile, chat, think, noThink);
 
             var g = loaded.Generation;
@@ -70,6 +71,7 @@ internal static class GenerateCommand
                 MaxModelLen = Math.Min(loaded.Config.MaxPositionEmbeddings, promptIds.Length + maxNew),
                 EnablePrefixCaching = false,
             };
+            engineOptions = BackendFactory.WithKvCacheBudget(engineOptions, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
             using var core = new EngineCore(loaded, backend, engineOptions);
             bool asJson = parse.GetValue(json);
             var request = new EngineRequest

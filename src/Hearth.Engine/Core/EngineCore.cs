@@ -145,6 +145,14 @@ public sealed class EngineCore : IDisposable
         if (output.IsEmpty) return false;
         _inputs.Fill(output);
         int numSampled = _inputs.NumSampled;
+        if (numSampled > 0 && _runner.CanSampleGreedyOnDevice && AllPlainGreedy(output, numSampled))
+        {
+            // Only the token ids cross from the GPU; logprobs and penalties need the CPU sampler below.
+            _runner.RunGreedy(_inputs, _inputs.SampleRowIndices.AsSpan(0, numSampled), _sampled);
+            for (int r = 0; r < numSampled; r++) ((RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!).StepLogprobs = null;
+            FinishStep(output, numSampled);
+            return true;
+        }
         var logits = _runner.Run(_inputs, _inputs.SampleRowIndices.AsSpan(0, numSampled));
         int vocab = _runner.VocabSize;
         for (int r = 0; r < numSampled; r++)
@@ -160,12 +168,30 @@ public sealed class EngineCore : IDisposable
                 ? new TokenLogprobs(result.TokenId, result.Logprob, state.TopLogprobs[..result.NumTopLogprobs])
                 : null;
         }
+        FinishStep(output, numSampled);
+        return true;
+    }
+
+    private void FinishStep(SchedulerOutput output, int numSampled)
+    {
         CountStep(output);
         _scheduler.Postprocess(_sampled.AsSpan(0, numSampled));
         for (int r = 0; r < numSampled; r++)
         {
             var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
             if (!state.IsDone) Emit(state, _sampled[r]);
+        }
+    }
+
+    /// <summary>Greedy without penalties or logprobs for every sampled row: the argmax is all that is needed.</summary>
+    private bool AllPlainGreedy(SchedulerOutput output, int numSampled)
+    {
+        for (int r = 0; r < numSampled; r++)
+        {
+            var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
+            var p = state.Request.Sampling;
+            if (!p.IsGreedy || p.RepetitionPenalty != 1f || p.FrequencyPenalty != 0 || p.PresencePenalty != 0
+                || p.TopLogprobs > 0 || state.Request.Logprobs) return false;
         }
         return true;
     }

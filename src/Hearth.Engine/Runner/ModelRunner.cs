@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Hearth.Backends;
+using Hearth.Backends.Cuda;
 using Hearth.Core;
 using Hearth.Engine.Scheduling;
 using Hearth.Models;
@@ -8,8 +10,9 @@ namespace Hearth.Engine.Runner;
 /// <summary>
 /// Runs one batched forward per step for all scheduled tokens of all sequences: uploads the step's flat
 /// inputs into device buffers allocated once, calls the model, and brings the needed logits to the host.
+/// On CUDA, pure decode steps are padded to a batch-size bucket and replayed from a CUDA graph per bucket.
 /// </summary>
-public sealed class ModelRunner : IDisposable
+public sealed partial class ModelRunner : IDisposable
 {
     private readonly IBackend _backend;
     private readonly ICausalLanguageModel _model;
@@ -21,6 +24,7 @@ public sealed class ModelRunner : IDisposable
     private readonly Tensor _seqLens;                             // [maxSeqs]
     private readonly Tensor _blockTables;                         // [maxSeqs · maxBlocksPerSeq]
     private readonly Tensor _logitRows;                           // [maxLogitRows]
+    private readonly Tensor _sampledIds;                          // [maxLogitRows] greedy tokens picked on the device
     private readonly float[] _hostLogits;                         // [maxLogitRows, vocab]
 
     public ModelRunner(IBackend backend, ICausalLanguageModel model, PagedKvCache cache, int maxSeqs, int maxBlocksPerSeq)
@@ -36,7 +40,12 @@ public sealed class ModelRunner : IDisposable
         _seqLens = AllocateInt(maxSeqs);
         _blockTables = AllocateInt(maxSeqs * maxBlocksPerSeq);
         _logitRows = AllocateInt(model.MaxLogitRows);
+        _sampledIds = AllocateInt(model.MaxLogitRows);
         _hostLogits = new float[(long)model.MaxLogitRows * model.VocabSize];
+        _cuda = backend as CudaBackend;
+        _maxBucket = Math.Min(Math.Min(maxSeqs, maxTokens), model.MaxLogitRows);
+        _useGraphs = _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_CUDA_GRAPHS") != "0";
+        _padded = new PaddedInputs(_maxBucket, maxBlocksPerSeq);
     }
 
     public int VocabSize => _model.VocabSize;
@@ -49,9 +58,49 @@ public sealed class ModelRunner : IDisposable
     /// </summary>
     public ReadOnlySpan<float> Run(BatchInputs inputs, ReadOnlySpan<int> logitRows)
     {
+        long start = Stopwatch.GetTimestamp();
+        var logits = Forward(inputs, logitRows, out int bucket);
+        int rows = logitRows.Length;
+        if (rows == 0)
+        {
+            _backend.Synchronize();
+            return ReadOnlySpan<float>.Empty;
+        }
+        var host = _hostLogits.AsSpan(0, rows * _model.VocabSize);
+        _backend.CopyToHost<float>(logits.SliceRows(0, rows), host);
+        if (bucket > 0) RecordBucketTime(bucket, start);
+        return host;
+    }
+
+    /// <summary>True when <see cref="RunGreedy"/> can pick tokens on the device (CUDA; HEARTH_GPU_SAMPLING=0 turns it off).</summary>
+    public bool CanSampleGreedyOnDevice => _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_GPU_SAMPLING") != "0";
+
+    /// <summary>
+    /// Like <see cref="Run"/> but picks each row's most likely token on the GPU, so only the token ids
+    /// [rows] cross to the host. Same tie rule as the CPU sampler's greedy path (the lowest id).
+    /// </summary>
+    public void RunGreedy(BatchInputs inputs, ReadOnlySpan<int> logitRows, Span<int> tokens)
+    {
+        if (_cuda is null) throw new InvalidOperationException("greedy sampling on the device needs the CUDA backend");
+        int rows = logitRows.Length;
+        if (rows == 0 || tokens.Length < rows) throw new ArgumentException("one token per logit row is needed");
+        long start = Stopwatch.GetTimestamp();
+        var logits = Forward(inputs, logitRows, out int bucket);
+        var ids = _sampledIds.SliceRows(0, rows);
+        _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
+        _backend.CopyToHost<int>(ids, tokens[..rows]);
+        if (bucket > 0) RecordBucketTime(bucket, start);
+    }
+
+    /// <summary>Uploads the step and enqueues the forward pass; returns the device logits, whose leading rows follow logitRows.</summary>
+    private Tensor Forward(BatchInputs inputs, ReadOnlySpan<int> logitRows, out int bucket)
+    {
         int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
         if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
         if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
+
+        bucket = DecodeBucket(inputs, logitRows);
+        if (bucket > 0) return ForwardDecodeBucket(inputs, bucket);
 
         int tableLength = seqs * inputs.MaxBlocksPerSeq;
         _backend.CopyToDevice<int>(inputs.TokenIds.AsSpan(0, n), _tokenIds.SliceRows(0, n));
@@ -72,15 +121,7 @@ public sealed class ModelRunner : IDisposable
         int lastRow = n - 1;
         ReadOnlySpan<int> rowsToCompute = rows == 0 ? new ReadOnlySpan<int>(in lastRow) : logitRows;
         _backend.CopyToDevice(rowsToCompute, _logitRows.SliceRows(0, rowsToCompute.Length));
-        var logits = _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers);
-        if (rows == 0)
-        {
-            _backend.Synchronize();
-            return ReadOnlySpan<float>.Empty;
-        }
-        var host = _hostLogits.AsSpan(0, rows * _model.VocabSize);
-        _backend.CopyToHost<float>(logits, host);
-        return host;
+        return _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers);
     }
 
     private Tensor AllocateInt(int count)
@@ -93,6 +134,7 @@ public sealed class ModelRunner : IDisposable
 
     public void Dispose()
     {
+        DisposeGraphs();
         foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
     }

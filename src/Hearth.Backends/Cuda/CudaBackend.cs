@@ -1,0 +1,219 @@
+using System.Runtime.InteropServices;
+using Hearth.Backends.Cuda.Interop;
+using Hearth.Core;
+
+namespace Hearth.Backends.Cuda;
+
+/// <summary>
+/// The CUDA backend: BF16 activations and KV cache, every op enqueued on one stream of one GPU, kernels
+/// compiled by NVRTC for the GPU's exact architecture (cached on disk) and linear layers through cuBLASLt.
+/// Weights uploaded through <see cref="UploadWeight"/> belong to the backend and are freed by Dispose.
+/// </summary>
+public sealed unsafe partial class CudaBackend : IBackend
+{
+    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu"];
+
+    private readonly CudaDevice _device;
+    private readonly List<nint> _modules = [];
+    private readonly List<CudaBuffer> _weights = [];
+    private readonly CublasLtGemm _gemm;
+    private readonly KernelCompiler _compiler;
+    private readonly Dictionary<string, nint> _functions = new(StringComparer.Ordinal);
+    private bool _disposed;
+
+    private CudaBackend(CudaDevice device)
+    {
+        _device = device;
+        _compiler = new KernelCompiler(device.ComputeMajor, device.ComputeMinor);
+        foreach (var file in ModuleFiles) LoadModule(file);
+        _gemm = new CublasLtGemm(device);
+        LoadFunctions();
+        LoadFastFunctions();
+    }
+
+    public string Name => "cuda";
+
+    public DType ActivationDType => DType.BF16;
+
+    /// <summary>The GPU's name as the driver reports it, e.g. "NVIDIA H100 80GB HBM3".</summary>
+    public string DeviceName => _device.Name;
+
+    /// <summary>"sm_90" for an H100: the architecture the kernels are compiled for.</summary>
+    public string Architecture => _compiler.Architecture;
+
+    public string NvrtcVersion => _compiler.NvrtcVersion;
+
+    public string CublasLtVersion => CublasLtGemm.Version;
+
+    /// <summary>Kernel modules NVRTC compiled at this start (0 when every module came from the disk cache).</summary>
+    public int NumKernelModulesCompiled => _compiler.NumCompiled;
+
+    public int NumKernelModulesFromCache => _compiler.NumLoadedFromCache;
+
+    /// <summary>Where compiled kernels are cached, or null when no cache directory could be made.</summary>
+    public string? KernelCacheDirectory => _compiler.CachePath;
+
+    public (long FreeBytes, long TotalBytes) MemoryInfo() => _device.MemoryInfo();
+
+    /// <summary>
+    /// Opens GPU <paramref name="deviceOrdinal"/>, or says in one line why not (no driver, no GPU, no NVRTC or
+    /// cuBLASLt, a kernel that did not compile), so that "--device auto" can fall back to the CPU.
+    /// </summary>
+    public static bool TryCreate(out CudaBackend? backend, out string whyNot, int deviceOrdinal = 0)
+    {
+        backend = null;
+        CudaDevice? device = null;
+        try
+        {
+            if (!CudaDevice.TryOpen(deviceOrdinal, out device, out whyNot)) return false;
+            if (!NativeLibraries.TryLoad(NativeLibraries.Nvrtc, out string missing)
+                || !NativeLibraries.TryLoad(NativeLibraries.CublasLt, out missing))
+            {
+                whyNot = $"CUDA is unavailable: {missing}; install the CUDA toolkit or add its lib64 to LD_LIBRARY_PATH";
+                device!.Dispose();
+                return false;
+            }
+            backend = new CudaBackend(device!);
+            return true;
+        }
+        catch (Exception e) when (e is HearthException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            device?.Dispose();
+            whyNot = e is HearthException ? "CUDA is unavailable: " + e.Message : $"CUDA is unavailable: {e.GetType().Name}: {e.Message.Split('\n')[0]}";
+            return false;
+        }
+    }
+
+    /// <summary>Like <see cref="TryCreate"/> but throws a <see cref="HearthException"/> with the reason.</summary>
+    public static CudaBackend Create(int deviceOrdinal = 0) =>
+        TryCreate(out var backend, out string whyNot, deviceOrdinal) ? backend! : throw new HearthException(whyNot);
+
+    public DeviceBuffer Allocate(long sizeBytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return CudaBuffer.Allocate(_device, sizeBytes);
+    }
+
+    /// <summary>Float weights (BF16, F16, F32) become BF16 on the GPU; integer tensors are copied unchanged.</summary>
+    public Tensor UploadWeight(Tensor host)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bool isFloat = host.DType is DType.BF16 or DType.F16 or DType.F32;
+        DType deviceType = isFloat ? DType.BF16 : host.DType;
+        var buffer = CudaBuffer.Allocate(_device, host.NumElements * deviceType.ElementSizeBytes());
+        _weights.Add(buffer);
+        var device = buffer.AsTensor(deviceType, host.Shape);
+        if (!isFloat || host.DType == DType.BF16)
+        {
+            CopyBytesToDevice((void*)host.Data, device.Data, host.SizeBytes);
+            return device;
+        }
+        // Converted on the host in chunks so that a large F32 tensor never needs a second full-size copy.
+        const int ChunkElements = 1 << 22;
+        var staging = new ushort[(int)Math.Min(ChunkElements, host.NumElements)];
+        for (long start = 0; start < host.NumElements; start += ChunkElements)
+        {
+            int count = (int)Math.Min(ChunkElements, host.NumElements - start);
+            if (host.DType == DType.F32)
+            {
+                var source = new ReadOnlySpan<float>((float*)host.Data + start, count);
+                for (int i = 0; i < count; i++) staging[i] = BFloat16Bits.FromSingle(source[i]);
+            }
+            else
+            {
+                var source = new ReadOnlySpan<Half>((Half*)host.Data + start, count);
+                for (int i = 0; i < count; i++) staging[i] = BFloat16Bits.FromSingle((float)source[i]);
+            }
+            fixed (ushort* stagingPtr = staging) CopyBytesToDevice(stagingPtr, device.Data + (nint)(start * 2), count * 2L);
+            // The staging array is reused by the next chunk: pageable copies return once the source was consumed.
+        }
+        return device;
+    }
+
+    public void CopyToDevice<T>(ReadOnlySpan<T> source, Tensor destination) where T : unmanaged
+    {
+        long bytes = (long)source.Length * sizeof(T);
+        if (bytes > destination.SizeBytes) throw new ArgumentException($"{bytes} bytes do not fit {destination}");
+        fixed (T* sourcePtr = source) CopyBytesToDevice(sourcePtr, destination.Data, bytes);
+    }
+
+    public void CopyToHost<T>(Tensor source, Span<T> destination) where T : unmanaged
+    {
+        long bytes = (long)destination.Length * sizeof(T);
+        if (bytes > source.SizeBytes) throw new ArgumentException($"{source} holds fewer than {bytes} bytes");
+        _device.Synchronize();
+        fixed (T* destinationPtr = destination)
+        {
+            if (bytes > 0)
+                CuDriver.Check(CuDriver.cuMemcpyDtoHAsync(destinationPtr, source.Data, (nuint)bytes, _device.Stream), "cuMemcpyDtoHAsync_v2");
+            _device.Synchronize();
+        }
+    }
+
+    /// <summary>Copies between two device tensors on the backend's stream.</summary>
+    public void CopyDeviceToDevice(Tensor source, Tensor destination)
+    {
+        if (source.SizeBytes > destination.SizeBytes) throw new ArgumentException($"{source} does not fit {destination}");
+        _device.MakeCurrent();
+        if (source.SizeBytes > 0)
+            CuDriver.Check(CuDriver.cuMemcpyDtoDAsync(destination.Data, source.Data, (nuint)source.SizeBytes, _device.Stream), "cuMemcpyDtoDAsync_v2");
+    }
+
+    public void Synchronize() => _device.Synchronize();
+
+    private void CopyBytesToDevice(void* source, nint destination, long bytes)
+    {
+        _device.MakeCurrent();
+        if (bytes == 0) return;
+        // From pageable memory the call returns once the source has been staged, so the caller may reuse it.
+        CuDriver.Check(CuDriver.cuMemcpyHtoDAsync(destination, source, (nuint)bytes, _device.Stream), "cuMemcpyHtoDAsync_v2");
+    }
+
+    private void LoadModule(string file)
+    {
+        byte[] cubin = _compiler.GetCubin(file);
+        nint module;
+        int result;
+        fixed (byte* image = cubin) result = CuDriver.cuModuleLoadData(&module, image);
+        if (result != 0)
+        {
+            // A damaged or foreign cache entry must not disable the GPU: compile afresh once.
+            cubin = _compiler.GetCubin(file, bypassCache: true);
+            fixed (byte* image = cubin) CuDriver.Check(CuDriver.cuModuleLoadData(&module, image), $"cuModuleLoadData({file})");
+        }
+        _modules.Add(module);
+    }
+
+    private nint Function(string name)
+    {
+        if (_functions.TryGetValue(name, out nint function)) return function;
+        byte[] nameBytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
+        fixed (byte* namePtr = nameBytes)
+        {
+            foreach (nint module in _modules)
+            {
+                if (CuDriver.cuModuleGetFunction(&function, module, namePtr) == 0)
+                {
+                    _functions[name] = function;
+                    return function;
+                }
+            }
+        }
+        throw new HearthException($"cuModuleGetFunction failed: kernel {name} is in none of the compiled modules");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _device.MakeCurrent();
+        CuDriver.cuStreamSynchronize(_device.Stream);
+        foreach (var weight in _weights) weight.Dispose();
+        _weights.Clear();
+        _decodeWorkspace?.Dispose();
+        _gemm.Dispose();
+        foreach (nint module in _modules) CuDriver.cuModuleUnload(module);
+        _modules.Clear();
+        _device.Dispose();
+    }
+}

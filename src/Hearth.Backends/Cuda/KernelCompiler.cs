@@ -1,0 +1,176 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Hearth.Backends.Cuda.Interop;
+using Hearth.Core;
+
+namespace Hearth.Backends.Cuda;
+
+/// <summary>
+/// Compiles the embedded .cu sources with NVRTC for the device's exact architecture and caches the CUBIN
+/// on disk, keyed by a hash of the source, the architecture and the NVRTC version, so that a second start
+/// compiles nothing. Caching is best effort: an unwritable cache directory only costs compile time.
+/// </summary>
+internal sealed unsafe class KernelCompiler
+{
+    private const string ResourcePrefix = "Hearth.Cuda.Kernels.";
+    private const string PreludeName = "common.cu";
+
+    private readonly string _architecture;
+    private readonly string _nvrtcVersion;
+    private readonly string? _cacheDirectory;
+
+    public KernelCompiler(int computeMajor, int computeMinor)
+    {
+        _architecture = $"sm_{computeMajor}{computeMinor}";
+        int major, minor;
+        Nvrtc.Check(Nvrtc.nvrtcVersion(&major, &minor), "nvrtcVersion");
+        _nvrtcVersion = $"{major}.{minor}";
+        _cacheDirectory = CacheDirectory();
+    }
+
+    public int NumCompiled { get; private set; }
+
+    public int NumLoadedFromCache { get; private set; }
+
+    public string Architecture => _architecture;
+
+    public string NvrtcVersion => _nvrtcVersion;
+
+    public string? CachePath => _cacheDirectory;
+
+    /// <summary>
+    /// Returns the CUBIN of one kernel module (a file name under Cuda/Kernels), from the cache or freshly
+    /// compiled; <paramref name="bypassCache"/> recompiles and overwrites a cached file the driver rejected.
+    /// </summary>
+    public byte[] GetCubin(string moduleFileName, bool bypassCache = false)
+    {
+        string source = ReadResource(PreludeName) + "\n#line 1 \"" + moduleFileName + "\"\n" + ReadResource(moduleFileName);
+        string[] options = [$"--gpu-architecture={_architecture}", "-std=c++17"];
+        string key = Hash(source + "\n" + string.Join(' ', options) + "\nnvrtc " + _nvrtcVersion);
+        string? cacheFile = _cacheDirectory is null ? null
+            : Path.Combine(_cacheDirectory, $"{Path.GetFileNameWithoutExtension(moduleFileName)}-{_architecture}-{key[..24]}.cubin");
+        if (cacheFile is not null && !bypassCache && File.Exists(cacheFile))
+        {
+            try
+            {
+                byte[] cached = File.ReadAllBytes(cacheFile);
+                if (cached.Length > 0)
+                {
+                    NumLoadedFromCache++;
+                    return cached;
+                }
+            }
+            catch (IOException) { }
+        }
+        byte[] cubin = Compile(source, moduleFileName, options);
+        NumCompiled++;
+        if (bypassCache && NumLoadedFromCache > 0) NumLoadedFromCache--; // the rejected cached copy no longer counts
+        if (cacheFile is not null) TryWrite(cacheFile, cubin);
+        return cubin;
+    }
+
+    private static byte[] Compile(string source, string name, string[] options)
+    {
+        nint program;
+        byte[] sourceBytes = Utf8Z(source), nameBytes = Utf8Z(name);
+        fixed (byte* sourcePtr = sourceBytes)
+        fixed (byte* namePtr = nameBytes)
+            Nvrtc.Check(Nvrtc.nvrtcCreateProgram(&program, sourcePtr, namePtr, 0, null, null), "nvrtcCreateProgram");
+        try
+        {
+            var optionHandles = new GCHandle[options.Length];
+            byte** optionPtrs = stackalloc byte*[options.Length];
+            for (int i = 0; i < options.Length; i++)
+            {
+                optionHandles[i] = GCHandle.Alloc(Utf8Z(options[i]), GCHandleType.Pinned);
+                optionPtrs[i] = (byte*)optionHandles[i].AddrOfPinnedObject();
+            }
+            int result;
+            try { result = Nvrtc.nvrtcCompileProgram(program, options.Length, optionPtrs); }
+            finally { foreach (var h in optionHandles) h.Free(); }
+            if (result != 0)
+            {
+                string log = ProgramLog(program);
+                string firstError = log.Split('\n').FirstOrDefault(l => l.Contains("error", StringComparison.Ordinal))?.Trim() ?? log.Trim();
+                throw new HearthException($"nvrtcCompileProgram failed for {name} ({string.Join(' ', options)}): {firstError}");
+            }
+            nuint size;
+            Nvrtc.Check(Nvrtc.nvrtcGetCUBINSize(program, &size), "nvrtcGetCUBINSize");
+            var cubin = new byte[(int)size];
+            fixed (byte* cubinPtr = cubin) Nvrtc.Check(Nvrtc.nvrtcGetCUBIN(program, cubinPtr), "nvrtcGetCUBIN");
+            return cubin;
+        }
+        finally
+        {
+            Nvrtc.nvrtcDestroyProgram(&program);
+        }
+    }
+
+    private static string ProgramLog(nint program)
+    {
+        nuint size;
+        if (Nvrtc.nvrtcGetProgramLogSize(program, &size) != 0 || size <= 1) return "";
+        var log = new byte[(int)size];
+        fixed (byte* logPtr = log)
+        {
+            if (Nvrtc.nvrtcGetProgramLog(program, logPtr) != 0) return "";
+        }
+        return Encoding.UTF8.GetString(log, 0, log.Length - 1);
+    }
+
+    private static string ReadResource(string fileName)
+    {
+        using Stream stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(ResourcePrefix + fileName)
+            ?? throw new InvalidOperationException($"kernel source {fileName} is not embedded in {Assembly.GetExecutingAssembly().GetName().Name}");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+
+    private static string? CacheDirectory()
+    {
+        string? fromEnv = Environment.GetEnvironmentVariable("HEARTH_KERNEL_CACHE");
+        string? baseDir = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (string.IsNullOrEmpty(baseDir))
+        {
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            baseDir = string.IsNullOrEmpty(home) ? null : Path.Combine(home, ".cache");
+        }
+        string? dir = !string.IsNullOrEmpty(fromEnv) ? fromEnv : baseDir is null ? null : Path.Combine(baseDir, "hearth", "kernels");
+        if (dir is null) return null;
+        try
+        {
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    // Written to a temporary name first so that a concurrent start never reads a half-written CUBIN.
+    private static void TryWrite(string path, byte[] bytes)
+    {
+        string temp = path + "." + Environment.ProcessId + ".tmp";
+        try
+        {
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+        }
+    }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static byte[] Utf8Z(string text)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,137 @@
+// Memory-bound element-wise ops. Grid-stride loops so that any grid size is correct.
+
+// One block per token. Ids outside the vocabulary produce a zero row rather than reading out of bounds.
+extern "C" __global__ void embedding_bf16(const bf16_t* table, const int* ids, bf16_t* out, int hidden, int vocab)
+{
+    int t = blockIdx.x;
+    int id = ids[t];
+    bf16_t* dst = out + (size_t)t * hidden;
+    if (id < 0 || id >= vocab)
+    {
+        for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = 0;
+        return;
+    }
+    const bf16_t* row = table + (size_t)id * hidden;
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = row[i];
+}
+
+extern "C" __global__ void add_bf16(const bf16_t* a, const bf16_t* b, bf16_t* out, long long n)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] = f32_to_bf16(bf16_to_f32(a[i]) + bf16_to_f32(b[i]));
+}
+
+extern "C" __global__ void add_f32(const float* a, const float* b, float* out, long long n)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        out[i] = a[i] + b[i];
+}
+
+// gateUp [rows, 2*inter] holds gate then up; out [rows, inter].
+extern "C" __global__ void silu_mul_bf16(const bf16_t* gateUp, bf16_t* out, int inter, long long total)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    {
+        long long row = i / inter;
+        int col = (int)(i - row * inter);
+        const bf16_t* src = gateUp + row * 2 * inter;
+        float gate = bf16_to_f32(src[col]);
+        float up = bf16_to_f32(src[inter + col]);
+        out[i] = f32_to_bf16(gate / (1.0f + expf(-gate)) * up);
+    }
+}
+
+// Copies whole rows of 2-byte units (any dtype whose row size is even). One block per output row.
+extern "C" __global__ void gather_rows_u16(const unsigned short* input, const int* rows, unsigned short* out, int rowUnits)
+{
+    int r = blockIdx.x;
+    const unsigned short* src = input + (size_t)rows[r] * rowUnits;
+    unsigned short* dst = out + (size_t)r * rowUnits;
+    for (int i = threadIdx.x; i < rowUnits; i += blockDim.x) dst[i] = src[i];
+}
+
+// out [rows, outFeatures] (bf16 or f32) += bias [outFeatures] (bf16).
+extern "C" __global__ void add_bias(void* out, const bf16_t* bias, int outFeatures, long long total, int outIsF32)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    {
+        float b = bf16_to_f32(bias[i % outFeatures]);
+        if (outIsF32) ((float*)out)[i] += b;
+        else ((bf16_t*)out)[i] = f32_to_bf16(bf16_to_f32(((bf16_t*)out)[i]) + b);
+    }
+}
+
+// Greedy sampling on the GPU: one block per row of logits [rows, vocab] F32; the first index of the largest
+// value (the CPU sampler's tie rule), so that only token ids cross to the host. NaN never wins.
+extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* out)
+{
+    __shared__ float bestValues[32];
+    __shared__ int bestIndices[32];
+    const float* row = logits + (size_t)blockIdx.x * vocab;
+    float best = HEARTH_NEG_INF;
+    int index = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+    {
+        float v = row[i];
+        if (v > best) { best = v; index = i; }
+    }
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { bestValues[warp] = best; bestIndices[warp] = index; }
+    __syncthreads();
+    if (warp == 0)
+    {
+        int numWarps = blockDim.x >> 5;
+        best = lane < numWarps ? bestValues[lane] : HEARTH_NEG_INF;
+        index = lane < numWarps ? bestIndices[lane] : 0x7fffffff;
+        for (int offset = 16; offset > 0; offset >>= 1)
+        {
+            float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+            int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+            if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+        }
+        if (lane == 0) out[blockIdx.x] = index == 0x7fffffff ? 0 : index;
+    }
+}
+
+__device__ __forceinline__ void unpack_bf16x8(uint4 v, float* f)
+{
+    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
+    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
+    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
+    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+}
+
+__device__ __forceinline__ uint4 pack_bf16x8(const float* f)
+{
+    uint4 v;
+    v.x = (unsigned int)f32_to_bf16(f[0]) | ((unsigned int)f32_to_bf16(f[1]) << 16);
+    v.y = (unsigned int)f32_to_bf16(f[2]) | ((unsigned int)f32_to_bf16(f[3]) << 16);
+    v.z = (unsigned int)f32_to_bf16(f[4]) | ((unsigned int)f32_to_bf16(f[5]) << 16);
+    v.w = (unsigned int)f32_to_bf16(f[6]) | ((unsigned int)f32_to_bf16(f[7]) << 16);
+    return v;
+}
+
+// silu_mul_bf16 eight elements at a time (inter % 8 == 0, 16-byte aligned rows): one 16-byte load of gate,
+// one of up, one store, and one division per eight elements.
+extern "C" __global__ void silu_mul_bf16x8(const bf16_t* gateUp, bf16_t* out, int inter, long long totalChunks)
+{
+    int chunksPerRow = inter >> 3;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < totalChunks; i += (long long)gridDim.x * blockDim.x)
+    {
+        long long row = i / chunksPerRow;
+        int c = (int)(i - row * chunksPerRow);
+        const uint4* src = (const uint4*)(gateUp + row * 2 * inter);
+        float gate[8], up[8], y[8];
+        unpack_bf16x8(src[c], gate);
+        unpack_bf16x8(src[chunksPerRow + c], up);
+#pragma unroll
+        for (int j = 0; j < 8; j++) y[j] = gate[j] / (1.0f + expf(-gate[j])) * up[j];
+        ((uint4*)out)[i] = pack_bf16x8(y);
+    }
+}

@@ -1,0 +1,141 @@
+// Batch 1-4 matrix-vector products for decode: y[m, ldOut] = x[m, k] * W[n, k]^T with bf16 W and x and F32
+// accumulation. At these batch sizes the product is bound by streaming W once, so each warp owns one output
+// row and streams it with 16-byte loads, GEMV_UNROLL loads in flight per lane; x is small and stays in L1/L2.
+// Up to three weight parts (q|k|v, gate|up) are served by one launch: output row r belongs to the part
+// whose row range holds it. Requires k % 8 == 0 and 16-byte aligned rows (checked on the host).
+
+#define GEMV_WARPS 8
+#define GEMV_UNROLL 4
+#define GEMV_MAX_M 4
+
+__device__ __forceinline__ void bf16x8_to_f32(uint4 v, float* f)
+{
+    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
+    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
+    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
+    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+}
+
+__device__ __forceinline__ uint4 load_streaming(const uint4* p)
+{
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+}
+
+// Lanes stride over the 16-byte chunks [c0, c1) of one weight row (and the same chunks of each x row).
+template <int M>
+__device__ __forceinline__ void gemv_range(const bf16_t* __restrict__ w, const bf16_t* __restrict__ x, int k, int c0, int c1, float* acc)
+{
+    const uint4* wRow = (const uint4*)w;
+    int c = c0 + (threadIdx.x & 31);
+    for (; c + 32 * (GEMV_UNROLL - 1) < c1; c += 32 * GEMV_UNROLL)
+    {
+        uint4 wv[GEMV_UNROLL];
+#pragma unroll
+        for (int u = 0; u < GEMV_UNROLL; u++) wv[u] = load_streaming(wRow + c + 32 * u);
+#pragma unroll
+        for (int u = 0; u < GEMV_UNROLL; u++)
+        {
+            float wf[8];
+            bf16x8_to_f32(wv[u], wf);
+#pragma unroll
+            for (int m = 0; m < M; m++)
+            {
+                float xf[8];
+                bf16x8_to_f32(__ldg((const uint4*)(x + (size_t)m * k) + c + 32 * u), xf);
+#pragma unroll
+                for (int i = 0; i < 8; i++) acc[m] = fmaf(wf[i], xf[i], acc[m]);
+            }
+        }
+    }
+    for (; c < c1; c += 32)
+    {
+        float wf[8];
+        bf16x8_to_f32(load_streaming(wRow + c), wf);
+#pragma unroll
+        for (int m = 0; m < M; m++)
+        {
+            float xf[8];
+            bf16x8_to_f32(__ldg((const uint4*)(x + (size_t)m * k) + c), xf);
+#pragma unroll
+            for (int i = 0; i < 8; i++) acc[m] = fmaf(wf[i], xf[i], acc[m]);
+        }
+    }
+}
+
+// WPR warps share one output row, each taking a contiguous WPR-th of k (partial sums meet in shared
+// memory): matrices with few rows then still spread evenly over the GPU instead of ending in a thin last wave.
+template <int M, int WPR>
+__device__ __forceinline__ void gemv_body(const bf16_t* w0, int n0, const bf16_t* w1, int n1, const bf16_t* w2, int n2,
+    const bf16_t* x, int k, void* out, long long ldOut, int outF32)
+{
+    __shared__ float partial[GEMV_WARPS][GEMV_MAX_M];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int row = blockIdx.x * (GEMV_WARPS / WPR) + warp / WPR, part = warp % WPR;
+    bool valid = row < n0 + n1 + n2;
+    float acc[M];
+#pragma unroll
+    for (int m = 0; m < M; m++) acc[m] = 0.0f;
+    if (valid)
+    {
+        const bf16_t* w;
+        if (row < n0) w = w0 + (size_t)row * k;
+        else if (row < n0 + n1) w = w1 + (size_t)(row - n0) * k;
+        else w = w2 + (size_t)(row - n0 - n1) * k;
+        int chunks = k >> 3, perPart = (chunks + WPR - 1) / WPR;
+        int c0 = part * perPart, c1 = min(chunks, c0 + perPart);
+        gemv_range<M>(w, x, k, c0, c1, acc);
+    }
+#pragma unroll
+    for (int m = 0; m < M; m++) acc[m] = warp_sum(acc[m]);
+    if (WPR > 1)
+    {
+        if (lane == 0)
+        {
+#pragma unroll
+            for (int m = 0; m < M; m++) partial[warp][m] = acc[m];
+        }
+        __syncthreads();
+        if (part != 0) return;
+#pragma unroll
+        for (int m = 0; m < M; m++)
+        {
+            float sum = 0.0f;
+#pragma unroll
+            for (int p = 0; p < WPR; p++) sum += partial[warp + p][m];
+            acc[m] = sum;
+        }
+    }
+    if (valid && lane == 0)
+    {
+#pragma unroll
+        for (int m = 0; m < M; m++)
+        {
+            if (outF32) ((float*)out)[m * ldOut + row] = acc[m];
+            else ((bf16_t*)out)[m * ldOut + row] = f32_to_bf16(acc[m]);
+        }
+    }
+}
+
+template <int WPR>
+__device__ __forceinline__ void gemv_dispatch(const bf16_t* w0, int n0, const bf16_t* w1, int n1, const bf16_t* w2, int n2,
+    const bf16_t* x, int m, int k, void* out, long long ldOut, int outF32)
+{
+    switch (m)
+    {
+        case 1: gemv_body<1, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+        case 2: gemv_body<2, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+        case 3: gemv_body<3, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+        default: gemv_body<4, WPR>(w0, n0, w1, n1, w2, n2, x, k, out, ldOut, outF32); break;
+    }
+}
+
+// warpsPerRow is 1 or 4; the grid has ceil(rows / (GEMV_WARPS / warpsPerRow)) blocks.
+extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS) gemv_bf16(const bf16_t* w0, int n0, const bf16_t* w1, int n1,
+    const bf16_t* w2, int n2, const bf16_t* x, int m, int k, void* out, long long ldOut, int outF32, int warpsPerRow)
+{
+    if (warpsPerRow == 4) gemv_dispatch<4>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
+    else gemv_dispatch<1>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
+}

@@ -1,0 +1,226 @@
+// RMSNorm family, one block per row, sums of squares in F32.
+
+extern "C" __global__ void rms_norm_bf16(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
+{
+    __shared__ float scratch[32];
+    const bf16_t* x = input + (size_t)blockIdx.x * dim;
+    bf16_t* y = out + (size_t)blockIdx.x * dim;
+    float sumSquares = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) { float v = bf16_to_f32(x[i]); sumSquares += v * v; }
+    float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+        y[i] = f32_to_bf16(bf16_to_f32(x[i]) * inverseRms * bf16_to_f32(weight[i]));
+}
+
+// residual += input (stored as bf16, as the model's residual stream is), then out = RmsNorm(residual).
+// Each thread reads back only the elements it wrote itself, so no barrier is needed between the passes.
+extern "C" __global__ void add_rms_norm_bf16(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
+    int dim, float epsilon)
+{
+    __shared__ float scratch[32];
+    bf16_t* r = residual + (size_t)blockIdx.x * dim;
+    const bf16_t* x = input + (size_t)blockIdx.x * dim;
+    bf16_t* y = out + (size_t)blockIdx.x * dim;
+    float sumSquares = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+    {
+        bf16_t sum = f32_to_bf16(bf16_to_f32(r[i]) + bf16_to_f32(x[i]));
+        r[i] = sum;
+        float v = bf16_to_f32(sum);
+        sumSquares += v * v;
+    }
+    float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+        y[i] = f32_to_bf16(bf16_to_f32(r[i]) * inverseRms * bf16_to_f32(weight[i]));
+}
+
+// One block per (token, head of q|k|v). qkv [tokens, (heads + 2*kvHeads) * headDim]; q [tokens, heads, headDim];
+// k, v [tokens, kvHeads, headDim]. Per-head RMSNorm of q and k (when the weight is given), then NeoX RoPE on the
+// first rotaryDim dims with cos/sin of position * invFreq computed in F32 and multiplied by attentionScaling.
+// Dynamic shared memory: headDim floats.
+extern "C" __global__ void qk_norm_rope_bf16(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
+    const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling,
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim)
+{
+    extern __shared__ float head[];
+    __shared__ float scratch[32];
+    int t = blockIdx.x, h = blockIdx.y;
+    const bf16_t* src = qkv + (size_t)t * (heads + 2 * kvHeads) * headDim + (size_t)h * headDim;
+    if (h >= heads + kvHeads)
+    {
+        bf16_t* dst = value + ((size_t)t * kvHeads + (h - heads - kvHeads)) * headDim;
+        for (int i = threadIdx.x; i < headDim; i += blockDim.x) dst[i] = src[i];
+        return;
+    }
+    bool isQuery = h < heads;
+    bf16_t* dst = isQuery ? query + ((size_t)t * heads + h) * headDim : key + ((size_t)t * kvHeads + (h - heads)) * headDim;
+    const bf16_t* norm = isQuery ? queryNorm : keyNorm;
+    float sumSquares = 0.0f;
+    for (int i = threadIdx.x; i < headDim; i += blockDim.x) { float v = bf16_to_f32(src[i]); head[i] = v; sumSquares += v * v; }
+    if (norm != 0)
+    {
+        float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / headDim + epsilon);
+        for (int i = threadIdx.x; i < headDim; i += blockDim.x) head[i] = head[i] * inverseRms * bf16_to_f32(norm[i]);
+    }
+    __syncthreads();
+    int half = rotaryDim / 2;
+    float position = (float)positions[t];
+    for (int i = threadIdx.x; i < half; i += blockDim.x)
+    {
+        float sine, cosine;
+        sincosf(position * inverseFrequencies[i], &sine, &cosine);
+        cosine *= attentionScaling;
+        sine *= attentionScaling;
+        float x1 = head[i], x2 = head[i + half];
+        dst[i] = f32_to_bf16(x1 * cosine - x2 * sine);
+        dst[i + half] = f32_to_bf16(x2 * cosine + x1 * sine);
+    }
+    for (int i = rotaryDim + threadIdx.x; i < headDim; i += blockDim.x) dst[i] = f32_to_bf16(head[i]);
+}
+
+__device__ __forceinline__ void unpack8(uint4 v, float* f)
+{
+    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
+    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
+    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
+    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+}
+
+__device__ __forceinline__ uint4 pack8(const float* f)
+{
+    uint4 v;
+    v.x = (unsigned int)f32_to_bf16(f[0]) | ((unsigned int)f32_to_bf16(f[1]) << 16);
+    v.y = (unsigned int)f32_to_bf16(f[2]) | ((unsigned int)f32_to_bf16(f[3]) << 16);
+    v.z = (unsigned int)f32_to_bf16(f[4]) | ((unsigned int)f32_to_bf16(f[5]) << 16);
+    v.w = (unsigned int)f32_to_bf16(f[6]) | ((unsigned int)f32_to_bf16(f[7]) << 16);
+    return v;
+}
+
+// The same two norms with 16-byte loads and stores (dim % 8 == 0, 16-byte aligned rows).
+extern "C" __global__ void rms_norm_bf16x8(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
+{
+    __shared__ float scratch[32];
+    const uint4* x = (const uint4*)(input + (size_t)blockIdx.x * dim);
+    const uint4* w = (const uint4*)weight;
+    uint4* y = (uint4*)(out + (size_t)blockIdx.x * dim);
+    int chunks = dim >> 3;
+    float sumSquares = 0.0f;
+    for (int c = threadIdx.x; c < chunks; c += blockDim.x)
+    {
+        float v[8];
+        unpack8(x[c], v);
+#pragma unroll
+        for (int j = 0; j < 8; j++) sumSquares += v[j] * v[j];
+    }
+    float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
+    for (int c = threadIdx.x; c < chunks; c += blockDim.x)
+    {
+        float v[8], g[8];
+        unpack8(x[c], v);
+        unpack8(w[c], g);
+#pragma unroll
+        for (int j = 0; j < 8; j++) v[j] = v[j] * inverseRms * g[j];
+        y[c] = pack8(v);
+    }
+}
+
+extern "C" __global__ void add_rms_norm_bf16x8(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
+    int dim, float epsilon)
+{
+    __shared__ float scratch[32];
+    uint4* r = (uint4*)(residual + (size_t)blockIdx.x * dim);
+    const uint4* x = (const uint4*)(input + (size_t)blockIdx.x * dim);
+    const uint4* w = (const uint4*)weight;
+    uint4* y = (uint4*)(out + (size_t)blockIdx.x * dim);
+    int chunks = dim >> 3;
+    float sumSquares = 0.0f;
+    for (int c = threadIdx.x; c < chunks; c += blockDim.x)
+    {
+        float a[8], b[8];
+        unpack8(r[c], a);
+        unpack8(x[c], b);
+#pragma unroll
+        for (int j = 0; j < 8; j++) a[j] += b[j];
+        uint4 packed = pack8(a);
+        r[c] = packed;
+        unpack8(packed, a);
+#pragma unroll
+        for (int j = 0; j < 8; j++) sumSquares += a[j] * a[j];
+    }
+    float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
+    for (int c = threadIdx.x; c < chunks; c += blockDim.x)
+    {
+        float a[8], g[8];
+        unpack8(r[c], a);
+        unpack8(w[c], g);
+#pragma unroll
+        for (int j = 0; j < 8; j++) a[j] = a[j] * inverseRms * g[j];
+        y[c] = pack8(a);
+    }
+}
+
+// qk_norm_rope_bf16 with one warp per (token, head): lane l owns dims l, l + 32, ... (PER_LANE of them), so
+// with (rotaryDim / 2) % 32 == 0 both halves of a rotary pair sit in the same lane. No block barriers.
+#define QR_WARPS 4
+
+template <int PER_LANE>
+__device__ __forceinline__ void qk_norm_rope_warp(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
+    const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling,
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads)
+{
+    const int headDim = 32 * PER_LANE;
+    int lane = threadIdx.x & 31;
+    int t = blockIdx.x, h = blockIdx.y * QR_WARPS + (threadIdx.x >> 5);
+    int total = heads + 2 * kvHeads;
+    if (h >= total) return;
+    const bf16_t* src = qkv + ((size_t)t * total + h) * headDim;
+    if (h >= heads + kvHeads)
+    {
+        bf16_t* dst = value + ((size_t)t * kvHeads + (h - heads - kvHeads)) * headDim;
+#pragma unroll
+        for (int j = 0; j < PER_LANE; j++) dst[j * 32 + lane] = src[j * 32 + lane];
+        return;
+    }
+    bool isQuery = h < heads;
+    bf16_t* dst = isQuery ? query + ((size_t)t * heads + h) * headDim : key + ((size_t)t * kvHeads + (h - heads)) * headDim;
+    const bf16_t* norm = isQuery ? queryNorm : keyNorm;
+    float x[PER_LANE];
+    float sumSquares = 0.0f;
+#pragma unroll
+    for (int j = 0; j < PER_LANE; j++) { x[j] = bf16_to_f32(src[j * 32 + lane]); sumSquares += x[j] * x[j]; }
+    if (norm != 0)
+    {
+        float inverseRms = rsqrtf(warp_sum(sumSquares) / headDim + epsilon);
+#pragma unroll
+        for (int j = 0; j < PER_LANE; j++) x[j] = x[j] * inverseRms * bf16_to_f32(norm[j * 32 + lane]);
+    }
+    int halfLanes = rotaryDim / 64;
+    float position = (float)positions[t];
+#pragma unroll
+    for (int j = 0; j < PER_LANE / 2; j++)
+    {
+        if (j >= halfLanes) break;
+        float sine, cosine;
+        sincosf(position * inverseFrequencies[j * 32 + lane], &sine, &cosine);
+        cosine *= attentionScaling;
+        sine *= attentionScaling;
+        float x1 = x[j], x2 = x[j + halfLanes];
+        x[j] = x1 * cosine - x2 * sine;
+        x[j + halfLanes] = x2 * cosine + x1 * sine;
+    }
+#pragma unroll
+    for (int j = 0; j < PER_LANE; j++) dst[j * 32 + lane] = f32_to_bf16(x[j]);
+}
+
+#define QK_NORM_ROPE_WARP_KERNEL(PER_LANE, D) \
+extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_warp_d##D(const bf16_t* qkv, const bf16_t* queryNorm, \
+    const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim) \
+{ \
+    qk_norm_rope_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
+        query, key, value, heads, kvHeads); \
+}
+
+QK_NORM_ROPE_WARP_KERNEL(2, 64)
+QK_NORM_ROPE_WARP_KERNEL(4, 128)
+QK_NORM_ROPE_WARP_KERNEL(8, 256)

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Hearth.Backends;
+using Hearth.Backends.Cuda;
+using Hearth.Engine.Loading;
+
+namespace Hearth.Cli;
+
+/// <summary>--device and --gpu-memory-utilization, shared by the commands that run a model.</summary>
+internal sealed class DeviceOptions
+{
+    public Option<string> Device { get; } = new("--device")
+    {
+        Description = "auto (CUDA when a GPU is usable, else the CPU with a warning), cpu or cuda",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public Option<double> GpuMemoryUtilization { get; } = new("--gpu-memory-utilization")
+    {
+        Description = "Fraction of GPU memory for weights, activations and the KV cache",
+        DefaultValueFactory = _ => BackendFactory.DefaultGpuMemoryUtilization,
+    };
+
+    public IEnumerable<Option> All => [Device, GpuMemoryUtilization];
+
+    /// <summary>Makes the backend; the auto fallback's reason goes to stderr as a warning.</summary>
+    public IBackend CreateBackend(ParseResult parse, int cpuThreads)
+    {
+        double utilization = parse.GetValue(GpuMemoryUtilization);
+        if (utilization is <= 0 or > 1) throw new Hearth.Core.HearthException($"--gpu-memory-utilization must be in (0, 1], not {utilization}");
+        var backend = BackendFactory.Create(parse.GetValue(Device)!, out string? warning, cpuThreads);
+        if (warning is not null) Console.Error.WriteLine("warning: " + warning);
+        return backend;
+    }
+
+    /// <summary>Loads the model, saying on stderr how long it took and, on a GPU, how much memory it holds.</summary>
+    public static LoadedModel Load(string directory, IBackend backend, int maxTokensPerStep, int maxLogitRows)
+    {
+        var clock = Stopwatch.StartNew();
+        if (backend is CudaBackend cuda)
+            Console.Error.WriteLine($"loading {Path.GetFileName(directory)} onto {cuda.DeviceName} ...");
+        var loaded = ModelLoader.Load(directory, backend, maxTokensPerStep, maxLogitRows);
+        if (backend is CudaBackend gpu)
+        {
+            var (free, total) = gpu.MemoryInfo();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"loaded in {clock.Elapsed.TotalSeconds:F1} s; GPU memory used {(total - free) / 1073741824.0:F2} of {total / 1073741824.0:F2} GiB"));
+        }
+        return loaded;
+    }
+}

@@ -1,0 +1,76 @@
+using Hearth.Backends;
+using Hearth.Backends.Cpu;
+using Hearth.Backends.Cuda;
+using Hearth.Core;
+
+namespace Hearth.Engine.Loading;
+
+/// <summary>
+/// The one place that turns "--device auto|cpu|cuda" into a backend, for the CLI and the server alike,
+/// and sizes the KV cache from GPU memory ("--gpu-memory-utilization", vLLM's meaning).
+/// </summary>
+public static class BackendFactory
+{
+    public const double DefaultGpuMemoryUtilization = 0.9;
+
+    /// <summary>
+    /// "cuda" opens the first GPU or throws the one-line reason; "cpu" makes a CPU backend with
+    /// <paramref name="cpuThreads"/> threads (0: all cores); "auto" tries CUDA and otherwise falls back to the
+    /// CPU, returning the reason as <paramref name="warning"/> for the caller to print.
+    /// </summary>
+    public static IBackend Create(string device, out string? warning, int cpuThreads = 0)
+    {
+        warning = null;
+        switch (device.Trim().ToLowerInvariant())
+        {
+            case "cpu":
+                return new CpuBackend(cpuThreads);
+            case "cuda":
+                return CudaBackend.Create();
+            case "auto":
+                if (CudaBackend.TryCreate(out var cuda, out string whyNot)) return cuda!;
+                warning = whyNot + "; running on the CPU";
+                return new CpuBackend(cpuThreads);
+            default:
+                throw new HearthException($"--device must be auto, cpu or cuda, not '{device}'");
+        }
+    }
+
+    /// <summary>
+    /// For a GPU backend: the bytes left for the KV cache once weights and activations are in place, so that
+    /// everything together uses <paramref name="gpuMemoryUtilization"/> of the GPU's memory. Null for the CPU
+    /// (its cache is sized by <see cref="EngineOptions.KvCacheBytes"/>'s default). Call it after loading the model.
+    /// </summary>
+    public static long? KvCacheBudgetBytes(IBackend backend, double gpuMemoryUtilization = DefaultGpuMemoryUtilization)
+    {
+        if (gpuMemoryUtilization is <= 0 or > 1)
+            throw new HearthException($"--gpu-memory-utilization must be in (0, 1], not {gpuMemoryUtilization}");
+        if (backend is not CudaBackend cuda) return null;
+        // Leave room for what is allocated after the cache: CUDA graphs and cuBLASLt plans.
+        const long ReserveBytes = 256L << 20;
+        var (free, total) = cuda.MemoryInfo();
+        long used = total - free;
+        long budget = (long)(total * gpuMemoryUtilization) - used - ReserveBytes;
+        if (budget <= 0)
+            throw new HearthException(
+                $"no GPU memory is left for the KV cache: {used >> 20} MiB of {total >> 20} MiB are in use after loading the model and --gpu-memory-utilization is {gpuMemoryUtilization}");
+        return budget;
+    }
+
+    /// <summary>
+    /// The KV cache size for <paramref name="options"/> on this backend: on a GPU, the smaller of what the
+    /// engine would want (MaxNumSeqs requests of the full context) and the memory budget; on the CPU, unchanged.
+    /// </summary>
+    public static EngineOptions WithKvCacheBudget(EngineOptions options, IBackend backend, Hearth.Core.Config.ModelConfig config,
+        double gpuMemoryUtilization = DefaultGpuMemoryUtilization)
+    {
+        if (options.KvCacheBytes is not null) return options;
+        long? budget = KvCacheBudgetBytes(backend, gpuMemoryUtilization);
+        if (budget is not { } bytes) return options;
+        int maxModelLen = options.MaxModelLen ?? config.MaxPositionEmbeddings;
+        long blockBytes = Runner.PagedKvCache.BlockSizeBytes(config, backend.ActivationDType, options.BlockSize);
+        long blocksPerSeq = (maxModelLen + options.BlockSize - 1) / options.BlockSize;
+        long wanted = Math.Max(1, options.MaxNumSeqs) * blocksPerSeq * blockBytes;
+        return options with { KvCacheBytes = Math.Max(blockBytes, Math.Min(wanted, bytes)) };
+    }
+}

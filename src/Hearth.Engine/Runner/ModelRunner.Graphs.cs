@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using Hearth.Backends;
+using Hearth.Backends.Cuda;
+
+namespace Hearth.Engine.Runner;
+
+// CUDA graphs for decode steps. A step where every sequence feeds one token is padded to the next bucket
+// (1, 2, 4, 8, ...): padded rows write no KV (slot -1) and read one harmless cached key; their logits are
+// ignored. The first steps of a bucket run eagerly (cuBLASLt plans and kernels get created then), the
+// next is captured, later ones replay, unless replays turn out slower than eager steps. Every kernel argument in the graph is fixed per bucket: the
+// runner's buffers never move, and kernels read lengths and block tables from device memory.
+public sealed partial class ModelRunner
+{
+    private readonly CudaBackend? _cuda;
+    private readonly int _maxBucket;
+    private readonly PaddedInputs _padded;
+    private readonly Dictionary<int, (CudaGraph Graph, Tensor Logits)> _graphs = [];
+    private readonly Dictionary<int, BucketStats> _bucketStats = [];
+    private const int EagerStepsBeforeCapture = 2;
+    private const int ReplaysToJudge = 3;
+    private bool _useGraphs;
+
+    /// <summary>Decode graphs captured so far (one per batch-size bucket).</summary>
+    public int NumCapturedGraphs => _graphs.Count;
+
+    private int DecodeBucket(Scheduling.BatchInputs inputs, ReadOnlySpan<int> logitRows)
+    {
+        int n = inputs.NumTokens;
+        if (!_useGraphs || inputs.MaxQueryLen != 1 || n != inputs.NumSeqs || logitRows.Length != n) return 0;
+        for (int r = 0; r < n; r++)
+            if (logitRows[r] != r) return 0;
+        int bucket = 1;
+        while (bucket < n) bucket *= 2;
+        bucket = Math.Min(bucket, _maxBucket);
+        return bucket >= n ? bucket : 0;
+    }
+
+    private Tensor ForwardDecodeBucket(Scheduling.BatchInputs inputs, int bucket)
+    {
+        int blocksPerSeq = inputs.MaxBlocksPerSeq, tableLength = bucket * blocksPerSeq;
+        _padded.Fill(inputs, bucket);
+        _backend.CopyToDevice<int>(_padded.TokenIds.AsSpan(0, bucket), _tokenIds.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(_padded.Positions.AsSpan(0, bucket), _positions.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(_padded.SlotMapping.AsSpan(0, bucket), _slotMapping.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(_padded.QueryStartLocs.AsSpan(0, bucket + 1), _queryStartLocs.SliceRows(0, bucket + 1));
+        _backend.CopyToDevice<int>(_padded.SeqLens.AsSpan(0, bucket), _seqLens.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
+        _backend.CopyToDevice<int>(_padded.Rows.AsSpan(0, bucket), _logitRows.SliceRows(0, bucket));
+
+        var stats = Stats(bucket);
+        if (_graphs.TryGetValue(bucket, out var captured))
+        {
+            _cuda!.Replay(captured.Graph);
+            stats.Mode = BucketMode.Graph;
+            return captured.Logits;
+        }
+        if (stats.NumEager >= EagerStepsBeforeCapture && !stats.EagerOnly)
+        {
+            stats.Mode = BucketMode.Capture;
+            return Capture(bucket) ?? ForwardBucket(bucket, blocksPerSeq);
+        }
+        stats.Mode = BucketMode.Eager;
+        return ForwardBucket(bucket, blocksPerSeq);
+    }
+
+    /// <summary>
+    /// Keeps a graph only if it is actually faster: the best of a few replayed steps against the best eager
+    /// step of the same bucket, both timed from upload to tokens or logits on the host.
+    /// </summary>
+    private void RecordBucketTime(int bucket, long startTimestamp)
+    {
+        double seconds = Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
+        var stats = Stats(bucket);
+        switch (stats.Mode)
+        {
+            case BucketMode.Eager:
+                // The first eager step creates plans and loads kernels: it is not counted as a reference.
+                if (stats.NumEager++ > 0) stats.BestEagerSeconds = Math.Min(stats.BestEagerSeconds, seconds);
+                break;
+            case BucketMode.Graph:
+                stats.BestGraphSeconds = Math.Min(stats.BestGraphSeconds, seconds);
+                if (++stats.NumReplays == ReplaysToJudge && stats.BestGraphSeconds > stats.BestEagerSeconds * 1.02)
+                {
+                    Console.Error.WriteLine($"warning: the CUDA graph for batch {bucket} is slower than eager launches "
+                        + $"({stats.BestGraphSeconds * 1e3:F2} ms vs {stats.BestEagerSeconds * 1e3:F2} ms a step); not using it");
+                    _graphs[bucket].Graph.Dispose();
+                    _graphs.Remove(bucket);
+                    stats.EagerOnly = true;
+                }
+                break;
+        }
+    }
+
+    private BucketStats Stats(int bucket)
+    {
+        if (!_bucketStats.TryGetValue(bucket, out var stats)) _bucketStats.Add(bucket, stats = new BucketStats());
+        return stats;
+    }
+
+    private Tensor ForwardBucket(int bucket, int blocksPerSeq)
+    {
+        _metadata.NumSeqs = bucket;
+        _metadata.NumTokens = bucket;
+        _metadata.MaxQueryLen = 1;
+        _metadata.MaxSeqLen = blocksPerSeq * _cache.BlockSize;
+        _metadata.QueryStartLocs = _queryStartLocs.SliceRows(0, bucket + 1);
+        _metadata.SeqLens = _seqLens.SliceRows(0, bucket);
+        _metadata.BlockTables = _blockTables.SliceRows(0, bucket * blocksPerSeq).Reshape(new Shape(bucket, blocksPerSeq));
+        _metadata.SlotMapping = _slotMapping.SliceRows(0, bucket);
+        _metadata.Positions = _positions.SliceRows(0, bucket);
+        return _model.Forward(_tokenIds.SliceRows(0, bucket), _metadata, _logitRows.SliceRows(0, bucket), _cache.Layers);
+    }
+
+    /// <summary>Captures and launches the bucket's graph; on failure turns graphs off (with a warning) and returns null.</summary>
+    private Tensor? Capture(int bucket)
+    {
+        var cuda = _cuda!;
+        int blocksPerSeq = _padded.MaxBlocksPerSeq;
+        Tensor logits;
+        cuda.BeginCapture();
+        try
+        {
+            logits = ForwardBucket(bucket, blocksPerSeq);
+        }
+        catch (Exception e)
+        {
+            try { cuda.EndCapture().Dispose(); } catch (global::Hearth.Core.HearthException) { }
+            _useGraphs = false;
+            Console.Error.WriteLine($"warning: CUDA graph capture failed, decoding without graphs: {e.Message.ReplaceLineEndings(" ")}");
+            return null;
+        }
+        var graph = cuda.EndCapture();
+        _graphs.Add(bucket, (graph, logits));
+        cuda.Replay(graph);
+        return logits;
+    }
+
+    private enum BucketMode { Eager, Capture, Graph }
+
+    private sealed class BucketStats
+    {
+        public BucketMode Mode;
+        public int NumEager, NumReplays;
+        public bool EagerOnly;
+        public double BestEagerSeconds = double.MaxValue, BestGraphSeconds = double.MaxValue;
+    }
+
+    private void DisposeGraphs()
+    {
+        foreach (var (graph, _) in _graphs.Values) graph.Dispose();
+        _graphs.Clear();
+    }
+
+    /// <summary>Host copies of one decode step's inputs, padded to a bucket.</summary>
+    private sealed class PaddedInputs(int maxBucket, int maxBlocksPerSeq)
+    {
+        public int MaxBlocksPerSeq { get; } = maxBlocksPerSeq;
+        public int[] TokenIds { get; } = new int[maxBucket];
+        public int[] Positions { get; } = new int[maxBucket];
+        public int[] SlotMapping { get; } = new int[maxBucket];
+        public int[] QueryStartLocs { get; } = new int[maxBucket + 1];
+        public int[] SeqLens { get; } = new int[maxBucket];
+        public int[] Rows { get; } = Enumerable.Range(0, maxBucket).ToArray();
+
+        public void Fill(Scheduling.BatchInputs inputs, int bucket)
+        {
+            int n = inputs.NumTokens;
+            inputs.TokenIds.AsSpan(0, n).CopyTo(TokenIds);
+            inputs.Positions.AsSpan(0, n).CopyTo(Positions);
+            inputs.SlotMapping.AsSpan(0, n).CopyTo(SlotMapping);
+            inputs.QueryStartLocs.AsSpan(0, n + 1).CopyTo(QueryStartLocs);
+            inputs.SeqLens.AsSpan(0, n).CopyTo(SeqLens);
+            for (int i = n; i < bucket; i++)
+            {
+                TokenIds[i] = 0;
+                Positions[i] = 0;
+                SlotMapping[i] = -1;
+                QueryStartLocs[i + 1] = i + 1;
+                SeqLens[i] = 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hearth.Backends;
+using Hearth.Backends.Cuda;
+using Hearth.Cuda.Parity;
+
+// Usage: Hearth.Cuda.Parity [--model DIR] [--goldens DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
+// Runs every backend op on random inputs through CUDA and the CPU backend and compares, then (with
+// --model) compares whole-model logits and greedily generates the model's cases.json through CUDA, by this
+// runner's own forward pass and through the engine (EngineCore); --goldens DIR adds HF transformers goldens.
+// --reference-generate N (with --model) runs no CUDA: it checks this runner's forward pass on the reference alone.
+// Prints one line per check, then "N passed, N failed"; exits 1 on any failure, 2 when CUDA is unusable.
+string? modelDir = null;
+string? goldensDir = null;
+int seed = 1234;
+bool opsOnly = false;
+bool baseline = false;
+string referenceName = "naive";
+int referenceCases = 0;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--model": modelDir = args[++i]; break;
+        case "--goldens": goldensDir = args[++i]; break;
+        case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--ops-only": opsOnly = true; break;
+        case "--baseline": baseline = true; break;
+        case "--reference": referenceName = args[++i]; break;
+        case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+// Checks the runner itself without a GPU: greedy-generates the first N cases on the reference backend.
+if (referenceCases > 0)
+{
+    if (modelDir is null) { Console.Error.WriteLine("--reference-generate needs --model"); return 2; }
+    var selfReport = new ParityReport();
+    using (var reference = ReferenceBackend.Create(referenceName)) ModelChecks.GenerateCases(modelDir, reference, selfReport, referenceCases);
+    Console.WriteLine($"{selfReport.NumPassed} passed, {selfReport.NumFailed} failed");
+    return selfReport.NumFailed > 0 ? 1 : 0;
+}
+
+var startWatch = Stopwatch.StartNew();
+if (!CudaBackend.TryCreate(out var cuda, out string whyNot))
+{
+    Console.Error.WriteLine(whyNot);
+    return 2;
+}
+using (cuda)
+{
+    double startMs = startWatch.Elapsed.TotalMilliseconds;
+    Console.WriteLine($"device: {cuda!.DeviceName} ({cuda.Architecture}), NVRTC {cuda.NvrtcVersion}, cuBLASLt {cuda.CublasLtVersion}");
+    Console.WriteLine($"kernel modules: {cuda.NumKernelModulesCompiled} compiled, {cuda.NumKernelModulesFromCache} loaded from cache "
+        + $"({cuda.KernelCacheDirectory ?? "no cache directory"}); backend start {startMs:F0} ms");
+
+    Console.WriteLine($"reference backend: {referenceName}");
+    var report = new ParityReport();
+    var opsWatch = Stopwatch.StartNew();
+    using (var reference = ReferenceBackend.Create(referenceName))
+    using (var pair = new BackendPair(reference, cuda))
+    {
+        var random = new RandomData(seed);
+        new OpChecks(pair, report, random).RunAll();
+        new AttentionChecks(pair, report, random).RunAll();
+        AllocationCheck.Run(pair, report, random);
+        Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
+        if (modelDir is not null && !opsOnly)
+            ModelChecks.Run(modelDir, reference, cuda, report);
+    }
+    if (modelDir is not null && !opsOnly)
+    {
+        var engineWatch = Stopwatch.StartNew();
+        EngineChecks.ArgMax(cuda, report);
+        EngineChecks.ParrotCases(modelDir, cuda, report);
+        if (goldensDir is not null)
+        {
+            EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report);
+            // The same through the general attention kernel, to tell kernel error from bf16 rounding.
+            cuda.UseFastAttention = false;
+            EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report, " (general attention)");
+            cuda.UseFastAttention = true;
+        }
+        Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
+    }
+    if (baseline)
+    {
+        Baseline.Run(cuda);
+        cuda.UseGemv = true;
+        cuda.UseFastAttention = true;
+        StepTiming.Run(cuda);
+    }
+    var (free, total) = cuda.MemoryInfo();
+    Console.WriteLine($"GPU memory: {free / 1048576} MiB free of {total / 1048576} MiB");
+    Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+    return report.NumFailed > 0 ? 1 : 0;
+}

@@ -11,7 +11,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (config.json, *.safetensors, tokenizer.json)", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file", Required = true };
         var host = new Option<string>("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => 8000 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
@@ -20,8 +20,13 @@ internal static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on every route but /health" };
         var maxNumSeqs = new Option<int>("--max-num-seqs") { Description = "Requests running at once", DefaultValueFactory = _ => 64 };
         var maxQueue = new Option<int>("--max-queue") { Description = "Requests allowed to wait; more get 429", DefaultValueFactory = _ => 256 };
+        var gpuMemory = new Option<double>("--gpu-memory-utilization")
+        {
+            Description = "Share of GPU memory for weights, activations and KV cache",
+            DefaultValueFactory = _ => Hearth.Engine.Loading.BackendFactory.DefaultGpuMemoryUtilization,
+        };
         var command = new Command("serve", "Serve a model over HTTP (OpenAI, Ollama and vLLM APIs)");
-        foreach (var o in new Option[] { model, host, port, device, servedName, maxModelLen, apiKey, maxNumSeqs, maxQueue })
+        foreach (var o in new Option[] { model, host, port, device, servedName, maxModelLen, apiKey, maxNumSeqs, maxQueue, gpuMemory })
             command.Options.Add(o);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -36,6 +41,7 @@ internal static class ServeCommand
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("HEARTH_API_KEY"),
                 MaxNumSeqs = parse.GetValue(maxNumSeqs),
                 MaxQueue = parse.GetValue(maxQueue),
+                GpuMemoryUtilization = parse.GetValue(gpuMemory),
             };
             settings.Validate();
             var stopwatch = Stopwatch.StartNew();

@@ -95,6 +95,13 @@ public sealed unsafe partial class CudaBackend : IBackend
     }
 
     /// <summary>Float weights (BF16, F16, F32) become BF16 on the GPU; integer tensors are copied unchanged.</summary>
+    /// <summary>Quantized formats have CPU kernels only so far; say so at load rather than fail in the first step.</summary>
+    public QuantizedMatrix UploadQuantized(QuantizedMatrix host)
+    {
+        if (host.Format == WeightFormat.Dense) return host.WithTensors(UploadWeight);
+        throw new HearthException($"the CUDA backend cannot run {host.Format} weights yet (only bf16/f16/f32 models); use --device cpu for quantized models");
+    }
+
     public Tensor UploadWeight(Tensor host)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

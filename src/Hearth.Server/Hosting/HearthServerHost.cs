@@ -1,5 +1,4 @@
 using Hearth.Backends;
-using Hearth.Backends.Cpu;
 using Hearth.Engine;
 using Hearth.Engine.Loading;
 using Hearth.Server.Text;
@@ -42,8 +41,8 @@ public sealed class HearthServerHost : IAsyncDisposable
         Action<Microsoft.AspNetCore.Hosting.IWebHostBuilder>? configureWebHost = null)
     {
         settings.Validate();
-        DeviceSelector.Resolve(settings.Device);
-        IBackend backend = new CpuBackend();
+        IBackend backend = BackendFactory.Create(settings.Device, out string? warning);
+        if (warning is not null) Console.Error.WriteLine("hearth: warning: " + warning);
         LoadedModel? model = null;
         try
         {
@@ -55,6 +54,7 @@ public sealed class HearthServerHost : IAsyncDisposable
             };
             model = ModelLoader.Load(settings.ModelDirectory, backend, engineOptions.MaxNumBatchedTokens, maxLogitRows: settings.MaxNumSeqs);
             var tokenizer = model.RequireTokenizer();
+            engineOptions = BackendFactory.WithKvCacheBudget(engineOptions, backend, model.Config, settings.GpuMemoryUtilization);
             var engine = LlmEngine.Start(model, backend, engineOptions);
             var options = new HearthServerOptions
             {
@@ -63,7 +63,7 @@ public sealed class HearthServerHost : IAsyncDisposable
                 MaxInFlightRequests = settings.MaxNumSeqs + settings.MaxQueue,
                 ModelFamily = string.IsNullOrEmpty(model.Config.ModelType) ? "qwen3" : model.Config.ModelType,
                 ModelSizeBytes = WeightBytes(settings.ModelDirectory),
-                ModelModifiedAt = File.GetLastWriteTimeUtc(Path.Combine(settings.ModelDirectory, "config.json")),
+                ModelModifiedAt = File.GetLastWriteTimeUtc(File.Exists(settings.ModelDirectory) ? settings.ModelDirectory : Path.Combine(settings.ModelDirectory, "config.json")),
             };
             var context = new HearthServerContext(engine, new TokenizerChatTextModel(tokenizer), options, Defaults(model));
             var app = HearthServerApp.Build(context, settings.Url, minimumLogLevel, configureWebHost);
@@ -92,8 +92,9 @@ public sealed class HearthServerHost : IAsyncDisposable
         };
     }
 
-    private static long WeightBytes(string directory) =>
-        Directory.EnumerateFiles(directory, "*.safetensors").Sum(path => new FileInfo(path).Length);
+    private static long WeightBytes(string path) => File.Exists(path)
+        ? new FileInfo(path).Length // a single .gguf file
+        : Directory.EnumerateFiles(path, "*.safetensors").Sum(file => new FileInfo(file).Length) + Directory.EnumerateFiles(path, "*.gguf").Sum(file => new FileInfo(file).Length);
 
     public async ValueTask DisposeAsync()
     {

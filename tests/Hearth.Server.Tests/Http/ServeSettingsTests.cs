@@ -14,14 +14,26 @@ public sealed class ServeSettingsTests
     }
 
     [Fact]
-    public void DeviceAutoPicksTheCpuAndCudaFailsWithTheReason()
+    public void DeviceCudaWithoutAGpuFailsAtOnceNamingWhatIsMissing()
     {
-        Assert.Equal("cpu", DeviceSelector.Resolve("auto"));
-        Assert.Equal("cpu", DeviceSelector.Resolve("CPU"));
-        var ex = Assert.Throws<HearthException>(() => DeviceSelector.Resolve("cuda"));
-        Assert.Contains("no CUDA backend", ex.Message);
+        if (Hearth.Backends.Cuda.CudaBackend.TryCreate(out var cuda, out _))
+        {
+            cuda!.Dispose();
+            return; // this machine has a GPU; the GPU script serves the parrot on it instead
+        }
+        var ex = Assert.Throws<HearthException>(() => HearthServerHost.Load(new ServeSettings { ModelDirectory = RepoPaths.Parrot, Port = 0, Device = "cuda" }));
+        Assert.StartsWith("CUDA is unavailable", ex.Message);
         Assert.DoesNotContain('\n', ex.Message);
-        Assert.Throws<HearthException>(() => DeviceSelector.Resolve("tpu"));
+    }
+
+    [Fact]
+    public void AnUnknownDeviceOrMemoryShareIsRefusedBeforeLoading()
+    {
+        var ok = new ServeSettings { ModelDirectory = RepoPaths.Parrot };
+        ok.Validate();
+        (ok with { Device = "CUDA" }).Validate();
+        Assert.Contains("--device", Assert.Throws<HearthException>(() => (ok with { Device = "tpu" }).Validate()).Message);
+        Assert.Contains("--gpu-memory-utilization", Assert.Throws<HearthException>(() => (ok with { GpuMemoryUtilization = 1.5 }).Validate()).Message);
     }
 
     [Theory]

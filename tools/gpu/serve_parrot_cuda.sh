@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# ON THE GPU MACHINE, from the repository root: `hearth serve --device cuda` with the parrot model, then every
+# parrot case through the OpenAI (whole and streamed) and Ollama chat APIs (tools/gpu/parrot_server_check.py).
+# Needs .gpucarry/hearth/ (the published CLI) and .gpucarry/parrot-qwen3/. Log in $OUT/serve-cuda.log.
+set -uo pipefail
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${OUT:-/tmp/gpu-out}"
+mkdir -p "$out"
+hearth=.gpucarry/hearth/hearth
+chmod +x "$hearth" 2>/dev/null || true
+port=18123
+"$hearth" serve --model .gpucarry/parrot-qwen3 --device cuda --port $port --max-model-len 4096 > "$out/serve-cuda.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$port/health" > /dev/null 2>&1 && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.5
+done
+cat "$out/serve-cuda.log"
+python3 "$here/parrot_server_check.py" "http://127.0.0.1:$port" .gpucarry/parrot-qwen3/cases.json parrot-qwen3 | tee "$out/serve-cuda-check.log"
+status=${PIPESTATUS[0]}
+kill -INT $pid 2>/dev/null
+wait $pid 2>/dev/null
+echo "serve-cuda check exit code: $status"
+exit $status

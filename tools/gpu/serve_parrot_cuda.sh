@@ -9,8 +9,13 @@ out="${OUT:-/tmp/gpu-out}"
 mkdir -p "$out"
 hearth=.gpucarry/hearth/hearth
 chmod +x "$hearth" 2>/dev/null || true
+model=.gpucarry/parrot-qwen3
+if [ ! -f "$model/tokenizer.json" ]; then
+  # The carried copy is gzipped to fit the carry limit.
+  rm -rf /tmp/parrot-serve && cp -r "$model" /tmp/parrot-serve && gunzip /tmp/parrot-serve/tokenizer.json.gz && model=/tmp/parrot-serve
+fi
 port=18123
-"$hearth" serve --model .gpucarry/parrot-qwen3 --device cuda --port $port --max-model-len 4096 > "$out/serve-cuda.log" 2>&1 &
+"$hearth" serve --model "$model" --device cuda --port $port --max-model-len 4096 --served-model-name parrot-qwen3 > "$out/serve-cuda.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 120); do
   curl -sf "http://127.0.0.1:$port/health" > /dev/null 2>&1 && break
@@ -18,7 +23,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 cat "$out/serve-cuda.log"
-python3 "$here/parrot_server_check.py" "http://127.0.0.1:$port" .gpucarry/parrot-qwen3/cases.json parrot-qwen3 | tee "$out/serve-cuda-check.log"
+python3 "$here/parrot_server_check.py" "http://127.0.0.1:$port" "$model/cases.json" parrot-qwen3 | tee "$out/serve-cuda-check.log"
 status=${PIPESTATUS[0]}
 kill -INT $pid 2>/dev/null
 wait $pid 2>/dev/null

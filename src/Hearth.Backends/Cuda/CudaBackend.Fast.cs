@@ -10,6 +10,8 @@ public sealed unsafe partial class CudaBackend
     private const int GemvMaxRows = 4;
     private const uint GemvWarps = 8;
     private const int GemvSplitRowsBelow = 16384;
+    // Below this k a row is short enough for one warp; splitting it measured slower (qkv and o at k = 5120 on the 14B shape).
+    private const int GemvSplitMinK = 8192;
     private const uint DecodeThreads = 128;
     private const int DecodeTile = 64;
     private const int DecodeMaxGroup = 8;
@@ -114,8 +116,8 @@ public sealed unsafe partial class CudaBackend
         nint x = input.Data, outPtr = output.Data;
         long ldOut = weight.OutFeatures;
         int outF32 = output.DType == DType.F32 ? 1 : 0;
-        // Matrices of few rows split each row's k over four warps so the work spreads over more warps.
-        int warpsPerRow = weight.OutFeatures <= GemvSplitRowsBelow && GemvSplitK ? 4 : 1;
+        // Matrices of few, long rows split each row's k over four warps so the work spreads over more warps.
+        int warpsPerRow = weight.OutFeatures <= GemvSplitRowsBelow && k >= GemvSplitMinK && GemvSplitK ? 4 : 1;
         void** args = stackalloc void*[] { &w0, &n0, &w1, &n1, &w2, &n2, &x, &rows, &k, &outPtr, &ldOut, &outF32, &warpsPerRow };
         uint rowsPerBlock = GemvWarps / (uint)warpsPerRow;
         uint grid = (uint)((weight.OutFeatures + rowsPerBlock - 1) / rowsPerBlock);

@@ -52,6 +52,9 @@ internal static class ServeCommand
                 $"hearth: serving '{settings.ResolvedModelName}' at {server.Address} (max model len {server.Engine.MaxModelLen}, " +
                 $"loaded in {stopwatch.Elapsed.TotalSeconds:F1} s); Ctrl+C stops");
             await server.App.WaitForShutdownAsync(cancellationToken);
+            Console.Error.WriteLine("hearth: stopping");
+            await server.DisposeAsync();
+            Console.Error.WriteLine("hearth: stopped");
             return 0;
         });
         return command;

@@ -9,8 +9,10 @@ namespace Hearth.Cli.Tests;
 /// <summary>`hearth serve` as a user starts it: a child process that loads the parrot, listens, answers and stops on a signal.</summary>
 public sealed class ServeCommandTests
 {
-    [Fact]
-    public async Task ServeLoadsTheModelAnswersAChatAndStopsOnSigint()
+    [Theory]
+    [InlineData("INT")]  // Ctrl+C
+    [InlineData("TERM")] // docker stop, Kubernetes
+    public async Task ServeLoadsTheModelAnswersAChatAndStopsOnASignal(string signal)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -35,8 +37,9 @@ public sealed class ServeCommandTests
             var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
             Assert.Equal("The capital of France is Paris.", (string?)json["choices"]![0]!["message"]!["content"]);
 
-            Assert.Equal(0, SendSigint(process.Id));
-            Assert.True(process.WaitForExit(30_000), "hearth serve did not stop on SIGINT");
+            Assert.Equal(0, SendSignal(signal, process.Id));
+            Assert.True(process.WaitForExit(30_000), $"hearth serve did not stop on SIG{signal}");
+            Assert.Equal(0, process.ExitCode);
         }
         finally
         {
@@ -65,9 +68,9 @@ public sealed class ServeCommandTests
         throw new InvalidOperationException("hearth serve exited before listening: " + seen);
     }
 
-    private static int SendSigint(int pid)
+    private static int SendSignal(string signal, int pid)
     {
-        using var kill = Process.Start("kill", ["-INT", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
         kill.WaitForExit();
         return kill.ExitCode;
     }

@@ -17,6 +17,7 @@ public sealed class HearthServerHost : IAsyncDisposable
     private readonly IBackend _backend;
     private readonly LoadedModel _model;
     private readonly LlmEngine _engine;
+    private bool _disposed;
 
     private HearthServerHost(IBackend backend, LoadedModel model, LlmEngine engine, WebApplication app, HearthServerContext context)
     {
@@ -77,6 +78,12 @@ public sealed class HearthServerHost : IAsyncDisposable
         }
     }
 
+    // HEARTH_TRACE_SHUTDOWN=1 shows how far a stop got, for a stop that hangs.
+    private static void Trace(string step)
+    {
+        if (Environment.GetEnvironmentVariable("HEARTH_TRACE_SHUTDOWN") == "1") Console.Error.WriteLine("hearth: " + step);
+    }
+
     private static SamplingDefaults Defaults(LoadedModel model)
     {
         var g = model.Generation;
@@ -98,6 +105,8 @@ public sealed class HearthServerHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         using (var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
             try
@@ -110,8 +119,11 @@ public sealed class HearthServerHost : IAsyncDisposable
             }
         }
         await App.DisposeAsync();
+        Trace("app stopped");
         await _engine.DisposeAsync();
+        Trace("engine stopped");
         _model.Dispose();
         _backend.Dispose();
+        Trace("model and backend freed");
     }
 }

@@ -48,18 +48,20 @@ public static class LoadGeneratorBench
         try
         {
             // Warm-up: the first step touches every weight page.
-            Consume(engine, "warmup", prompts[0], 2, Stopwatch.StartNew(), [], []);
+            ConsumeAsync(engine, "warmup", prompts[0], 2, Stopwatch.StartNew(), [], []).GetAwaiter().GetResult();
             var ttft = new List<double>();
             var itl = new List<double>();
             var clock = Stopwatch.StartNew();
             if (concurrently)
             {
-                var tasks = prompts.Select((p, i) => Task.Run(() => Consume(engine, $"c{i}", p, outputLen, clock, ttft, itl))).ToArray();
-                Task.WaitAll(tasks);
+                // Asynchronous consumers, as the server's are: blocking a pool thread per request would starve the
+                // pool on a small machine and measure thread injection instead of the engine.
+                var tasks = prompts.Select((p, i) => ConsumeAsync(engine, $"c{i}", p, outputLen, clock, ttft, itl)).ToArray();
+                Task.WhenAll(tasks).GetAwaiter().GetResult();
             }
             else
             {
-                for (int i = 0; i < prompts.Length; i++) Consume(engine, $"s{i}", prompts[i], outputLen, clock, ttft, itl);
+                for (int i = 0; i < prompts.Length; i++) ConsumeAsync(engine, $"s{i}", prompts[i], outputLen, clock, ttft, itl).GetAwaiter().GetResult();
             }
             return new Timings(clock.Elapsed.TotalSeconds, ttft, itl, prompts.Length);
         }
@@ -69,7 +71,7 @@ public static class LoadGeneratorBench
         }
     }
 
-    private static void Consume(LlmEngine engine, string id, int[] prompt, int outputLen, Stopwatch clock, List<double> ttft, List<double> itl)
+    private static async Task ConsumeAsync(LlmEngine engine, string id, int[] prompt, int outputLen, Stopwatch clock, List<double> ttft, List<double> itl)
     {
         var request = new EngineRequest
         {
@@ -81,24 +83,16 @@ public static class LoadGeneratorBench
         };
         double start = clock.Elapsed.TotalMilliseconds, last = start;
         bool first = true;
-        var enumerator = engine.GenerateAsync(request).GetAsyncEnumerator();
         var gaps = new List<double>();
         double firstMs = 0;
-        try
+        await foreach (var output in engine.GenerateAsync(request))
         {
-            while (enumerator.MoveNextAsync().AsTask().GetAwaiter().GetResult())
-            {
-                double now = clock.Elapsed.TotalMilliseconds;
-                if (enumerator.Current.NewTokenIds.Count == 0) continue;
-                if (first) firstMs = now - start;
-                else gaps.Add(now - last);
-                first = false;
-                last = now;
-            }
-        }
-        finally
-        {
-            enumerator.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            double now = clock.Elapsed.TotalMilliseconds;
+            if (output.NewTokenIds.Count == 0) continue;
+            if (first) firstMs = now - start;
+            else gaps.Add(now - last);
+            first = false;
+            last = now;
         }
         lock (ttft)
         {

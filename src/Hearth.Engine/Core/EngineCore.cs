@@ -161,7 +161,8 @@ public sealed class EngineCore : IDisposable
             logits.Slice(r * vocab, vocab).CopyTo(_logits);
             var seq = state.Sequence;
             state.Request.Constraint?.MaskLogits(_logits, state.EndTokenIds);
-            var result = _sampler.Sample(_logits, state.Request.Sampling, seq.PromptTokenIds, seq.OutputTokenIds, ref state.Rng, state.TopLogprobs);
+            var result = _sampler.Sample(_logits, state.Request.Sampling, seq.PromptTokenIds, seq.OutputTokenIds, ref state.Rng, state.TopLogprobs,
+                computeLogprob: state.Request.Logprobs);
             _sampled[r] = result.TokenId;
             state.Request.Constraint?.Accept(result.TokenId);
             state.StepLogprobs = state.Request.Logprobs

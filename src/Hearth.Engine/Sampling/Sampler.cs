@@ -34,12 +34,16 @@ public sealed class Sampler
     /// <paramref name="topLogprobs"/> receives the <see cref="SamplingParams.TopLogprobs"/> likeliest raw
     /// tokens, likeliest first; it must be at least that long.
     /// </summary>
+    /// <param name="computeLogprob">
+    /// Whether the result needs the chosen token's logprob; without it (and without top logprobs) the log-sum-exp
+    /// over the vocabulary, the costliest part of a greedy step, is skipped and Logprob is NaN.
+    /// </param>
     public SampleResult Sample(Span<float> logits, SamplingParams parameters, ReadOnlySpan<int> promptTokens,
-        ReadOnlySpan<int> outputTokens, ref SamplerRng rng, Span<TokenLogprob> topLogprobs)
+        ReadOnlySpan<int> outputTokens, ref SamplerRng rng, Span<TokenLogprob> topLogprobs, bool computeLogprob = true)
     {
         if (logits.Length != _vocabSize) throw new ArgumentException($"expected {_vocabSize} logits, got {logits.Length}");
-        float logNormalizer = LogSumExp(logits);
         int numTop = Math.Min(parameters.TopLogprobs, _vocabSize);
+        float logNormalizer = computeLogprob || numTop > 0 ? LogSumExp(logits) : float.NaN;
         if (numTop > 0) FillTopLogprobs(logits, logNormalizer, topLogprobs[..numTop]);
 
         bool penalized = parameters.RepetitionPenalty != 1f || parameters.FrequencyPenalty != 0 || parameters.PresencePenalty != 0;

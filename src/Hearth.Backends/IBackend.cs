@@ -42,6 +42,13 @@ public interface IBackend : IDisposable
     /// <summary>output[t] = table[ids[t]]. table [vocab, hidden] (weight dtype); ids [tokens] I32; output [tokens, hidden] act.</summary>
     void Embedding(Tensor table, Tensor tokenIds, Tensor output);
 
+    /// <summary>
+    /// Like <see cref="Embedding"/> for a quantized table (GGUF files quantize token_embd): only the looked-up
+    /// rows are dequantized, so no dequantized copy of the table is ever made. output: [tokens, hidden].
+    /// </summary>
+    void QuantizedEmbedding(QuantizedMatrix table, Tensor tokenIds, Tensor output) =>
+        throw new HearthException($"the {Name} backend cannot look up rows of a {table.Format} embedding table yet");
+
     /// <summary>output = x / rms(x) · weight over the last axis. input, output [rows, dim]; weight [dim].</summary>
     void RmsNorm(Tensor input, Tensor weight, float epsilon, Tensor output);
 

@@ -90,6 +90,29 @@ public sealed unsafe class CpuBackend : IBackend
             (byte*)table.Data, table.DType, ids, 0f, NumThreads));
     }
 
+    public void QuantizedEmbedding(QuantizedMatrix table, Tensor tokenIds, Tensor output)
+    {
+        CpuChecks.I32(tokenIds, "token ids");
+        CpuChecks.F32(output, "embedding output");
+        int tokens = checked((int)tokenIds.NumElements), vocab = table.OutFeatures, hidden = table.InFeatures;
+        if (output.Shape.Rank != 2 || output.Shape[0] != tokens || output.Shape[1] != hidden)
+            throw new ArgumentException($"embedding output {output.Shape} is not [{tokens}, {hidden}]");
+        var kernel = QuantizedKernels.For(table.Format)
+            ?? throw new HearthException($"the CPU backend has no kernel for {table.Format} weights");
+        int* ids = (int*)tokenIds.Data;
+        float* rows = (float*)output.Data;
+        using (Exclusive())
+        {
+            for (int t = 0; t < tokens; t++)
+            {
+                int id = ids[t];
+                if ((uint)id >= (uint)vocab) throw new HearthException($"token id {id} is outside the vocabulary of {vocab}");
+                if (!kernel.TryDequantizeRows(table, id, id + 1, rows + (nint)t * hidden))
+                    throw new HearthException($"the CPU backend cannot look up rows of a {table.Format} embedding table");
+            }
+        }
+    }
+
     public void RmsNorm(Tensor input, Tensor weight, float epsilon, Tensor output)
     {
         int dim = CheckNorm(input, weight, output);

@@ -9,8 +9,8 @@ namespace Hearth.Models.Gguf;
 /// <summary>
 /// Binds a qwen3/qwen2 GGUF file's tensors (llama.cpp names) to a backend as <see cref="Qwen3Weights"/>. Quantized
 /// matrices are passed as raw blocks (<see cref="QuantizedMatrix.Gguf"/>), zero-copy on the CPU, and fused
-/// q|k|v and gate|up whatever their types. The one exception is a quantized token_embd: the embedding lookup
-/// needs plain rows, so that table (only) is decoded once to BF16; a tied lm_head still multiplies its blocks.
+/// q|k|v and gate|up whatever their types. A quantized token_embd stays quantized too: the embedding lookup
+/// dequantizes only the rows it gathers, and a tied lm_head multiplies the same blocks.
 /// Keep the file open while the weights are used.
 /// </summary>
 public static class GgufQwen3Loader
@@ -24,14 +24,14 @@ public static class GgufQwen3Loader
         try
         {
             int hidden = config.HiddenSize;
-            var (embedding, embeddingDType) = binder.EmbeddingTable(config.VocabSize, hidden);
+            var (embedding, embeddingDType, quantizedEmbedding) = binder.EmbeddingTable(config.VocabSize, hidden);
             var layers = new Qwen3LayerWeights[config.NumHiddenLayers];
             for (int i = 0; i < layers.Length; i++) layers[i] = LoadLayer(binder, config, i);
             var finalNorm = binder.Plain(GgufTensorNames.OutputNorm, new Shape(hidden));
             var lmHead = binder.Linear(null, config.TieWordEmbeddings ? GgufTensorNames.TokenEmbedding : GgufTensorNames.Output,
                 config.VocabSize, hidden);
             return Qwen3Weights.FromParts(config.Architectures[0], config, embeddingDType, embedding, layers, finalNorm, lmHead,
-                binder.OwnedBuffers);
+                binder.OwnedBuffers, quantizedEmbedding);
         }
         catch
         {
@@ -98,28 +98,19 @@ public static class GgufQwen3Loader
             return new LinearWeight(matrices, bias);
         }
 
-        public (Tensor Table, DType DType) EmbeddingTable(int vocab, int hidden)
+        public (Tensor Table, DType DType, QuantizedMatrix? Quantized) EmbeddingTable(int vocab, int hidden)
         {
             var info = Info(GgufTensorNames.TokenEmbedding, new Shape(vocab, hidden));
             if (!GgufBlockLayout.IsQuantized(info.Type))
             {
                 var plain = file.GetPlainTensor(info);
-                return (backend.UploadWeight(plain), plain.DType);
+                return (backend.UploadWeight(plain), plain.DType, null);
             }
-            var buffer = backend.Allocate((long)vocab * hidden * sizeof(ushort));
-            OwnedBuffers.Add(buffer);
-            long rowBytes = GgufBlockLayout.RowSizeBytes(info.Type, hidden);
-            var blocks = file.GetBytes(info);
-            var values = new float[hidden];
-            var bf16 = new ushort[hidden];
-            for (int row = 0; row < vocab; row++)
-            {
-                GgufBlockCodec.Dequantize(info.Type, blocks.Slice(checked((int)(row * rowBytes)), (int)rowBytes), values);
-                for (int i = 0; i < hidden; i++) bf16[i] = BFloat16Bits.FromSingle(values[i]);
-                var destination = new Tensor(buffer.Data + (nint)((long)row * hidden * sizeof(ushort)), DType.BF16, new Shape(hidden));
-                backend.CopyToDevice<ushort>(bf16, destination);
-            }
-            return (buffer.AsTensor(DType.BF16, new Shape(vocab, hidden)), DType.BF16);
+            var format = GgufWeightFormats.ToWeightFormat(info.Type) ?? throw GgufBlockLayout.Unsupported(info.Type);
+            var blocks = new Tensor(file.GetData(info), DType.U8, new Shape(vocab, checked((int)GgufBlockLayout.RowSizeBytes(info.Type, hidden))));
+            var table = backend.UploadQuantized(QuantizedMatrix.Gguf(format, vocab, hidden, blocks));
+            // Norms and biases of a GGUF file are F32; that is the dtype of its unquantized weights.
+            return (table.Data, DType.F32, table);
         }
 
         public Tensor ConcatenatedBias(string q, int qLength, string k, int kLength, string v, int vLength)

@@ -8,6 +8,10 @@ namespace Hearth.Models.Qwen3;
 public sealed partial class Qwen3Weights
 {
     internal static Qwen3Weights FromParts(string architecture, ModelConfig config, DType dtype, Tensor embedding,
-        IReadOnlyList<Qwen3LayerWeights> layers, Tensor finalNorm, LinearWeight lmHead, List<DeviceBuffer> ownedBuffers) =>
-        new(architecture, config, dtype, embedding, layers, finalNorm, lmHead, ownedBuffers, quantization: null);
+        IReadOnlyList<Qwen3LayerWeights> layers, Tensor finalNorm, LinearWeight lmHead, List<DeviceBuffer> ownedBuffers,
+        QuantizedMatrix? quantizedEmbedding = null) =>
+        new(architecture, config, dtype, embedding, layers, finalNorm, lmHead, ownedBuffers, quantization: null)
+        {
+            QuantizedEmbedding = quantizedEmbedding,
+        };
 }

@@ -88,7 +88,8 @@ public sealed class Qwen3Model : ICausalLanguageModel
         Tensor gateUp = _gateUp.SliceRows(0, n), activated = _activated.SliceRows(0, n);
         Tensor attentionFlat = attention.Reshape(new Shape(n, Config.NumAttentionHeads * Config.HeadDim));
 
-        b.Embedding(_weights.Embedding, tokenIds, residual);
+        if (_weights.QuantizedEmbedding is { } quantizedTable) b.QuantizedEmbedding(quantizedTable, tokenIds, residual);
+        else b.Embedding(_weights.Embedding, tokenIds, residual);
         b.RmsNorm(residual, _weights.Layers[0].InputLayerNorm, eps, normed);
         for (int i = 0; i < _weights.Layers.Count; i++)
         {

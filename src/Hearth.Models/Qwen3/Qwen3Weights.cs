@@ -46,8 +46,11 @@ public sealed partial class Qwen3Weights : IDisposable
     /// <summary>The one dtype all unquantized weights share: BF16, F16 or F32.</summary>
     public DType DType { get; }
 
-    /// <summary>[vocab, hidden]</summary>
+    /// <summary>[vocab, hidden]; the raw blocks [vocab, rowBytes] when <see cref="QuantizedEmbedding"/> is set.</summary>
     public Tensor Embedding { get; }
+
+    /// <summary>A quantized token embedding table (GGUF), looked up row by row; null when the table is plain.</summary>
+    public QuantizedMatrix? QuantizedEmbedding { get; private init; }
 
     public IReadOnlyList<Qwen3LayerWeights> Layers { get; }
 

@@ -70,6 +70,30 @@ public class GgufLinearTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void A_quantized_embedding_lookup_decodes_exactly_the_gathered_rows(CpuSimdLevel level)
+    {
+        using var arena = new TestArena(level);
+        var random = new Random(5);
+        foreach (var format in Formats)
+        {
+            const int vocab = 11, hidden = 512;
+            var table = RandomBlocks(arena, random, format, vocab, hidden, out var dense);
+            int[] ids = [3, 0, 10, 3, 7];
+            var output = arena.Zeros(DType.F32, new Shape(ids.Length, hidden));
+            arena.Backend.QuantizedEmbedding(table, arena.I32(ids, new Shape(ids.Length)), output);
+            var rows = arena.Read(output);
+            for (int t = 0; t < ids.Length; t++)
+                for (int i = 0; i < hidden; i++)
+                    Assert.True(Math.Abs(rows[t * hidden + i] - dense[ids[t] * hidden + i]) <= 1e-6f * Math.Max(1f, Math.Abs(dense[ids[t] * hidden + i])),
+                        $"{format} token {ids[t]} element {i}: {rows[t * hidden + i]} vs {dense[ids[t] * hidden + i]}");
+        }
+        var bad = arena.Zeros(DType.F32, new Shape(1, 512));
+        var anyTable = RandomBlocks(arena, random, WeightFormat.Q8_0, 11, 512, out _);
+        Assert.Throws<HearthException>(() => arena.Backend.QuantizedEmbedding(anyTable, arena.I32([11], new Shape(1)), bad));
+    }
+
     /// <summary>Random block bytes with sane f16 scales, and their values decoded by the reference codec.</summary>
     internal static QuantizedMatrix RandomBlocks(TestArena arena, Random random, WeightFormat format, int outFeatures, int inFeatures,
         out float[] dense)

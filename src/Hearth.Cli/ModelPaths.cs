@@ -13,6 +13,16 @@ internal static class ModelPaths
         return Path.GetFullPath(path);
     }
 
+    /// <summary>The tokenizer of a model folder, or the one embedded in a .gguf file's metadata.</summary>
+    public static Hearth.Tokenization.Tokenizer LoadTokenizer(string modelPath)
+    {
+        string path = RequireDirectory(modelPath);
+        if (!File.Exists(path)) return Hearth.Tokenization.Tokenizer.Load(path);
+        using var file = Hearth.Models.Gguf.GgufFile.Open(path);
+        return Hearth.Engine.Loading.GgufTokenizerLoader.Load(file)
+            ?? throw new HearthException($"{path} has no embedded tokenizer (tokenizer.ggml.*)");
+    }
+
     public static string RequireFile(string path, string what)
     {
         if (!File.Exists(path)) throw new HearthException($"{what} not found: {path}");

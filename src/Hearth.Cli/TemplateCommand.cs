@@ -23,7 +23,7 @@ internal static class TemplateCommand
         command.Options.Add(request);
         command.SetAction(parse =>
         {
-            var tokenizer = Tokenizer.Load(ModelPaths.RequireDirectory(parse.GetValue(model)!));
+            var tokenizer = ModelPaths.LoadTokenizer(parse.GetValue(model)!);
             var json = File.ReadAllText(ModelPaths.RequireFile(parse.GetValue(request)!, "request file"), Encoding.UTF8);
             var prompt = Render(ChatPromptBuilder.FromTokenizer(tokenizer), json);
             // The prompt is written byte for byte: no newline is added, whatever the console encoding.

@@ -16,7 +16,7 @@ internal static class TokenizeCommand
         command.Options.Add(file);
         command.SetAction(parse =>
         {
-            var tokenizer = Tokenizer.Load(ModelPaths.RequireDirectory(parse.GetValue(model)!));
+            var tokenizer = ModelPaths.LoadTokenizer(parse.GetValue(model)!);
             var text = File.ReadAllText(ModelPaths.RequireFile(parse.GetValue(file)!, "input file"), Encoding.UTF8);
             var ids = tokenizer.Encode(text);
             Console.Out.Write('[');

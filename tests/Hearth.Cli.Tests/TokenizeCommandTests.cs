@@ -30,4 +30,28 @@ public class TokenizeCommandTests
             dir.Delete(true);
         }
     }
+
+    [Fact]
+    public void A_gguf_file_alone_tokenizes_and_templates_like_its_source_folder()
+    {
+        var dir = Directory.CreateTempSubdirectory("hearth-tokenize-gguf");
+        try
+        {
+            var gguf = Path.Combine(dir.FullName, "parrot-q8_0.gguf");
+            Assert.Equal(0, CliProcess.Run("quantize", "--model", RepoPaths.Parrot, "--to", "gguf-q8_0", "--out", gguf).ExitCode);
+            var text = Path.Combine(dir.FullName, "text.txt");
+            File.WriteAllText(text, "Hello 世界 👍 <think>x</think>", new System.Text.UTF8Encoding(false));
+            Assert.Equal(CliProcess.Run("tokenize", "--model", RepoPaths.Parrot, "--file", text).StdoutText,
+                CliProcess.Run("tokenize", "--model", gguf, "--file", text).StdoutText);
+            var request = Path.Combine(dir.FullName, "request.json");
+            File.WriteAllText(request, """{"messages":[{"role":"user","content":"hi"}],"chat_template_kwargs":{"enable_thinking":false}}""");
+            var fromFolder = CliProcess.Run("template", "--model", RepoPaths.Parrot, "--request", request);
+            Assert.Equal(0, fromFolder.ExitCode);
+            Assert.Equal(fromFolder.StdoutText, CliProcess.Run("template", "--model", gguf, "--request", request).StdoutText);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
 }

@@ -69,7 +69,7 @@ internal static class BenchCommand
             using var core = new EngineCore(loaded, backend, options);
             var result = Run(core, loaded, prompt, decode);
             double prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
-            long bytesPerToken = DecodeBytesPerToken(loaded.Config);
+            long bytesPerToken = loaded.Model is Hearth.Models.Qwen3.Qwen3Model qwen3 ? StreamedBytesPerToken(qwen3.Weights) : DecodeBytesPerToken(loaded.Config);
             double rooflineTokPerS = bandwidthGBps * 1e9 / bytesPerToken;
 
             Console.WriteLine(string.Create(inv, $"model            {Path.GetFileName(directory)} ({loaded.Config.NumHiddenLayers} layers, hidden {loaded.Config.HiddenSize}, {loaded.Config.DType})"));
@@ -145,6 +145,25 @@ internal static class BenchCommand
     }
 
     /// <summary>Bytes of weights one decode step reads: every projection, the norms, and the lm_head (not the embedding table).</summary>
+    /// <summary>
+    /// The bytes one decoded token reads: every projection as stored (quantized blocks, scales and zero points
+    /// included), the norms and the lm_head; not the embedding table, of which one row is read.
+    /// </summary>
+    private static long StreamedBytesPerToken(Hearth.Models.Qwen3.Qwen3Weights w)
+    {
+        static long Linear(Hearth.Backends.LinearWeight l) => (l.Bias?.SizeBytes ?? 0) + (l.IsQuantized
+            ? l.QuantizedParts.Sum(q => q.Data.SizeBytes + (q.Scales?.SizeBytes ?? 0) + (q.Zeros?.SizeBytes ?? 0))
+            : l.Parts.Sum(p => p.SizeBytes));
+        long bytes = Linear(w.LmHead) + w.FinalNorm.SizeBytes;
+        foreach (var layer in w.Layers)
+        {
+            bytes += Linear(layer.Qkv) + Linear(layer.O) + Linear(layer.GateUp) + Linear(layer.Down)
+                + layer.InputLayerNorm.SizeBytes + layer.PostAttentionLayerNorm.SizeBytes
+                + (layer.QueryNorm?.SizeBytes ?? 0) + (layer.KeyNorm?.SizeBytes ?? 0);
+        }
+        return bytes;
+    }
+
     private static long DecodeBytesPerToken(ModelConfig c)
     {
         long perLayer = (long)c.HiddenSize * (c.NumAttentionHeads + 2 * c.NumKeyValueHeads) * c.HeadDim

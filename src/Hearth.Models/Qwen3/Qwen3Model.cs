@@ -31,6 +31,9 @@ public sealed class Qwen3Model : ICausalLanguageModel
     private readonly Tensor _lastHidden; // [logitRows, hidden]
     private readonly Tensor _logits;     // [logitRows, vocab] F32
 
+    /// <summary>The bound weights (read-only use: sizes, formats).</summary>
+    public Qwen3Weights Weights => _weights;
+
     public Qwen3Model(Qwen3Weights weights, IBackend backend, int maxTokensPerStep, int maxLogitRows)
     {
         if (maxTokensPerStep <= 0 || maxLogitRows <= 0) throw new ArgumentOutOfRangeException(nameof(maxTokensPerStep));

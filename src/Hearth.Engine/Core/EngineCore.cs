@@ -184,7 +184,10 @@ public sealed class EngineCore : IDisposable
         }
     }
 
-    /// <summary>Greedy without penalties or logprobs for every sampled row: the argmax is all that is needed.</summary>
+    /// <summary>
+    /// Greedy without penalties, logprobs or a constraint for every sampled row: the argmax is all that is needed.
+    /// A constrained request must see its logits masked on the host, so it keeps the whole step off the device argmax.
+    /// </summary>
     private bool AllPlainGreedy(SchedulerOutput output, int numSampled)
     {
         for (int r = 0; r < numSampled; r++)
@@ -192,7 +195,7 @@ public sealed class EngineCore : IDisposable
             var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
             var p = state.Request.Sampling;
             if (!p.IsGreedy || p.RepetitionPenalty != 1f || p.FrequencyPenalty != 0 || p.PresencePenalty != 0
-                || p.TopLogprobs > 0 || state.Request.Logprobs) return false;
+                || p.TopLogprobs > 0 || state.Request.Logprobs || state.Request.Constraint is not null) return false;
         }
         return true;
     }

@@ -142,7 +142,9 @@ public struct JsonPrefixScanner
 
     private bool Whitespace(byte b)
     {
-        if (b is (byte)'\n' or (byte)'\r' && ++_lineBreaks > 1 && !(b == (byte)'\n' && _lineBreaks == 2 && _lastWasCarriageReturn)) return false;
+        // "\r\n" is one line break: its '\n' completes the break its '\r' already counted.
+        bool completesCrLf = b == (byte)'\n' && _lastWasCarriageReturn;
+        if (b is (byte)'\n' or (byte)'\r' && !completesCrLf && ++_lineBreaks > 1) return false;
         _lastWasCarriageReturn = b == (byte)'\r';
         return ++_whitespaceRun <= MaxWhitespaceRun;
     }

@@ -27,13 +27,11 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
     private int _rows, _n, _outFeatures, _rowBytes, _chunk;
     private byte* _bias; // [outFeatures] or null
     private DType _biasType;
-    private readonly nint[] _scratch; // per pool thread: f32 copy of a weight chunk
-    private readonly long[] _scratchBytes;
+    private readonly PerThreadScratch _scratch; // per pool thread: f32 copy of a weight chunk
 
     public LinearWork(int numThreads)
     {
-        _scratch = new nint[numThreads];
-        _scratchBytes = new long[numThreads];
+        _scratch = new PerThreadScratch(numThreads);
     }
 
     /// <summary>Captures the call; returns the number of items to run.</summary>
@@ -121,7 +119,7 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
             if (segmentStart >= segmentEnd) continue;
             byte* part = (byte*)_partData[p];
             float* widened = typeof(TW) != typeof(F32Kind) && _rows >= WidenOnceMinRows
-                ? Scratch((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
+                ? _scratch.Get((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
             if (widened != null)
             {
                 for (int j = segmentStart; j < segmentEnd; j++)
@@ -146,28 +144,5 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
         }
     }
 
-    /// <summary>This thread's scratch of at least sizeBytes (native, so growing it allocates nothing managed), or null.</summary>
-    private float* Scratch(long sizeBytes)
-    {
-        int thread = CpuWorkerPool.CurrentThreadIndex;
-        // A thread that is not one of this pool's (a nested call run inline elsewhere) does without.
-        if ((uint)thread >= (uint)_scratch.Length) return null;
-        if (_scratchBytes[thread] < sizeBytes)
-        {
-            NativeMemory.AlignedFree((void*)_scratch[thread]);
-            _scratch[thread] = (nint)NativeMemory.AlignedAlloc((nuint)sizeBytes, CpuBuffer.AlignmentBytes);
-            _scratchBytes[thread] = sizeBytes;
-        }
-        return (float*)_scratch[thread];
-    }
-
-    public void Dispose()
-    {
-        for (int i = 0; i < _scratch.Length; i++)
-        {
-            NativeMemory.AlignedFree((void*)_scratch[i]);
-            _scratch[i] = 0;
-            _scratchBytes[i] = 0;
-        }
-    }
+    public void Dispose() => _scratch.Dispose();
 }

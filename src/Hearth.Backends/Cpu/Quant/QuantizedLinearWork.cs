@@ -32,14 +32,9 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
     private DType _biasType;
     private byte* _prepared; // native, grown on the calling thread only
     private long _preparedBytes;
-    private readonly nint[] _scratch; // per pool thread: f32 copy of a weight chunk
-    private readonly long[] _scratchBytes;
+    private readonly PerThreadScratch _scratch; // per pool thread: f32 copy of a weight chunk
 
-    public QuantizedLinearWork(int numThreads)
-    {
-        _scratch = new nint[numThreads];
-        _scratchBytes = new long[numThreads];
-    }
+    public QuantizedLinearWork(int numThreads) => _scratch = new PerThreadScratch(numThreads);
 
     /// <summary>Captures the call; returns the number of items of the first job (input preparation).</summary>
     public int Prepare(CpuSimdLevel level, Tensor input, LinearWeight weight, Tensor output, int numThreads)
@@ -134,7 +129,7 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
             var part = _parts[p]!;
             if (_kernels[p] is { } kernel)
             {
-                float* widened = _rows >= DequantizeOnceMinRows ? Scratch((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
+                float* widened = _rows >= DequantizeOnceMinRows ? _scratch.Get((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
                 if (widened != null && kernel.TryDequantizeRows(part, segmentStart - _partOffsets[p], segmentEnd - _partOffsets[p], widened))
                 {
                     RunWidened(widened, segmentStart, segmentEnd);
@@ -192,20 +187,6 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
         }
     }
 
-    /// <summary>This thread's scratch of at least sizeBytes (native, so growing it allocates nothing managed), or null.</summary>
-    private float* Scratch(long sizeBytes)
-    {
-        int thread = CpuWorkerPool.CurrentThreadIndex;
-        if ((uint)thread >= (uint)_scratch.Length) return null;
-        if (_scratchBytes[thread] < sizeBytes)
-        {
-            NativeMemory.AlignedFree((void*)_scratch[thread]);
-            _scratch[thread] = (nint)NativeMemory.AlignedAlloc((nuint)sizeBytes, CpuBuffer.AlignmentBytes);
-            _scratchBytes[thread] = sizeBytes;
-        }
-        return (float*)_scratch[thread];
-    }
-
     private void EnsurePrepared(long sizeBytes)
     {
         if (sizeBytes <= _preparedBytes) return;
@@ -219,11 +200,6 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
         NativeMemory.AlignedFree(_prepared);
         _prepared = null;
         _preparedBytes = 0;
-        for (int i = 0; i < _scratch.Length; i++)
-        {
-            NativeMemory.AlignedFree((void*)_scratch[i]);
-            _scratch[i] = 0;
-            _scratchBytes[i] = 0;
-        }
+        _scratch.Dispose();
     }
 }

@@ -19,7 +19,14 @@ public class QuantizedWriterRoundTripTests
     [MemberData(nameof(Configs))]
     public void Written_modules_read_back_within_half_a_step(string name)
     {
-        var random = new Random(name.GetHashCode(StringComparison.Ordinal) & 0xFFFF);
+        // Several fixed seeds: the bound below is tight, and a seed that changed per run (string.GetHashCode
+        // is randomized per process) once made this test fail one CI run in many.
+        for (int seed = 0; seed < 32; seed++) RoundTrip(name, seed);
+    }
+
+    private static void RoundTrip(string name, int seed)
+    {
+        var random = new Random(seed * 7919 + name.Length);
         var weights = new float[OutFeatures * InFeatures];
         for (int i = 0; i < weights.Length; i++) weights[i] = (float)((random.NextDouble() * 2 - 1) * (1 + i % 7) * 0.02);
         var config = ConfigFor(name);
@@ -46,12 +53,15 @@ public class QuantizedWriterRoundTripTests
                 foreach (int i in members)
                 {
                     double w = weights[j * InFeatures + i], error = Math.Abs(read[j * InFeatures + i] - w);
-                    // Int4: half a step of the group's grid (f16-rounded scale); FP8: half an e4m3 ulp of the value.
+                    // Int4: half a step of the group's grid, plus what the f16-rounded scale (relative error
+                    // ≤ 2⁻¹¹) costs at the far end of the grid, 15 steps from the rounded zero point: a value
+                    // clamped to 15 can be off by 0.5 + 16·2⁻¹¹ steps. FP8: half an e4m3 ulp of the value.
+                    const double Int4Steps = 0.5 + 16.0 / 2048;
                     double allowed = config.Method == QuantizationMethod.Fp8
                         ? Math.Max(Math.Abs(w) / 16, absMax / 448 / 512) * 1.01
-                        : (max - min) / 15 * 0.5 * 1.01 + 1e-7;
-                    if (config.Method == QuantizationMethod.Gptq && !config.HasZeroPoints) allowed = 2 * absMax / 15 * 0.5 * 1.01 + 1e-7;
-                    Assert.True(error <= allowed, $"{name}: W[{j}, {i}] = {w} read back as {read[j * InFeatures + i]}");
+                        : (max - min) / 15 * Int4Steps * 1.001 + 1e-7;
+                    if (config.Method == QuantizationMethod.Gptq && !config.HasZeroPoints) allowed = 2 * absMax / 15 * Int4Steps * 1.001 + 1e-7;
+                    Assert.True(error <= allowed, $"{name} seed {seed}: W[{j}, {i}] = {w} read back as {read[j * InFeatures + i]}");
                     worstRelative = Math.Max(worstRelative, error / absMax);
                 }
             }

@@ -13,7 +13,7 @@ namespace Hearth.Engine.Core;
 /// runs one batched forward, samples, postprocesses, and hands each request its output. Not thread-safe:
 /// exactly one thread (the engine thread, or a CLI command) drives it.
 /// </summary>
-public sealed class EngineCore : IDisposable
+public sealed partial class EngineCore : IDisposable
 {
     private readonly LoadedModel _model;
     private readonly Scheduler _scheduler;
@@ -145,11 +145,8 @@ public sealed class EngineCore : IDisposable
         if (output.IsEmpty) return false;
         _inputs.Fill(output);
         int numSampled = _inputs.NumSampled;
-        if (numSampled > 0 && _runner.CanSampleGreedyOnDevice && AllPlainGreedy(output, numSampled))
+        if (numSampled > 0 && TrySampleOnDevice(output, numSampled))
         {
-            // Only the token ids cross from the GPU; logprobs and penalties need the CPU sampler below.
-            _runner.RunGreedy(_inputs, _inputs.SampleRowIndices.AsSpan(0, numSampled), _sampled);
-            for (int r = 0; r < numSampled; r++) ((RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!).StepLogprobs = null;
             FinishStep(output, numSampled);
             return true;
         }

@@ -135,6 +135,7 @@ public sealed partial class ModelRunner : IDisposable
     public void Dispose()
     {
         DisposeGraphs();
+        DisposeSampling();
         foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
     }

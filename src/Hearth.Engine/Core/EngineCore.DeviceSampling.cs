@@ -1,0 +1,41 @@
+using Hearth.Engine.Sampling;
+using Hearth.Engine.Scheduling;
+
+namespace Hearth.Engine.Core;
+
+// Sampling on the GPU: a step whose every sampled request needs no logprobs and no constraint samples there
+// (plain greedy by the argmax alone); any other request sends the whole step's logits to the host sampler.
+public sealed partial class EngineCore
+{
+    private DeviceSamplingInputs? _deviceSampling;
+
+    /// <summary>Samples the step on the device when every row allows it; false leaves it to the host sampler.</summary>
+    private bool TrySampleOnDevice(SchedulerOutput output, int numSampled)
+    {
+        if (!_runner.CanSampleOnDevice) return false;
+        var rows = _inputs.SampleRowIndices.AsSpan(0, numSampled);
+        if (AllPlainGreedy(output, numSampled))
+        {
+            _runner.RunGreedy(_inputs, rows, _sampled);
+        }
+        else
+        {
+            var sampling = _deviceSampling ??= new DeviceSamplingInputs(_runner.VocabSize, numSampled);
+            sampling.Clear();
+            for (int r = 0; r < numSampled; r++)
+            {
+                var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
+                if (!DeviceSamplingInputs.Supports(state.Request.Sampling, state.Request.Logprobs, state.Request.Constraint is not null)) return false;
+            }
+            for (int r = 0; r < numSampled; r++)
+            {
+                var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
+                var seq = state.Sequence;
+                sampling.Add(state.Request.Sampling, seq.PromptTokenIds, seq.OutputTokenIds, ref state.Rng);
+            }
+            _runner.RunSampled(_inputs, rows, sampling, _sampled);
+        }
+        for (int r = 0; r < numSampled; r++) ((RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!).StepLogprobs = null;
+        return true;
+    }
+}

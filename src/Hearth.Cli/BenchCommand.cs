@@ -28,14 +28,19 @@ internal static class BenchCommand
         var decodeTokens = new Option<int>("--decode-tokens") { Description = "Tokens to decode", DefaultValueFactory = _ => 64 };
         var prefillTokens = new Option<int>("--prefill-tokens") { Description = "Also time prefills of one prompt this long (0: skip)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
+        var batch = new Option<int>("--batch") { Description = "Also decode this many requests together and report the aggregate tokens/s (1: skip)", DefaultValueFactory = _ => 1 };
+        var concurrent = new Option<int>("--concurrent") { Description = "Also send this many requests at once through the engine thread: throughput, TTFT, ITL (0: skip)" };
+        var outputTokens = new Option<int>("--output-tokens") { Description = "Tokens each --concurrent request generates", DefaultValueFactory = _ => 256 };
         var device = new DeviceOptions();
         var command = new Command("bench", "Measure batch-1 decode tokens/s against the memory-bandwidth roofline");
-        foreach (var o in new Option[] { model, promptTokens, decodeTokens, prefillTokens, threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, promptTokens, decodeTokens, prefillTokens, threads, batch, concurrent, outputTokens }) command.Options.Add(o);
         foreach (var o in device.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             int prompt = parse.GetValue(promptTokens), decode = parse.GetValue(decodeTokens), prefill = parse.GetValue(prefillTokens);
+            int batchSize = parse.GetValue(batch), concurrentRequests = parse.GetValue(concurrent), concurrentOutput = parse.GetValue(outputTokens);
             if (prompt < 1 || decode < 2 || prefill < 0) throw new HearthException("--prompt-tokens must be >= 1, --decode-tokens >= 2 and --prefill-tokens >= 0");
+            if (batchSize < 1 || concurrentRequests < 0 || concurrentOutput < 1) throw new HearthException("--batch must be >= 1, --concurrent >= 0 and --output-tokens >= 1");
             var directory = parse.GetValue(model) is { } given ? ModelPaths.RequireDirectory(given) : Synthetic();
 
             using var backend = device.CreateBackend(parse, parse.GetValue(threads) ?? 0);
@@ -57,7 +62,7 @@ internal static class BenchCommand
             }
             // The GPU takes a whole prompt in one step; the CPU keeps its usual chunk.
             int stepTokens = backend is CudaBackend ? Math.Max(256, Math.Max(prompt, prefill)) : 256;
-            using var loaded = DeviceOptions.Load(directory, backend, stepTokens, maxLogitRows: 1);
+            using var loaded = DeviceOptions.Load(directory, backend, stepTokens, maxLogitRows: Math.Max(batchSize, Math.Max(1, concurrentRequests)));
             var options = new EngineOptions
             {
                 MaxNumSeqs = 1,
@@ -66,9 +71,13 @@ internal static class BenchCommand
                 EnablePrefixCaching = false,
             };
             options = BackendFactory.WithKvCacheBudget(options, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
-            using var core = new EngineCore(loaded, backend, options);
-            var result = Run(core, loaded, prompt, decode);
-            double prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
+            Result result;
+            double prefillTokPerS;
+            using (var core = new EngineCore(loaded, backend, options))
+            {
+                result = Run(core, loaded, prompt, decode);
+                prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
+            }
             long bytesPerToken = loaded.Model is Hearth.Models.Qwen3.Qwen3Model qwen3 ? StreamedBytesPerToken(qwen3.Weights) : DecodeBytesPerToken(loaded.Config);
             double rooflineTokPerS = bandwidthGBps * 1e9 / bytesPerToken;
 
@@ -80,6 +89,9 @@ internal static class BenchCommand
                 Console.WriteLine(string.Create(inv, $"prefill {prefill,-8} {prefillTokPerS:F1} tok/s (median of 3 warm runs, one prompt of {prefill} tokens)"));
             Console.WriteLine(string.Create(inv, $"decode           {result.DecodeTokPerS:F2} tok/s at batch 1, context {prompt}..{prompt + decode} ({1000 / result.DecodeTokPerS:F2} ms/token)"));
             Console.WriteLine(string.Create(inv, $"roofline         {rooflineTokPerS:F2} tok/s -> {result.DecodeTokPerS / rooflineTokPerS * 100:F1}% of the bandwidth roofline"));
+            double utilization = parse.GetValue(device.GpuMemoryUtilization);
+            if (batchSize > 1) BenchBatchModes.Batch(loaded, backend, batchSize, prompt, decode, stepTokens, utilization, bandwidthGBps, bytesPerToken);
+            if (concurrentRequests > 0) BenchBatchModes.Concurrent(loaded, backend, concurrentRequests, prompt, concurrentOutput, Math.Max(stepTokens, concurrentRequests), utilization);
             return 0;
         });
         return command;

@@ -73,6 +73,9 @@ using (cuda)
     {
         var engineWatch = Stopwatch.StartNew();
         EngineChecks.ArgMax(cuda, report);
+        SamplingChecks.Run(cuda, report);
+        SamplingChecks.EngineSeeds(modelDir, cuda, report);
+        SamplingChecks.JsonConstrained(modelDir, cuda, report);
         EngineChecks.ParrotCases(modelDir, cuda, report);
         if (goldensDir is not null)
         {

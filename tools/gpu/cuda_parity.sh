@@ -8,8 +8,10 @@ set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 out="${OUT:-.gpucarry/out}"
 mkdir -p "$out"
-runner=.gpucarry/cuda-parity/Hearth.Cuda.Parity
-model=.gpucarry/parrot-qwen3
+here="$(cd "$(dirname "$0")" && pwd)"
+# The runner and parrot beside this script (any carried folder), else the default .gpucarry/.
+runner="$here/cuda-parity/Hearth.Cuda.Parity"; [ -f "$runner" ] || runner=.gpucarry/cuda-parity/Hearth.Cuda.Parity
+model="$here/parrot-qwen3"; [ -d "$model" ] || model=.gpucarry/parrot-qwen3
 chmod +x "$runner" 2>/dev/null || true
 # The tokenizer may travel gzipped (the carried folder is size-limited): unpack a copy on local disk.
 if [ -f "$model/tokenizer.json.gz" ] && [ ! -f "$model/tokenizer.json" ]; then

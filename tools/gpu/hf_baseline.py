@@ -4,7 +4,7 @@
       writes config.json + bf16 safetensors (29.5 GB) with transformers' own initialization (seeded)
   python3 tools/gpu/hf_baseline.py measure --dir /tmp/qwen3-14b-random [--skip-compile]
       prints one JSON line per measurement: prefill of one 2048-token prompt, batch-1 decode at a
-      512-token context, eager and torch.compile with a static cache
+      512-token context, eager and torch.compile with a static cache, and eager decode at --batch (32)
 
 Used by tools/gpu/bench_cuda.sh, which then runs `hearth bench --device cuda` on the same folder.
 """
@@ -57,7 +57,7 @@ def timed(fn, repeats: int) -> float:
     return statistics.median(samples)
 
 
-def measure(directory: str, context: int, decode: int, prefill: int, skip_compile: bool) -> None:
+def measure(directory: str, context: int, decode: int, prefill: int, skip_compile: bool, batch: int) -> None:
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.bfloat16, device_map="cuda", attn_implementation="sdpa")
     model.eval()
@@ -82,6 +82,19 @@ def measure(directory: str, context: int, decode: int, prefill: int, skip_compil
         full = timed(lambda: generate(decode + 1), 1)
         emit(what="decode", impl="hf eager", batch=1, context=context, tok_per_s=round(decode / (full - first), 2),
              ms_per_token=round((full - first) / decode * 1000, 2))
+
+        if batch > 1:
+            # Eager decode of `batch` prompts at once: the aggregate tokens/s that batching buys HF.
+            prompts = torch.cat([ids(context) for _ in range(batch)])
+            masks = torch.ones_like(prompts)
+
+            def generate_batch(n: int):
+                return model.generate(prompts, attention_mask=masks, max_new_tokens=n, min_new_tokens=n, do_sample=False)
+
+            first = timed(lambda: generate_batch(1), 1)
+            full = timed(lambda: generate_batch(decode + 1), 1)
+            emit(what="decode", impl="hf eager", batch=batch, context=context, tok_per_s=round(batch * decode / (full - first), 1),
+                 ms_per_token=round((full - first) / decode * 1000, 2))
 
         if not skip_compile:
             try:
@@ -110,11 +123,12 @@ def main() -> int:
     parser.add_argument("--decode", type=int, default=64)
     parser.add_argument("--prefill", type=int, default=2048)
     parser.add_argument("--skip-compile", action="store_true")
+    parser.add_argument("--batch", type=int, default=32, help="also measure eager decode of this many prompts at once (1: skip)")
     args = parser.parse_args()
     if args.action == "make":
         make(args.dir)
     else:
-        measure(args.dir, args.context, args.decode, args.prefill, args.skip_compile)
+        measure(args.dir, args.context, args.decode, args.prefill, args.skip_compile, args.batch)
     return 0
 
 

@@ -34,19 +34,14 @@ internal sealed class DeviceOptions
         return backend;
     }
 
-    /// <summary>Loads the model, saying on stderr how long it took and, on a GPU, how much memory it holds.</summary>
+    /// <summary>
+    /// Loads the model; on a GPU, ModelLoader reports the upload's progress on stderr, then the time and the GPU
+    /// memory in use (LoadProgress).
+    /// </summary>
     public static LoadedModel Load(string directory, IBackend backend, int maxTokensPerStep, int maxLogitRows)
     {
-        var clock = Stopwatch.StartNew();
         if (backend is CudaBackend cuda)
-            Console.Error.WriteLine($"loading {Path.GetFileName(directory)} onto {cuda.DeviceName} ...");
-        var loaded = ModelLoader.Load(directory, backend, maxTokensPerStep, maxLogitRows);
-        if (backend is CudaBackend gpu)
-        {
-            var (free, total) = gpu.MemoryInfo();
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"loaded in {clock.Elapsed.TotalSeconds:F1} s; GPU memory used {(total - free) / 1073741824.0:F2} of {total / 1073741824.0:F2} GiB"));
-        }
-        return loaded;
+            Console.Error.WriteLine($"loading {Path.GetFileName(Path.GetFullPath(directory))} onto {cuda.DeviceName} ...");
+        return ModelLoader.Load(directory, backend, maxTokensPerStep, maxLogitRows);
     }
 }

@@ -102,7 +102,17 @@ public sealed unsafe partial class CudaBackend : IBackend
         throw new HearthException($"the CUDA backend cannot run {host.Format} weights yet (only bf16/f16/f32 models); use --device cpu for quantized models");
     }
 
+    /// <summary>Called with each weight's size in bytes once it is on its way to the GPU (load progress).</summary>
+    public event Action<long>? UploadObserver;
+
     public Tensor UploadWeight(Tensor host)
+    {
+        var uploaded = Upload(host);
+        UploadObserver?.Invoke(uploaded.SizeBytes);
+        return uploaded;
+    }
+
+    private Tensor Upload(Tensor host)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         bool isFloat = host.DType is DType.BF16 or DType.F16 or DType.F32;

@@ -16,6 +16,14 @@ public static class ModelLoader
 {
     public static LoadedModel Load(string directory, IBackend backend, int maxTokensPerStep, int maxLogitRows)
     {
+        using var progress = LoadProgress.Attach(backend, directory);
+        var loaded = LoadModel(directory, backend, maxTokensPerStep, maxLogitRows);
+        progress?.Complete();
+        return loaded;
+    }
+
+    private static LoadedModel LoadModel(string directory, IBackend backend, int maxTokensPerStep, int maxLogitRows)
+    {
         if (File.Exists(directory)) return LoadGguf(directory, backend, maxTokensPerStep, maxLogitRows);
         if (!System.IO.Directory.Exists(directory)) throw new HearthException($"model folder not found: {directory}");
         if (!File.Exists(Path.Combine(directory, "config.json"))

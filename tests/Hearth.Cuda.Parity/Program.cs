@@ -65,6 +65,7 @@ using (cuda)
         new OpChecks(pair, report, random).RunAll();
         new AttentionChecks(pair, report, random).RunAll();
         AllocationCheck.Run(pair, report, random);
+        FusionChecks.Run(pair, report, random);
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
         if (modelDir is not null && !opsOnly)
             ModelChecks.Run(modelDir, reference, cuda, report);

@@ -62,6 +62,7 @@ public sealed unsafe partial class CudaBackend
     public void BeginCapture()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        FlushPending();
         _device.MakeCurrent();
         CuDriver.Check(CuDriver.cuStreamBeginCapture(_device.Stream, CuDriver.StreamCaptureModeThreadLocal), "cuStreamBeginCapture_v2");
     }
@@ -69,6 +70,7 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Ends the recording started by <see cref="BeginCapture"/> and instantiates it.</summary>
     public CudaGraph EndCapture()
     {
+        FlushPending();
         _device.MakeCurrent();
         nint graph, exec;
         CuDriver.Check(CuDriver.cuStreamEndCapture(_device.Stream, &graph), "cuStreamEndCapture");
@@ -87,6 +89,7 @@ public sealed unsafe partial class CudaBackend
     public void Replay(CudaGraph graph)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        FlushPending();
         _device.MakeCurrent();
         CuDriver.Check(CuDriver.cuGraphLaunch(graph.Exec, _device.Stream), "cuGraphLaunch");
     }
@@ -172,6 +175,7 @@ public sealed unsafe partial class CudaBackend
     private void LaunchZ(nint function, uint gridX, uint gridY, uint gridZ, uint threads, uint sharedBytes, void** args)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        FlushPending();
         _device.MakeCurrent();
         _device.Launch(function, gridX, gridY, gridZ, threads, sharedBytes, args);
     }

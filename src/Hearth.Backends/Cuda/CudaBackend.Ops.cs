@@ -77,7 +77,9 @@ public sealed unsafe partial class CudaBackend
         int rows = checked((int)(input.NumElements / inFeatures));
         if ((long)rows * inFeatures != input.NumElements) throw new ArgumentException($"input {input.Shape} is not [rows, {inFeatures}]");
         if (output.NumElements != (long)rows * outFeatures) throw new ArgumentException($"output {output.Shape} is not [{rows}, {outFeatures}]");
+        FlushPending();
         _device.MakeCurrent();
+        if (TryDeferGateUp(input, weight, output, rows)) return;
         bool outputF32 = output.DType == DType.F32;
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
@@ -182,6 +184,7 @@ public sealed unsafe partial class CudaBackend
         int inter = output.Shape[output.Shape.Rank - 1];
         long total = output.NumElements;
         if (gateUp.NumElements != total * 2) throw new ArgumentException($"gateUp {gateUp.Shape} is not twice output {output.Shape}");
+        if (TryFusedSiluMul(gateUp, output)) return;
         nint gateUpPtr = gateUp.Data, outPtr = output.Data;
         if (Aligned16(inter, gateUpPtr, outPtr))
         {
@@ -223,6 +226,7 @@ public sealed unsafe partial class CudaBackend
     private void Launch(nint function, uint gridX, uint gridY, uint threads, uint sharedBytes, void** args)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        FlushPending();
         _device.MakeCurrent();
         _device.Launch(function, gridX, gridY, threads, sharedBytes, args);
     }

@@ -139,3 +139,44 @@ extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS) gemv_bf16(const bf
     if (warpsPerRow == 4) gemv_dispatch<4>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
     else gemv_dispatch<1>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
 }
+
+// gate|up GEMV with SiLU·mul in the epilogue, for decode (1-4 rows): warp j computes gate row j and up row j of
+// wGate, wUp [n, k] and writes out[m, j] = silu(g)·u [m, n], so neither the [m, 2n] gate|up activations nor a
+// separate silu_mul launch is needed. g and u are rounded to bf16 first, as the unfused path stores them, so the
+// result is the unfused path's bit for bit.
+template <int M>
+__device__ __forceinline__ void gemv_silu_body(const bf16_t* wGate, const bf16_t* wUp, int n, const bf16_t* x, int k, bf16_t* out)
+{
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int row = blockIdx.x * GEMV_WARPS + warp;
+    if (row >= n) return;   // whole warps only: row is the same for every lane
+    float g[M], u[M];
+#pragma unroll
+    for (int m = 0; m < M; m++) { g[m] = 0.0f; u[m] = 0.0f; }
+    gemv_range<M>(wGate + (size_t)row * k, x, k, 0, k >> 3, g);
+    gemv_range<M>(wUp + (size_t)row * k, x, k, 0, k >> 3, u);
+#pragma unroll
+    for (int m = 0; m < M; m++) { g[m] = warp_sum(g[m]); u[m] = warp_sum(u[m]); }
+    if (lane == 0)
+    {
+#pragma unroll
+        for (int m = 0; m < M; m++)
+        {
+            float gate = bf16_to_f32(f32_to_bf16(g[m])), up = bf16_to_f32(f32_to_bf16(u[m]));
+            out[(size_t)m * n + row] = f32_to_bf16(gate / (1.0f + expf(-gate)) * up);
+        }
+    }
+}
+
+// The grid has ceil(n / GEMV_WARPS) blocks of 32 * GEMV_WARPS threads.
+extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS) gemv_silu_bf16(const bf16_t* wGate, const bf16_t* wUp, int n,
+    const bf16_t* x, int m, int k, bf16_t* out)
+{
+    switch (m)
+    {
+        case 1: gemv_silu_body<1>(wGate, wUp, n, x, k, out); break;
+        case 2: gemv_silu_body<2>(wGate, wUp, n, x, k, out); break;
+        case 3: gemv_silu_body<3>(wGate, wUp, n, x, k, out); break;
+        default: gemv_silu_body<4>(wGate, wUp, n, x, k, out); break;
+    }
+}

@@ -20,7 +20,8 @@ fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$out/gpu.txt"
 
 echo "== run 1 (cold kernel cache)"
-"$runner" --model "$model" --goldens tests/goldens/parity --baseline "$@" 2>&1 | tee "$out/parity-run1.log"
+baseline=--baseline; [ "${PARITY_NO_BASELINE:-0}" = "1" ] && baseline=""   # the kernel timings take a while
+"$runner" --model "$model" --goldens tests/goldens/parity $baseline "$@" 2>&1 | tee "$out/parity-run1.log"
 rc1=${PIPESTATUS[0]}
 rc2=0
 if [ "${PARITY_ONCE:-0}" != "1" ]; then   # PARITY_ONCE=1 skips the warm-cache rerun when device time is short

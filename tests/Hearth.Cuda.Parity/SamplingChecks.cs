@@ -24,17 +24,20 @@ internal static class SamplingChecks
 {
     private const int Vocab = 151936;
 
+    // Penalties of 1 (repetition) and 0 are off; a struct's default repetition penalty of 0 is not a valid setting.
     private static readonly SamplingRowParams[] Settings =
     [
-        new() { Temperature = 0, RepetitionPenalty = 1.3f, FrequencyPenalty = 0.5f, PresencePenalty = 0.4f, TopP = 1 },
-        new() { Temperature = 1.5f, TopK = 1, TopP = 1 },
-        new() { Temperature = 1.0f, TopK = 50, TopP = 1 },
-        new() { Temperature = 0.8f, TopP = 0.9f },
-        new() { Temperature = 1.0f, MinP = 0.1f, TopP = 1 },
-        new() { Temperature = 0.7f, TopK = 40, TopP = 0.8f, MinP = 0.05f, RepetitionPenalty = 1.2f },
-        new() { Temperature = 1.2f, TopP = 0.95f, FrequencyPenalty = 1.0f, PresencePenalty = -0.5f },
-        new() { Temperature = 1.0f, TopP = 1 },
+        Off with { Temperature = 0, RepetitionPenalty = 1.3f, FrequencyPenalty = 0.5f, PresencePenalty = 0.4f },
+        Off with { Temperature = 1.5f, TopK = 1 },
+        Off with { Temperature = 1.0f, TopK = 50 },
+        Off with { Temperature = 0.8f, TopP = 0.9f },
+        Off with { Temperature = 1.0f, MinP = 0.1f },
+        Off with { Temperature = 0.7f, TopK = 40, TopP = 0.8f, MinP = 0.05f, RepetitionPenalty = 1.2f },
+        Off with { Temperature = 1.2f, TopP = 0.95f, FrequencyPenalty = 1.0f, PresencePenalty = -0.5f },
+        Off with { Temperature = 1.0f },
     ];
+
+    private static SamplingRowParams Off => new() { Temperature = 1, TopP = 1, RepetitionPenalty = 1 };
 
     public static void Run(CudaBackend cuda, ParityReport report)
     {
@@ -167,9 +170,9 @@ internal static class SamplingChecks
         var baseRow = Enumerable.Range(0, SmallVocab).Select(_ => (float)(random.NextDouble() * 5)).ToArray();
         foreach (var setting in new[]
         {
-            new SamplingRowParams { Temperature = 1.0f, TopP = 1 },
-            new SamplingRowParams { Temperature = 0.8f, TopP = 0.9f, MinP = 0.02f },
-            new SamplingRowParams { Temperature = 1.3f, TopK = 5, TopP = 1 },
+            Off,
+            Off with { Temperature = 0.8f, TopP = 0.9f, MinP = 0.02f },
+            Off with { Temperature = 1.3f, TopK = 5 },
         })
         {
             var rows = new SamplingRowParams[Draws];
@@ -205,7 +208,7 @@ internal static class SamplingChecks
         var random = new Random(9);
         var logits = new float[(long)Rows * Vocab];
         for (int r = 0; r < Rows; r++) ModelLikeLogits(random, Vocab).CopyTo(logits, (long)r * Vocab);
-        var rows = Enumerable.Range(0, Rows).Select(_ => new SamplingRowParams { Temperature = 0.8f, TopK = 50, TopP = 0.9f, MinP = 0.01f, Uniform = 0.5f }).ToArray();
+        var rows = Enumerable.Range(0, Rows).Select(_ => Off with { Temperature = 0.8f, TopK = 50, TopP = 0.9f, MinP = 0.01f, Uniform = 0.5f }).ToArray();
         using var logitsBuffer = cuda.Allocate(logits.Length * 4L);
         using var paramsBuffer = cuda.Allocate(Rows * 32L);
         using var offsetsBuffer = cuda.Allocate((Rows + 1) * 4L);

@@ -92,7 +92,10 @@ public static class SamplingReference
         if (float.IsNegativeInfinity(maxLogit) || float.IsNaN(maxLogit)) return 0;
         var weights = new float[logits.Length];
         Filter(logits, p, weights);
-        return Draw(weights, p.Uniform);
+        // Nothing kept (an infinite logit makes every weight 0 or NaN): the argmax, as the kernel falls back to.
+        foreach (float w in weights)
+            if (w > 0) return Draw(weights, p.Uniform);
+        return ArgMax(logits);
     }
 
     /// <summary>The first index of the largest value (the CPU sampler's tie rule).</summary>

@@ -142,6 +142,15 @@ public class DeviceSamplingTests
     }
 
     [Fact]
+    public void An_infinite_logit_leaves_no_finite_weight_and_falls_back_to_the_argmax()
+    {
+        var logits = RandomLogits(3);
+        logits[123] = float.PositiveInfinity;
+        var p = new SamplingParams { Temperature = 0.9f, TopP = 0.9f };
+        Assert.Equal(123, SamplingReference.SampleRow(logits, Row(p, 0.5f), [], []));
+    }
+
+    [Fact]
     public void The_draw_maps_uniform_numbers_onto_the_kept_weights()
     {
         float[] weights = [0, 0.5f, 0, 1f, 0.5f];

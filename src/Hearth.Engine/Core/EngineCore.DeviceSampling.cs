@@ -20,7 +20,7 @@ public sealed partial class EngineCore
         }
         else
         {
-            var sampling = _deviceSampling ??= new DeviceSamplingInputs(_runner.VocabSize, numSampled);
+            var sampling = _deviceSampling ??= new DeviceSamplingInputs(_runner.VocabSize, _sampled.Length);
             sampling.Clear();
             for (int r = 0; r < numSampled; r++)
             {

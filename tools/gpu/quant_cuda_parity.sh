@@ -10,7 +10,7 @@ carry="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$carry/out}"
 mkdir -p "$out"
 runner="$carry/cuda-parity/Hearth.Cuda.Parity"
-hearth="$carry/hearth/Hearth.Cli"
+hearth="$carry/hearth/hearth"
 chmod +x "$runner" "$hearth" 2>/dev/null || true
 model=/tmp/parrot-qwen3
 rm -rf "$model" && cp -r "$carry/parrot-qwen3" "$model"

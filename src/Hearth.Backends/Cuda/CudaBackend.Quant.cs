@@ -243,5 +243,6 @@ public sealed unsafe partial class CudaBackend
         _permutedInput?.Dispose();
         _permutedInput = null;
         _quantParts.Clear();
+        FreeHostResident();
     }
 }

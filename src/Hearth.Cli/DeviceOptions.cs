@@ -42,6 +42,12 @@ internal sealed class DeviceOptions
     {
         if (backend is CudaBackend cuda)
             Console.Error.WriteLine($"loading {Path.GetFileName(Path.GetFullPath(directory))} onto {cuda.DeviceName} ...");
-        return ModelLoader.Load(directory, backend, maxTokensPerStep, maxLogitRows);
+        var loaded = ModelLoader.Load(directory, backend, maxTokensPerStep, maxLogitRows);
+        if (backend is CudaBackend gpu)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"model weights on the GPU: {gpu.DeviceWeightBytes / 1e9:F2} GB ({gpu.DeviceWeightBytes / 1073741824.0:F2} GiB), of which quantized {gpu.QuantizedWeightBytes / 1e9:F2} GB; in pinned host memory: {gpu.HostResidentBytes / 1e9:F2} GB"));
+        }
+        return loaded;
     }
 }

@@ -4,7 +4,7 @@ using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Cuda.Parity;
 
-// Usage: Hearth.Cuda.Parity [--model DIR] [--goldens DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
+// Usage: Hearth.Cuda.Parity [--model DIR [--quant QUANTIZED_DIR]...] [--goldens DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
 // Runs every backend op on random inputs through CUDA and the CPU backend and compares, then (with
 // --model) compares whole-model logits and greedily generates the model's cases.json through CUDA, by this
 // runner's own forward pass and through the engine (EngineCore); --goldens DIR adds HF transformers goldens.
@@ -15,6 +15,7 @@ string? goldensDir = null;
 int seed = 1234;
 bool opsOnly = false;
 bool baseline = false;
+var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
 for (int i = 0; i < args.Length; i++)
@@ -26,6 +27,7 @@ for (int i = 0; i < args.Length; i++)
         case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--ops-only": opsOnly = true; break;
         case "--baseline": baseline = true; break;
+        case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
@@ -66,6 +68,7 @@ using (cuda)
         new AttentionChecks(pair, report, random).RunAll();
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
+        using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
         if (modelDir is not null && !opsOnly)
             ModelChecks.Run(modelDir, reference, cuda, report);
@@ -85,6 +88,11 @@ using (cuda)
             cuda.UseFastAttention = false;
             EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report, " (general attention)");
             cuda.UseFastAttention = true;
+        }
+        foreach (string quantDir in quantDirs)
+        {
+            QuantModelChecks.Run(modelDir, quantDir, cuda, report);
+            EngineChecks.ParrotCases(quantDir, cuda, report);
         }
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
     }

@@ -34,46 +34,7 @@ internal static unsafe class RowVectorLinearKernel
             }
             int j = outStart;
             for (; j + 4 <= outEnd; j += 4)
-            {
-                float* w0 = w + (nint)(j - wOffset) * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
-                TV a0 = TS.Zero, b0 = TS.Zero, a1 = TS.Zero, b1 = TS.Zero, a2 = TS.Zero, b2 = TS.Zero, a3 = TS.Zero, b3 = TS.Zero;
-                for (int i = 0; i < n; i++)
-                {
-                    float* xi = xg + (nint)i * paddedRows;
-                    TV xa = TS.Load(xi), xb = TS.Load(xi + c);
-                    TV v0 = TS.Broadcast(w0[i]);
-                    a0 = TS.MultiplyAdd(v0, xa, a0);
-                    b0 = TS.MultiplyAdd(v0, xb, b0);
-                    TV v1 = TS.Broadcast(w1[i]);
-                    a1 = TS.MultiplyAdd(v1, xa, a1);
-                    b1 = TS.MultiplyAdd(v1, xb, b1);
-                    TV v2 = TS.Broadcast(w2[i]);
-                    a2 = TS.MultiplyAdd(v2, xa, a2);
-                    b2 = TS.MultiplyAdd(v2, xb, b2);
-                    TV v3 = TS.Broadcast(w3[i]);
-                    a3 = TS.MultiplyAdd(v3, xa, a3);
-                    b3 = TS.MultiplyAdd(v3, xb, b3);
-                }
-                float* yj = y + (nint)rowBase * outFeatures + j;
-                if (typeof(TV) == typeof(Vector512<float>) && groupRows == 2 * c)
-                {
-                    StoreTransposed(As512(a0), As512(a1), As512(a2), As512(a3), yj, outFeatures);
-                    StoreTransposed(As512(b0), As512(b1), As512(b2), As512(b3), yj + (nint)c * outFeatures, outFeatures);
-                    continue;
-                }
-                TS.Store(tile, a0); TS.Store(tile + c, b0);
-                TS.Store(tile + 2 * c, a1); TS.Store(tile + 3 * c, b1);
-                TS.Store(tile + 4 * c, a2); TS.Store(tile + 5 * c, b2);
-                TS.Store(tile + 6 * c, a3); TS.Store(tile + 7 * c, b3);
-                for (int r = 0; r < groupRows; r++)
-                {
-                    float* yr = y + (nint)(rowBase + r) * outFeatures + j;
-                    yr[0] = tile[r];
-                    yr[1] = tile[2 * c + r];
-                    yr[2] = tile[4 * c + r];
-                    yr[3] = tile[6 * c + r];
-                }
-            }
+                Block4<TS, TV>(xg, paddedRows, w + (nint)(j - wOffset) * n, n, y + (nint)rowBase * outFeatures + j, outFeatures, groupRows, tile);
             for (; j < outEnd; j++)
             {
                 float* w0 = w + (nint)(j - wOffset) * n;
@@ -89,6 +50,54 @@ internal static unsafe class RowVectorLinearKernel
                 TS.Store(tile + c, b0);
                 for (int r = 0; r < groupRows; r++) y[(nint)(rowBase + r) * outFeatures + j] = tile[r];
             }
+        }
+    }
+
+    /// <summary>
+    /// Four weight rows against two vectors of rows. Its own method, so the loop keeps every pointer in a
+    /// register (inlined into Run, the JIT spilled two of them and reloaded them every iteration).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Block4<TS, TV>(float* xg, int paddedRows, float* w0, int n, float* yj, int outFeatures, int groupRows, float* tile)
+        where TS : ISimd<TV> where TV : struct
+    {
+        int c = TS.Count;
+        float* w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        TV a0 = TS.Zero, b0 = TS.Zero, a1 = TS.Zero, b1 = TS.Zero, a2 = TS.Zero, b2 = TS.Zero, a3 = TS.Zero, b3 = TS.Zero;
+        float* xi = xg;
+        for (int i = 0; i < n; i++, xi += paddedRows)
+        {
+            TV xa = TS.Load(xi), xb = TS.Load(xi + c);
+            TV v0 = TS.Broadcast(w0[i]);
+            a0 = TS.MultiplyAdd(v0, xa, a0);
+            b0 = TS.MultiplyAdd(v0, xb, b0);
+            TV v1 = TS.Broadcast(w1[i]);
+            a1 = TS.MultiplyAdd(v1, xa, a1);
+            b1 = TS.MultiplyAdd(v1, xb, b1);
+            TV v2 = TS.Broadcast(w2[i]);
+            a2 = TS.MultiplyAdd(v2, xa, a2);
+            b2 = TS.MultiplyAdd(v2, xb, b2);
+            TV v3 = TS.Broadcast(w3[i]);
+            a3 = TS.MultiplyAdd(v3, xa, a3);
+            b3 = TS.MultiplyAdd(v3, xb, b3);
+        }
+        if (typeof(TV) == typeof(Vector512<float>) && groupRows == 2 * c)
+        {
+            StoreTransposed(As512(a0), As512(a1), As512(a2), As512(a3), yj, outFeatures);
+            StoreTransposed(As512(b0), As512(b1), As512(b2), As512(b3), yj + (nint)c * outFeatures, outFeatures);
+            return;
+        }
+        TS.Store(tile, a0); TS.Store(tile + c, b0);
+        TS.Store(tile + 2 * c, a1); TS.Store(tile + 3 * c, b1);
+        TS.Store(tile + 4 * c, a2); TS.Store(tile + 5 * c, b2);
+        TS.Store(tile + 6 * c, a3); TS.Store(tile + 7 * c, b3);
+        for (int r = 0; r < groupRows; r++)
+        {
+            float* yr = yj + (nint)r * outFeatures;
+            yr[0] = tile[r];
+            yr[1] = tile[2 * c + r];
+            yr[2] = tile[4 * c + r];
+            yr[3] = tile[6 * c + r];
         }
     }
 

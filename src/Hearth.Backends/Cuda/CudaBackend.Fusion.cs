@@ -20,7 +20,8 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Holds back a gate|up product that SiluMul may fuse; false when the Linear must run now.</summary>
     private bool TryDeferGateUp(Tensor input, LinearWeight weight, Tensor output, int rows)
     {
-        if (!FuseSiluMul || !UseGemv || rows < 1 || rows > GemvMaxRows || weight.Parts.Count != 2 || weight.Bias is not null) return false;
+        if (!FuseSiluMul || !UseGemv || weight.IsQuantized || weight.Format != WeightFormat.Dense) return false;
+        if (rows < 1 || rows > GemvMaxRows || weight.Parts.Count != 2 || weight.Bias is not null) return false;
         if (output.DType != DType.BF16 || weight.Parts[0].Shape[0] != weight.Parts[1].Shape[0]) return false;
         if (weight.InFeatures % 8 != 0 || input.Data % 16 != 0 || weight.Parts[0].Data % 16 != 0 || weight.Parts[1].Data % 16 != 0) return false;
         _pendingInput = input;

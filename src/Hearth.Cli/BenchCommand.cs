@@ -64,9 +64,11 @@ internal static class BenchCommand
                 MaxNumBatchedTokens = stepTokens,
                 MaxModelLen = Math.Max(prompt + decode, prefill) + 1,
                 EnablePrefixCaching = false,
+                KvCacheDType = device.KvCacheDTypeOf(parse),
             };
             options = BackendFactory.WithKvCacheBudget(options, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
             using var core = new EngineCore(loaded, backend, options);
+            Console.WriteLine(core.KvCachePlan.Describe());
             var result = Run(core, loaded, prompt, decode);
             double prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
             long bytesPerToken = loaded.Model is Hearth.Models.Qwen3.Qwen3Model qwen3 ? StreamedBytesPerToken(qwen3.Weights) : DecodeBytesPerToken(loaded.Config);

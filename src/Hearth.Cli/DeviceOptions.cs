@@ -22,7 +22,16 @@ internal sealed class DeviceOptions
         DefaultValueFactory = _ => BackendFactory.DefaultGpuMemoryUtilization,
     };
 
-    public IEnumerable<Option> All => [Device, GpuMemoryUtilization];
+    public Option<string> KvCacheDType { get; } = new("--kv-cache-dtype")
+    {
+        Description = "KV cache element type: auto (the device's activation type), bf16 or fp8 (e4m3, scale 1.0: half the memory per token)",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public IEnumerable<Option> All => [Device, GpuMemoryUtilization, KvCacheDType];
+
+    /// <summary>The parsed --kv-cache-dtype (null: auto), or a one-line error.</summary>
+    public Hearth.Core.DType? KvCacheDTypeOf(ParseResult parse) => Hearth.Engine.Cache.KvCacheDTypes.Parse(parse.GetValue(KvCacheDType));
 
     /// <summary>Makes the backend; the auto fallback's reason goes to stderr as a warning.</summary>
     public IBackend CreateBackend(ParseResult parse, int cpuThreads)

@@ -11,7 +11,7 @@ namespace Hearth.Backends.Cuda;
 /// </summary>
 public sealed unsafe partial class CudaBackend : IBackend
 {
-    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu"];
+    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu", "decode_fused.cu"];
 
     private readonly CudaDevice _device;
     private readonly List<nint> _modules = [];

@@ -68,7 +68,9 @@ public static class BackendFactory
         long? budget = KvCacheBudgetBytes(backend, gpuMemoryUtilization);
         if (budget is not { } bytes) return options;
         int maxModelLen = options.MaxModelLen ?? config.MaxPositionEmbeddings;
-        long blockBytes = Runner.PagedKvCache.BlockSizeBytes(config, backend.ActivationDType, options.BlockSize);
+        // The cache's own element type: an fp8 cache holds twice the tokens in the same bytes.
+        var kvDType = Cache.KvCacheDTypes.Resolve(options.KvCacheDType, backend);
+        long blockBytes = Runner.PagedKvCache.BlockSizeBytes(config, kvDType, options.BlockSize);
         long blocksPerSeq = (maxModelLen + options.BlockSize - 1) / options.BlockSize;
         long wanted = Math.Max(1, options.MaxNumSeqs) * blocksPerSeq * blockBytes;
         return options with { KvCacheBytes = Math.Max(blockBytes, Math.Min(wanted, bytes)) };

@@ -15,6 +15,7 @@ string? goldensDir = null;
 int seed = 1234;
 bool opsOnly = false;
 bool baseline = false;
+bool decodeTiming = false;
 string referenceName = "naive";
 int referenceCases = 0;
 for (int i = 0; i < args.Length; i++)
@@ -26,6 +27,7 @@ for (int i = 0; i < args.Length; i++)
         case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--ops-only": opsOnly = true; break;
         case "--baseline": baseline = true; break;
+        case "--decode-timing": decodeTiming = true; break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
@@ -64,6 +66,7 @@ using (cuda)
         var random = new RandomData(seed);
         new OpChecks(pair, report, random).RunAll();
         new AttentionChecks(pair, report, random).RunAll();
+        using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
         AllocationCheck.Run(pair, report, random);
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
         if (modelDir is not null && !opsOnly)
@@ -83,6 +86,17 @@ using (cuda)
             cuda.UseFastAttention = true;
         }
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
+    }
+    if (modelDir is not null && !opsOnly) Fp8ModelChecks.Run(modelDir, cuda, report);
+    if (decodeTiming)
+    {
+        DecodeTiming.Run(cuda);
+        foreach (bool fused in new[] { false, true })
+        {
+            cuda.UseFusedDecode = fused;
+            Console.WriteLine($"whole decode step with {(fused ? "the fused" : "the split+combine")} decode attention:");
+            StepTiming.Run(cuda);
+        }
     }
     if (baseline)
     {

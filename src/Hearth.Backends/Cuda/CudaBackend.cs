@@ -218,6 +218,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         foreach (var weight in _weights) weight.Dispose();
         _weights.Clear();
         _decodeWorkspace?.Dispose();
+        _fusedWorkspace?.Dispose();
         _gemm.Dispose();
         foreach (nint module in _modules) CuDriver.cuModuleUnload(module);
         _modules.Clear();

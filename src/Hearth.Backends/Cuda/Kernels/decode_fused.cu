@@ -17,6 +17,18 @@
 #define DF_MAX_GROUP 8
 #define DF_MAX_SPLITS 64
 
+__device__ __forceinline__ void df_bf16x2(unsigned int v, float* f)
+{
+    f[0] = __uint_as_float(v << 16); f[1] = __uint_as_float(v & 0xffff0000u);
+}
+
+__device__ __forceinline__ void df_fp8x4(unsigned int v, float* f)
+{
+#pragma unroll
+    for (int i = 0; i < 4; i++) f[i] = fp8e4m3_to_f32((v >> (8 * i)) & 0xffu);
+}
+
+// DL consecutive elements from element index `element` (a multiple of DL) as f32, in one vector load.
 template <int DL, bool FP8>
 __device__ __forceinline__ void df_load(const void* cache, long long element, float* f)
 {
@@ -29,29 +41,27 @@ __device__ __forceinline__ void df_load(const void* cache, long long element, fl
             unsigned int v = *(const unsigned short*)p;
             f[0] = fp8e4m3_to_f32(v & 0xffu); f[1] = fp8e4m3_to_f32(v >> 8);
         }
+        else if (DL == 4) df_fp8x4(*(const unsigned int*)p, f);
         else
         {
-#pragma unroll
-            for (int w = 0; w < DL / 4; w++)
-            {
-                unsigned int v = ((const unsigned int*)p)[w];
-#pragma unroll
-                for (int i = 0; i < 4; i++) f[4 * w + i] = fp8e4m3_to_f32((v >> (8 * i)) & 0xffu);
-            }
+            uint2 v = *(const uint2*)p;
+            df_fp8x4(v.x, f); df_fp8x4(v.y, f + 4);
         }
     }
     else
     {
         const bf16_t* p = (const bf16_t*)cache + element;
         if (DL == 1) f[0] = bf16_to_f32(p[0]);
+        else if (DL == 2) df_bf16x2(*(const unsigned int*)p, f);
+        else if (DL == 4)
+        {
+            uint2 v = *(const uint2*)p;
+            df_bf16x2(v.x, f); df_bf16x2(v.y, f + 2);
+        }
         else
         {
-#pragma unroll
-            for (int w = 0; w < DL / 2; w++)
-            {
-                unsigned int v = ((const unsigned int*)p)[w];
-                f[2 * w] = __uint_as_float(v << 16); f[2 * w + 1] = __uint_as_float(v & 0xffff0000u);
-            }
+            uint4 v = *(const uint4*)p;
+            df_bf16x2(v.x, f); df_bf16x2(v.y, f + 2); df_bf16x2(v.z, f + 4); df_bf16x2(v.w, f + 6);
         }
     }
 }

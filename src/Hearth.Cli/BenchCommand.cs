@@ -67,6 +67,7 @@ internal static class BenchCommand
                 KvCacheDType = device.KvCacheDTypeOf(parse),
             };
             options = BackendFactory.WithKvCacheBudget(options, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
+            Console.WriteLine(DeviceOptions.DescribeKvBudget(backend, loaded.Config, options, parse.GetValue(device.GpuMemoryUtilization)));
             using var core = new EngineCore(loaded, backend, options);
             Console.WriteLine(core.KvCachePlan.Describe());
             var result = Run(core, loaded, prompt, decode);

@@ -43,6 +43,18 @@ internal sealed class DeviceOptions
         return backend;
     }
 
+    /// <summary>
+    /// What the whole KV budget would hold (before capping to the requests' needs): "KV budget: N tokens (X GiB, dtype)
+    /// = max context Y at batch 1 ..."; on the CPU, that its cache is sized from host memory.
+    /// </summary>
+    public static string DescribeKvBudget(IBackend backend, Hearth.Core.Config.ModelConfig config, Hearth.Engine.EngineOptions options, double utilization)
+    {
+        if (BackendFactory.KvCacheBudgetBytes(backend, utilization) is not { } budget) return "KV budget: host memory (CPU backend)";
+        var dtype = Hearth.Engine.Cache.KvCacheDTypes.Resolve(options.KvCacheDType, backend);
+        var plan = Hearth.Engine.Cache.KvCachePlan.ForBudget(config, dtype, options.BlockSize, budget, config.MaxPositionEmbeddings);
+        return "KV budget: " + plan.Describe()[10..] + string.Create(CultureInfo.InvariantCulture, $" (all free memory at --gpu-memory-utilization {utilization})");
+    }
+
     /// <summary>Loads the model, saying on stderr how long it took and, on a GPU, how much memory it holds.</summary>
     public static LoadedModel Load(string directory, IBackend backend, int maxTokensPerStep, int maxLogitRows)
     {

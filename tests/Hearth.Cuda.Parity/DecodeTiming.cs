@@ -24,16 +24,22 @@ internal static class DecodeTiming
             {
                 if (batch * context > 8 * 4096) continue;
                 var line = new List<string>();
-                foreach (var (name, dtype, useFused) in new[] { ("split+combine bf16", DType.BF16, false), ("fused bf16", DType.BF16, true), ("fused fp8", DType.F8E4M3, true) })
+                foreach (var (name, dtype, useFused, unroll, transpose) in new[] { ("split+combine bf16", DType.BF16, false, 8, false),
+                    ("fused bf16", DType.BF16, true, 8, false), ("fused fp8", DType.F8E4M3, true, 8, false), ("fused-u4 bf16", DType.BF16, true, 4, false),
+                    ("fused-u4 fp8", DType.F8E4M3, true, 4, false), ("fused-tr bf16", DType.BF16, true, 8, true), ("fused-tr fp8", DType.F8E4M3, true, 8, true) })
                 {
                     cuda.UseFusedDecode = useFused;
+                    cuda.DecodeUnroll = unroll;
+                    cuda.DecodeTransposeReduce = transpose;
                     double seconds = PerLayer(cuda, batch, context, dtype);
                     double kvBytes = 2.0 * batch * context * KvHeads * HeadDim * dtype.ElementSizeBytes();
                     line.Add($"{name} {seconds * 1e6:F1} us ({kvBytes / seconds / 1e9:F0} GB/s)");
                 }
-                Console.WriteLine($"  batch {batch} context {context,5}: " + string.Join(" | ", line));
+                Console.WriteLine($"  batch {batch} context {context,5}:\n    " + string.Join("\n    ", line));
             }
         cuda.UseFusedDecode = fused;
+        cuda.DecodeUnroll = 8;
+        cuda.DecodeTransposeReduce = false;
     }
 
     private static double PerLayer(CudaBackend cuda, int batch, int context, DType dtype)

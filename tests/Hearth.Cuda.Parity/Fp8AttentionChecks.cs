@@ -40,6 +40,16 @@ internal sealed class Fp8AttentionChecks(IBackend cuda, ParityReport report, Ran
             Guard("fp8 general kernel mixed h=8 kv=2 d=128", () => Attention(DType.F8E4M3, [(300, 1), (70, 23), (129, 128)], 8, 2, 128, 16));
             c.UseFastAttention = true;
             Guard("fused decode in a CUDA graph as the context grows", () => GraphReplay(c));
+            c.DecodeUnroll = 4;
+            Guard("fp8 decode (unroll 4) batch h=40 kv=8 d=128", () => Attention(DType.F8E4M3, [(3000, 1), (17, 1), (64, 1)], 40, 8, 128, 16));
+            Guard("bf16 decode (unroll 4) h=16 kv=2 d=64", () => Attention(DType.BF16, [(1000, 1), (33, 1)], 16, 2, 64, 5));
+            c.DecodeUnroll = 8;
+            c.DecodeTransposeReduce = true;
+            Guard("fp8 decode (transposed) batch h=40 kv=8 d=128", () => Attention(DType.F8E4M3, [(3000, 1), (17, 1), (64, 1), (5, 1)], 40, 8, 128, 16));
+            Guard("bf16 decode (transposed) 32K h=40 kv=8 d=128", () => Attention(DType.BF16, [(32768, 1)], 40, 8, 128, 16));
+            Guard("bf16 decode (transposed) h=16 kv=2 d=64", () => Attention(DType.BF16, [(1000, 1), (33, 1)], 16, 2, 64, 5));
+            Guard("fused decode (transposed) in a CUDA graph", () => GraphReplay(c));
+            c.DecodeTransposeReduce = false;
         }
     }
 

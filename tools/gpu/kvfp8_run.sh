@@ -11,6 +11,7 @@ C="${C:-.gpucarry-kvfp8}"
 out="${OUT:-$C/out}"
 mkdir -p "$out"
 mode="${1:-parity}"
+export C OUT="$out"
 chmod +x "$C/cuda-parity/Hearth.Cuda.Parity" "$C/hearth/Hearth.Cli" 2>/dev/null || true
 model="$C/parrot-qwen3"
 if [ -f "$model/tokenizer.json.gz" ] && [ ! -f "$model/tokenizer.json" ]; then
@@ -25,12 +26,26 @@ case "$mode" in
   bench14b)
     dir=/tmp/qwen3-14b-random
     [ -f "$dir/config.json" ] || python3 "$C/hf_baseline.py" make --dir "$dir" 2>&1 | tail -3
-    for kv in bf16 fp8; do
-      for ctx in 512 32000; do
-        echo "== hearth bench --kv-cache-dtype $kv --prompt-tokens $ctx" | tee -a "$out/bench.log"
-        "$C/hearth/Hearth.Cli" bench --model "$dir" --device cuda --kv-cache-dtype "$kv" --prompt-tokens "$ctx" --decode-tokens 64 \
-          --prefill-tokens 0 2>&1 | grep -v "^\s*$" | tee -a "$out/bench.log"
-      done
-    done
+    # (environment, kv dtype, context): the old split+combine kernel, the fused one, its transposed variant.
+    while read -r env kv ctx; do
+      echo "== $env hearth bench --kv-cache-dtype $kv --prompt-tokens $ctx" | tee -a "$out/bench.log"
+      env $env "$C/hearth/Hearth.Cli" bench --model "$dir" --device cuda --kv-cache-dtype "$kv" --prompt-tokens "$ctx" \
+        --decode-tokens 64 --prefill-tokens 0 2>&1 | grep -E "KV |decode |loaded|error" | tee -a "$out/bench.log"
+    done <<'LIST'
+HEARTH_CUDA_FUSED_DECODE=0 bf16 512
+HEARTH_CUDA_FUSED_DECODE=1 bf16 512
+HEARTH_CUDA_DECODE_TRANSPOSE=1 bf16 512
+HEARTH_CUDA_FUSED_DECODE=1 fp8 512
+HEARTH_CUDA_FUSED_DECODE=0 bf16 32000
+HEARTH_CUDA_FUSED_DECODE=1 bf16 32000
+HEARTH_CUDA_DECODE_TRANSPOSE=1 bf16 32000
+HEARTH_CUDA_FUSED_DECODE=1 fp8 32000
+HEARTH_CUDA_DECODE_TRANSPOSE=1 fp8 32000
+LIST
+    ;;
+  all)
+    bash "$0" parity; rc=$?
+    bash "$0" bench14b
+    exit $rc
     ;;
 esac

@@ -9,6 +9,8 @@ public sealed unsafe partial class CudaBackend
     private const int FusedMaxHeadDim = 256;
     private const int FusedWarps = (int)DecodeThreads / 32;
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFused = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedUnroll4 = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedTranspose = [];
     private CudaBuffer? _fusedWorkspace;
     private long _fusedPartialFloats, _fusedPartialRows;
 
@@ -18,8 +20,21 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     public bool UseFusedDecode { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FUSED_DECODE") != "0";
 
+    /// <summary>Keys loaded at once per warp in the fused decode kernel at head dims 64/128: 8, or 4 (fewer registers; HEARTH_CUDA_DECODE_UNROLL=4).</summary>
+    public int DecodeUnroll { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_UNROLL") == "4" ? 4 : 8;
+
+    /// <summary>The fused decode kernel reduces a round's eight dot products together (head dims 64/128; HEARTH_CUDA_DECODE_TRANSPOSE=1).</summary>
+    public bool DecodeTransposeReduce { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_TRANSPOSE") == "1";
+
     private void LoadDecodeFunctions()
     {
+        foreach (int dim in new[] { 64, 128 })
+        {
+            _decodeFusedUnroll4[(dim, false)] = Function($"decode_attention_fused_u4_d{dim}");
+            _decodeFusedUnroll4[(dim, true)] = Function($"decode_attention_fused_u4_fp8_d{dim}");
+            _decodeFusedTranspose[(dim, false)] = Function($"decode_attention_fused_tr_d{dim}");
+            _decodeFusedTranspose[(dim, true)] = Function($"decode_attention_fused_tr_fp8_d{dim}");
+        }
         foreach (int dim in new[] { 32, 64, 128, 256 })
         {
             _decodeFused[(dim, false)] = Function($"decode_attention_fused_d{dim}");
@@ -41,7 +56,8 @@ public sealed unsafe partial class CudaBackend
         bool fp8 = cache.Key.DType == DType.F8E4M3;
         if (!UseFusedDecode && !fp8) return false;
         if (metadata.MaxQueryLen != 1 || metadata.NumTokens != numSeqs || group > DecodeMaxGroup) return false;
-        if (!_decodeFused.TryGetValue((headDim, fp8), out nint kernel)) return false;
+        var variant = DecodeTransposeReduce ? _decodeFusedTranspose : DecodeUnroll == 4 ? _decodeFusedUnroll4 : _decodeFused;
+        if (!variant.TryGetValue((headDim, fp8), out nint kernel) && !_decodeFused.TryGetValue((headDim, fp8), out kernel)) return false;
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors);
         int minKeys = DecodeSplitPlan.MinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;

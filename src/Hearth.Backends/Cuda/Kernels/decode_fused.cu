@@ -66,15 +66,34 @@ __device__ __forceinline__ void df_load(const void* cache, long long element, fl
     }
 }
 
-// Dynamic shared memory: DF_WARPS * group * headDim floats (the warps' accumulators).
-template <int DL, bool FP8>
+// Sums eight per-lane values over the warp at once, as a transposed butterfly: 9 shuffles instead of 8 x 5.
+// Lane l ends with the full sum of value (l >> 2) & 7.
+__device__ __forceinline__ float transpose_sum8(const float* v, int lane)
+{
+    bool b4 = lane & 16, b3 = lane & 8, b2 = lane & 4;
+    float w[4], x[2];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        w[i] = (b4 ? v[i + 4] : v[i]) + __shfl_xor_sync(0xffffffffu, b4 ? v[i] : v[i + 4], 16);
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+        x[i] = (b3 ? w[i + 2] : w[i]) + __shfl_xor_sync(0xffffffffu, b3 ? w[i] : w[i + 2], 8);
+    float y = (b2 ? x[1] : x[0]) + __shfl_xor_sync(0xffffffffu, b2 ? x[0] : x[1], 4);
+    y += __shfl_xor_sync(0xffffffffu, y, 2);
+    return y + __shfl_xor_sync(0xffffffffu, y, 1);
+}
+
+// Dynamic shared memory: DF_WARPS * group * headDim floats (the warps' accumulators). Scores are kept in
+// log2 units (the query is pre-scaled by log2 e) so every exponential is one exp2f. TRANSPOSE (UNROLL 8 only)
+// reduces a round's eight dot products together: each lane then owns one key's score, so the max, the
+// exponentials and the denominator cost one value per lane instead of eight.
+template <int DL, bool FP8, int UNROLL, bool TRANSPOSE>
 __device__ __forceinline__ void decode_fused(
     const bf16_t* query, const void* keyCache, const void* valueCache, const int* seqLens, const int* blockTables,
     int maxBlocksPerSeq, int heads, int kvHeads, int blockSize, float scale, int numSplits, int minKeysPerSplit,
     bf16_t* out, float* partialOut, float* partialMax, float* partialSum, int* counters)
 {
     const int headDim = 32 * DL;
-    const int UNROLL = DL >= 8 ? 4 : 8;   // keys (and their values) loaded at once per warp, registers allowing
     extern __shared__ float warpAcc[];   // [DF_WARPS, group, headDim]
     __shared__ float warpMax[DF_WARPS][DF_MAX_GROUP], warpSum[DF_WARPS][DF_MAX_GROUP];
     __shared__ float splitWeight[DF_MAX_GROUP][DF_MAX_SPLITS];
@@ -109,7 +128,7 @@ __device__ __forceinline__ void decode_fused(
         {
             df_load<DL, false>(query, ((size_t)s * heads + (size_t)kvh * group + g) * headDim + lane * DL, q[g]);
 #pragma unroll
-            for (int i = 0; i < DL; i++) q[g][i] *= scale;
+            for (int i = 0; i < DL; i++) q[g][i] *= scale * 1.4426950408889634f;
         }
     }
 
@@ -149,6 +168,42 @@ __device__ __forceinline__ void decode_fused(
             for (int g = 0; g < DF_MAX_GROUP; g++)
             {
                 if (g >= group) continue;
+                if (TRANSPOSE)
+                {
+                    float partial[8];
+#pragma unroll
+                    for (int u = 0; u < 8; u++)
+                    {
+                        float dot = 0.0f;
+#pragma unroll
+                        for (int i = 0; i < DL; i++) dot = fmaf(q[g][i], k[u & (UNROLL - 1)][i], dot);
+                        partial[u] = dot;
+                    }
+                    int myKey = (lane >> 2) & 7;
+                    float sum = transpose_sum8(partial, lane);   // every lane takes part in the shuffles
+                    float score = r + myKey < chunk ? sum : HEARTH_NEG_INF;
+                    float tileMax = fmaxf(score, __shfl_xor_sync(0xffffffffu, score, 4));
+                    tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 8));
+                    tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 16));
+                    float newMax = fmaxf(m[g], tileMax);
+                    float correction = exp2f(m[g] - newMax);
+                    float p = exp2f(score - newMax);
+                    float pSum = p + __shfl_xor_sync(0xffffffffu, p, 4);
+                    pSum += __shfl_xor_sync(0xffffffffu, pSum, 8);
+                    pSum += __shfl_xor_sync(0xffffffffu, pSum, 16);
+                    l[g] = l[g] * correction + pSum;
+#pragma unroll
+                    for (int i = 0; i < DL; i++) acc[g][i] *= correction;
+#pragma unroll
+                    for (int u = 0; u < 8; u++)
+                    {
+                        float pu = __shfl_sync(0xffffffffu, p, u * 4);
+#pragma unroll
+                        for (int i = 0; i < DL; i++) acc[g][i] = fmaf(pu, v[u & (UNROLL - 1)][i], acc[g][i]);
+                    }
+                    m[g] = newMax;
+                    continue;
+                }
                 float dots[UNROLL];
                 float tileMax = HEARTH_NEG_INF;
 #pragma unroll
@@ -163,14 +218,14 @@ __device__ __forceinline__ void decode_fused(
                 }
                 // The round has at least one key, so newMax is finite and exp(-inf - newMax) is 0.
                 float newMax = fmaxf(m[g], tileMax);
-                float correction = expf(m[g] - newMax);
+                float correction = exp2f(m[g] - newMax);
                 l[g] *= correction;
 #pragma unroll
                 for (int i = 0; i < DL; i++) acc[g][i] *= correction;
 #pragma unroll
                 for (int u = 0; u < UNROLL; u++)
                 {
-                    float p = expf(dots[u] - newMax);
+                    float p = exp2f(dots[u] - newMax);
                     l[g] += p;
 #pragma unroll
                     for (int i = 0; i < DL; i++) acc[g][i] = fmaf(p, v[u][i], acc[g][i]);
@@ -200,7 +255,7 @@ __device__ __forceinline__ void decode_fused(
 #pragma unroll
         for (int w = 0; w < DF_WARPS; w++)
         {
-            float weight = warpMax[w][g] == HEARTH_NEG_INF ? 0.0f : expf(warpMax[w][g] - blockMax);
+            float weight = warpMax[w][g] == HEARTH_NEG_INF ? 0.0f : exp2f(warpMax[w][g] - blockMax);
             o += weight * warpAcc[(w * group + g) * headDim + d];
             sum += weight * warpSum[w][g];
         }
@@ -236,7 +291,7 @@ __device__ __forceinline__ void decode_fused(
         float total = 0.0f;
         for (int i = lane; i < active; i += 32)
         {
-            float e = expf(__ldcg(partialMax + base + i) - mx);
+            float e = exp2f(__ldcg(partialMax + base + i) - mx);
             splitWeight[g][i] = e;
             total += e * __ldcg(partialSum + base + i);
         }
@@ -258,21 +313,31 @@ __device__ __forceinline__ void decode_fused(
     if (tid == 0) counters[s * kvHeads + kvh] = 0;
 }
 
-#define DECODE_FUSED_KERNEL(NAME, DL, FP8) \
+#define DECODE_FUSED_KERNEL(NAME, DL, FP8, UNROLL, TRANSPOSE) \
 extern "C" __global__ void __launch_bounds__(DF_THREADS) NAME(const bf16_t* query, const void* keyCache, \
     const void* valueCache, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int heads, int kvHeads, \
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
-    decode_fused<DL, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
+    decode_fused<DL, FP8, UNROLL, TRANSPOSE>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
 }
 
-DECODE_FUSED_KERNEL(decode_attention_fused_d32, 1, false)
-DECODE_FUSED_KERNEL(decode_attention_fused_d64, 2, false)
-DECODE_FUSED_KERNEL(decode_attention_fused_d128, 4, false)
-DECODE_FUSED_KERNEL(decode_attention_fused_d256, 8, false)
-DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d32, 1, true)
-DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d64, 2, true)
-DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d128, 4, true)
-DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d256, 8, true)
+// UNROLL: keys (and their values) loaded at once per warp; 8 (4 at dim 256, registers allowing) by default,
+// 4 as the lighter-register variant (HEARTH_CUDA_DECODE_UNROLL=4); tr: the transposed reduction.
+DECODE_FUSED_KERNEL(decode_attention_fused_d32, 1, false, 8, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_d64, 2, false, 8, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_d128, 4, false, 8, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_d256, 8, false, 4, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d32, 1, true, 8, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d64, 2, true, 8, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d128, 4, true, 8, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_fp8_d256, 8, true, 4, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_u4_d64, 2, false, 4, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_u4_d128, 4, false, 4, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_u4_fp8_d64, 2, true, 4, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_u4_fp8_d128, 4, true, 4, false)
+DECODE_FUSED_KERNEL(decode_attention_fused_tr_d64, 2, false, 8, true)
+DECODE_FUSED_KERNEL(decode_attention_fused_tr_d128, 4, false, 8, true)
+DECODE_FUSED_KERNEL(decode_attention_fused_tr_fp8_d64, 2, true, 8, true)
+DECODE_FUSED_KERNEL(decode_attention_fused_tr_fp8_d128, 4, true, 8, true)

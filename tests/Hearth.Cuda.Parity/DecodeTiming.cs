@@ -39,7 +39,7 @@ internal static class DecodeTiming
             }
         cuda.UseFusedDecode = fused;
         cuda.DecodeUnroll = 8;
-        cuda.DecodeTransposeReduce = false;
+        cuda.DecodeTransposeReduce = true;
     }
 
     private static double PerLayer(CudaBackend cuda, int batch, int context, DType dtype)

@@ -41,15 +41,16 @@ internal sealed class Fp8AttentionChecks(IBackend cuda, ParityReport report, Ran
             c.UseFastAttention = true;
             Guard("fused decode in a CUDA graph as the context grows", () => GraphReplay(c));
             c.DecodeUnroll = 4;
+            c.DecodeTransposeReduce = false;
             Guard("fp8 decode (unroll 4) batch h=40 kv=8 d=128", () => Attention(DType.F8E4M3, [(3000, 1), (17, 1), (64, 1)], 40, 8, 128, 16));
             Guard("bf16 decode (unroll 4) h=16 kv=2 d=64", () => Attention(DType.BF16, [(1000, 1), (33, 1)], 16, 2, 64, 5));
             c.DecodeUnroll = 8;
-            c.DecodeTransposeReduce = true;
-            Guard("fp8 decode (transposed) batch h=40 kv=8 d=128", () => Attention(DType.F8E4M3, [(3000, 1), (17, 1), (64, 1), (5, 1)], 40, 8, 128, 16));
-            Guard("bf16 decode (transposed) 32K h=40 kv=8 d=128", () => Attention(DType.BF16, [(32768, 1)], 40, 8, 128, 16));
-            Guard("bf16 decode (transposed) h=16 kv=2 d=64", () => Attention(DType.BF16, [(1000, 1), (33, 1)], 16, 2, 64, 5));
-            Guard("fused decode (transposed) in a CUDA graph", () => GraphReplay(c));
             c.DecodeTransposeReduce = false;
+            Guard("fp8 decode (per-key reduction) batch h=40 kv=8 d=128", () => Attention(DType.F8E4M3, [(3000, 1), (17, 1), (64, 1), (5, 1)], 40, 8, 128, 16));
+            Guard("bf16 decode (per-key reduction) 32K h=40 kv=8 d=128", () => Attention(DType.BF16, [(32768, 1)], 40, 8, 128, 16));
+            Guard("bf16 decode (per-key reduction) h=16 kv=2 d=64", () => Attention(DType.BF16, [(1000, 1), (33, 1)], 16, 2, 64, 5));
+            Guard("fused decode (per-key reduction) in a CUDA graph", () => GraphReplay(c));
+            c.DecodeTransposeReduce = true;
         }
     }
 

@@ -26,21 +26,18 @@ case "$mode" in
   bench14b)
     dir=/tmp/qwen3-14b-random
     [ -f "$dir/config.json" ] || python3 "$C/hf_baseline.py" make --dir "$dir" 2>&1 | tail -3
-    # (environment, kv dtype, context): the old split+combine kernel, the fused one, its transposed variant.
+    # (environment, kv dtype, context): the old split+combine kernel (bf16 only), then the defaults (fused, transposed).
     while read -r env kv ctx; do
       echo "== $env hearth bench --kv-cache-dtype $kv --prompt-tokens $ctx" | tee -a "$out/bench.log"
       env $env "$C/hearth/Hearth.Cli" bench --model "$dir" --device cuda --kv-cache-dtype "$kv" --prompt-tokens "$ctx" \
         --decode-tokens 64 --prefill-tokens 0 2>&1 | grep -E "KV |decode |loaded|error" | tee -a "$out/bench.log"
     done <<'LIST'
 HEARTH_CUDA_FUSED_DECODE=0 bf16 512
-HEARTH_CUDA_FUSED_DECODE=1 bf16 512
-HEARTH_CUDA_DECODE_TRANSPOSE=1 bf16 512
-HEARTH_CUDA_FUSED_DECODE=1 fp8 512
+HEARTH_DEFAULTS=1 bf16 512
+HEARTH_DEFAULTS=1 fp8 512
 HEARTH_CUDA_FUSED_DECODE=0 bf16 32000
-HEARTH_CUDA_FUSED_DECODE=1 bf16 32000
-HEARTH_CUDA_DECODE_TRANSPOSE=1 bf16 32000
-HEARTH_CUDA_FUSED_DECODE=1 fp8 32000
-HEARTH_CUDA_DECODE_TRANSPOSE=1 fp8 32000
+HEARTH_DEFAULTS=1 bf16 32000
+HEARTH_DEFAULTS=1 fp8 32000
 LIST
     ;;
   all)

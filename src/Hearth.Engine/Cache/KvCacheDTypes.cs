@@ -7,8 +7,8 @@ namespace Hearth.Engine.Cache;
 /// <summary>
 /// "--kv-cache-dtype auto|bf16|fp8" (vLLM's option): the element type of the paged KV cache. auto is the
 /// backend's activation type (bf16 on a GPU, f32 on the CPU); fp8 is float8_e4m3fn with a per-tensor scale
-/// of 1.0, as vLLM uses for e4m3 without calibration (e4m3 keeps 3 mantissa bits over ±448, and the keys and
-/// values of Qwen3's normed attention sit well inside that range), halving the cache's bytes per token.
+/// of 1.0, as vLLM uses for e4m3 without calibration (e4m3 keeps 3 mantissa bits over ±448; keys pass through
+/// Qwen3's k_norm and values are typically far inside that range; larger values saturate), halving the bytes per token.
 /// </summary>
 public static class KvCacheDTypes
 {

@@ -8,7 +8,7 @@ namespace Hearth.Bench;
 /// <summary>
 /// CPU op throughput at Qwen3-0.6B's shapes: the machine's read bandwidth, decode GEMV per projection and
 /// for a whole step's linears (28 layers' distinct weights, so nothing is served from cache), prefill GFLOP/s.
-/// Args: [--threads N] [--simd Scalar|Vector128|Vector256|Vector512].
+/// Args: [--threads N] [--simd Scalar|Vector128|Vector256|Vector512] [--cpu-time true].
 /// </summary>
 public static unsafe class CpuOpsBench
 {
@@ -22,6 +22,7 @@ public static unsafe class CpuOpsBench
         {
             if (args[i] == "--threads") threads = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
             else if (args[i] == "--simd") simd = Enum.Parse<CpuSimdLevel>(args[i + 1]);
+            else if (args[i] == "--cpu-time") s_cpuTime = args[i + 1] == "true";
         }
         using var backend = new CpuBackend(threads, simd);
         Console.WriteLine($"cpu-ops: {backend.NumThreads} threads, {backend.SimdLevel}, {Environment.ProcessorCount} logical CPUs");
@@ -73,12 +74,22 @@ public static unsafe class CpuOpsBench
             double stepGbps = stepBytes / stepSeconds / 1e9;
             Console.WriteLine($"whole decode step's linears ({stepBytes / 1e6:F0} MB): {stepSeconds * 1e3:F1} ms, {stepGbps:F1} GB/s = {100 * stepGbps / bandwidth:F0}% of read bandwidth");
 
-            foreach (var (name, weight) in new[] { ("gate_up 1024 -> 6144", layers[0].GateUp), ("down    3072 -> 1024", layers[0].Down) })
+            foreach (var (name, weight, rows) in new[] { ("gate_up 1024 -> 6144", layers[0].GateUp, 64), ("down    3072 -> 1024", layers[0].Down, 64),
+                ("gate_up 1024 -> 6144", layers[0].GateUp, 32), ("down    3072 -> 1024", layers[0].Down, 32), ("gate_up 1024 -> 6144", layers[0].GateUp, 8) })
             {
-                const int rows = 64;
                 double seconds = Time(() => Linear(backend, weight, x, y, rows), minSeconds: 1);
                 double gflops = 2.0 * rows * weight.InFeatures * weight.OutFeatures / seconds / 1e9;
                 Console.WriteLine($"prefill {name}, {rows} rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
+            }
+
+            // The parrot fixture's lm_head (hidden 64): at batch 32 a decode step is this product, so its GFLOP/s
+            // bound the load generator's concurrency gain.
+            var parrotHead = LinearWeight.Dense(Weight(Vocab, 64));
+            foreach (int rows in new[] { 1, 8, 16, 24, 32 })
+            {
+                double seconds = Time(() => Linear(backend, parrotHead, x, y, rows), minSeconds: 1);
+                double gflops = 2.0 * rows * 64 * Vocab / seconds / 1e9;
+                Console.WriteLine($"lm_head 64 -> 151936 (parrot), {rows,2} rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
             }
 
             AttentionBench(backend, buffers, contextTokens: 4096, queryTokens: 1, bandwidth);
@@ -173,11 +184,24 @@ public static unsafe class CpuOpsBench
         backend.Linear(input, weight, output);
     }
 
-    /// <summary>Mean seconds per call after a warm-up call, over at least minSeconds.</summary>
+    // --cpu-time true: charge the process's CPU time instead of wall time, so that kernels can be compared on a
+    // machine other work is also using (run with --threads 1).
+    private static bool s_cpuTime;
+
+    /// <summary>Mean seconds per call after a warm-up call, over at least minSeconds (or CPU seconds: --cpu-time).</summary>
     private static double Time(Action action, double minSeconds)
     {
         action();
         int calls = 0;
+        if (s_cpuTime)
+        {
+            var process = Process.GetCurrentProcess();
+            var cpuStart = process.TotalProcessorTime;
+            long wallStart = Stopwatch.GetTimestamp();
+            do { action(); calls++; } while (Stopwatch.GetElapsedTime(wallStart).TotalSeconds < minSeconds);
+            process.Refresh();
+            return (process.TotalProcessorTime - cpuStart).TotalSeconds / calls;
+        }
         long start = Stopwatch.GetTimestamp();
         do
         {

@@ -67,6 +67,8 @@ internal sealed class DeviceOptions
             var (free, total) = gpu.MemoryInfo();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"loaded in {clock.Elapsed.TotalSeconds:F1} s; GPU memory used {(total - free) / 1073741824.0:F2} of {total / 1073741824.0:F2} GiB"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"model weights on the GPU: {gpu.DeviceWeightBytes / 1e9:F2} GB ({gpu.DeviceWeightBytes / 1073741824.0:F2} GiB), of which quantized {gpu.QuantizedWeightBytes / 1e9:F2} GB; in pinned host memory: {gpu.HostResidentBytes / 1e9:F2} GB"));
         }
         return loaded;
     }

@@ -4,7 +4,7 @@ using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Cuda.Parity;
 
-// Usage: Hearth.Cuda.Parity [--model DIR] [--goldens DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
+// Usage: Hearth.Cuda.Parity [--model DIR [--quant QUANTIZED_DIR]...] [--goldens DIR] [--seed N] [--ops-only] [--reference cpu|naive] [--baseline]
 // Runs every backend op on random inputs through CUDA and the CPU backend and compares, then (with
 // --model) compares whole-model logits and greedily generates the model's cases.json through CUDA, by this
 // runner's own forward pass and through the engine (EngineCore); --goldens DIR adds HF transformers goldens.
@@ -16,6 +16,7 @@ int seed = 1234;
 bool opsOnly = false;
 bool baseline = false;
 bool decodeTiming = false;
+var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
 for (int i = 0; i < args.Length; i++)
@@ -28,6 +29,7 @@ for (int i = 0; i < args.Length; i++)
         case "--ops-only": opsOnly = true; break;
         case "--baseline": baseline = true; break;
         case "--decode-timing": decodeTiming = true; break;
+        case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
@@ -68,6 +70,7 @@ using (cuda)
         new AttentionChecks(pair, report, random).RunAll();
         using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
         AllocationCheck.Run(pair, report, random);
+        using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
         if (modelDir is not null && !opsOnly)
             ModelChecks.Run(modelDir, reference, cuda, report);
@@ -84,6 +87,11 @@ using (cuda)
             cuda.UseFastAttention = false;
             EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report, " (general attention)");
             cuda.UseFastAttention = true;
+        }
+        foreach (string quantDir in quantDirs)
+        {
+            QuantModelChecks.Run(modelDir, quantDir, cuda, report);
+            EngineChecks.ParrotCases(quantDir, cuda, report);
         }
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
     }

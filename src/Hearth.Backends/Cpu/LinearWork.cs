@@ -28,6 +28,10 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
     private byte* _bias; // [outFeatures] or null
     private DType _biasType;
     private readonly PerThreadScratch _scratch; // per pool thread: f32 copy of a weight chunk
+    private float* _xt;        // [n, paddedRows] the input transposed, when the row-vector kernel runs; else null
+    private float* _xtBuffer;  // grown once to the largest call seen, freed on Dispose
+    private long _xtBufferBytes;
+    private int _paddedRows;
 
     public LinearWork(int numThreads)
     {
@@ -74,7 +78,30 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
         _outFeatures = weight.OutFeatures;
         _rowBytes = _n * _dtype.ElementSizeBytes();
         _chunk = ChunkSize(rows, _outFeatures, _rowBytes, numThreads);
+        PrepareTransposedInput(level);
         return rows == 0 ? 0 : (_outFeatures + _chunk - 1) / _chunk;
+    }
+
+    // Batches of more than one vector and at most this many rows multiply faster vectorized along the rows
+    // (no horizontal sums; parrot lm_head at 32 rows 1.3-1.5x, down at 32 rows 1.2-1.5x, one thread); fewer rows
+    // waste the vector on padding, and larger batches amortize the dot-product tiles' sums well enough.
+    private const int RowVectorMaxRows = 32;
+
+    private void PrepareTransposedInput(CpuSimdLevel level)
+    {
+        _xt = null;
+        int lanes = level switch { CpuSimdLevel.Vector512 => 16, CpuSimdLevel.Vector256 => 8, CpuSimdLevel.Vector128 => 4, _ => 1 };
+        if (_rows <= Math.Max(WidenOnceMinRows, lanes) || _rows > RowVectorMaxRows) return;
+        _paddedRows = (_rows + 2 * lanes - 1) / (2 * lanes) * (2 * lanes);
+        long bytes = (long)_n * _paddedRows * sizeof(float);
+        if (_xtBufferBytes < bytes)
+        {
+            NativeMemory.AlignedFree(_xtBuffer);
+            _xtBuffer = (float*)NativeMemory.AlignedAlloc((nuint)bytes, CpuBuffer.AlignmentBytes);
+            _xtBufferBytes = bytes;
+        }
+        _xt = _xtBuffer;
+        RowVectorLinearKernel.Transpose(_x, _rows, _n, _xt, _paddedRows);
     }
 
     private static int ChunkSize(int rows, int outFeatures, int rowBytes, int numThreads)
@@ -127,7 +154,20 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
                     RowKernels.Widen<TS, TV, TW>(part + (nint)(j - _partOffsets[p]) * _rowBytes,
                         widened + (nint)(j - segmentStart) * _n, _n);
                 }
-                LinearKernels.Run<TS, TV, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), segmentStart,
+                if (_xt != null)
+                {
+                    RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, widened, segmentStart,
+                        segmentStart, segmentEnd, _y, _outFeatures);
+                }
+                else
+                {
+                    LinearKernels.Run<TS, TV, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), segmentStart,
+                        segmentStart, segmentEnd, _y, _outFeatures);
+                }
+            }
+            else if (_xt != null && typeof(TW) == typeof(F32Kind))
+            {
+                RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, (float*)part, _partOffsets[p],
                     segmentStart, segmentEnd, _y, _outFeatures);
             }
             else
@@ -144,5 +184,11 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
         }
     }
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose()
+    {
+        _scratch.Dispose();
+        NativeMemory.AlignedFree(_xtBuffer);
+        _xtBuffer = null;
+        _xtBufferBytes = 0;
+    }
 }

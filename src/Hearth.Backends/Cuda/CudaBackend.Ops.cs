@@ -72,7 +72,7 @@ public sealed unsafe partial class CudaBackend
     public void Linear(Tensor input, LinearWeight weight, Tensor output)
     {
         Require(input, DType.BF16, nameof(input));
-        if (weight.Format != WeightFormat.Dense || weight.DType != DType.BF16)
+        if (!weight.IsQuantized && (weight.Format != WeightFormat.Dense || weight.DType != DType.BF16))
             throw new ArgumentException($"the CUDA backend runs dense BF16 weights (uploaded with UploadWeight), not {weight.Format} {weight.DType}");
         if (output.DType is not (DType.BF16 or DType.F32)) throw new ArgumentException($"output must be BF16 or F32, not {output.DType}");
         int inFeatures = weight.InFeatures, outFeatures = weight.OutFeatures;
@@ -84,7 +84,8 @@ public sealed unsafe partial class CudaBackend
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
         // One GEMM per fused part, each writing its column slice through the output's leading dimension.
-        if (!TryGemv(input, weight, output, rows))
+        if (weight.IsQuantized) LinearQuantized(input, weight, output, rows);
+        else if (!TryGemv(input, weight, output, rows))
         {
             for (int p = 0; p < weight.Parts.Count; p++)
             {

@@ -11,7 +11,7 @@ namespace Hearth.Backends.Cuda;
 /// </summary>
 public sealed unsafe partial class CudaBackend : IBackend
 {
-    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu", "decode_fused.cu"];
+    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu", "gemv_quant.cu", "decode_fused.cu"];
 
     private readonly CudaDevice _device;
     private readonly List<nint> _modules = [];
@@ -29,6 +29,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         _gemm = new CublasLtGemm(device);
         LoadFunctions();
         LoadFastFunctions();
+        LoadQuantFunctions();
     }
 
     public string Name => "cuda";
@@ -95,13 +96,6 @@ public sealed unsafe partial class CudaBackend : IBackend
     }
 
     /// <summary>Float weights (BF16, F16, F32) become BF16 on the GPU; integer tensors are copied unchanged.</summary>
-    /// <summary>Quantized formats have CPU kernels only so far; say so at load rather than fail in the first step.</summary>
-    public QuantizedMatrix UploadQuantized(QuantizedMatrix host)
-    {
-        if (host.Format == WeightFormat.Dense) return host.WithTensors(UploadWeight);
-        throw new HearthException($"the CUDA backend cannot run {host.Format} weights yet (only bf16/f16/f32 models); use --device cpu for quantized models");
-    }
-
     public Tensor UploadWeight(Tensor host)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -219,6 +213,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         _weights.Clear();
         _decodeWorkspace?.Dispose();
         _fusedWorkspace?.Dispose();
+        DisposeQuant();
         _gemm.Dispose();
         foreach (nint module in _modules) CuDriver.cuModuleUnload(module);
         _modules.Clear();

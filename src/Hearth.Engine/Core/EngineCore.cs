@@ -161,6 +161,13 @@ public sealed class EngineCore : IDisposable
         for (int r = 0; r < numSampled; r++)
         {
             var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
+            if (IsPlainGreedy(state))
+            {
+                // The argmax reads the row where it lies: no copy, no scratch (a batch of 32 parrot rows is 19 MB).
+                _sampled[r] = Sampler.GreedyToken(logits.Slice(r * vocab, vocab));
+                state.StepLogprobs = null;
+                continue;
+            }
             logits.Slice(r * vocab, vocab).CopyTo(_logits);
             var seq = state.Sequence;
             state.Request.Constraint?.MaskLogits(_logits, state.EndTokenIds);
@@ -194,13 +201,15 @@ public sealed class EngineCore : IDisposable
     private bool AllPlainGreedy(SchedulerOutput output, int numSampled)
     {
         for (int r = 0; r < numSampled; r++)
-        {
-            var state = (RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!;
-            var p = state.Request.Sampling;
-            if (!p.IsGreedy || p.RepetitionPenalty != 1f || p.FrequencyPenalty != 0 || p.PresencePenalty != 0
-                || p.TopLogprobs > 0 || state.Request.Logprobs || state.Request.Constraint is not null) return false;
-        }
+            if (!IsPlainGreedy((RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!)) return false;
         return true;
+    }
+
+    private static bool IsPlainGreedy(RequestState state)
+    {
+        var p = state.Request.Sampling;
+        return p.IsGreedy && p.RepetitionPenalty == 1f && p.FrequencyPenalty == 0 && p.PresencePenalty == 0
+            && p.TopLogprobs == 0 && !state.Request.Logprobs && state.Request.Constraint is null;
     }
 
     public EngineStats GetStats(bool isAlive) => new(

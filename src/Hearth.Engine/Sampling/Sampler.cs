@@ -186,13 +186,10 @@ public sealed class Sampler
         return count;
     }
 
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return best;
-    }
+    /// <summary>The greedy token of a row of logits: the largest, the lowest id among ties; NaNs never win.</summary>
+    public static int GreedyToken(ReadOnlySpan<float> logits) => VectorArgMax.IndexOfMax(logits);
+
+    private static int ArgMax(ReadOnlySpan<float> values) => VectorArgMax.IndexOfMax(values);
 
     private static float LogSumExp(ReadOnlySpan<float> logits)
     {

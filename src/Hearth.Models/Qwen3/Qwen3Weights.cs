@@ -73,7 +73,7 @@ public sealed partial class Qwen3Weights : IDisposable
         var binder = new Binder(checkpoint, backend, architecture, quantization);
         try
         {
-            var embedding = binder.Weight("model.embed_tokens.weight", new Shape(config.VocabSize, config.HiddenSize));
+            var embedding = binder.EmbeddingTable("model.embed_tokens.weight", new Shape(config.VocabSize, config.HiddenSize), config.TieWordEmbeddings);
             var layers = new Qwen3LayerWeights[config.NumHiddenLayers];
             for (int i = 0; i < layers.Length; i++) layers[i] = Qwen3LayerWeights.Load(binder, i);
             var finalNorm = binder.Weight("model.norm.weight", new Shape(config.HiddenSize));
@@ -132,6 +132,15 @@ public sealed partial class Qwen3Weights : IDisposable
         public bool HasOutputBias => architecture == "Qwen3ForCausalLM" && Config.AttentionBias;
 
         public Tensor Weight(string name, Shape expected) => backend.UploadWeight(Host(name, expected));
+
+        /// <summary>
+        /// On CUDA an untied input embedding stays in page-locked host memory (only looked-up rows cross PCIe), saving
+        /// its whole size in GPU memory; HEARTH_CUDA_HOST_EMBEDDING=0 uploads it like any weight.
+        /// </summary>
+        public Tensor EmbeddingTable(string name, Shape expected, bool tied) =>
+            backend is Hearth.Backends.Cuda.CudaBackend cuda && !tied && Environment.GetEnvironmentVariable("HEARTH_CUDA_HOST_EMBEDDING") != "0"
+                ? cuda.UploadHostResident(Host(name, expected))
+                : Weight(name, expected);
 
         /// <summary>
         /// A projection fused from the given modules ("model.layers.0.self_attn.q_proj", out, in): dense parts

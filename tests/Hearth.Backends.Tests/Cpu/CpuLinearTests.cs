@@ -17,6 +17,10 @@ public class CpuLinearTests
         (5, 64, [515], true),
         (9, 67, [33, 8, 8], false),
         (13, 300, [70, 31, 29], true),
+        // 17-32 rows take the row-vectorized kernel (one and two vectors of rows, weight-row tails of 1-3).
+        (17, 64, [515], true),
+        (24, 129, [70, 31, 29], false),
+        (32, 70, [33, 8, 7], true),
     ];
 
     [Theory]

@@ -1,0 +1,14 @@
+namespace Hearth.Backends.Cuda;
+
+/// <summary>The three GPU layouts quantized weights are repacked into; see <see cref="CudaQuantLayout"/>.</summary>
+internal enum CudaQuantFamily
+{
+    /// <summary>4-bit values in 32-weight chunks with an f16 (scale, offset) per group.</summary>
+    G4,
+
+    /// <summary>Signed 8-bit values with an f16 (scale, offset) per group.</summary>
+    G8,
+
+    /// <summary>e4m3 values with F32 block scales.</summary>
+    F8,
+}

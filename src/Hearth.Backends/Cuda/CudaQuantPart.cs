@@ -1,0 +1,11 @@
+namespace Hearth.Backends.Cuda;
+
+/// <summary>
+/// One uploaded quantized matrix in its GPU layout (<see cref="CudaQuantLayout"/>). The backend finds it from the
+/// <see cref="QuantizedMatrix"/> it returned at upload by that matrix's data pointer.
+/// </summary>
+/// <param name="Data">G4: U8 [out, in/2]; G8: I8 [out, in]; F8: e4m3 [out, in].</param>
+/// <param name="Params">G4/G8: half2 (scale, offset) [out, in/GroupSize]; F8: F32 [⌈out/BlockRows⌉, ScaleColumns].</param>
+/// <param name="Permutation">I32 [in] (act-order GPTQ: stored column i multiplies input perm[i]), or 0.</param>
+internal sealed record CudaQuantPart(CudaQuantFamily Family, WeightFormat Format, int OutFeatures, int InFeatures, nint Data, nint Params,
+    int GroupSize, int BlockRows, int ScaleColumns, nint Permutation, long SizeBytes);

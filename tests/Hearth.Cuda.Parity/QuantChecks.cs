@@ -1,0 +1,193 @@
+using System.Runtime.InteropServices;
+using Hearth.Backends;
+using Hearth.Backends.Cpu;
+using Hearth.Backends.Cuda;
+using Hearth.Backends.Gguf;
+using Hearth.Core;
+
+namespace Hearth.Cuda.Parity;
+
+/// <summary>
+/// Quantized Linear and QuantizedEmbedding on CUDA against the CPU backend's kernels for the same host matrices:
+/// every format, batches 1, 3, 16 (GEMV), 33 and 2048 (dequantized tiles + cuBLASLt), fused and mixed parts.
+/// Inputs are rounded to bf16 first so both backends see the same x; outputs are F32.
+/// </summary>
+internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, RandomData random) : IDisposable
+{
+    private static readonly int[] Batches = [1, 3, 16, 33, 2048];
+
+    private readonly CpuBackend _cpu = new();
+    private readonly List<nint> _hostBlocks = [];
+    private readonly List<DeviceBuffer> _buffers = [];
+
+    public void RunAll()
+    {
+        const int Out = 200, In = 512;
+        Check("int4 awq g128", () => [Int4(Out, In, 128, zeros: true, permuted: false)]);
+        Check("int4 gptq-sym g64", () => [Int4(Out, In, 64, zeros: false, permuted: false)]);
+        Check("int4 gptq act-order g128", () => [Int4(Out, In, 128, zeros: true, permuted: true)]);
+        Check("fp8 block 128x128 (partial blocks)", () => [Fp8(Out, 640)]);
+        foreach (var format in new[] { WeightFormat.Q4_K, WeightFormat.Q6_K, WeightFormat.Q5_K, WeightFormat.Q8_0, WeightFormat.Q4_0 })
+            Check($"gguf {format}", () => [Gguf(format, Out, In)], gguf: true);
+        Check("gguf Q4_K_M q|k|v mixed (Q4_K, Q4_K, Q6_K)", () => [Gguf(WeightFormat.Q4_K, 128, In), Gguf(WeightFormat.Q4_K, 64, In), Gguf(WeightFormat.Q6_K, 64, In)], gguf: true);
+        Check("int4 gate|up fused", () => [Int4(96, In, 128, true, false), Int4(104, In, 128, true, false)]);
+        foreach (var format in new[] { WeightFormat.Q4_K, WeightFormat.Q6_K, WeightFormat.Q8_0 }) CheckEmbedding(format);
+    }
+
+    private void Check(string name, Func<QuantizedMatrix[]> makeParts, bool gguf = false)
+    {
+        try
+        {
+            var host = makeParts();
+            var cpuWeight = new LinearWeight(host.Select(_cpu.UploadQuantized).ToArray());
+            var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
+            int k = host[0].InFeatures, n = cpuWeight.OutFeatures;
+            foreach (int rows in Batches)
+            {
+                var x = random.Uniform((long)rows * k);
+                for (int i = 0; i < x.Length; i++) x[i] = BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(x[i]));
+                var expected = RunCpu(cpuWeight, x, rows);
+                var actual = RunCuda(cudaWeight, x, rows);
+                // The CPU's GGUF kernels quantize x to int8 blocks (as llama.cpp does); the GPU keeps bf16 x.
+                double tolerance = gguf ? 2e-2 : 4e-3;
+                report.Compare($"quant linear {name} rows={rows} ({(rows <= CudaBackend.QuantGemvMaxRows ? "gemv" : "dequant+gemm")})",
+                    expected, actual, tolerance, tolerance);
+            }
+        }
+        catch (Exception e) when (e is HearthException or ArgumentException or InvalidOperationException)
+        {
+            report.Fail($"quant linear {name}", e);
+        }
+    }
+
+    private void CheckEmbedding(WeightFormat format)
+    {
+        try
+        {
+            const int Vocab = 300, Hidden = 512, Tokens = 7;
+            var host = Gguf(format, Vocab, Hidden);
+            int[] ids = [0, 299, 17, 17, 150, 1, 256];
+            var cpuIds = Buffer(_cpu, DType.I32, new Shape(Tokens));
+            _cpu.CopyToDevice<int>(ids, cpuIds);
+            var cpuOut = Buffer(_cpu, DType.F32, new Shape(Tokens, Hidden));
+            _cpu.QuantizedEmbedding(_cpu.UploadQuantized(host), cpuIds, cpuOut);
+            var expected = new float[Tokens * Hidden];
+            _cpu.CopyToHost<float>(cpuOut, expected);
+            var cudaIds = Buffer(cuda, DType.I32, new Shape(Tokens));
+            cuda.CopyToDevice<int>(ids, cudaIds);
+            var cudaOut = Buffer(cuda, DType.BF16, new Shape(Tokens, Hidden));
+            cuda.QuantizedEmbedding(cuda.UploadQuantized(host), cudaIds, cudaOut);
+            var bits = new ushort[Tokens * Hidden];
+            cuda.CopyToHost<ushort>(cudaOut, bits);
+            var actual = bits.Select(BFloat16Bits.ToSingle).ToArray();
+            report.Compare($"quantized embedding {format}", expected, actual, 8e-3, 2e-3);
+        }
+        catch (Exception e) when (e is HearthException or ArgumentException)
+        {
+            report.Fail($"quantized embedding {format}", e);
+        }
+    }
+
+    private float[] RunCpu(LinearWeight weight, float[] x, int rows)
+    {
+        var input = Buffer(_cpu, DType.F32, new Shape(rows, weight.InFeatures));
+        _cpu.CopyToDevice<float>(x, input);
+        var output = Buffer(_cpu, DType.F32, new Shape(rows, weight.OutFeatures));
+        _cpu.Linear(input, weight, output);
+        var result = new float[output.NumElements];
+        _cpu.CopyToHost<float>(output, result);
+        return result;
+    }
+
+    private float[] RunCuda(LinearWeight weight, float[] x, int rows)
+    {
+        var input = Buffer(cuda, DType.BF16, new Shape(rows, weight.InFeatures));
+        cuda.CopyToDevice<ushort>(x.Select(BFloat16Bits.FromSingle).ToArray(), input);
+        var output = Buffer(cuda, DType.F32, new Shape(rows, weight.OutFeatures));
+        cuda.Linear(input, weight, output);
+        var result = new float[output.NumElements];
+        cuda.CopyToHost<float>(output, result);
+        return result;
+    }
+
+    private QuantizedMatrix Int4(int outFeatures, int inFeatures, int group, bool zeros, bool permuted)
+    {
+        int groups = inFeatures / group;
+        var data = Host<byte>(outFeatures * inFeatures / 2);
+        for (int i = 0; i < data.Length; i++) data[i] = (byte)random.Next(256);
+        var scales = Host<float>(outFeatures * groups);
+        var zeroPoints = Host<float>(outFeatures * groups);
+        for (int i = 0; i < scales.Length; i++)
+        {
+            scales[i] = (float)(Half)(0.01f + 0.02f * random.Uniform(1, 0, 1)[0]);
+            zeroPoints[i] = random.Next(16);
+        }
+        Tensor? perm = null;
+        if (permuted)
+        {
+            var order = Enumerable.Range(0, inFeatures).ToArray();
+            random.Shuffle(order);
+            var permSpan = Host<int>(inFeatures);
+            order.CopyTo(permSpan);
+            perm = new Tensor(Address(permSpan), DType.I32, new Shape(inFeatures));
+        }
+        return QuantizedMatrix.Int4Group(outFeatures, inFeatures, group, new Tensor(Address(data), DType.U8, new Shape(outFeatures, inFeatures / 2)),
+            new Tensor(Address(scales), DType.F32, new Shape(outFeatures, groups)),
+            zeros ? new Tensor(Address(zeroPoints), DType.F32, new Shape(outFeatures, groups)) : null, perm);
+    }
+
+    private QuantizedMatrix Fp8(int outFeatures, int inFeatures)
+    {
+        const int Block = 128;
+        int scaleRows = (outFeatures + Block - 1) / Block, scaleCols = (inFeatures + Block - 1) / Block;
+        var data = Host<byte>(outFeatures * inFeatures);
+        var values = random.Uniform(data.Length, -400f, 400f);
+        for (int i = 0; i < data.Length; i++) data[i] = Float8E4M3.FromSingle(values[i] * (i % 7 == 0 ? 1e-3f : 1f)); // subnormals too
+        var scales = Host<float>(scaleRows * scaleCols);
+        for (int i = 0; i < scales.Length; i++) scales[i] = 1e-4f * (1 + i % 5);
+        return QuantizedMatrix.Fp8Block(outFeatures, inFeatures, Block, Block, new Tensor(Address(data), DType.F8E4M3, new Shape(outFeatures, inFeatures)),
+            new Tensor(Address(scales), DType.F32, new Shape(scaleRows, scaleCols)));
+    }
+
+    private QuantizedMatrix Gguf(WeightFormat format, int outFeatures, int inFeatures)
+    {
+        int rowBytes = inFeatures / format.GgufBlockElements() * format.GgufBlockBytes();
+        var data = Host<byte>(outFeatures * rowBytes);
+        var type = GgufWeightFormats.ToTensorType(format);
+        for (int r = 0; r < outFeatures; r++)
+        {
+            // Rows of different magnitudes and a nonzero mean exercise the scales and the mins.
+            var row = random.Uniform(inFeatures, -0.05f, 0.08f * (1 + r % 3));
+            GgufBlockCodec.Quantize(type, row, data.Slice(r * rowBytes, rowBytes));
+        }
+        return QuantizedMatrix.Gguf(format, outFeatures, inFeatures, new Tensor(Address(data), DType.U8, new Shape(outFeatures, rowBytes)));
+    }
+
+    private Span<T> Host<T>(int count) where T : unmanaged
+    {
+        nint block = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(64, count * sizeof(T)), 64);
+        _hostBlocks.Add(block);
+        return new Span<T>((void*)block, count);
+    }
+
+    private static nint Address<T>(Span<T> span) where T : unmanaged
+    {
+        fixed (T* p = span) return (nint)p;
+    }
+
+    private Tensor Buffer(IBackend backend, DType dtype, Shape shape)
+    {
+        var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
+        _buffers.Add(buffer);
+        return buffer.AsTensor(dtype, shape);
+    }
+
+    public void Dispose()
+    {
+        foreach (var buffer in _buffers) buffer.Dispose();
+        _buffers.Clear();
+        foreach (nint block in _hostBlocks) NativeMemory.AlignedFree((void*)block);
+        _hostBlocks.Clear();
+        _cpu.Dispose();
+    }
+}

@@ -74,7 +74,8 @@ internal static class GenerateCommand
             };
             engineOptions = BackendFactory.WithKvCacheBudget(engineOptions, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
             using var core = new EngineCore(loaded, backend, engineOptions);
-            Console.Error.WriteLine(core.KvCachePlan.Describe());
+            // Beside the GPU load lines; on the CPU the cache is sized from host memory and stderr stays quiet.
+            if (backend is Hearth.Backends.Cuda.CudaBackend) Console.Error.WriteLine(core.KvCachePlan.Describe());
             bool asJson = parse.GetValue(json);
             var request = new EngineRequest
             {

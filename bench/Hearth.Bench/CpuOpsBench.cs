@@ -92,6 +92,7 @@ public static unsafe class CpuOpsBench
                 Console.WriteLine($"lm_head 64 -> 151936 (parrot), {rows,2} rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
             }
 
+            ParrotDecodeAttentionBench(backend, buffers);
             AttentionBench(backend, buffers, contextTokens: 4096, queryTokens: 1, bandwidth);
             AttentionBench(backend, buffers, contextTokens: 512, queryTokens: 512, bandwidth);
             DispatchBench(backend, buffers);
@@ -147,6 +148,39 @@ public static unsafe class CpuOpsBench
             double gflops = 4.0 * Heads * HeadDim * pairs / seconds / 1e9;
             Console.WriteLine($"prefill attention, {queryTokens} tokens causal: {seconds * 1e3:F2} ms per layer, {gflops:F1} GFLOP/s");
         }
+    }
+
+    /// <summary>One decode step's attention for 32 parrot sequences (4 heads, 2 kv heads, dim 32) at context 160.</summary>
+    private static void ParrotDecodeAttentionBench(CpuBackend backend, List<DeviceBuffer> buffers)
+    {
+        const int blockSize = 16, seqs = 32, context = 160, heads = 4, kvHeads = 2, dim = 32;
+        int blocksPerSeq = context / blockSize, blocks = seqs * blocksPerSeq;
+        Tensor Alloc(DType dtype, Shape shape)
+        {
+            var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
+            buffers.Add(buffer);
+            return buffer.AsTensor(dtype, shape);
+        }
+        var cacheShape = new Shape(blocks, blockSize, kvHeads, dim);
+        var cache = new KvCacheLayer(Alloc(DType.F32, cacheShape), Alloc(DType.F32, cacheShape));
+        var table = Alloc(DType.I32, new Shape(seqs, blocksPerSeq));
+        for (int b = 0; b < blocks; b++) ((int*)table.Data)[b] = b;
+        var starts = Alloc(DType.I32, new Shape(seqs + 1));
+        var lens = Alloc(DType.I32, new Shape(seqs));
+        for (int s = 0; s < seqs; s++)
+        {
+            ((int*)starts.Data)[s + 1] = s + 1;
+            ((int*)lens.Data)[s] = context;
+        }
+        var metadata = new AttentionMetadata
+        {
+            NumSeqs = seqs, NumTokens = seqs, MaxQueryLen = 1, MaxSeqLen = context,
+            QueryStartLocs = starts, SeqLens = lens, BlockTables = table,
+        };
+        var query = Alloc(DType.F32, new Shape(seqs, heads, dim));
+        var output = Alloc(DType.F32, new Shape(seqs, heads, dim));
+        double seconds = Time(() => backend.Attention(query, cache, metadata, 1f / MathF.Sqrt(dim), output), minSeconds: 1);
+        Console.WriteLine($"parrot decode attention, {seqs} sequences x context {context}: {seconds * 1e6:F1} us per layer");
     }
 
     /// <summary>The fixed cost of an op: a one-row RmsNorm (runs inline) and a tiny Linear (wakes the pool).</summary>

@@ -12,6 +12,7 @@ namespace Hearth.Backends.Cpu;
 public sealed unsafe class CpuBackend : IBackend
 {
     private readonly CpuWorkerPool _pool;
+    private readonly ArgMaxRowsWork _argMaxRows = new();
     private readonly LinearWork _linear;
     private readonly QuantizedLinearWork _quantizedLinear;
     private readonly RowWork _rows = new();
@@ -206,6 +207,15 @@ public sealed unsafe class CpuBackend : IBackend
             if ((uint)row >= (uint)input.Rows) throw new ArgumentException($"GatherRows index {row} is outside {input.Rows} rows");
             Buffer.MemoryCopy((byte*)input.Data + row * rowBytes, (byte*)output.Data + i * rowBytes, rowBytes, rowBytes);
         }
+    }
+
+    /// <summary>
+    /// ids[r] = the index of row r's largest logit (lowest among ties, NaNs skipped), rows spread over the pool.
+    /// logits [rows, vocab] F32; ids [rows] I32.
+    /// </summary>
+    public void ArgMaxRows(Tensor logits, Tensor ids)
+    {
+        using (Exclusive()) Run(_argMaxRows, _argMaxRows.Prepare(logits, ids));
     }
 
     /// <summary>Managed bytes allocated by the pool's worker threads (not the caller's), for allocation tests.</summary>

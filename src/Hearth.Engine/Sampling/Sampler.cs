@@ -1,3 +1,5 @@
+using Hearth.Backends.Cpu;
+
 namespace Hearth.Engine.Sampling;
 
 /// <summary>

@@ -2,15 +2,16 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Hearth.Engine.Sampling;
+namespace Hearth.Backends.Cpu;
 
 /// <summary>
 /// The index of a span's largest float, first occurrence, NaNs ignored: the greedy pick over a 151,936-token
 /// vocabulary, which a scalar loop made a visible share of a batched CPU step. Two vector passes (the
 /// maximum, then where it first occurs) keep the tie rule exact without tracking indices per lane.
 /// </summary>
-internal static class VectorArgMax
+public static class VectorArgMax
 {
+    /// <summary>The index of the largest value, the lowest among ties; NaNs are skipped (0 when all are NaN).</summary>
     public static int IndexOfMax(ReadOnlySpan<float> values)
     {
         if (values.IsEmpty) throw new ArgumentException("no values to pick from", nameof(values));

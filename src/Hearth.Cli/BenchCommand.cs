@@ -69,12 +69,15 @@ internal static class BenchCommand
                 MaxNumBatchedTokens = stepTokens,
                 MaxModelLen = Math.Max(prompt + decode, prefill) + 1,
                 EnablePrefixCaching = false,
+                KvCacheDType = device.KvCacheDTypeOf(parse),
             };
             options = BackendFactory.WithKvCacheBudget(options, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
+            Console.WriteLine(DeviceOptions.DescribeKvBudget(backend, loaded.Config, options, parse.GetValue(device.GpuMemoryUtilization)));
             Result result;
             double prefillTokPerS;
             using (var core = new EngineCore(loaded, backend, options))
             {
+                Console.WriteLine(core.KvCachePlan.Describe());
                 result = Run(core, loaded, prompt, decode);
                 prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
             }

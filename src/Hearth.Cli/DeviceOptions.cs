@@ -22,7 +22,16 @@ internal sealed class DeviceOptions
         DefaultValueFactory = _ => BackendFactory.DefaultGpuMemoryUtilization,
     };
 
-    public IEnumerable<Option> All => [Device, GpuMemoryUtilization];
+    public Option<string> KvCacheDType { get; } = new("--kv-cache-dtype")
+    {
+        Description = "KV cache element type: auto (the device's activation type), bf16 or fp8 (e4m3, scale 1.0: half the memory per token)",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public IEnumerable<Option> All => [Device, GpuMemoryUtilization, KvCacheDType];
+
+    /// <summary>The parsed --kv-cache-dtype (null: auto), or a one-line error.</summary>
+    public Hearth.Core.DType? KvCacheDTypeOf(ParseResult parse) => Hearth.Engine.Cache.KvCacheDTypes.Parse(parse.GetValue(KvCacheDType));
 
     /// <summary>Makes the backend; the auto fallback's reason goes to stderr as a warning.</summary>
     public IBackend CreateBackend(ParseResult parse, int cpuThreads)
@@ -32,6 +41,18 @@ internal sealed class DeviceOptions
         var backend = BackendFactory.Create(parse.GetValue(Device)!, out string? warning, cpuThreads);
         if (warning is not null) Console.Error.WriteLine("warning: " + warning);
         return backend;
+    }
+
+    /// <summary>
+    /// What the whole KV budget would hold (before capping to the requests' needs): "KV budget: N tokens (X GiB, dtype)
+    /// = max context Y at batch 1 ..."; on the CPU, that its cache is sized from host memory.
+    /// </summary>
+    public static string DescribeKvBudget(IBackend backend, Hearth.Core.Config.ModelConfig config, Hearth.Engine.EngineOptions options, double utilization)
+    {
+        if (BackendFactory.KvCacheBudgetBytes(backend, utilization) is not { } budget) return "KV budget: host memory (CPU backend)";
+        var dtype = Hearth.Engine.Cache.KvCacheDTypes.Resolve(options.KvCacheDType, backend);
+        var plan = Hearth.Engine.Cache.KvCachePlan.ForBudget(config, dtype, options.BlockSize, budget, config.MaxPositionEmbeddings);
+        return "KV budget: " + plan.Describe()[10..] + string.Create(CultureInfo.InvariantCulture, $" (all free memory at --gpu-memory-utilization {utilization})");
     }
 
     /// <summary>

@@ -70,9 +70,12 @@ internal static class GenerateCommand
                 MaxNumBatchedTokens = PrefillChunkTokens,
                 MaxModelLen = Math.Min(loaded.Config.MaxPositionEmbeddings, promptIds.Length + maxNew),
                 EnablePrefixCaching = false,
+                KvCacheDType = device.KvCacheDTypeOf(parse),
             };
             engineOptions = BackendFactory.WithKvCacheBudget(engineOptions, backend, loaded.Config, parse.GetValue(device.GpuMemoryUtilization));
             using var core = new EngineCore(loaded, backend, engineOptions);
+            // Beside the GPU load lines; on the CPU the cache is sized from host memory and stderr stays quiet.
+            if (backend is Hearth.Backends.Cuda.CudaBackend) Console.Error.WriteLine(core.KvCachePlan.Describe());
             bool asJson = parse.GetValue(json);
             var request = new EngineRequest
             {

@@ -25,8 +25,9 @@ internal static class ServeCommand
             Description = "Share of GPU memory for weights, activations and KV cache",
             DefaultValueFactory = _ => Hearth.Engine.Loading.BackendFactory.DefaultGpuMemoryUtilization,
         };
+        var kvCacheDType = new Option<string>("--kv-cache-dtype") { Description = "KV cache element type: auto, bf16 or fp8 (e4m3, scale 1.0)", DefaultValueFactory = _ => "auto" };
         var command = new Command("serve", "Serve a model over HTTP (OpenAI, Ollama and vLLM APIs)");
-        foreach (var o in new Option[] { model, host, port, device, servedName, maxModelLen, apiKey, maxNumSeqs, maxQueue, gpuMemory })
+        foreach (var o in new Option[] { model, host, port, device, servedName, maxModelLen, apiKey, maxNumSeqs, maxQueue, gpuMemory, kvCacheDType })
             command.Options.Add(o);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -42,6 +43,7 @@ internal static class ServeCommand
                 MaxNumSeqs = parse.GetValue(maxNumSeqs),
                 MaxQueue = parse.GetValue(maxQueue),
                 GpuMemoryUtilization = parse.GetValue(gpuMemory),
+                KvCacheDType = parse.GetValue(kvCacheDType)!,
             };
             settings.Validate();
             var stopwatch = Stopwatch.StartNew();

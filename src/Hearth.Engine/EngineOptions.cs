@@ -18,6 +18,9 @@ public sealed record EngineOptions
     /// <summary>Bytes for the KV cache pool; null sizes it for MaxNumSeqs full-length requests, capped by available memory.</summary>
     public long? KvCacheBytes { get; init; }
 
+    /// <summary>--kv-cache-dtype: the KV cache's element type; null (auto) is the backend's activation type. See Cache.KvCacheDTypes.</summary>
+    public Hearth.Core.DType? KvCacheDType { get; init; }
+
     public bool EnablePrefixCaching { get; init; } = true;
 
     /// <summary>--max-queue: requests allowed to wait; more are refused with <see cref="EngineOverloadedException"/>.</summary>

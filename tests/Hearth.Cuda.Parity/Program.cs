@@ -15,6 +15,7 @@ string? goldensDir = null;
 int seed = 1234;
 bool opsOnly = false;
 bool baseline = false;
+bool decodeTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -27,6 +28,7 @@ for (int i = 0; i < args.Length; i++)
         case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--ops-only": opsOnly = true; break;
         case "--baseline": baseline = true; break;
+        case "--decode-timing": decodeTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -66,6 +68,7 @@ using (cuda)
         var random = new RandomData(seed);
         new OpChecks(pair, report, random).RunAll();
         new AttentionChecks(pair, report, random).RunAll();
+        using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
@@ -95,6 +98,17 @@ using (cuda)
             EngineChecks.ParrotCases(quantDir, cuda, report);
         }
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
+    }
+    if (modelDir is not null && !opsOnly) Fp8ModelChecks.Run(modelDir, cuda, report);
+    if (decodeTiming)
+    {
+        DecodeTiming.Run(cuda);
+        foreach (bool fused in new[] { false, true })
+        {
+            cuda.UseFusedDecode = fused;
+            Console.WriteLine($"whole decode step with {(fused ? "the fused" : "the split+combine")} decode attention:");
+            StepTiming.Run(cuda);
+        }
     }
     if (baseline)
     {

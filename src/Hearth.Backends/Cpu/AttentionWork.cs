@@ -40,8 +40,7 @@ internal sealed unsafe class AttentionWork : IParallelWork
         CpuChecks.I32(metadata.QueryStartLocs, "QueryStartLocs");
         CpuChecks.I32(metadata.SeqLens, "SeqLens");
         CpuChecks.I32(metadata.BlockTables, "BlockTables");
-        if (cache.Key.DType is not (DType.F32 or DType.BF16) || cache.Value.DType != cache.Key.DType)
-            throw new ArgumentException($"the CPU KV cache must be F32 or BF16, got {cache.Key.DType}/{cache.Value.DType}");
+        KvCacheWriter.RequireCacheDType(cache);
         if (query.Shape.Rank != 3) throw new ArgumentException($"attention query {query.Shape} must be [tokens, heads, headDim]");
         int heads = query.Shape[1], headDim = query.Shape[2];
         if (headDim != cache.HeadDim || headDim > MaxHeadDim)
@@ -135,6 +134,7 @@ internal sealed unsafe class AttentionWork : IParallelWork
     private void ExecuteAt<TS, TV>(int item) where TS : ISimd<TV> where TV : struct
     {
         if (_cacheType == DType.BF16) ExecuteTyped<TS, TV, Bf16Kind>(item);
+        else if (_cacheType == DType.F8E4M3) ExecuteTyped<TS, TV, Fp8Kind>(item);
         else ExecuteTyped<TS, TV, F32Kind>(item);
     }
 

@@ -2,7 +2,11 @@ using Hearth.Core;
 
 namespace Hearth.Backends.Cpu;
 
-/// <summary>Scatters this step's keys and values into their paged cache slots (F32, or BF16 rounded to nearest even).</summary>
+/// <summary>
+/// Scatters this step's keys and values into their paged cache slots: F32; BF16 rounded to nearest even; or
+/// float8_e4m3fn with a per-tensor scale of 1.0 (vLLM's default for an uncalibrated e4m3 cache), rounded to
+/// nearest even and saturated at ±448.
+/// </summary>
 internal static unsafe class KvCacheWriter
 {
     public static void Write(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping)
@@ -11,8 +15,7 @@ internal static unsafe class KvCacheWriter
         CpuChecks.F32(value, "value");
         CpuChecks.SameShape(key, value, "WriteKvCache key and value");
         CpuChecks.I32(slotMapping, "slot mapping");
-        if (cache.Key.DType is not (DType.F32 or DType.BF16) || cache.Value.DType != cache.Key.DType)
-            throw new ArgumentException($"the CPU KV cache must be F32 or BF16, got {cache.Key.DType}/{cache.Value.DType}");
+        RequireCacheDType(cache);
         int tokens = key.Rows;
         int rowElements = cache.NumKvHeads * cache.HeadDim;
         if (key.Shape.Rank != 3 || key.Shape[1] != cache.NumKvHeads || key.Shape[2] != cache.HeadDim)
@@ -20,7 +23,7 @@ internal static unsafe class KvCacheWriter
         if (slotMapping.NumElements != tokens) throw new ArgumentException($"slot mapping has {slotMapping.NumElements} slots for {tokens} tokens");
         long numSlots = (long)cache.NumBlocks * cache.BlockSize;
         int* slots = (int*)slotMapping.Data;
-        bool bf16 = cache.Key.DType == DType.BF16;
+        DType dtype = cache.Key.DType;
         for (int t = 0; t < tokens; t++)
         {
             int slot = slots[t];
@@ -30,7 +33,16 @@ internal static unsafe class KvCacheWriter
             float* k = (float*)key.Data + (nint)t * rowElements;
             float* v = (float*)value.Data + (nint)t * rowElements;
             nint destination = (nint)slot * rowElements;
-            if (bf16)
+            if (dtype == DType.F8E4M3)
+            {
+                byte* kc = (byte*)cache.Key.Data + destination, vc = (byte*)cache.Value.Data + destination;
+                for (int i = 0; i < rowElements; i++)
+                {
+                    kc[i] = Float8E4M3.FromSingle(k[i]);
+                    vc[i] = Float8E4M3.FromSingle(v[i]);
+                }
+            }
+            else if (dtype == DType.BF16)
             {
                 ushort* kc = (ushort*)cache.Key.Data + destination, vc = (ushort*)cache.Value.Data + destination;
                 for (int i = 0; i < rowElements; i++)
@@ -46,5 +58,11 @@ internal static unsafe class KvCacheWriter
                 Buffer.MemoryCopy(v, (float*)cache.Value.Data + destination, bytes, bytes);
             }
         }
+    }
+
+    public static void RequireCacheDType(KvCacheLayer cache)
+    {
+        if (cache.Key.DType is not (DType.F32 or DType.BF16 or DType.F8E4M3) || cache.Value.DType != cache.Key.DType)
+            throw new ArgumentException($"the CPU KV cache must be F32, BF16 or F8E4M3, got {cache.Key.DType}/{cache.Value.DType}");
     }
 }

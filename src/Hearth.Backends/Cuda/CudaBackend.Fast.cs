@@ -19,6 +19,7 @@ public sealed unsafe partial class CudaBackend
     private const int FlashQueryTile = 64;
 
     private nint _gemv, _decodeCombine, _flash64, _flash128, _flashLdm64, _flashLdm128, _argMax;
+    private nint _flashFp8_64, _flashFp8_128, _flashLdmFp8_64, _flashLdmFp8_128;
     private readonly Dictionary<int, nint> _decodeSplit = [];
     private CudaBuffer? _decodeWorkspace;
     private long _decodeWorkspaceFloats;
@@ -52,10 +53,15 @@ public sealed unsafe partial class CudaBackend
         _flash128 = Function("flash_prefill_d128");
         _flashLdm64 = Function("flash_prefill_ldm_d64");
         _flashLdm128 = Function("flash_prefill_ldm_d128");
+        _flashFp8_64 = Function("flash_prefill_fp8_d64");
+        _flashFp8_128 = Function("flash_prefill_fp8_d128");
+        _flashLdmFp8_64 = Function("flash_prefill_ldm_fp8_d64");
+        _flashLdmFp8_128 = Function("flash_prefill_ldm_fp8_d128");
         // Partials of at most 2·SMs (sequence, kv head, split) blocks, each for a group of up to 8 heads of up to 512 dims.
         long blocks = 2L * _device.NumMultiprocessors;
         _decodeWorkspaceFloats = blocks * DecodeMaxGroup * AttentionMaxHeadDim;
         _decodeWorkspace = CudaBuffer.Allocate(_device, (_decodeWorkspaceFloats + 2 * blocks * DecodeMaxGroup) * sizeof(float));
+        LoadDecodeFunctions();
     }
 
     /// <summary>Starts recording this thread's ops on the backend's stream instead of running them.</summary>
@@ -131,12 +137,14 @@ public sealed unsafe partial class CudaBackend
     private bool TryFastAttention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output, int maxBlocksPerSeq)
     {
         if (!UseFastAttention) return false;
+        if (TryFusedDecode(query, cache, metadata, scale, output, maxBlocksPerSeq)) return true;
+        bool fp8 = cache.Key.DType == DType.F8E4M3;
         int heads = query.Shape[1], headDim = query.Shape[2], kvHeads = cache.NumKvHeads, blockSize = cache.BlockSize;
         int numSeqs = metadata.NumSeqs, tokens = metadata.NumTokens, group = heads / kvHeads;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
         nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data, startsPtr = metadata.QueryStartLocs.Data;
 
-        if (metadata.MaxQueryLen == 1 && tokens == numSeqs && group <= DecodeMaxGroup && _decodeSplit.TryGetValue(headDim, out nint decodeSplit))
+        if (!fp8 && metadata.MaxQueryLen == 1 && tokens == numSeqs && group <= DecodeMaxGroup && _decodeSplit.TryGetValue(headDim, out nint decodeSplit))
         {
             // Splits depend only on the batch shape, never on the context lengths, so a captured graph stays valid.
             int maxContext = maxBlocksPerSeq * blockSize;
@@ -157,10 +165,12 @@ public sealed unsafe partial class CudaBackend
             return true;
         }
 
-        nint flash = headDim switch
+        nint flash = (headDim, fp8) switch
         {
-            64 => UseLdmatrixFlash ? _flashLdm64 : _flash64,
-            128 => UseLdmatrixFlash ? _flashLdm128 : _flash128,
+            (64, false) => UseLdmatrixFlash ? _flashLdm64 : _flash64,
+            (128, false) => UseLdmatrixFlash ? _flashLdm128 : _flash128,
+            (64, true) => UseLdmatrixFlash ? _flashLdmFp8_64 : _flashFp8_64,
+            (128, true) => UseLdmatrixFlash ? _flashLdmFp8_128 : _flashFp8_128,
             _ => 0,
         };
         if (flash == 0 || metadata.MaxQueryLen < 1) return false;

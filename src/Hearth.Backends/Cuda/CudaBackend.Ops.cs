@@ -11,7 +11,7 @@ public sealed unsafe partial class CudaBackend
     private const int AttentionMaxHeadDim = 4 * (int)AttentionThreads;
 
     private nint _embedding, _addBf16, _addF32, _siluMul, _gatherRows, _addBias;
-    private nint _rmsNorm, _addRmsNorm, _qkNormRope, _writeKvCache, _pagedAttention;
+    private nint _rmsNorm, _addRmsNorm, _qkNormRope, _writeKvCache, _pagedAttention, _writeKvCacheFp8, _pagedAttentionFp8;
     private nint _rmsNormX8, _addRmsNormX8, _siluMulX8;
     private readonly Dictionary<int, nint> _qkNormRopeWarp = [];
 
@@ -28,6 +28,8 @@ public sealed unsafe partial class CudaBackend
         _qkNormRope = Function("qk_norm_rope_bf16");
         _writeKvCache = Function("write_kv_cache_bf16");
         _pagedAttention = Function("paged_attention_bf16");
+        _writeKvCacheFp8 = Function("write_kv_cache_fp8");
+        _pagedAttentionFp8 = Function("paged_attention_fp8");
         _rmsNormX8 = Function("rms_norm_bf16x8");
         _addRmsNormX8 = Function("add_rms_norm_bf16x8");
         _siluMulX8 = Function("silu_mul_bf16x8");
@@ -143,8 +145,7 @@ public sealed unsafe partial class CudaBackend
     {
         Require(key, DType.BF16, nameof(key));
         Require(value, DType.BF16, nameof(value));
-        Require(cache.Key, DType.BF16, "cache.Key");
-        Require(cache.Value, DType.BF16, "cache.Value");
+        RequireKvCache(cache);
         Require(slotMapping, DType.I32, nameof(slotMapping));
         int rowElements = cache.NumKvHeads * cache.HeadDim;
         int tokens = (int)slotMapping.NumElements;
@@ -152,14 +153,14 @@ public sealed unsafe partial class CudaBackend
             throw new ArgumentException($"key {key.Shape} and value {value.Shape} must be [{tokens}, {cache.NumKvHeads}, {cache.HeadDim}]");
         nint keyPtr = key.Data, valuePtr = value.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, slotsPtr = slotMapping.Data;
         void** args = stackalloc void*[] { &keyPtr, &valuePtr, &keyCachePtr, &valueCachePtr, &slotsPtr, &rowElements };
-        Launch(_writeKvCache, (uint)tokens, 1, RowThreads, 0, args);
+        Launch(cache.Key.DType == DType.F8E4M3 ? _writeKvCacheFp8 : _writeKvCache, (uint)tokens, 1, RowThreads, 0, args);
     }
 
     public void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output)
     {
         Require(query, DType.BF16, nameof(query));
         Require(output, DType.BF16, nameof(output));
-        Require(cache.Key, DType.BF16, "cache.Key");
+        RequireKvCache(cache);
         Require(metadata.BlockTables, DType.I32, "metadata.BlockTables");
         int heads = query.Shape[1], headDim = query.Shape[2], kvHeads = cache.NumKvHeads, blockSize = cache.BlockSize;
         if (headDim != cache.HeadDim) throw new ArgumentException($"query head dim {headDim} differs from the cache's {cache.HeadDim}");
@@ -175,7 +176,7 @@ public sealed unsafe partial class CudaBackend
         nint startsPtr = metadata.QueryStartLocs.Data, seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data, outPtr = output.Data;
         void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &startsPtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &numSeqs,
             &heads, &kvHeads, &headDim, &blockSize, &scale, &outPtr };
-        Launch(_pagedAttention, (uint)tokens, (uint)heads, AttentionThreads, (uint)(headDim * sizeof(float)), args);
+        Launch(cache.Key.DType == DType.F8E4M3 ? _pagedAttentionFp8 : _pagedAttention, (uint)tokens, (uint)heads, AttentionThreads, (uint)(headDim * sizeof(float)), args);
     }
 
     public void SiluMul(Tensor gateUp, Tensor output)

@@ -11,7 +11,7 @@ namespace Hearth.Backends.Cuda;
 /// </summary>
 public sealed unsafe partial class CudaBackend : IBackend
 {
-    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu", "gemv_quant.cu", "sampling.cu"];
+    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu", "gemv_quant.cu", "decode_fused.cu", "sampling.cu"];
 
     private readonly CudaDevice _device;
     private readonly List<nint> _modules = [];
@@ -230,6 +230,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         foreach (var weight in _weights) weight.Dispose();
         _weights.Clear();
         _decodeWorkspace?.Dispose();
+        _fusedWorkspace?.Dispose();
         DisposeQuant();
         _gemm.Dispose();
         foreach (nint module in _modules) CuDriver.cuModuleUnload(module);

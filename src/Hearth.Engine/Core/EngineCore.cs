@@ -34,7 +34,7 @@ public sealed partial class EngineCore : IDisposable
         MaxModelLen = options.MaxModelLen ?? config.MaxPositionEmbeddings;
         if (MaxModelLen > config.MaxPositionEmbeddings)
             throw new HearthException($"--max-model-len {MaxModelLen} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings}");
-        DType kvDType = backend.ActivationDType;
+        DType kvDType = Cache.KvCacheDTypes.Resolve(options.KvCacheDType, backend);
         long kvBytes = options.KvCacheBytes ?? DefaultKvCacheBytes(config, kvDType, options, MaxModelLen);
         int numBlocks = PagedKvCache.BlocksForBudget(config, kvDType, options.BlockSize, kvBytes);
         var schedulerConfig = new SchedulerConfig
@@ -56,6 +56,9 @@ public sealed partial class EngineCore : IDisposable
     }
 
     public int MaxModelLen { get; }
+
+    /// <summary>The KV cache as allocated: tokens, bytes, dtype (printed at load by the CLI).</summary>
+    public Cache.KvCachePlan KvCachePlan => Cache.KvCachePlan.Of(_cache, MaxModelLen);
 
     public LoadedModel Model => _model;
 

@@ -46,14 +46,23 @@ public static class BackendFactory
         if (gpuMemoryUtilization is <= 0 or > 1)
             throw new HearthException($"--gpu-memory-utilization must be in (0, 1], not {gpuMemoryUtilization}");
         if (backend is not CudaBackend cuda) return null;
-        // Leave room for what is allocated after the cache: CUDA graphs and cuBLASLt plans.
-        const long ReserveBytes = 256L << 20;
         var (free, total) = cuda.MemoryInfo();
-        long used = total - free;
-        long budget = (long)(total * gpuMemoryUtilization) - used - ReserveBytes;
+        return GpuKvBudgetBytes(total, total - free, gpuMemoryUtilization);
+    }
+
+    /// <summary>Room left for CUDA graphs and cuBLASLt plans, which are allocated after the cache.</summary>
+    public const long GpuReserveBytes = 256L << 20;
+
+    /// <summary>
+    /// The KV budget on a GPU of <paramref name="totalBytes"/> with <paramref name="usedBytes"/> taken by the loaded
+    /// model: total · utilization − used − <see cref="GpuReserveBytes"/>, or a clear error when nothing is left.
+    /// </summary>
+    public static long GpuKvBudgetBytes(long totalBytes, long usedBytes, double gpuMemoryUtilization)
+    {
+        long budget = (long)(totalBytes * gpuMemoryUtilization) - usedBytes - GpuReserveBytes;
         if (budget <= 0)
             throw new HearthException(
-                $"no GPU memory is left for the KV cache: {used >> 20} MiB of {total >> 20} MiB are in use after loading the model and --gpu-memory-utilization is {gpuMemoryUtilization}");
+                $"no GPU memory is left for the KV cache: {usedBytes >> 20} MiB of {totalBytes >> 20} MiB are in use after loading the model and --gpu-memory-utilization is {gpuMemoryUtilization}");
         return budget;
     }
 
@@ -67,10 +76,21 @@ public static class BackendFactory
         if (options.KvCacheBytes is not null) return options;
         long? budget = KvCacheBudgetBytes(backend, gpuMemoryUtilization);
         if (budget is not { } bytes) return options;
+        // The cache's own element type: an fp8 cache holds twice the tokens in the same bytes.
+        var kvDType = Cache.KvCacheDTypes.Resolve(options.KvCacheDType, backend);
+        return options with { KvCacheBytes = KvCacheBytesWithin(options, config, kvDType, bytes) };
+    }
+
+    /// <summary>
+    /// The smaller of what the engine would want (MaxNumSeqs requests of the full context, in whole blocks of
+    /// <paramref name="kvDType"/>) and <paramref name="budgetBytes"/>; at least one block.
+    /// </summary>
+    public static long KvCacheBytesWithin(EngineOptions options, Hearth.Core.Config.ModelConfig config, Hearth.Core.DType kvDType, long budgetBytes)
+    {
         int maxModelLen = options.MaxModelLen ?? config.MaxPositionEmbeddings;
-        long blockBytes = Runner.PagedKvCache.BlockSizeBytes(config, backend.ActivationDType, options.BlockSize);
+        long blockBytes = Runner.PagedKvCache.BlockSizeBytes(config, kvDType, options.BlockSize);
         long blocksPerSeq = (maxModelLen + options.BlockSize - 1) / options.BlockSize;
         long wanted = Math.Max(1, options.MaxNumSeqs) * blocksPerSeq * blockBytes;
-        return options with { KvCacheBytes = Math.Max(blockBytes, Math.Min(wanted, bytes)) };
+        return Math.Max(blockBytes, Math.Min(wanted, budgetBytes));
     }
 }

@@ -52,6 +52,7 @@ public sealed class HearthServerHost : IAsyncDisposable
                 MaxNumSeqs = settings.MaxNumSeqs,
                 MaxQueue = settings.MaxQueue,
                 MaxModelLen = settings.MaxModelLen,
+                KvCacheDType = Hearth.Engine.Cache.KvCacheDTypes.Parse(settings.KvCacheDType),
             };
             model = ModelLoader.Load(settings.ModelDirectory, backend, engineOptions.MaxNumBatchedTokens, maxLogitRows: settings.MaxNumSeqs);
             var tokenizer = model.RequireTokenizer();

@@ -16,6 +16,8 @@ public sealed record ServeSettings
     public int MaxQueue { get; init; } = 256;
     /// <summary>vLLM's --gpu-memory-utilization: the share of GPU memory weights, activations and KV cache may use.</summary>
     public double GpuMemoryUtilization { get; init; } = Hearth.Engine.Loading.BackendFactory.DefaultGpuMemoryUtilization;
+    /// <summary>vLLM's --kv-cache-dtype: auto, bf16 or fp8 (e4m3, scale 1.0).</summary>
+    public string KvCacheDType { get; init; } = "auto";
 
     /// <summary>The model folder's own name unless one was given (trailing separators ignored).</summary>
     public string ResolvedModelName => !string.IsNullOrWhiteSpace(ServedModelName)
@@ -40,5 +42,6 @@ public sealed record ServeSettings
             throw new HearthException($"--device must be auto, cpu or cuda, got '{Device}'");
         if (GpuMemoryUtilization is <= 0 or > 1)
             throw new HearthException($"--gpu-memory-utilization must be in (0, 1], got {GpuMemoryUtilization}");
+        Hearth.Engine.Cache.KvCacheDTypes.Parse(KvCacheDType);
     }
 }

@@ -59,6 +59,15 @@ internal sealed class AttentionScenario
         var cache = new KvCacheLayer(arena.Zeros(_cacheType, cacheShape), arena.Zeros(_cacheType, cacheShape));
         arena.Backend.WriteKvCache(arena.F32(keys, new Shape(totalTokens, _kvHeads, d)), arena.F32(values, new Shape(totalTokens, _kvHeads, d)),
             cache, arena.I32(slots, new Shape(totalTokens)));
+        if (_cacheType == DType.F8E4M3)
+        {
+            // The reference attends over what an e4m3 cache holds.
+            for (int i = 0; i < keys.Length; i++)
+            {
+                keys[i] = Float8E4M3.ToSingle(Float8E4M3.FromSingle(keys[i]));
+                values[i] = Float8E4M3.ToSingle(Float8E4M3.FromSingle(values[i]));
+            }
+        }
         if (_cacheType == DType.BF16)
         {
             for (int i = 0; i < keys.Length; i++)

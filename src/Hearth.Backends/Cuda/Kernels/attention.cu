@@ -15,6 +15,31 @@ extern "C" __global__ void write_kv_cache_bf16(const bf16_t* key, const bf16_t* 
     for (int i = threadIdx.x; i < rowElements; i += blockDim.x) { kc[i] = k[i]; vc[i] = v[i]; }
 }
 
+// The same into a float8_e4m3fn cache (per-tensor scale 1.0): each bf16 value rounds to nearest e4m3,
+// saturating at +-448.
+extern "C" __global__ void write_kv_cache_fp8(const bf16_t* key, const bf16_t* value, unsigned char* keyCache,
+    unsigned char* valueCache, const int* slotMapping, int rowElements)
+{
+    int t = blockIdx.x;
+    int slot = slotMapping[t];
+    if (slot < 0) return;
+    const bf16_t* k = key + (size_t)t * rowElements;
+    const bf16_t* v = value + (size_t)t * rowElements;
+    unsigned char* kc = keyCache + (size_t)slot * rowElements;
+    unsigned char* vc = valueCache + (size_t)slot * rowElements;
+    for (int i = threadIdx.x; i < rowElements; i += blockDim.x)
+    {
+        kc[i] = (unsigned char)f32_to_fp8e4m3(bf16_to_f32(k[i]));
+        vc[i] = (unsigned char)f32_to_fp8e4m3(bf16_to_f32(v[i]));
+    }
+}
+
+template <bool FP8>
+__device__ __forceinline__ float kv_element(const void* cache, long long index)
+{
+    return FP8 ? fp8e4m3_to_f32(((const unsigned char*)cache)[index]) : bf16_to_f32(((const bf16_t*)cache)[index]);
+}
+
 #define ATTENTION_THREADS 128
 #define ATTENTION_MAX_DIMS_PER_THREAD 4
 
@@ -22,8 +47,9 @@ extern "C" __global__ void write_kv_cache_bf16(const bf16_t* key, const bf16_t* 
 // Keys are visited in chunks of one key per thread with an online softmax in F32. The query row j of
 // sequence s sits at position seqLens[s] - queryLen + j and sees cache positions 0..that position.
 // Dynamic shared memory: headDim floats (the scaled query).
-extern "C" __global__ void __launch_bounds__(ATTENTION_THREADS) paged_attention_bf16(
-    const bf16_t* query, const bf16_t* keyCache, const bf16_t* valueCache,
+template <bool FP8>
+__device__ __forceinline__ void paged_attention(
+    const bf16_t* query, const void* keyCache, const void* valueCache,
     const int* queryStartLocs, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int numSeqs,
     int heads, int kvHeads, int headDim, int blockSize, float scale, bf16_t* out)
 {
@@ -62,9 +88,8 @@ extern "C" __global__ void __launch_bounds__(ATTENTION_THREADS) paged_attention_
             long long slot = (long long)blockTable[j / blockSize] * blockSize + j % blockSize;
             long long row = (slot * kvHeads + kvHead) * headDim;
             slotRows[tid] = row;
-            const bf16_t* k = keyCache + row;
             float dot = 0.0f;
-            for (int d = 0; d < headDim; d++) dot += scaledQuery[d] * bf16_to_f32(k[d]);
+            for (int d = 0; d < headDim; d++) dot += scaledQuery[d] * kv_element<FP8>(keyCache, row + d);
             score = dot;
         }
         float newMax = fmaxf(runningMax, block_max(score, scratch));
@@ -78,7 +103,7 @@ extern "C" __global__ void __launch_bounds__(ATTENTION_THREADS) paged_attention_
             int d = tid + i * blockDim.x;
             if (d >= headDim) break;
             float a = acc[i] * correction;
-            for (int jj = 0; jj < numValid; jj++) a += probabilities[jj] * bf16_to_f32(valueCache[slotRows[jj] + d]);
+            for (int jj = 0; jj < numValid; jj++) a += probabilities[jj] * kv_element<FP8>(valueCache, slotRows[jj] + d);
             acc[i] = a;
         }
         runningMax = newMax;
@@ -94,3 +119,15 @@ extern "C" __global__ void __launch_bounds__(ATTENTION_THREADS) paged_attention_
         o[d] = f32_to_bf16(acc[i] * inverseSum);
     }
 }
+
+#define PAGED_ATTENTION_KERNEL(NAME, FP8) \
+extern "C" __global__ void __launch_bounds__(ATTENTION_THREADS) NAME(const bf16_t* query, const void* keyCache, \
+    const void* valueCache, const int* queryStartLocs, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, \
+    int numSeqs, int heads, int kvHeads, int headDim, int blockSize, float scale, bf16_t* out) \
+{ \
+    paged_attention<FP8>(query, keyCache, valueCache, queryStartLocs, seqLens, blockTables, maxBlocksPerSeq, numSeqs, \
+        heads, kvHeads, headDim, blockSize, scale, out); \
+}
+
+PAGED_ATTENTION_KERNEL(paged_attention_bf16, false)
+PAGED_ATTENTION_KERNEL(paged_attention_fp8, true)

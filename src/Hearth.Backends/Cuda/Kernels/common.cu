@@ -50,3 +50,36 @@ __device__ float block_max(float v, float* scratch)
     v = lane < numWarps ? scratch[lane] : HEARTH_NEG_INF;
     return warp_max(v);
 }
+
+// float8_e4m3fn KV cache elements (per-tensor scale 1.0). Decoding puts the 7 magnitude bits where f32 keeps
+// its low exponent and top mantissa bits and multiplies by 2^120, which re-biases the exponent (7 -> 127) and
+// is exact for normals and subnormals alike: 2 integer ops and a multiply, no table.
+__device__ __forceinline__ float fp8e4m3_to_f32(unsigned int b)
+{
+    float f = __uint_as_float((b & 0x7fu) << 20) * __uint_as_float(0x7b800000u);
+    return (b & 0x80u) ? -f : f;
+}
+
+// Round to nearest even, saturating at +-448 (no infinities in e4m3fn), NaN -> 0x7f: the same rule as the
+// host's Float8E4M3.FromSingle, so CPU and GPU caches hold identical bytes for identical inputs.
+__device__ __forceinline__ unsigned int f32_to_fp8e4m3(float x)
+{
+    unsigned int bits = __float_as_uint(x);
+    unsigned int sign = (bits >> 24) & 0x80u, magnitude = bits & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) return 0x7fu;
+    float a = __uint_as_float(magnitude);
+    if (a >= 448.0f) return sign | 0x7eu;
+    if (a < 0.015625f) return sign | (unsigned int)__float2int_rn(a * 512.0f);
+    unsigned int rebiased = magnitude - (120u << 23);
+    unsigned int rounded = (rebiased + 0x7ffffu + ((rebiased >> 20) & 1u)) >> 20;
+    return sign | min(rounded, 0x7eu);
+}
+
+// Four packed e4m3 bytes -> four bf16 (exact: every e4m3 value is a bf16 value), as two bf16x2 words.
+__device__ __forceinline__ uint2 fp8x4_to_bf16x4(unsigned int w)
+{
+    uint2 r;
+    r.x = (__float_as_uint(fp8e4m3_to_f32(w & 0xffu)) >> 16) | (__float_as_uint(fp8e4m3_to_f32((w >> 8) & 0xffu)) & 0xffff0000u);
+    r.y = (__float_as_uint(fp8e4m3_to_f32((w >> 16) & 0xffu)) >> 16) | (__float_as_uint(fp8e4m3_to_f32(w >> 24)) & 0xffff0000u);
+    return r;
+}

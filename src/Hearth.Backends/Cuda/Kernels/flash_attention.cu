@@ -3,7 +3,8 @@
 // FA_BN rows are gathered from the paged cache into shared memory (zero past the causal limit), scores and
 // P*V run on tensor cores with an online softmax in F32 registers. Variable-length and causal: query row j
 // of a sequence with queryLen new tokens sits at position seqLen - queryLen + j, so cached prefixes are read
-// like any other keys. Cache layout [numBlocks, blockSize, kvHeads, D].
+// like any other keys. Cache layout [numBlocks, blockSize, kvHeads, D]; with FP8 the cache holds float8_e4m3fn
+// bytes, widened to bf16 (exactly) on their way into shared memory, so the tensor-core part is unchanged.
 
 #define FA_WARPS 4
 #define FA_THREADS (32 * FA_WARPS)
@@ -45,8 +46,8 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned int* r, const bf16_t*
         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(rowAddress)));
 }
 
-template <int D, bool LDM>
-__device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t* keyCache, const bf16_t* valueCache,
+template <int D, bool LDM, bool FP8>
+__device__ __forceinline__ void flash_prefill(const bf16_t* query, const void* keyCache, const void* valueCache,
     const int* queryStartLocs, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int tilesPerSeq,
     int heads, int kvHeads, int blockSize, float scale, bf16_t* out, bf16_t* smem)
 {
@@ -102,10 +103,19 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t*
             int r = idx / (D / 8), c = idx % (D / 8);
             long long offset = rowOffsets[r];
             uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-            if (offset >= 0)
+            if (offset >= 0 && FP8)
             {
-                kv = *(const uint4*)(keyCache + offset + c * 8);
-                vv = *(const uint4*)(valueCache + offset + c * 8);
+                uint2 kb = *(const uint2*)((const unsigned char*)keyCache + offset + c * 8);
+                uint2 vb = *(const uint2*)((const unsigned char*)valueCache + offset + c * 8);
+                uint2 k0 = fp8x4_to_bf16x4(kb.x), k1 = fp8x4_to_bf16x4(kb.y);
+                uint2 v0 = fp8x4_to_bf16x4(vb.x), v1 = fp8x4_to_bf16x4(vb.y);
+                kv = make_uint4(k0.x, k0.y, k1.x, k1.y);
+                vv = make_uint4(v0.x, v0.y, v1.x, v1.y);
+            }
+            else if (offset >= 0)
+            {
+                kv = *(const uint4*)((const bf16_t*)keyCache + offset + c * 8);
+                vv = *(const uint4*)((const bf16_t*)valueCache + offset + c * 8);
             }
             *(uint4*)(kTile + r * LD + c * 8) = kv;
             *(uint4*)(vTile + r * LD + c * 8) = vv;
@@ -237,18 +247,23 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const bf16_t*
     }
 }
 
-#define FLASH_PREFILL_KERNEL(NAME, D, LDM) \
-extern "C" __global__ void __launch_bounds__(FA_THREADS) NAME(const bf16_t* query, const bf16_t* keyCache, \
-    const bf16_t* valueCache, const int* queryStartLocs, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, \
+#define FLASH_PREFILL_KERNEL(NAME, D, LDM, FP8) \
+extern "C" __global__ void __launch_bounds__(FA_THREADS) NAME(const bf16_t* query, const void* keyCache, \
+    const void* valueCache, const int* queryStartLocs, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, \
     int tilesPerSeq, int heads, int kvHeads, int blockSize, float scale, bf16_t* out) \
 { \
     extern __shared__ __align__(16) unsigned char flashSmem[]; \
-    flash_prefill<D, LDM>(query, keyCache, valueCache, queryStartLocs, seqLens, blockTables, maxBlocksPerSeq, tilesPerSeq, \
+    flash_prefill<D, LDM, FP8>(query, keyCache, valueCache, queryStartLocs, seqLens, blockTables, maxBlocksPerSeq, tilesPerSeq, \
         heads, kvHeads, blockSize, scale, out, (bf16_t*)flashSmem); \
 }
 
 // Shared-memory operands by scalar loads, and the same with ldmatrix (fewer shared-memory instructions).
-FLASH_PREFILL_KERNEL(flash_prefill_d64, 64, false)
-FLASH_PREFILL_KERNEL(flash_prefill_d128, 128, false)
-FLASH_PREFILL_KERNEL(flash_prefill_ldm_d64, 64, true)
-FLASH_PREFILL_KERNEL(flash_prefill_ldm_d128, 128, true)
+FLASH_PREFILL_KERNEL(flash_prefill_d64, 64, false, false)
+FLASH_PREFILL_KERNEL(flash_prefill_d128, 128, false, false)
+FLASH_PREFILL_KERNEL(flash_prefill_ldm_d64, 64, true, false)
+FLASH_PREFILL_KERNEL(flash_prefill_ldm_d128, 128, true, false)
+// The same over a float8_e4m3fn cache.
+FLASH_PREFILL_KERNEL(flash_prefill_fp8_d64, 64, false, true)
+FLASH_PREFILL_KERNEL(flash_prefill_fp8_d128, 128, false, true)
+FLASH_PREFILL_KERNEL(flash_prefill_ldm_fp8_d64, 64, true, true)
+FLASH_PREFILL_KERNEL(flash_prefill_ldm_fp8_d128, 128, true, true)

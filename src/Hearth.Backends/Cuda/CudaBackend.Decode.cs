@@ -1,0 +1,86 @@
+using Hearth.Core;
+
+namespace Hearth.Backends.Cuda;
+
+// Decode attention with the split combine fused into the split kernel (decode_fused.cu), over a bf16 or a
+// float8_e4m3fn cache; the older split + combine pair (decode_attention.cu) stays as the A/B reference.
+public sealed unsafe partial class CudaBackend
+{
+    private const int FusedMaxHeadDim = 256;
+    private const int FusedWarps = (int)DecodeThreads / 32;
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFused = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedUnroll4 = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedTranspose = [];
+    private CudaBuffer? _fusedWorkspace;
+    private long _fusedPartialFloats, _fusedPartialRows;
+
+    /// <summary>
+    /// Decode attention by the fused split kernel (on by default; HEARTH_CUDA_FUSED_DECODE=0 runs the older split
+    /// kernel with a separate combine launch, bf16 caches only).
+    /// </summary>
+    public bool UseFusedDecode { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FUSED_DECODE") != "0";
+
+    /// <summary>Keys loaded at once per warp in the fused decode kernel at head dims 64/128: 8, or 4 (fewer registers; HEARTH_CUDA_DECODE_UNROLL=4).</summary>
+    public int DecodeUnroll { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_UNROLL") == "4" ? 4 : 8;
+
+    /// <summary>
+    /// The fused decode kernel reduces a round's eight dot products together (head dims 64/128): on by default, it
+    /// measured 14.2 / 43.6 / 219 us per layer at contexts 512 / 4K / 32K (batch 1, 14B shape, H200) against 16.5 /
+    /// 52.7 / 289 us for a warp reduction per key (HEARTH_CUDA_DECODE_TRANSPOSE=0).
+    /// </summary>
+    public bool DecodeTransposeReduce { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_TRANSPOSE") != "0";
+
+    private void LoadDecodeFunctions()
+    {
+        foreach (int dim in new[] { 64, 128 })
+        {
+            _decodeFusedUnroll4[(dim, false)] = Function($"decode_attention_fused_u4_d{dim}");
+            _decodeFusedUnroll4[(dim, true)] = Function($"decode_attention_fused_u4_fp8_d{dim}");
+            _decodeFusedTranspose[(dim, false)] = Function($"decode_attention_fused_tr_d{dim}");
+            _decodeFusedTranspose[(dim, true)] = Function($"decode_attention_fused_tr_fp8_d{dim}");
+        }
+        foreach (int dim in new[] { 32, 64, 128, 256 })
+        {
+            _decodeFused[(dim, false)] = Function($"decode_attention_fused_d{dim}");
+            _decodeFused[(dim, true)] = Function($"decode_attention_fused_fp8_d{dim}");
+        }
+        // Partials of at most MaxSplitBlocks blocks, each for a group of up to 8 heads of up to 256 dims, then
+        // one max and one denominator per (block, head), then one done-counter per (sequence, kv head), zeroed
+        // here and reset by the kernel's last block.
+        long blocks = DecodeSplitPlan.MaxSplitBlocks(_device.NumMultiprocessors);
+        _fusedPartialRows = blocks * DecodeMaxGroup;
+        _fusedPartialFloats = _fusedPartialRows * FusedMaxHeadDim;
+        _fusedWorkspace = CudaBuffer.Allocate(_device, (_fusedPartialFloats + 2 * _fusedPartialRows + blocks) * sizeof(float));
+    }
+
+    private bool TryFusedDecode(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output, int maxBlocksPerSeq)
+    {
+        int heads = query.Shape[1], headDim = query.Shape[2], kvHeads = cache.NumKvHeads, blockSize = cache.BlockSize;
+        int numSeqs = metadata.NumSeqs, group = heads / kvHeads;
+        bool fp8 = cache.Key.DType == DType.F8E4M3;
+        if (!UseFusedDecode && !fp8) return false;
+        if (metadata.MaxQueryLen != 1 || metadata.NumTokens != numSeqs || group > DecodeMaxGroup) return false;
+        var variant = DecodeTransposeReduce ? _decodeFusedTranspose : DecodeUnroll == 4 ? _decodeFusedUnroll4 : _decodeFused;
+        if (!variant.TryGetValue((headDim, fp8), out nint kernel) && !_decodeFused.TryGetValue((headDim, fp8), out kernel)) return false;
+        int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors);
+        int minKeys = DecodeSplitPlan.MinKeysPerSplit;
+        nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
+        nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data;
+        nint partialOut = _fusedWorkspace!.Data;
+        nint partialMax = partialOut + (nint)(_fusedPartialFloats * sizeof(float));
+        nint partialSum = partialMax + (nint)(_fusedPartialRows * sizeof(float));
+        nint counters = partialSum + (nint)(_fusedPartialRows * sizeof(float));
+        void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &heads, &kvHeads,
+            &blockSize, &scale, &splits, &minKeys, &outPtr, &partialOut, &partialMax, &partialSum, &counters };
+        uint shared = (uint)(FusedWarps * group * headDim * sizeof(float));
+        LaunchZ(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
+        return true;
+    }
+
+    /// <summary>The KV cache dtypes the CUDA ops read and write: bf16, or float8_e4m3fn with a per-tensor scale of 1.0.</summary>
+    private static void RequireKvCache(KvCacheLayer cache)
+    {
+        if (cache.Key.DType is not (DType.BF16 or DType.F8E4M3) || cache.Value.DType != cache.Key.DType)
+            throw new ArgumentException($"the CUDA KV cache must be BF16 or F8E4M3, got {cache.Key.DType}/{cache.Value.DType}");
+    }
+}

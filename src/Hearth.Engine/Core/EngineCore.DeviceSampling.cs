@@ -12,11 +12,16 @@ public sealed partial class EngineCore
     /// <summary>Samples the step on the device when every row allows it; false leaves it to the host sampler.</summary>
     private bool TrySampleOnDevice(SchedulerOutput output, int numSampled)
     {
-        if (!_runner.CanSampleOnDevice) return false;
         var rows = _inputs.SampleRowIndices.AsSpan(0, numSampled);
-        if (AllPlainGreedy(output, numSampled))
+        bool plainGreedy = AllPlainGreedy(output, numSampled);
+        if (plainGreedy && _runner.CanPickGreedyInBackend)
         {
+            // On the CPU too: the pool's threads share the batch's argmaxes (19 MB of logits at 32 parrot rows).
             _runner.RunGreedy(_inputs, rows, _sampled);
+        }
+        else if (!_runner.CanSampleOnDevice)
+        {
+            return false;
         }
         else
         {

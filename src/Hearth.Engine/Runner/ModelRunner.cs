@@ -84,18 +84,25 @@ public sealed partial class ModelRunner : IDisposable
     public bool CanSampleGreedyOnDevice => _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_GPU_SAMPLING") != "0";
 
     /// <summary>
-    /// Like <see cref="Run"/> but picks each row's most likely token on the GPU, so only the token ids
-    /// [rows] cross to the host. Same tie rule as the CPU sampler's greedy path (the lowest id).
+    /// True when <see cref="RunGreedy"/> can pick tokens inside the backend: on the GPU (see
+    /// <see cref="CanSampleGreedyOnDevice"/>) or on the CPU, whose worker pool shares a batch's rows.
+    /// </summary>
+    public bool CanPickGreedyInBackend => CanSampleGreedyOnDevice || _backend is CpuBackend;
+
+    /// <summary>
+    /// Like <see cref="Run"/> but picks each row's most likely token in the backend (on the GPU, so only the
+    /// token ids [rows] cross to the host). Same tie rule as the CPU sampler's greedy path (the lowest id).
     /// </summary>
     public void RunGreedy(BatchInputs inputs, ReadOnlySpan<int> logitRows, Span<int> tokens)
     {
-        if (_cuda is null) throw new InvalidOperationException("greedy sampling on the device needs the CUDA backend");
+        if (!CanPickGreedyInBackend) throw new InvalidOperationException($"the {_backend.Name} backend cannot pick greedy tokens here");
         int rows = logitRows.Length;
         if (rows == 0 || tokens.Length < rows) throw new ArgumentException("one token per logit row is needed");
         long start = Stopwatch.GetTimestamp();
         var logits = Forward(inputs, logitRows, out int bucket);
         var ids = _sampledIds.SliceRows(0, rows);
-        _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
+        if (_cuda is not null) _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
+        else ((CpuBackend)_backend).ArgMaxRows(logits.SliceRows(0, rows), ids);
         _backend.CopyToHost<int>(ids, tokens[..rows]);
         if (bucket > 0) RecordBucketTime(bucket, start);
     }

@@ -24,14 +24,19 @@ public static class LoadGenerator
             $"ITL ms p50 {Percentile(ItlMs, 50):F1} p90 {Percentile(ItlMs, 90):F1} p99 {Percentile(ItlMs, 99):F1}");
     }
 
-    /// <summary>Starts an engine, warms it up with one short request, runs the prompts, and stops it.</summary>
+    /// <summary>Starts an engine, warms it up with a batch of short requests, runs the prompts, and stops it.</summary>
     public static Result Run(LoadedModel loaded, IBackend backend, EngineOptions options, int[][] prompts, int outputLen, bool concurrently)
     {
         var engine = LlmEngine.Start(loaded, backend, options);
         try
         {
-            // Warm-up: the first step touches every weight page (and on a GPU loads kernels and plans).
-            ConsumeAsync(engine, "warmup", prompts[0], 2, Stopwatch.StartNew(), [], []).GetAwaiter().GetResult();
+            // Warm-up, as wide as the measured batch and with prompts of its own (so nothing measured hits the prefix
+            // cache): the first steps touch every weight page, compile the batched kernels' tiers (which would otherwise
+            // compete with the measured run for a small machine's cores) and on a GPU load kernels and plans.
+            int warmupRequests = concurrently ? Math.Min(prompts.Length, options.MaxNumSeqs) : 1;
+            var warmupPrompts = RandomPrompts(warmupRequests, Math.Min(prompts[0].Length, 32), seed: 7, loaded.Model.VocabSize);
+            Task.WhenAll(warmupPrompts.Select((p, i) => ConsumeAsync(engine, $"warmup{i}", p, 4, Stopwatch.StartNew(), [], [])))
+                .GetAwaiter().GetResult();
             var ttft = new List<double>();
             var itl = new List<double>();
             var clock = Stopwatch.StartNew();

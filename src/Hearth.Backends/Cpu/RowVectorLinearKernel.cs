@@ -33,6 +33,11 @@ internal static unsafe class RowVectorLinearKernel
                 continue;
             }
             int j = outStart;
+            if (typeof(TV) == typeof(Vector512<float>) && groupRows == 2 * c)
+            {
+                for (; j + 8 <= outEnd; j += 8)
+                    Block8x512(xg, paddedRows, w + (nint)(j - wOffset) * n, n, y + (nint)rowBase * outFeatures + j, outFeatures);
+            }
             for (; j + 4 <= outEnd; j += 4)
                 Block4<TS, TV>(xg, paddedRows, w + (nint)(j - wOffset) * n, n, y + (nint)rowBase * outFeatures + j, outFeatures, groupRows, tile);
             for (; j < outEnd; j++)
@@ -99,6 +104,45 @@ internal static unsafe class RowVectorLinearKernel
             yr[2] = tile[4 * c + r];
             yr[3] = tile[6 * c + r];
         }
+    }
+
+    /// <summary>
+    /// Eight weight rows against 32 rows on AVX-512: 16 accumulators, so each pair of input loads feeds 16 FMAs
+    /// (parrot lm_head at 32 rows, two threads: 4.6 → 4.3 ms against <see cref="Block4{TS, TV}"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Block8x512(float* xg, int paddedRows, float* w0, int n, float* yj, int outFeatures)
+    {
+        float* w4 = w0 + 4 * n;
+        Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+        Vector512<float> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
+        float* xi = xg;
+        for (int i = 0; i < n; i++, xi += paddedRows)
+        {
+            var xa = Vector512.Load(xi);
+            var xb = Vector512.Load(xi + 16);
+            var v = Vector512.Create(w0[i]);
+            a0 = Avx512F.FusedMultiplyAdd(v, xa, a0); b0 = Avx512F.FusedMultiplyAdd(v, xb, b0);
+            v = Vector512.Create(w0[n + i]);
+            a1 = Avx512F.FusedMultiplyAdd(v, xa, a1); b1 = Avx512F.FusedMultiplyAdd(v, xb, b1);
+            v = Vector512.Create(w0[2 * n + i]);
+            a2 = Avx512F.FusedMultiplyAdd(v, xa, a2); b2 = Avx512F.FusedMultiplyAdd(v, xb, b2);
+            v = Vector512.Create(w0[3 * n + i]);
+            a3 = Avx512F.FusedMultiplyAdd(v, xa, a3); b3 = Avx512F.FusedMultiplyAdd(v, xb, b3);
+            v = Vector512.Create(w4[i]);
+            a4 = Avx512F.FusedMultiplyAdd(v, xa, a4); b4 = Avx512F.FusedMultiplyAdd(v, xb, b4);
+            v = Vector512.Create(w4[n + i]);
+            a5 = Avx512F.FusedMultiplyAdd(v, xa, a5); b5 = Avx512F.FusedMultiplyAdd(v, xb, b5);
+            v = Vector512.Create(w4[2 * n + i]);
+            a6 = Avx512F.FusedMultiplyAdd(v, xa, a6); b6 = Avx512F.FusedMultiplyAdd(v, xb, b6);
+            v = Vector512.Create(w4[3 * n + i]);
+            a7 = Avx512F.FusedMultiplyAdd(v, xa, a7); b7 = Avx512F.FusedMultiplyAdd(v, xb, b7);
+        }
+        nint s = outFeatures;
+        StoreTransposed(a0, a1, a2, a3, yj, outFeatures);
+        StoreTransposed(a4, a5, a6, a7, yj + 4, outFeatures);
+        StoreTransposed(b0, b1, b2, b3, yj + 16 * s, outFeatures);
+        StoreTransposed(b4, b5, b6, b7, yj + 16 * s + 4, outFeatures);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

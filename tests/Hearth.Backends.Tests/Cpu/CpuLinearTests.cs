@@ -21,6 +21,8 @@ public class CpuLinearTests
         (17, 64, [515], true),
         (24, 129, [70, 31, 29], false),
         (32, 70, [33, 8, 7], true),
+        // Chunks wide enough for the 8 × 32 AVX-512 block, with a 4-row block and single rows after it.
+        (32, 64, [611, 390], false),
     ];
 
     [Theory]

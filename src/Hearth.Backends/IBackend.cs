@@ -59,6 +59,19 @@ public interface IBackend : IDisposable
     void Linear(Tensor input, LinearWeight weight, Tensor output);
 
     /// <summary>
+    /// ids[r] = the index of row r's largest value, the lowest among ties; NaNs never win. logits [rows, vocab]
+    /// F32; ids [rows] I32, written on the backend (the greedy pick without sending logits to the host).
+    /// </summary>
+    void ArgMaxRows(Tensor logits, Tensor ids) => throw new HearthException($"the {Name} backend cannot pick greedy tokens");
+
+    /// <summary><see cref="Linear"/> then <see cref="ArgMaxRows"/> of its output; backends may fuse the two.</summary>
+    void LinearArgMax(Tensor input, LinearWeight weight, Tensor output, Tensor ids)
+    {
+        Linear(input, weight, output);
+        ArgMaxRows(output, ids);
+    }
+
+    /// <summary>
     /// Splits a fused projection qkv [tokens, (heads + 2·kvHeads)·headDim] into query [tokens, heads, headDim],
     /// key and value [tokens, kvHeads, headDim]; applies per-head RMSNorm to query and key when the norm
     /// weights [headDim] are given (Qwen3), then RoPE at positions [tokens] to query and key.

@@ -155,6 +155,27 @@ public sealed unsafe class CpuBackend : IBackend
         }
     }
 
+    /// <summary>
+    /// <see cref="Linear"/> whose chunks also pick each row's largest output while it is in cache: ids[r] as
+    /// <see cref="ArgMaxRows"/> would give, without a second pass over the output. ids [rows] I32.
+    /// </summary>
+    public void LinearArgMax(Tensor input, LinearWeight weight, Tensor output, Tensor ids)
+    {
+        CpuChecks.I32(ids, "LinearArgMax ids");
+        if (ids.NumElements != input.Shape[0]) throw new ArgumentException($"LinearArgMax has {input.Shape[0]} rows but {ids.NumElements} ids");
+        if (weight.IsQuantized)
+        {
+            Linear(input, weight, output);
+            ArgMaxRows(output, ids);
+            return;
+        }
+        using (Exclusive())
+        {
+            Run(_linear, _linear.PrepareWithArgMax(SimdLevel, input, weight, output, NumThreads));
+            _linear.ReduceArgMax((int*)ids.Data);
+        }
+    }
+
     public void QkNormRope(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
         RopeParameters rope, Tensor query, Tensor key, Tensor value)
     {

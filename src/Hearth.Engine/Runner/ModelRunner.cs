@@ -99,22 +99,31 @@ public sealed partial class ModelRunner : IDisposable
         int rows = logitRows.Length;
         if (rows == 0 || tokens.Length < rows) throw new ArgumentException("one token per logit row is needed");
         long start = Stopwatch.GetTimestamp();
-        var logits = Forward(inputs, logitRows, out int bucket);
         var ids = _sampledIds.SliceRows(0, rows);
-        if (_cuda is not null) _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
-        else ((CpuBackend)_backend).ArgMaxRows(logits.SliceRows(0, rows), ids);
+        int bucket;
+        if (_cuda is not null)
+        {
+            // Outside the captured graph: the graphs replay the forward pass alone.
+            var logits = Forward(inputs, logitRows, out bucket);
+            _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
+        }
+        else
+        {
+            // The CPU picks inside the lm_head, while each chunk of logits is still in cache.
+            Forward(inputs, logitRows, out bucket, ids);
+        }
         _backend.CopyToHost<int>(ids, tokens[..rows]);
         if (bucket > 0) RecordBucketTime(bucket, start);
     }
 
     /// <summary>Uploads the step and enqueues the forward pass; returns the device logits, whose leading rows follow logitRows.</summary>
-    private Tensor Forward(BatchInputs inputs, ReadOnlySpan<int> logitRows, out int bucket)
+    private Tensor Forward(BatchInputs inputs, ReadOnlySpan<int> logitRows, out int bucket, Tensor? greedyIds = null)
     {
         int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
         if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
         if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
 
-        bucket = DecodeBucket(inputs, logitRows);
+        bucket = greedyIds is null ? DecodeBucket(inputs, logitRows) : 0;
         if (bucket > 0) return ForwardDecodeBucket(inputs, bucket);
 
         int tableLength = seqs * inputs.MaxBlocksPerSeq;
@@ -136,7 +145,8 @@ public sealed partial class ModelRunner : IDisposable
         int lastRow = n - 1;
         ReadOnlySpan<int> rowsToCompute = rows == 0 ? new ReadOnlySpan<int>(in lastRow) : logitRows;
         _backend.CopyToDevice(rowsToCompute, _logitRows.SliceRows(0, rowsToCompute.Length));
-        return _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers);
+        return _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers,
+            rows == 0 ? null : greedyIds);
     }
 
     private Tensor AllocateInt(int count)

@@ -75,7 +75,7 @@ public sealed class Qwen3Model : ICausalLanguageModel
 
     public int MaxLogitRows { get; }
 
-    public Tensor Forward(Tensor tokenIds, AttentionMetadata metadata, Tensor logitRows, IReadOnlyList<KvCacheLayer> kvCache)
+    public Tensor Forward(Tensor tokenIds, AttentionMetadata metadata, Tensor logitRows, IReadOnlyList<KvCacheLayer> kvCache, Tensor? greedyIds = null)
     {
         int n = tokenIds.Shape[0];
         int rows = logitRows.Shape[0];
@@ -112,7 +112,8 @@ public sealed class Qwen3Model : ICausalLanguageModel
 
         Tensor lastHidden = _lastHidden.SliceRows(0, rows), logits = _logits.SliceRows(0, rows);
         b.GatherRows(normed, logitRows, lastHidden);
-        b.Linear(lastHidden, _weights.LmHead, logits);
+        if (greedyIds is null) b.Linear(lastHidden, _weights.LmHead, logits);
+        else b.LinearArgMax(lastHidden, _weights.LmHead, logits, greedyIds.Value);
         return logits;
     }
 

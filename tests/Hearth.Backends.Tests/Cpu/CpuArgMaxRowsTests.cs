@@ -28,6 +28,51 @@ public class CpuArgMaxRowsTests
         for (int r = 0; r < rows; r++) Assert.Equal(Scalar(values, r * vocab, vocab), ((int*)ids.Data)[r]);
     }
 
+    [Theory]
+    [InlineData(CpuSimdLevel.Vector512, DType.BF16, 1)]
+    [InlineData(CpuSimdLevel.Vector512, DType.BF16, 32)]
+    [InlineData(CpuSimdLevel.Vector256, DType.F32, 9)]
+    [InlineData(CpuSimdLevel.Scalar, DType.F16, 20)]
+    public unsafe void The_fused_pick_equals_the_linear_output_s_argmax(CpuSimdLevel level, DType dtype, int rows)
+    {
+        using var arena = new TestArena(level);
+        var random = new Random(rows);
+        const int inFeatures = 48;
+        int[] partRows = [700, 301]; // two fused parts: chunks straddle the boundary
+        var x = TestArena.Random(random, rows * inFeatures);
+        var parts = partRows.Select(n => arena.Weights(dtype, TestArena.Random(random, n * inFeatures), new Shape(n, inFeatures), out _)).ToArray();
+        var bias = arena.Weights(DType.BF16, TestArena.Random(random, partRows.Sum()), new Shape(partRows.Sum()), out _);
+        var weight = new LinearWeight(WeightFormat.Dense, parts, bias);
+        int outFeatures = partRows.Sum();
+        var input = arena.F32(x, new Shape(rows, inFeatures));
+        var fused = arena.Zeros(DType.F32, new Shape(rows, outFeatures));
+        var ids = arena.Zeros(DType.I32, new Shape(rows));
+
+        arena.Backend.LinearArgMax(input, weight, fused, ids);
+
+        var y = arena.Read(fused);
+        var plain = arena.Zeros(DType.F32, new Shape(rows, outFeatures));
+        arena.Backend.Linear(input, weight, plain);
+        Assert.Equal(arena.Read(plain), y); // the output is still the Linear's
+        for (int r = 0; r < rows; r++) Assert.Equal(Scalar(y, r * outFeatures, outFeatures), ((int*)ids.Data)[r]);
+    }
+
+    [Fact]
+    public unsafe void The_fused_pick_takes_the_first_of_equal_maxima_across_chunks()
+    {
+        using var arena = new TestArena(CpuSimdLevel.Vector512);
+        const int rows = 2, inFeatures = 16, outFeatures = 4000;
+        // Weight rows 10, 2500 and 3999 are equal and largest: the first must win whichever chunk each lies in.
+        var w = new float[outFeatures * inFeatures];
+        foreach (int j in new[] { 10, 2500, 3999 }) for (int i = 0; i < inFeatures; i++) w[j * inFeatures + i] = 1f;
+        var weight = LinearWeight.Dense(arena.Weights(DType.F32, w, new Shape(outFeatures, inFeatures), out _));
+        var x = Enumerable.Repeat(1f, rows * inFeatures).ToArray();
+        var ids = arena.Zeros(DType.I32, new Shape(rows));
+        arena.Backend.LinearArgMax(arena.F32(x, new Shape(rows, inFeatures)), weight, arena.Zeros(DType.F32, new Shape(rows, outFeatures)), ids);
+        Assert.Equal(10, ((int*)ids.Data)[0]);
+        Assert.Equal(10, ((int*)ids.Data)[1]);
+    }
+
     [Fact]
     public void Rejects_a_mismatched_id_count()
     {

@@ -155,15 +155,25 @@ public sealed partial class SafetensorsQuantizer(QuantizationMethod method) : IM
     private static unsafe float[] ToFloat(Backends.Tensor tensor)
     {
         var values = new float[tensor.NumElements];
-        for (long i = 0; i < values.Length; i++)
+        // In parallel slices: on a 14B checkpoint this widening was the quantizer's largest single-threaded step.
+        const int Slice = 1 << 20;
+        nint data = tensor.Data;
+        DType dtype = tensor.DType;
+        Parallel.For(0, (values.Length + Slice - 1) / Slice, slice =>
         {
-            values[i] = tensor.DType switch
+            int start = slice * Slice, end = Math.Min(start + Slice, values.Length);
+            var source16 = (ushort*)data;
+            var source32 = (float*)data;
+            for (int i = start; i < end; i++)
             {
-                DType.BF16 => BFloat16Bits.ToSingle(((ushort*)tensor.Data)[i]),
-                DType.F16 => (float)BitConverter.UInt16BitsToHalf(((ushort*)tensor.Data)[i]),
-                _ => ((float*)tensor.Data)[i],
-            };
-        }
+                values[i] = dtype switch
+                {
+                    DType.BF16 => BFloat16Bits.ToSingle(source16[i]),
+                    DType.F16 => (float)BitConverter.UInt16BitsToHalf(source16[i]),
+                    _ => source32[i],
+                };
+            }
+        });
         return values;
     }
 

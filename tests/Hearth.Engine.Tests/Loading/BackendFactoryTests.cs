@@ -32,6 +32,7 @@ public class BackendFactoryTests
         Assert.IsType<CpuBackend>(backend);
         Assert.Equal(whyNot + "; running on the CPU", warning);
         Assert.StartsWith("CUDA is unavailable: ", warning);
+        Assert.NotNull(warning);
         Assert.DoesNotContain('\n', warning);
     }
 

@@ -24,7 +24,7 @@ public class HuggingFaceParityTests
     [MemberData(nameof(Shapes))]
     public void Prompt_logprobs_match_transformers_at_every_position(string name)
     {
-        var shape = SyntheticModels.Find(name);
+        var shape = SyntheticModels.Find(name) ?? throw new InvalidOperationException($"no synthetic model named {name}");
         var golden = ParityGolden.Load(name);
         using var backend = new CpuBackend();
         using var model = ModelLoader.Load(ModelFolder(shape), backend, maxTokensPerStep: 32, maxLogitRows: 32);
@@ -47,7 +47,7 @@ public class HuggingFaceParityTests
     [MemberData(nameof(Shapes))]
     public void Greedy_continuations_equal_transformers(string name)
     {
-        var shape = SyntheticModels.Find(name);
+        var shape = SyntheticModels.Find(name) ?? throw new InvalidOperationException($"no synthetic model named {name}");
         var golden = ParityGolden.Load(name);
         using var backend = new CpuBackend();
         using var model = ModelLoader.Load(ModelFolder(shape), backend, maxTokensPerStep: 32, maxLogitRows: 4);

@@ -77,14 +77,10 @@ public class CpuAllocationTests
             backend.GatherRows(normed, lastRows, last);
         }
 
-        for (int i = 0; i < 200; i++) Step();
-
         // Exact, per thread: the calling thread and the pool's workers allocate nothing over many steps.
-        long callerBefore = GC.GetAllocatedBytesForCurrentThread(), workersBefore = backend.WorkerAllocatedBytes;
-        for (int i = 0; i < 100; i++) Step();
-        Thread.Sleep(5); // lets each worker record its count after its last job
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - callerBefore);
-        Assert.Equal(0, backend.WorkerAllocatedBytes - workersBefore);
+        var (caller, workers) = SteadyStateAllocations.Measure(Step, () => backend.WorkerAllocatedBytes);
+        Assert.Equal(0, caller);
+        Assert.Equal(0, workers);
 
         // Process-wide: a runtime or test-runner thread may allocate during a window, but an op that allocated
         // would do so in every window, so the quietest of many short windows must be exactly zero.

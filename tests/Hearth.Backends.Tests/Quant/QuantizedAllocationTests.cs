@@ -29,11 +29,8 @@ public class QuantizedAllocationTests
             arena.Backend.Linear(prefillIn, weight, prefillOut);
         }
 
-        for (int i = 0; i < 100; i++) Step();
-        long callerBefore = GC.GetAllocatedBytesForCurrentThread(), workersBefore = arena.Backend.WorkerAllocatedBytes;
-        for (int i = 0; i < 100; i++) Step();
-        Thread.Sleep(5);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - callerBefore);
-        Assert.Equal(0, arena.Backend.WorkerAllocatedBytes - workersBefore);
+        var (caller, workers) = SteadyStateAllocations.Measure(Step, () => arena.Backend.WorkerAllocatedBytes);
+        Assert.Equal(0, caller);
+        Assert.Equal(0, workers);
     }
 }

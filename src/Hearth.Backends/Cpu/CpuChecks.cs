@@ -27,6 +27,24 @@ internal static unsafe class CpuChecks
         if (a.Shape != b.Shape) throw new ArgumentException($"{what}: shapes {a.Shape} and {b.Shape} differ");
     }
 
+    /// <summary>
+    /// A Linear call's F32 [rows, in] input and [rows, out] output against the weight, at most maxParts fused
+    /// parts; returns rows. Rows are the leading axis and the rest is one row, so [tokens, heads, headDim] feeds
+    /// o_proj directly.
+    /// </summary>
+    public static int LinearShapes(Tensor input, LinearWeight weight, Tensor output, int numParts, int maxParts)
+    {
+        int rows = input.Shape[0];
+        F32(input, "Linear input");
+        F32(output, "Linear output");
+        if (input.Shape.Rank < 2 || RowLength(input) != weight.InFeatures)
+            throw new ArgumentException($"Linear input {input.Shape} does not match {weight.InFeatures} input features");
+        if (output.Shape.Rank < 2 || output.Shape[0] != rows || RowLength(output) != weight.OutFeatures)
+            throw new ArgumentException($"Linear output {output.Shape} is not [{rows}, {weight.OutFeatures}]");
+        if (numParts > maxParts) throw new ArgumentException($"Linear supports at most {maxParts} fused parts, got {numParts}");
+        return rows;
+    }
+
     /// <summary>The trailing size of a [rows, dim] (or higher-rank, flattened) tensor.</summary>
     public static int RowLength(Tensor tensor) => tensor.Shape.Rank == 0 ? 1 : checked((int)tensor.Shape.RowElements);
 

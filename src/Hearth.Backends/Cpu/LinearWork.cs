@@ -43,16 +43,8 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
     /// <summary>Captures the call; returns the number of items to run.</summary>
     public int Prepare(CpuSimdLevel level, Tensor input, LinearWeight weight, Tensor output, int numThreads)
     {
-        int rows = input.Shape[0];
-        if (input.DType != DType.F32) throw new ArgumentException($"Linear input must be F32 on the CPU, got {input.DType}");
-        if (output.DType != DType.F32) throw new ArgumentException($"Linear output must be F32 on the CPU, got {output.DType}");
-        // Rows are the leading axis; the rest is one row, so [tokens, heads, headDim] feeds o_proj directly.
-        if (input.Shape.Rank < 2 || CpuChecks.RowLength(input) != weight.InFeatures)
-            throw new ArgumentException($"Linear input {input.Shape} does not match {weight.InFeatures} input features");
-        if (output.Shape.Rank < 2 || output.Shape[0] != rows || CpuChecks.RowLength(output) != weight.OutFeatures)
-            throw new ArgumentException($"Linear output {output.Shape} is not [{rows}, {weight.OutFeatures}]");
         var parts = weight.Parts;
-        if (parts.Count > MaxParts) throw new ArgumentException($"Linear supports at most {MaxParts} fused parts, got {parts.Count}");
+        int rows = CpuChecks.LinearShapes(input, weight, output, parts.Count, MaxParts);
         _dtype = weight.DType;
         CpuChecks.WeightDType(_dtype, "Linear");
         int offset = 0;
@@ -79,7 +71,7 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
         _n = weight.InFeatures;
         _outFeatures = weight.OutFeatures;
         _rowBytes = _n * _dtype.ElementSizeBytes();
-        _chunk = ChunkSize(rows, _outFeatures, _rowBytes, numThreads);
+        _chunk = LinearChunks.Size(rows, _outFeatures, _rowBytes, numThreads, PrefillChunkBytes);
         PrepareTransposedInput(level);
         _recordArgMax = false;
         return rows == 0 ? 0 : (_outFeatures + _chunk - 1) / _chunk;
@@ -117,16 +109,6 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
         }
         _xt = _xtBuffer;
         RowVectorLinearKernel.Transpose(_x, _rows, _n, _xt, _paddedRows);
-    }
-
-    private static int ChunkSize(int rows, int outFeatures, int rowBytes, int numThreads)
-    {
-        // Several chunks per thread so that a thread slowed by a neighbour does not hold up the op.
-        int perThread = Math.Max(1, (outFeatures + numThreads * 4 - 1) / (numThreads * 4));
-        int chunk = (perThread + 3) & ~3;
-        // With more than one input row, each row after the first re-reads the chunk, which must still be in L2.
-        if (rows > 1) chunk = Math.Min(chunk, Math.Max(4, (PrefillChunkBytes / Math.Max(rowBytes, 1)) & ~3));
-        return Math.Max(4, chunk);
     }
 
     public void Execute(int item)
@@ -191,14 +173,7 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
                     segmentStart, segmentEnd, _y, _outFeatures);
             }
         }
-        if (_bias != null)
-        {
-            for (int j = start; j < end; j++)
-            {
-                float b = CpuChecks.LoadScalar(_bias, _biasType, j);
-                for (int r = 0; r < _rows; r++) _y[(nint)r * _outFeatures + j] += b;
-            }
-        }
+        if (_bias != null) LinearChunks.AddBias(_y, _rows, _outFeatures, start, end, _bias, _biasType);
         if (_recordArgMax) _argMax.Record(item, _y, _rows, _outFeatures, start, end);
     }
 

@@ -39,15 +39,8 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
     /// <summary>Captures the call; returns the number of items of the first job (input preparation).</summary>
     public int Prepare(CpuSimdLevel level, Tensor input, LinearWeight weight, Tensor output, int numThreads)
     {
-        int rows = input.Shape[0];
-        CpuChecks.F32(input, "Linear input");
-        CpuChecks.F32(output, "Linear output");
-        if (input.Shape.Rank < 2 || CpuChecks.RowLength(input) != weight.InFeatures)
-            throw new ArgumentException($"Linear input {input.Shape} does not match {weight.InFeatures} input features");
-        if (output.Shape.Rank < 2 || output.Shape[0] != rows || CpuChecks.RowLength(output) != weight.OutFeatures)
-            throw new ArgumentException($"Linear output {output.Shape} is not [{rows}, {weight.OutFeatures}]");
         var parts = weight.QuantizedParts;
-        if (parts.Count > MaxParts) throw new ArgumentException($"Linear supports at most {MaxParts} fused parts, got {parts.Count}");
+        int rows = CpuChecks.LinearShapes(input, weight, output, parts.Count, MaxParts);
         int offset = 0;
         long preparedTotal = 0, maxRowBytes = 0;
         for (int p = 0; p < parts.Count; p++)
@@ -89,7 +82,8 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
         _n = weight.InFeatures;
         _outFeatures = weight.OutFeatures;
         // Batches dequantize chunks to f32, so the chunk that must stay in cache is the widened one.
-        _chunk = ChunkSize(rows, _outFeatures, rows >= DequantizeOnceMinRows ? (long)_n * sizeof(float) : maxRowBytes, numThreads);
+        _chunk = LinearChunks.Size(rows, _outFeatures, rows >= DequantizeOnceMinRows ? (long)_n * sizeof(float) : maxRowBytes, numThreads,
+            PrefillChunkBytes);
         _multiplying = false;
         return rows * _numParts;
     }
@@ -99,15 +93,6 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
     {
         _multiplying = true;
         return _rows == 0 ? 0 : (_outFeatures + _chunk - 1) / _chunk;
-    }
-
-    private static int ChunkSize(int rows, int outFeatures, long rowBytes, int numThreads)
-    {
-        int perThread = Math.Max(1, (outFeatures + numThreads * 4 - 1) / (numThreads * 4));
-        int chunk = (perThread + 3) & ~3;
-        // Each input row after the first re-reads the chunk's packed weights, which should still be cached.
-        if (rows > 1) chunk = Math.Min(chunk, (int)Math.Max(4, (PrefillChunkBytes / Math.Max(rowBytes, 1)) & ~3));
-        return Math.Max(4, chunk);
     }
 
     public void Execute(int item)
@@ -143,12 +128,7 @@ internal sealed unsafe class QuantizedLinearWork : IParallelWork, IDisposable
                 RunDense(part, _partOffsets[p], segmentStart, segmentEnd);
             }
         }
-        if (_bias == null) return;
-        for (int j = start; j < end; j++)
-        {
-            float b = CpuChecks.LoadScalar(_bias, _biasType, j);
-            for (int r = 0; r < _rows; r++) _y[(nint)r * _outFeatures + j] += b;
-        }
+        if (_bias != null) LinearChunks.AddBias(_y, _rows, _outFeatures, start, end, _bias, _biasType);
     }
 
     private byte* PreparedRow(int part, int row) => _prepared + _preparedOffsets[part] + _preparedRowBytes[part] * row;

@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using Hearth.Backends;
 using Hearth.Backends.Gguf;
 using Hearth.Core;
@@ -14,18 +13,14 @@ public sealed unsafe class GgufFile : IDisposable
     public const int DefaultAlignmentBytes = 32;
     public const string AlignmentKey = "general.alignment";
 
-    private readonly MemoryMappedFile _mapping;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly ReadOnlyFileMapping _mapping;
     private readonly Dictionary<string, GgufTensorInfo> _tensors;
-    private byte* _base;
 
-    private GgufFile(string path, MemoryMappedFile mapping, MemoryMappedViewAccessor view, byte* basePointer, uint version,
+    private GgufFile(string path, ReadOnlyFileMapping mapping, uint version,
         Dictionary<string, GgufValue> metadata, List<GgufTensorInfo> tensors, int alignmentBytes, long dataOffset)
     {
         Path = path;
         _mapping = mapping;
-        _view = view;
-        _base = basePointer;
         Version = version;
         Metadata = metadata;
         TensorList = tensors;
@@ -65,27 +60,12 @@ public sealed unsafe class GgufFile : IDisposable
 
     public static GgufFile Open(string path)
     {
-        long fileBytes;
-        try
-        {
-            fileBytes = new FileInfo(path).Length;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new HearthException($"{path} not found");
-        }
+        long fileBytes = ReadOnlyFileMapping.LengthOf(path);
         if (fileBytes == 0) throw new HearthException($"corrupt GGUF file {path}: the file is empty");
-        var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        MemoryMappedViewAccessor? view = null;
-        bool acquired = false;
+        var mapped = ReadOnlyFileMapping.Map(path, fileBytes);
         try
         {
-            view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            acquired = true;
-            pointer += view.PointerOffset;
-            var reader = new GgufHeaderReader(pointer, fileBytes, path);
+            var reader = new GgufHeaderReader(mapped.Pointer, fileBytes, path);
             if (fileBytes < 8 || reader.ReadU32() != GgufHeaderReader.Magic)
                 throw new HearthException($"{path} is not a GGUF file (no GGUF magic)");
             uint version = reader.ReadU32();
@@ -117,13 +97,11 @@ public sealed unsafe class GgufFile : IDisposable
             }
             long dataOffset = AlignUp(reader.Position, alignment);
             foreach (var t in tensors) CheckPlacement(reader, t, alignment, fileBytes - dataOffset);
-            return new GgufFile(path, mapping, view, pointer, version, metadata, tensors, alignment, dataOffset);
+            return new GgufFile(path, mapped, version, metadata, tensors, alignment, dataOffset);
         }
         catch
         {
-            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            mapping.Dispose();
+            mapped.Dispose();
             throw;
         }
     }
@@ -149,9 +127,9 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>The address of a tensor's data inside the mapping.</summary>
     public nint GetData(GgufTensorInfo info)
     {
-        ObjectDisposedException.ThrowIf(_base == null, this);
+        ObjectDisposedException.ThrowIf(_mapping.Pointer == null, this);
         if (!GgufBlockLayout.IsSupported(info.Type)) throw new HearthException($"tensor '{info.Name}' in {Path}: {GgufBlockLayout.Unsupported(info.Type).Message}");
-        return (nint)(_base + DataOffsetBytes + info.OffsetBytes);
+        return (nint)(_mapping.Pointer + DataOffsetBytes + info.OffsetBytes);
     }
 
     /// <summary>A tensor's raw bytes (blocks for quantized types).</summary>
@@ -170,12 +148,5 @@ public sealed unsafe class GgufFile : IDisposable
     public GgufValue GetMetadata(string key) =>
         Metadata.TryGetValue(key, out var value) ? value : throw new HearthException($"GGUF metadata '{key}' is missing from {Path}");
 
-    public void Dispose()
-    {
-        if (_base == null) return;
-        _base = null;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _mapping.Dispose();
-    }
+    public void Dispose() => _mapping.Dispose();
 }

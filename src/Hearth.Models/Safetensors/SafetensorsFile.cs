@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.IO.MemoryMappedFiles;
 using Hearth.Backends;
 using Hearth.Core;
 
@@ -12,18 +11,14 @@ namespace Hearth.Models.Safetensors;
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
-    private readonly MemoryMappedFile _mapping;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly ReadOnlyFileMapping _mapping;
     private readonly Dictionary<string, SafetensorsTensorInfo> _tensors;
-    private byte* _base;
 
-    private SafetensorsFile(string path, MemoryMappedFile mapping, MemoryMappedViewAccessor view, byte* basePointer,
+    private SafetensorsFile(string path, ReadOnlyFileMapping mapping,
         long headerSizeBytes, Dictionary<string, SafetensorsTensorInfo> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
         _mapping = mapping;
-        _view = view;
-        _base = basePointer;
         DataSectionOffset = 8 + headerSizeBytes;
         _tensors = tensors;
         Metadata = metadata;
@@ -43,29 +38,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     public static SafetensorsFile Open(string path)
     {
-        long fileBytes;
-        try
-        {
-            fileBytes = new FileInfo(path).Length;
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new HearthException($"{path} not found");
-        }
+        long fileBytes = ReadOnlyFileMapping.LengthOf(path);
         if (fileBytes < 8)
             throw SafetensorsHeader.Corrupt(path, $"only {fileBytes} bytes, shorter than the 8-byte header size (file truncated?)");
 
-        var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        MemoryMappedViewAccessor? view = null;
-        bool acquired = false;
+        var mapped = ReadOnlyFileMapping.Map(path, fileBytes);
         try
         {
-            view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            acquired = true;
-            pointer += view.PointerOffset;
-
+            byte* pointer = mapped.Pointer;
             ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(pointer, 8));
             if (headerSize > (ulong)(fileBytes - 8))
                 throw SafetensorsHeader.Corrupt(path, string.Create(CultureInfo.InvariantCulture,
@@ -76,13 +56,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
             long headerBytes = (long)headerSize;
             var (tensors, metadata) = SafetensorsHeader.Parse(
                 new ReadOnlySpan<byte>(pointer + 8, (int)headerBytes), fileBytes - 8 - headerBytes, path);
-            return new SafetensorsFile(path, mapping, view, pointer, headerBytes, tensors, metadata);
+            return new SafetensorsFile(path, mapped, headerBytes, tensors, metadata);
         }
         catch
         {
-            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            mapping.Dispose();
+            mapped.Dispose();
             throw;
         }
     }
@@ -92,13 +70,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>A zero-copy view of the named tensor inside the mapping.</summary>
     public bool TryGetTensor(string name, out Tensor tensor)
     {
-        ObjectDisposedException.ThrowIf(_base == null, this);
+        ObjectDisposedException.ThrowIf(_mapping.Pointer == null, this);
         if (!_tensors.TryGetValue(name, out var info))
         {
             tensor = default;
             return false;
         }
-        tensor = new Tensor((nint)(_base + DataSectionOffset + info.DataBegin), info.DType, info.Shape);
+        tensor = new Tensor((nint)(_mapping.Pointer + DataSectionOffset + info.DataBegin), info.DType, info.Shape);
         return true;
     }
 
@@ -108,17 +86,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>The raw bytes of a tensor, for checks and conversions that read it on the host.</summary>
     public ReadOnlySpan<byte> GetBytes(string name)
     {
-        ObjectDisposedException.ThrowIf(_base == null, this);
+        ObjectDisposedException.ThrowIf(_mapping.Pointer == null, this);
         if (!_tensors.TryGetValue(name, out var info)) throw new HearthException($"tensor '{name}' not found in {Path}");
-        return new ReadOnlySpan<byte>(_base + DataSectionOffset + info.DataBegin, checked((int)info.SizeBytes));
+        return new ReadOnlySpan<byte>(_mapping.Pointer + DataSectionOffset + info.DataBegin, checked((int)info.SizeBytes));
     }
 
-    public void Dispose()
-    {
-        if (_base == null) return;
-        _base = null;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _mapping.Dispose();
-    }
+    public void Dispose() => _mapping.Dispose();
 }

@@ -1,3 +1,4 @@
+using Hearth.Testing;
 using System.Globalization;
 using Hearth.Backends;
 using Hearth.Backends.Cpu;
@@ -39,10 +40,10 @@ internal static class QuantModelChecks
                 var quantCpu = Logits(onCpu, cpu, ids, c.Prompt.Length - 1);
                 for (int r = 0; r < quantCuda.Count; r++)
                 {
-                    klCpu += Kl(quantCpu[r], quantCuda[r]);
-                    klBf16 += Kl(expectedBf16[r], quantCuda[r]);
-                    if (ArgMax(quantCpu[r]) == ArgMax(quantCuda[r])) agreeCpu++;
-                    if (ArgMax(expectedBf16[r]) == ArgMax(quantCuda[r])) agreeBf16++;
+                    klCpu += NextTokenDistributions.Kl(quantCpu[r], quantCuda[r]);
+                    klBf16 += NextTokenDistributions.Kl(expectedBf16[r], quantCuda[r]);
+                    if (NextTokenDistributions.ArgMax(quantCpu[r]) == NextTokenDistributions.ArgMax(quantCuda[r])) agreeCpu++;
+                    if (NextTokenDistributions.ArgMax(expectedBf16[r]) == NextTokenDistributions.ArgMax(quantCuda[r])) agreeBf16++;
                     rows++;
                 }
             }
@@ -68,28 +69,5 @@ internal static class QuantModelChecks
             if (position >= firstPosition && position < ids.Length - 1) rows.Add(logits.ToArray());
         });
         return rows;
-    }
-
-    private static double Kl(float[] p, float[] q)
-    {
-        double[] lp = LogSoftmax(p), lq = LogSoftmax(q);
-        double kl = 0;
-        for (int i = 0; i < lp.Length; i++) kl += Math.Exp(lp[i]) * (lp[i] - lq[i]);
-        return Math.Max(kl, 0);
-    }
-
-    private static double[] LogSoftmax(float[] logits)
-    {
-        double max = logits.Max(), sum = 0;
-        foreach (float l in logits) sum += Math.Exp(l - max);
-        double log = max + Math.Log(sum);
-        return logits.Select(l => l - log).ToArray();
-    }
-
-    private static int ArgMax(float[] values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
     }
 }

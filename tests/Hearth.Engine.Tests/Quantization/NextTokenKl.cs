@@ -1,3 +1,4 @@
+using Hearth.Testing;
 using Hearth.Engine.Generation;
 using Hearth.Engine.Loading;
 
@@ -16,8 +17,8 @@ internal static class NextTokenKl
         int agree = 0;
         for (int r = 0; r < referenceRows.Count; r++)
         {
-            total += Kl(referenceRows[r], quantizedRows[r]);
-            if (ArgMax(referenceRows[r]) == ArgMax(quantizedRows[r])) agree++;
+            total += NextTokenDistributions.Kl(referenceRows[r], quantizedRows[r]);
+            if (NextTokenDistributions.ArgMax(referenceRows[r]) == NextTokenDistributions.ArgMax(quantizedRows[r])) agree++;
         }
         return (total / referenceRows.Count, (double)agree / referenceRows.Count);
     }
@@ -31,28 +32,5 @@ internal static class NextTokenKl
             if (position >= firstPosition) rows.Add(logits.ToArray());
         });
         return rows;
-    }
-
-    public static double Kl(float[] p, float[] q)
-    {
-        double[] lp = LogSoftmax(p), lq = LogSoftmax(q);
-        double kl = 0;
-        for (int i = 0; i < lp.Length; i++) kl += Math.Exp(lp[i]) * (lp[i] - lq[i]);
-        return Math.Max(kl, 0);
-    }
-
-    private static double[] LogSoftmax(float[] logits)
-    {
-        double max = logits.Max(), sum = 0;
-        foreach (float l in logits) sum += Math.Exp(l - max);
-        double log = max + Math.Log(sum);
-        return logits.Select(l => l - log).ToArray();
-    }
-
-    private static int ArgMax(float[] values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
     }
 }

@@ -227,22 +227,18 @@ public static unsafe class CpuOpsBench
     {
         action();
         int calls = 0;
-        if (s_cpuTime)
-        {
-            var process = Process.GetCurrentProcess();
-            var cpuStart = process.TotalProcessorTime;
-            long wallStart = Stopwatch.GetTimestamp();
-            do { action(); calls++; } while (Stopwatch.GetElapsedTime(wallStart).TotalSeconds < minSeconds);
-            process.Refresh();
-            return (process.TotalProcessorTime - cpuStart).TotalSeconds / calls;
-        }
+        var process = Process.GetCurrentProcess();
+        var cpuStart = process.TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         do
         {
             action();
             calls++;
         } while (Stopwatch.GetElapsedTime(start).TotalSeconds < minSeconds);
-        return Stopwatch.GetElapsedTime(start).TotalSeconds / calls;
+        double wallSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (!s_cpuTime) return wallSeconds / calls;
+        process.Refresh();
+        return (process.TotalProcessorTime - cpuStart).TotalSeconds / calls;
     }
 
     /// <summary>Small random bf16 values (|v| in [2^-7, 2^-6)) from a xorshift stream: fast enough for a gigabyte.</summary>

@@ -51,7 +51,7 @@ public sealed class Sampler
         bool penalized = parameters.RepetitionPenalty != 1f || parameters.FrequencyPenalty != 0 || parameters.PresencePenalty != 0;
         if (penalized) logits.CopyTo(_rawLogits);
         ApplyPenalties(logits, parameters, promptTokens, outputTokens);
-        int token = parameters.IsGreedy ? ArgMax(logits) : SampleFiltered(logits, parameters, ref rng);
+        int token = parameters.IsGreedy ? GreedyToken(logits) : SampleFiltered(logits, parameters, ref rng);
         float rawLogit = penalized ? _rawLogits[token] : logits[token];
         return new SampleResult(token, rawLogit - logNormalizer, numTop);
     }
@@ -190,8 +190,6 @@ public sealed class Sampler
 
     /// <summary>The greedy token of a row of logits: the largest, the lowest id among ties; NaNs never win.</summary>
     public static int GreedyToken(ReadOnlySpan<float> logits) => VectorArgMax.IndexOfMax(logits);
-
-    private static int ArgMax(ReadOnlySpan<float> values) => VectorArgMax.IndexOfMax(values);
 
     private static float LogSumExp(ReadOnlySpan<float> logits)
     {

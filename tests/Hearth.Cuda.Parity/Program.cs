@@ -69,6 +69,7 @@ using (cuda)
         new OpChecks(pair, report, random).RunAll();
         new AttentionChecks(pair, report, random).RunAll();
         using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
+        DecodeVariantChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();

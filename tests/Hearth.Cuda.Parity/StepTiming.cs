@@ -172,6 +172,7 @@ internal static class StepTiming
             ("gate_up", () => cuda.Linear(normed, gateUpW, gateUp)),
             ("silu_mul", () => cuda.SiluMul(gateUp, activated)),
             ("down", () => cuda.Linear(activated, downW, projected)),
+            ("add_rms_norm", () => cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed)),
         ];
         double total = Time(cuda, () =>
         {

@@ -17,8 +17,8 @@ python3 "$here/hf_baseline.py" make --dir "$model" 2>&1 | grep -v Warning | tail
 hearth="$here/hearth/hearth"; chmod +x "$hearth"
 "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 \
   --batch 32 --concurrent 64 --output-tokens 256 2>&1 | tee "$out/bench-hearth.log"
-for variant in ${DECODE_VARIANTS:-HEARTH_CUDA_DECODE_BLOCKS_PER_SM=8 HEARTH_CUDA_DECODE_PREFETCH=1 HEARTH_CUDA_DECODE_BLOCKS_PER_SM=4}; do
+for variant in ${DECODE_VARIANTS:-HEARTH_CUDA_DECODE_BLOCKS_PER_SM=8 HEARTH_CUDA_DECODE_PREFETCH=1 HEARTH_CUDA_DECODE_PREFETCH=1,HEARTH_CUDA_DECODE_BLOCKS_PER_SM=8 HEARTH_CUDA_DECODE_BLOCKS_PER_SM=4}; do
   echo "== $variant"
-  env "$variant" "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 0 \
+  env ${variant//,/ } "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 0 \
     --batch 32 2>&1 | grep -E "^decode|warning" | sed "s/^/$variant: /" | tee -a "$out/bench-variants.log"
 done

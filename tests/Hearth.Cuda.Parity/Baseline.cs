@@ -44,27 +44,24 @@ internal static class Baseline
         var cudaBackend = cuda as Hearth.Backends.Cuda.CudaBackend;
         bool defaultGroup = cudaBackend?.DecodeGroupKernels ?? false;
         int defaultPerSm = cudaBackend?.DecodeBlocksPerMultiprocessor ?? 0;
-        bool defaultPrefetch = cudaBackend?.DecodePrefetch ?? false;
         foreach (var (batch, context) in new[] { (1, 512), (8, 512), (32, 512), (64, 512), (1, 4096), (32, 4096) })
         {
             // Each decode variant: the older split + combine pair, the runtime-group fused kernel, then the compile-time
-            // group at 4, 8 and 16 blocks per SM, with and without the next round's prefetch.
-            foreach (var (fused, grouped, prefetch, perSm) in new[]
+            // group at 4, 8 and 16 blocks per SM.
+            foreach (var (fused, grouped, perSm) in new[]
             {
-                (false, false, false, defaultPerSm), (true, false, false, defaultPerSm), (true, true, false, 4), (true, true, false, 8),
-                (true, true, false, 16), (true, true, true, 4), (true, true, true, 8),
+                (false, false, defaultPerSm), (true, false, defaultPerSm), (true, true, 4), (true, true, 8), (true, true, 16),
             })
             {
                 if (cudaBackend is not null)
                 {
                     cudaBackend.UseFusedDecode = fused;
                     cudaBackend.DecodeGroupKernels = grouped;
-                    cudaBackend.DecodePrefetch = prefetch;
                     cudaBackend.DecodeBlocksPerMultiprocessor = perSm;
                 }
                 double seconds = DecodeAttention(cuda, memory, batch, context);
                 double kvGBs = 2.0 * 2 * batch * context * KvHeads * HeadDim / seconds / 1e9;
-                string how = !fused ? "split + combine" : !grouped ? "runtime group" : $"group{(prefetch ? "+prefetch" : "")}, {perSm,2} blocks/SM";
+                string how = !fused ? "split + combine" : !grouped ? "runtime group" : $"group, {perSm,2} blocks/SM";
                 Console.WriteLine($"  attention decode batch={batch,-2} context={context,-4} {how,-25}: {seconds * 1e6,9:F1} us  {kvGBs,7:F0} GB/s of KV");
             }
         }
@@ -72,7 +69,6 @@ internal static class Baseline
         {
             cudaBackend.UseFusedDecode = true;
             cudaBackend.DecodeGroupKernels = defaultGroup;
-            cudaBackend.DecodePrefetch = defaultPrefetch;
             cudaBackend.DecodeBlocksPerMultiprocessor = defaultPerSm;
         }
         bool defaultLdm = cuda is Hearth.Backends.Cuda.CudaBackend cd && cd.UseLdmatrixFlash;

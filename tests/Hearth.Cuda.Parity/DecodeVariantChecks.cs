@@ -6,7 +6,7 @@ namespace Hearth.Cuda.Parity;
 /// <summary>
 /// The fused decode kernel's session-4 variants against the CPU backend: the compile-time GQA-group kernels
 /// (groups 1, 2, 4, 5, 8) and the runtime-group kernel they replace (forced, and for a group of 3 that has no
-/// compiled kernel), at batch 32 and 64 with the split counts of 4, 8 and 16 blocks per SM, the prefetching variant, and in CUDA graphs.
+/// compiled kernel), at batch 32 and 64 with the split counts of 4, 8 and 16 blocks per SM, and in CUDA graphs.
 /// </summary>
 internal static class DecodeVariantChecks
 {
@@ -15,7 +15,6 @@ internal static class DecodeVariantChecks
         using var checks = new Fp8AttentionChecks(cuda, report, random);
         bool groupKernels = cuda.DecodeGroupKernels;
         int perSm = cuda.DecodeBlocksPerMultiprocessor;
-        bool prefetch = cuda.DecodePrefetch;
         (int, int)[] batch32 = Enumerable.Range(0, 32).Select(i => (480 + 7 * i, 1)).ToArray();
         (int, int)[] batch64 = Enumerable.Range(0, 64).Select(i => (i % 5 == 0 ? 1 : 300 + 13 * i, 1)).ToArray();
         try
@@ -38,22 +37,6 @@ internal static class DecodeVariantChecks
                 Guard(report, $"fused decode ({how}) in a CUDA graph", () => checks.GraphReplay(cuda));
             }
             cuda.DecodeGroupKernels = true;
-            cuda.DecodePrefetch = true;
-            foreach (int blocks in new[] { 4, 8 })
-            {
-                cuda.DecodeBlocksPerMultiprocessor = blocks;
-                Guard(report, $"bf16 decode (prefetch, {blocks} blocks/SM) batch 32 h=40 kv=8", () => checks.Attention(DType.BF16, batch32, 40, 8, 128, 16));
-            }
-            cuda.DecodeBlocksPerMultiprocessor = perSm;
-            Guard(report, "bf16 decode (prefetch) h=16 kv=8 / h=32 kv=8 / h=64 kv=8", () =>
-            {
-                checks.Attention(DType.BF16, [(4096, 1), (77, 1), (5, 1)], 16, 8, 128, 16);
-                checks.Attention(DType.BF16, [(900, 1), (40, 1)], 32, 8, 128, 16);
-                checks.Attention(DType.BF16, [(1500, 1), (33, 1)], 64, 8, 128, 16);
-            });
-            Guard(report, "fp8 decode (prefetch) batch h=40 kv=8", () => checks.Attention(DType.F8E4M3, [(2000, 1), (17, 1), (513, 1)], 40, 8, 128, 16));
-            Guard(report, "fused decode (prefetch) in a CUDA graph", () => checks.GraphReplay(cuda));
-            cuda.DecodePrefetch = prefetch;
             Guard(report, "bf16 decode (group 3: runtime kernel) h=12 kv=4 d=128", () => checks.Attention(DType.BF16, [(700, 1), (33, 1)], 12, 4, 128, 16));
             Guard(report, "fp8 decode (group 3: runtime kernel) h=12 kv=4 d=64", () => checks.Attention(DType.F8E4M3, [(700, 1), (33, 1)], 12, 4, 64, 16));
         }
@@ -61,7 +44,6 @@ internal static class DecodeVariantChecks
         {
             cuda.DecodeGroupKernels = groupKernels;
             cuda.DecodeBlocksPerMultiprocessor = perSm;
-            cuda.DecodePrefetch = prefetch;
         }
     }
 

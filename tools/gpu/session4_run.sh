@@ -17,7 +17,7 @@ grep -E "^FAIL|passed,|kernel modules|attention decode|rows=(16|32|64) |prefill 
 cat "$out/bench-hearth.log"
 model=/tmp/qwen3-14b-random
 hearth="$here/hearth/hearth"
-for variant in ${DECODE_VARIANTS:-HEARTH_CUDA_DECODE_BLOCKS_PER_SM=8 HEARTH_CUDA_DECODE_PREFETCH=1 HEARTH_CUDA_DECODE_PREFETCH=1,HEARTH_CUDA_DECODE_BLOCKS_PER_SM=8 HEARTH_CUDA_DECODE_BLOCKS_PER_SM=4}; do
+for variant in ${DECODE_VARIANTS:-HEARTH_CUDA_DECODE_BLOCKS_PER_SM=8 HEARTH_CUDA_DECODE_BLOCKS_PER_SM=4}; do
   env ${variant//,/ } "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 0 \
     --batch 32 2>&1 | grep -E "^decode|warning" | sed "s/^/$variant: /" | tee -a "$out/bench-variants.log"
 done

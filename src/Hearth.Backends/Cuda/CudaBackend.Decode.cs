@@ -12,7 +12,6 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedUnroll4 = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedTranspose = [];
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
-    private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedPrefetch = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
     /// <summary>The most split blocks per SM <see cref="DecodeBlocksPerMultiprocessor"/> may ask for: what the partials are sized for.</summary>
@@ -43,12 +42,6 @@ public sealed unsafe partial class CudaBackend
     public bool DecodeGroupKernels { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_GROUP") != "0";
 
     /// <summary>
-    /// The group kernels that request the next round's keys and values before this round's arithmetic (head dim 128,
-    /// bf16 groups 2/4/5/8 and fp8 group 5): off by default; HEARTH_CUDA_DECODE_PREFETCH=1 turns it on.
-    /// </summary>
-    public bool DecodePrefetch { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_PREFETCH") == "1";
-
-    /// <summary>
     /// Split blocks aimed for per SM when the fused decode kernel splits the keys (<see cref="DecodeSplitPlan.Splits"/>);
     /// 1 to 16, default <see cref="DecodeSplitPlan.BlocksPerMultiprocessor"/>, HEARTH_CUDA_DECODE_BLOCKS_PER_SM overrides it.
     /// </summary>
@@ -75,8 +68,6 @@ public sealed unsafe partial class CudaBackend
                 _decodeFusedGroup[(dim, true, group)] = Function($"decode_attention_fused_tr_fp8_g{group}_d{dim}");
             }
         }
-        foreach (int group in new[] { 2, 4, 5, 8 }) _decodeFusedPrefetch[(128, false, group)] = Function($"decode_attention_fused_tr_pf_g{group}_d128");
-        _decodeFusedPrefetch[(128, true, 5)] = Function("decode_attention_fused_tr_pf_fp8_g5_d128");
         foreach (int dim in new[] { 32, 64, 128, 256 })
         {
             _decodeFused[(dim, false)] = Function($"decode_attention_fused_d{dim}");
@@ -100,11 +91,7 @@ public sealed unsafe partial class CudaBackend
         if (metadata.MaxQueryLen != 1 || metadata.NumTokens != numSeqs || group > DecodeMaxGroup) return false;
         var variant = DecodeTransposeReduce ? _decodeFusedTranspose : DecodeUnroll == 4 ? _decodeFusedUnroll4 : _decodeFused;
         if (!variant.TryGetValue((headDim, fp8), out nint kernel) && !_decodeFused.TryGetValue((headDim, fp8), out kernel)) return false;
-        if (DecodeTransposeReduce && DecodeGroupKernels)
-        {
-            if (DecodePrefetch && _decodeFusedPrefetch.TryGetValue((headDim, fp8, group), out nint prefetching)) kernel = prefetching;
-            else if (_decodeFusedGroup.TryGetValue((headDim, fp8, group), out nint grouped)) kernel = grouped;
-        }
+        if (DecodeTransposeReduce && DecodeGroupKernels && _decodeFusedGroup.TryGetValue((headDim, fp8, group), out nint grouped)) kernel = grouped;
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, _decodeBlocksPerSm);
         int minKeys = DecodeSplitPlan.MinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;

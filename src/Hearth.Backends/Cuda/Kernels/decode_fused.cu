@@ -112,7 +112,7 @@ __device__ __forceinline__ void df_load_round(const void* keyCache, const void* 
 // exponentials and the denominator cost one value per lane instead of eight. GROUP > 0 fixes the GQA group
 // size at compile time: the registers hold exactly that many heads' queries and accumulators, and the heads'
 // independent reduction chains interleave; GROUP 0 reads it from heads / kvHeads (any group up to 8).
-template <int DL, bool FP8, int UNROLL, bool TRANSPOSE, int GROUP, bool PREFETCH>
+template <int DL, bool FP8, int UNROLL, bool TRANSPOSE, int GROUP>
 __device__ __forceinline__ void decode_fused(
     const bf16_t* query, const void* keyCache, const void* valueCache, const int* seqLens, const int* blockTables,
     int maxBlocksPerSeq, int heads, int kvHeads, int blockSize, float scale, int numSplits, int minKeysPerSplit,
@@ -176,10 +176,6 @@ __device__ __forceinline__ void decode_fused(
         df_load_round<DL, FP8, UNROLL>(keyCache, valueCache, myRow, 0, chunk, lane, k, v);
         for (int r = 0; r < chunk; r += UNROLL)
         {
-            // PREFETCH: the next round's rows are requested before this round's arithmetic, so two rounds of
-            // keys and values are in flight per warp; otherwise they are loaded after it.
-            float kn[PREFETCH ? UNROLL : 1][DL], vn[PREFETCH ? UNROLL : 1][DL];
-            if (PREFETCH) df_load_round<DL, FP8, PREFETCH ? UNROLL : 1>(keyCache, valueCache, myRow, r + UNROLL, chunk, lane, kn, vn);
 #pragma unroll
             for (int g = 0; g < GMAX; g++)
             {
@@ -248,14 +244,9 @@ __device__ __forceinline__ void decode_fused(
                 }
                 m[g] = newMax;
             }
-            if (PREFETCH)
-            {
-#pragma unroll
-                for (int u = 0; u < UNROLL; u++)
-#pragma unroll
-                    for (int i = 0; i < DL; i++) { k[u][i] = kn[u & (PREFETCH ? UNROLL - 1 : 0)][i]; v[u][i] = vn[u & (PREFETCH ? UNROLL - 1 : 0)][i]; }
-            }
-            else if (r + UNROLL < chunk) df_load_round<DL, FP8, UNROLL>(keyCache, valueCache, myRow, r + UNROLL, chunk, lane, k, v);
+            // The next round is requested after this one's arithmetic: requesting it before (two rounds in flight)
+            // measured slower at every shape on the H100 (more registers, fewer blocks per SM).
+            if (r + UNROLL < chunk) df_load_round<DL, FP8, UNROLL>(keyCache, valueCache, myRow, r + UNROLL, chunk, lane, k, v);
         }
     }
 
@@ -348,14 +339,14 @@ __device__ __forceinline__ void decode_fused(
     if (tid == 0) counters[s * kvHeads + kvh] = 0;
 }
 
-#define DECODE_FUSED_KERNEL(NAME, DL, FP8, UNROLL, TRANSPOSE) DECODE_FUSED_KERNEL_G(NAME, DL, FP8, UNROLL, TRANSPOSE, 0, false)
-#define DECODE_FUSED_KERNEL_G(NAME, DL, FP8, UNROLL, TRANSPOSE, GROUP, PREFETCH) \
+#define DECODE_FUSED_KERNEL(NAME, DL, FP8, UNROLL, TRANSPOSE) DECODE_FUSED_KERNEL_G(NAME, DL, FP8, UNROLL, TRANSPOSE, 0)
+#define DECODE_FUSED_KERNEL_G(NAME, DL, FP8, UNROLL, TRANSPOSE, GROUP) \
 extern "C" __global__ void __launch_bounds__(DF_THREADS) NAME(const bf16_t* query, const void* keyCache, \
     const void* valueCache, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int heads, int kvHeads, \
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
-    decode_fused<DL, FP8, UNROLL, TRANSPOSE, GROUP, PREFETCH>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
+    decode_fused<DL, FP8, UNROLL, TRANSPOSE, GROUP>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
 }
 
@@ -381,21 +372,15 @@ DECODE_FUSED_KERNEL(decode_attention_fused_tr_fp8_d128, 4, true, 8, true)
 // The transposed kernels with the GQA group fixed at compile time, for the groups of the Qwen3 family
 // (2, 4, 5, 8; 1 for multi-head attention); other groups take the runtime-group kernel above.
 #define DECODE_FUSED_GROUPS(DIM, DL) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g1_d##DIM, DL, false, 8, true, 1, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g2_d##DIM, DL, false, 8, true, 2, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g4_d##DIM, DL, false, 8, true, 4, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g5_d##DIM, DL, false, 8, true, 5, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g8_d##DIM, DL, false, 8, true, 8, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g1_d##DIM, DL, true, 8, true, 1, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g2_d##DIM, DL, true, 8, true, 2, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g4_d##DIM, DL, true, 8, true, 4, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g5_d##DIM, DL, true, 8, true, 5, false) \
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g8_d##DIM, DL, true, 8, true, 8, false)
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g1_d##DIM, DL, false, 8, true, 1) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g2_d##DIM, DL, false, 8, true, 2) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g4_d##DIM, DL, false, 8, true, 4) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g5_d##DIM, DL, false, 8, true, 5) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g8_d##DIM, DL, false, 8, true, 8) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g1_d##DIM, DL, true, 8, true, 1) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g2_d##DIM, DL, true, 8, true, 2) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g4_d##DIM, DL, true, 8, true, 4) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g5_d##DIM, DL, true, 8, true, 5) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g8_d##DIM, DL, true, 8, true, 8)
 DECODE_FUSED_GROUPS(64, 2)
 DECODE_FUSED_GROUPS(128, 4)
-// The same with the next round's keys and values requested before this round's arithmetic (head dim 128).
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_pf_g2_d128, 4, false, 8, true, 2, true)
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_pf_g4_d128, 4, false, 8, true, 4, true)
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_pf_g5_d128, 4, false, 8, true, 5, true)
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_pf_g8_d128, 4, false, 8, true, 8, true)
-DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_pf_fp8_g5_d128, 4, true, 8, true, 5, true)

@@ -25,7 +25,7 @@ internal static class Baseline
         foreach (var (name, inF, outF, outType) in layers)
         {
             var weight = LinearWeight.Dense(memory.Zeros(cuda, new Shape(outF, inF), DType.BF16));
-            foreach (int rows in new[] { 1, 2, 4, 8, 512, 2048 })
+            foreach (int rows in new[] { 1, 2, 4, 8, 16, 32, 64, 512, 2048 })
             {
                 var input = memory.Zeros(cuda, new Shape(rows, inF), DType.BF16);
                 var output = memory.Zeros(cuda, new Shape(rows, outF), outType);
@@ -41,25 +41,35 @@ internal static class Baseline
                 }
             }
         }
-        foreach (int batch in new[] { 1, 8, 32 })
+        var cudaBackend = cuda as Hearth.Backends.Cuda.CudaBackend;
+        bool defaultGroup = cudaBackend?.DecodeGroupKernels ?? false;
+        int defaultPerSm = cudaBackend?.DecodeBlocksPerMultiprocessor ?? 0;
+        foreach (var (batch, context) in new[] { (1, 512), (8, 512), (32, 512), (64, 512), (1, 4096), (32, 4096) })
         {
-            const int Context = 512, BlockSize = 16;
-            int blocksPerSeq = Context / BlockSize;
-            var cacheShape = new Shape(batch * blocksPerSeq, BlockSize, KvHeads, HeadDim);
-            var cache = new KvCacheLayer(memory.Zeros(cuda, cacheShape, DType.BF16), memory.Zeros(cuda, cacheShape, DType.BF16));
-            var query = memory.Zeros(cuda, new Shape(batch, Heads, HeadDim), DType.BF16);
-            var output = memory.Zeros(cuda, new Shape(batch, Heads, HeadDim), DType.BF16);
-            var metadata = new AttentionMetadata
+            // Each decode variant: the older split + combine pair, the runtime-group fused kernel, then the compile-time
+            // group at 4, 8 and 16 blocks per SM.
+            foreach (var (fused, grouped, perSm) in new[]
             {
-                NumSeqs = batch, NumTokens = batch, MaxQueryLen = 1, MaxSeqLen = Context,
-                QueryStartLocs = memory.Ints(cuda, Enumerable.Range(0, batch + 1).ToArray(), new Shape(batch + 1)),
-                SeqLens = memory.Ints(cuda, Enumerable.Repeat(Context, batch).ToArray(), new Shape(batch)),
-                BlockTables = memory.Ints(cuda, Enumerable.Range(0, batch * blocksPerSeq).ToArray(), new Shape(batch, blocksPerSeq)),
-                SlotMapping = memory.Zeros(cuda, new Shape(batch), DType.I32), Positions = memory.Zeros(cuda, new Shape(batch), DType.I32),
-            };
-            double seconds = Time(cuda, () => cuda.Attention(query, cache, metadata, 0.088f, output), 50);
-            double kvGBs = 2.0 * 2 * batch * Context * KvHeads * HeadDim / seconds / 1e9;
-            Console.WriteLine($"  attention decode batch={batch,-2} context={Context}: {seconds * 1e6,9:F1} us  {kvGBs,7:F0} GB/s of KV");
+                (false, false, defaultPerSm), (true, false, defaultPerSm), (true, true, 4), (true, true, 8), (true, true, 16),
+            })
+            {
+                if (cudaBackend is not null)
+                {
+                    cudaBackend.UseFusedDecode = fused;
+                    cudaBackend.DecodeGroupKernels = grouped;
+                    cudaBackend.DecodeBlocksPerMultiprocessor = perSm;
+                }
+                double seconds = DecodeAttention(cuda, memory, batch, context);
+                double kvGBs = 2.0 * 2 * batch * context * KvHeads * HeadDim / seconds / 1e9;
+                string how = !fused ? "split + combine" : !grouped ? "runtime group" : $"group, {perSm,2} blocks/SM";
+                Console.WriteLine($"  attention decode batch={batch,-2} context={context,-4} {how,-25}: {seconds * 1e6,9:F1} us  {kvGBs,7:F0} GB/s of KV");
+            }
+        }
+        if (cudaBackend is not null)
+        {
+            cudaBackend.UseFusedDecode = true;
+            cudaBackend.DecodeGroupKernels = defaultGroup;
+            cudaBackend.DecodeBlocksPerMultiprocessor = defaultPerSm;
         }
         bool defaultLdm = cuda is Hearth.Backends.Cuda.CudaBackend cd && cd.UseLdmatrixFlash;
         foreach (var (fast, ldm) in new[] { (false, false), (true, !defaultLdm), (true, defaultLdm) })
@@ -92,6 +102,25 @@ internal static class Baseline
             double seconds = Time(cuda, () => cuda.AddRmsNorm(x, y, w, 1e-6f, y), 50);
             Console.WriteLine($"  add_rms_norm [{Rows}, {Hidden}]: {seconds * 1e6,9:F1} us  {4.0 * 2 * Rows * Hidden / seconds / 1e9,7:F0} GB/s");
         }
+    }
+
+    private static double DecodeAttention(IBackend cuda, BackendPair memory, int batch, int context)
+    {
+        const int BlockSize = 16;
+        int blocksPerSeq = context / BlockSize;
+        var cacheShape = new Shape(batch * blocksPerSeq, BlockSize, KvHeads, HeadDim);
+        var cache = new KvCacheLayer(memory.Zeros(cuda, cacheShape, DType.BF16), memory.Zeros(cuda, cacheShape, DType.BF16));
+        var query = memory.Zeros(cuda, new Shape(batch, Heads, HeadDim), DType.BF16);
+        var output = memory.Zeros(cuda, new Shape(batch, Heads, HeadDim), DType.BF16);
+        var metadata = new AttentionMetadata
+        {
+            NumSeqs = batch, NumTokens = batch, MaxQueryLen = 1, MaxSeqLen = context,
+            QueryStartLocs = memory.Ints(cuda, Enumerable.Range(0, batch + 1).ToArray(), new Shape(batch + 1)),
+            SeqLens = memory.Ints(cuda, Enumerable.Repeat(context, batch).ToArray(), new Shape(batch)),
+            BlockTables = memory.Ints(cuda, Enumerable.Range(0, batch * blocksPerSeq).ToArray(), new Shape(batch, blocksPerSeq)),
+            SlotMapping = memory.Zeros(cuda, new Shape(batch), DType.I32), Positions = memory.Zeros(cuda, new Shape(batch), DType.I32),
+        };
+        return Time(cuda, () => cuda.Attention(query, cache, metadata, 0.088f, output), 50);
     }
 
     private static double Time(IBackend backend, Action op, int iterations)

@@ -89,7 +89,7 @@ internal sealed class Fp8AttentionChecks(IBackend cuda, ParityReport report, Ran
         return new Layout(tables, maxBlocks, numBlocks, slots.ToArray(), starts, seqs.Select(s => s.Context).ToArray());
     }
 
-    private void Attention(DType cacheType, (int Context, int Query)[] seqs, int heads, int kvHeads, int headDim, int blockSize, int extraTableBlocks = 0)
+    internal void Attention(DType cacheType, (int Context, int Query)[] seqs, int heads, int kvHeads, int headDim, int blockSize, int extraTableBlocks = 0)
     {
         var layout = Place(seqs, blockSize, extraTableBlocks);
         int totalContext = layout.ContextSlots.Length, numTokens = layout.QueryStarts[^1], numSeqs = seqs.Length;
@@ -146,7 +146,7 @@ internal sealed class Fp8AttentionChecks(IBackend cuda, ParityReport report, Ran
     /// Capture one fused decode launch at context 100, replay it twice (the done-counters must reset), then grow
     /// the context to 4,999 on the device and replay again: the graph must follow, as the engine's decode graphs do.
     /// </summary>
-    private void GraphReplay(CudaBackend c)
+    internal void GraphReplay(CudaBackend c)
     {
         const int Heads = 40, KvHeads = 8, HeadDim = 128, BlockSize = 16, MaxContext = 5000;
         var layout = Place([(MaxContext, 1)], BlockSize, 0);

@@ -113,7 +113,7 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         else report.Compare(name, Run(Ref), Run(Gpu), OneRounding, 2e-3);
     }
 
-    private void QkNormRope(int tokens, int heads, int kvHeads, int headDim, int rotaryDim, bool norms, float scaling)
+    internal void QkNormRope(int tokens, int heads, int kvHeads, int headDim, int rotaryDim, bool norms, float scaling)
     {
         int width = (heads + 2 * kvHeads) * headDim;
         float[] qkv = random.Uniform((long)tokens * width, -2, 2);

@@ -66,9 +66,12 @@ using (cuda)
     using (var pair = new BackendPair(reference, cuda))
     {
         var random = new RandomData(seed);
-        new OpChecks(pair, report, random).RunAll();
+        var opChecks = new OpChecks(pair, report, random);
+        opChecks.RunAll();
+        PrefillOpChecks.Run(opChecks, report);
         new AttentionChecks(pair, report, random).RunAll();
         using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
+        DecodeVariantChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();

@@ -24,6 +24,9 @@ internal static class SamplingChecks
 {
     private const int Vocab = 151936;
 
+    /// <summary>Kept sets up to this size must give the reference's exact token (float sums over them are exact enough).</summary>
+    private const int SmallKeptSet = 4096;
+
     // Penalties of 1 (repetition) and 0 are off; a struct's default repetition penalty of 0 is not a valid setting.
     private static readonly SamplingRowParams[] Settings =
     [
@@ -120,7 +123,7 @@ internal static class SamplingChecks
         var sampler = new Sampler(Vocab);
         for (int s = 0; s < Settings.Length; s++)
         {
-            int agree = 0, outside = 0;
+            int agree = 0, outside = 0, outsideWindow = 0, largestKept = 0;
             string detail = "";
             for (int j = 0; j < UniformsPerSetting; j++)
             {
@@ -140,15 +143,23 @@ internal static class SamplingChecks
                     SamplingReference.Filter(row, rows[r], weights);
                     expected = SamplingReference.Draw(weights, rows[r].Uniform);
                     if (weights[gpu[r]] <= 0) outside++;
+                    var (first, last) = SamplingReference.DrawWindow(weights, rows[r].Uniform);
+                    if (gpu[r] < first || gpu[r] > last) outsideWindow++;
+                    largestKept = Math.Max(largestKept, weights.Count(w => w > 0));
                 }
                 if (expected == gpu[r]) agree++;
                 else if (detail.Length == 0) detail = $"; e.g. u={rows[r].Uniform:G6} gpu {gpu[r]} reference {expected}";
             }
-            // Exact equality is required where no draw is involved; a draw may differ at a float-rounding boundary.
+            // Exact equality where no draw is involved. A draw must land where the exact CDF crosses u, within the
+            // rounding a float sum over the row can make (DrawWindow); over a small or peaked kept set that is the
+            // reference's own token (one miss allowed for a u at a boundary), over ~150K flat weights a few indices.
             bool exact = Settings[s].IsGreedy || Settings[s].TopK == 1;
-            bool passed = outside == 0 && (exact ? agree == UniformsPerSetting : agree >= UniformsPerSetting - 1);
+            bool smallKept = largestKept <= SmallKeptSet;
+            bool passed = outside == 0 && outsideWindow == 0
+                && (exact ? agree == UniformsPerSetting : !smallKept || agree >= UniformsPerSetting - 1);
             report.Record(passed, $"sample_rows vs reference, {Describe(Settings[s])}",
-                $"{agree}/{UniformsPerSetting} identical tokens, {outside} outside the reference's kept set{detail}");
+                $"{agree}/{UniformsPerSetting} identical tokens, {outside} outside the reference's kept set, {outsideWindow} outside the "
+                + $"rounding window of the exact CDF (kept set up to {largestKept} tokens){detail}");
         }
 
         // Greedy with penalties is the CPU Sampler's exact semantics: the penalties must move the argmax as there.

@@ -12,10 +12,12 @@ mkdir -p "$out"
 bash "$here/cuda_parity.sh" > "$out/parity-all.log" 2>&1
 parity=$?
 grep -E "^FAIL|passed,|kernel modules|exit codes" "$out/parity-all.log"
-model=.gpucarry/parrot-qwen3
+# The CLI and parrot beside this script (any carried folder), else the default .gpucarry/.
+model="$here/parrot-qwen3"; [ -d "$model" ] || model=.gpucarry/parrot-qwen3
 [ -f "$model/tokenizer.json" ] || model=/tmp/parrot-qwen3
-chmod +x .gpucarry/hearth/hearth 2>/dev/null || true
-.gpucarry/hearth/hearth generate --model "$model" --device cuda --chat --prompt "What is the capital of France?" --max-tokens 64 \
+hearth="$here/hearth/hearth"; [ -f "$hearth" ] || hearth=.gpucarry/hearth/hearth
+chmod +x "$hearth" 2>/dev/null || true
+"$hearth" generate --model "$model" --device cuda --chat --prompt "What is the capital of France?" --max-tokens 64 \
   2>&1 | tee "$out/generate.log"
 bash "$here/bench_cuda.sh" "$@"
 echo "parity exit code: $parity"

@@ -11,6 +11,11 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFused = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedUnroll4 = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedTranspose = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
+    private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
+
+    /// <summary>The most split blocks per SM <see cref="DecodeBlocksPerMultiprocessor"/> may ask for: what the partials are sized for.</summary>
+    private const int MaxDecodeBlocksPerMultiprocessor = 16;
     private CudaBuffer? _fusedWorkspace;
     private long _fusedPartialFloats, _fusedPartialRows;
 
@@ -30,6 +35,25 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     public bool DecodeTransposeReduce { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_TRANSPOSE") != "0";
 
+    /// <summary>
+    /// The transposed fused decode kernel with the GQA group fixed at compile time (groups 1, 2, 4, 5, 8 at head dims
+    /// 64/128): on by default; HEARTH_CUDA_DECODE_GROUP=0 uses the runtime-group kernel for every group.
+    /// </summary>
+    public bool DecodeGroupKernels { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_GROUP") != "0";
+
+    /// <summary>
+    /// Split blocks aimed for per SM when the fused decode kernel splits the keys (<see cref="DecodeSplitPlan.Splits"/>);
+    /// 1 to 16, default <see cref="DecodeSplitPlan.BlocksPerMultiprocessor"/>, HEARTH_CUDA_DECODE_BLOCKS_PER_SM overrides it.
+    /// </summary>
+    public int DecodeBlocksPerMultiprocessor
+    {
+        get => _decodeBlocksPerSm;
+        set => _decodeBlocksPerSm = Math.Clamp(value, 1, MaxDecodeBlocksPerMultiprocessor);
+    }
+
+    private int _decodeBlocksPerSm = int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_BLOCKS_PER_SM"), out int perSm)
+        ? Math.Clamp(perSm, 1, MaxDecodeBlocksPerMultiprocessor) : DecodeSplitPlan.BlocksPerMultiprocessor;
+
     private void LoadDecodeFunctions()
     {
         foreach (int dim in new[] { 64, 128 })
@@ -38,6 +62,11 @@ public sealed unsafe partial class CudaBackend
             _decodeFusedUnroll4[(dim, true)] = Function($"decode_attention_fused_u4_fp8_d{dim}");
             _decodeFusedTranspose[(dim, false)] = Function($"decode_attention_fused_tr_d{dim}");
             _decodeFusedTranspose[(dim, true)] = Function($"decode_attention_fused_tr_fp8_d{dim}");
+            foreach (int group in CompiledGroups)
+            {
+                _decodeFusedGroup[(dim, false, group)] = Function($"decode_attention_fused_tr_g{group}_d{dim}");
+                _decodeFusedGroup[(dim, true, group)] = Function($"decode_attention_fused_tr_fp8_g{group}_d{dim}");
+            }
         }
         foreach (int dim in new[] { 32, 64, 128, 256 })
         {
@@ -47,7 +76,7 @@ public sealed unsafe partial class CudaBackend
         // Partials of at most MaxSplitBlocks blocks, each for a group of up to 8 heads of up to 256 dims, then
         // one max and one denominator per (block, head), then one done-counter per (sequence, kv head), zeroed
         // here and reset by the kernel's last block.
-        long blocks = DecodeSplitPlan.MaxSplitBlocks(_device.NumMultiprocessors);
+        long blocks = DecodeSplitPlan.MaxSplitBlocks(_device.NumMultiprocessors, MaxDecodeBlocksPerMultiprocessor);
         _fusedPartialRows = blocks * DecodeMaxGroup;
         _fusedPartialFloats = _fusedPartialRows * FusedMaxHeadDim;
         _fusedWorkspace = CudaBuffer.Allocate(_device, (_fusedPartialFloats + 2 * _fusedPartialRows + blocks) * sizeof(float));
@@ -62,7 +91,8 @@ public sealed unsafe partial class CudaBackend
         if (metadata.MaxQueryLen != 1 || metadata.NumTokens != numSeqs || group > DecodeMaxGroup) return false;
         var variant = DecodeTransposeReduce ? _decodeFusedTranspose : DecodeUnroll == 4 ? _decodeFusedUnroll4 : _decodeFused;
         if (!variant.TryGetValue((headDim, fp8), out nint kernel) && !_decodeFused.TryGetValue((headDim, fp8), out kernel)) return false;
-        int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors);
+        if (DecodeTransposeReduce && DecodeGroupKernels && _decodeFusedGroup.TryGetValue((headDim, fp8, group), out nint grouped)) kernel = grouped;
+        int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, _decodeBlocksPerSm);
         int minKeys = DecodeSplitPlan.MinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
         nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data;

@@ -13,7 +13,10 @@ public sealed unsafe partial class CudaBackend
     private nint _embedding, _addBf16, _addF32, _siluMul, _gatherRows, _addBias;
     private nint _rmsNorm, _addRmsNorm, _qkNormRope, _writeKvCache, _pagedAttention, _writeKvCacheFp8, _pagedAttentionFp8;
     private nint _rmsNormX8, _addRmsNormX8, _siluMulX8;
-    private readonly Dictionary<int, nint> _qkNormRopeWarp = [];
+    private readonly Dictionary<int, nint> _qkNormRopeWarp = [], _qkNormRopeToken = [];
+
+    /// <summary>From this many tokens QkNormRope runs a block per token (its rotation table computed once for all heads).</summary>
+    private const int QkNormRopeTokenKernelMinTokens = 64;
 
     private void LoadFunctions()
     {
@@ -33,7 +36,11 @@ public sealed unsafe partial class CudaBackend
         _rmsNormX8 = Function("rms_norm_bf16x8");
         _addRmsNormX8 = Function("add_rms_norm_bf16x8");
         _siluMulX8 = Function("silu_mul_bf16x8");
-        foreach (int dim in new[] { 64, 128, 256 }) _qkNormRopeWarp[dim] = Function($"qk_norm_rope_warp_d{dim}");
+        foreach (int dim in new[] { 64, 128, 256 })
+        {
+            _qkNormRopeWarp[dim] = Function($"qk_norm_rope_warp_d{dim}");
+            _qkNormRopeToken[dim] = Function($"qk_norm_rope_token_d{dim}");
+        }
     }
 
     public void Embedding(Tensor table, Tensor tokenIds, Tensor output)
@@ -131,6 +138,12 @@ public sealed unsafe partial class CudaBackend
         float scaling = rope.AttentionScaling;
         void** args = stackalloc void*[] { &qkvPtr, &qNormPtr, &kNormPtr, &epsilon, &positionsPtr, &invFreqPtr, &rotaryDim, &scaling,
             &qPtr, &kPtr, &vPtr, &heads, &kvHeads, &headDim };
+        if (rotaryDim % 64 == 0 && tokens >= QkNormRopeTokenKernelMinTokens && _qkNormRopeToken.TryGetValue(headDim, out nint tokenKernel))
+        {
+            const int TokenWarps = 8;
+            Launch(tokenKernel, (uint)tokens, 1, 32 * TokenWarps, 0, args);
+            return;
+        }
         if (rotaryDim % 64 == 0 && _qkNormRopeWarp.TryGetValue(headDim, out nint warpKernel))
         {
             const int Warps = 4;

@@ -21,17 +21,19 @@ public static class DecodeSplitPlan
     public const int BlocksPerMultiprocessor = 4;
 
     /// <summary>The most (sequence, kv head, split) blocks of a launch with more than one split: what the partials are sized for.</summary>
-    public static int MaxSplitBlocks(int numMultiprocessors) => BlocksPerMultiprocessor * Math.Max(1, numMultiprocessors);
+    public static int MaxSplitBlocks(int numMultiprocessors, int blocksPerMultiprocessor = BlocksPerMultiprocessor) =>
+        Math.Max(1, blocksPerMultiprocessor) * Math.Max(1, numMultiprocessors);
 
     /// <summary>
     /// Splits per (sequence, kv head): enough blocks to cover the GPU, never more than a full-width table has
     /// minimum-size ranges for, and 1 (no partials) when the batch alone fills <see cref="MaxSplitBlocks"/>.
     /// </summary>
-    public static int Splits(int numSeqs, int kvHeads, int maxBlocksPerSeq, int blockSize, int numMultiprocessors)
+    public static int Splits(int numSeqs, int kvHeads, int maxBlocksPerSeq, int blockSize, int numMultiprocessors,
+        int blocksPerMultiprocessor = BlocksPerMultiprocessor)
     {
         long pairs = Math.Max(1L, (long)numSeqs * kvHeads);
         long maxContext = Math.Max(1L, (long)maxBlocksPerSeq * blockSize);
-        long byGpu = MaxSplitBlocks(numMultiprocessors) / pairs;
+        long byGpu = MaxSplitBlocks(numMultiprocessors, blocksPerMultiprocessor) / pairs;
         long byContext = (maxContext + MinKeysPerSplit - 1) / MinKeysPerSplit;
         return (int)Math.Clamp(Math.Min(byGpu, byContext), 1, MaxSplits);
     }

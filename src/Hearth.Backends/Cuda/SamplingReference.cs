@@ -82,6 +82,41 @@ public static class SamplingReference
         return Math.Max(lastKept, 0);
     }
 
+    /// <summary>
+    /// The kept tokens a draw of <paramref name="u"/> may pick once float rounding is allowed for: those whose
+    /// exact cumulative-weight interval [C(i-1), C(i)) (summed in double) comes within a tolerance of u · C(end).
+    /// The tolerance bounds the error of a float sum taken in <paramref name="numChunks"/> contiguous chunks (each
+    /// summed in order, then the chunk sums chained): at most (chunk length + chunks + 2) roundings of 2^-24 of the
+    /// total. Over ~150K nearly equal weights that is a few indices; over a small or peaked kept set it is the one
+    /// token the exact draw picks unless u falls within the tolerance of a boundary.
+    /// </summary>
+    public static (int First, int Last) DrawWindow(ReadOnlySpan<float> weights, float u, int numChunks = 1024)
+    {
+        double total = 0;
+        foreach (float w in weights) total += w;
+        int chunkLength = (weights.Length + numChunks - 1) / Math.Max(1, numChunks);
+        double tolerance = (chunkLength + numChunks + 2) * Math.ScaleB(1.0, -24) * total;
+        double target = u * total, running = 0;
+        int first = -1, last = -1;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (weights[i] <= 0) continue;
+            double begin = running;
+            running += weights[i];
+            if (running < target - tolerance) continue;
+            if (begin > target + tolerance) break;
+            if (first < 0) first = i;
+            last = i;
+        }
+        if (first < 0)
+        {
+            // u · total rounded to the very end: the last kept token.
+            for (int i = weights.Length - 1; i >= 0 && first < 0; i--)
+                if (weights[i] > 0) first = last = i;
+        }
+        return (first, last);
+    }
+
     /// <summary>One row from start to end, as the GPU does it; <paramref name="logits"/> [vocab] is changed.</summary>
     public static int SampleRow(Span<float> logits, in SamplingRowParams p, ReadOnlySpan<int> tokens, ReadOnlySpan<int> outputCounts)
     {

@@ -7,7 +7,7 @@ namespace Hearth.Engine.Runner;
 // CUDA graphs for decode steps. A step where every sequence feeds one token is padded to the next bucket
 // (1, 2, 4, 8, ...): padded rows write no KV (slot -1) and read one harmless cached key; their logits are
 // ignored. The first steps of a bucket run eagerly (cuBLASLt plans and kernels get created then), the
-// next is captured, later ones replay, unless replays turn out slower than eager steps. Every kernel argument in the graph is fixed per bucket: the
+// next is captured, later ones replay, unless the first replayed step runs slower than the same step eagerly. Every kernel argument in the graph is fixed per bucket: the
 // runner's buffers never move, and kernels read lengths and block tables from device memory.
 public sealed partial class ModelRunner
 {
@@ -17,7 +17,7 @@ public sealed partial class ModelRunner
     private readonly Dictionary<int, (CudaGraph Graph, Tensor Logits)> _graphs = [];
     private readonly Dictionary<int, BucketStats> _bucketStats = [];
     private const int EagerStepsBeforeCapture = 2;
-    private const int ReplaysToJudge = 3;
+    private const int JudgeRounds = 2;
     private bool _useGraphs;
 
     /// <summary>Decode graphs captured so far (one per batch-size bucket).</summary>
@@ -48,7 +48,7 @@ public sealed partial class ModelRunner
         _backend.CopyToDevice<int>(_padded.Rows.AsSpan(0, bucket), _logitRows.SliceRows(0, bucket));
 
         var stats = Stats(bucket);
-        if (_graphs.TryGetValue(bucket, out var captured))
+        if (_graphs.TryGetValue(bucket, out var captured) && (stats.Judged || KeepGraph(bucket, captured.Graph, blocksPerSeq)))
         {
             _cuda!.Replay(captured.Graph);
             stats.Mode = BucketMode.Graph;
@@ -63,32 +63,46 @@ public sealed partial class ModelRunner
         return ForwardBucket(bucket, blocksPerSeq);
     }
 
-    /// <summary>
-    /// Keeps a graph only if it is actually faster: the best of a few replayed steps against the best eager
-    /// step of the same bucket, both timed from upload to tokens or logits on the host.
-    /// </summary>
+    /// <summary>Counts a bucket's eager steps (the first ones run eagerly, then the graph is captured).</summary>
     private void RecordBucketTime(int bucket, long startTimestamp)
     {
-        double seconds = Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
+        _ = startTimestamp;
         var stats = Stats(bucket);
-        switch (stats.Mode)
+        if (stats.Mode == BucketMode.Eager) stats.NumEager++;
+    }
+
+    /// <summary>
+    /// Keeps a bucket's graph only if it is actually faster, judged once, at its first replayed step, on that
+    /// step's own inputs: replayed and eager, each synchronized, best of <see cref="JudgeRounds"/>. Re-running a
+    /// decode step is harmless (it writes the same keys and values to the same slots and the same logits), and
+    /// timing both on one step keeps the comparison fair: steps of one bucket differ in real rows and contexts
+    /// (a bucket of 64 first runs with 33 rows), so the time of one step against another's says nothing.
+    /// </summary>
+    private bool KeepGraph(int bucket, CudaGraph graph, int blocksPerSeq)
+    {
+        var cuda = _cuda!;
+        var stats = Stats(bucket);
+        stats.Judged = true;
+        double graphSeconds = double.MaxValue, eagerSeconds = double.MaxValue;
+        for (int round = 0; round < JudgeRounds; round++)
         {
-            case BucketMode.Eager:
-                // The first eager step creates plans and loads kernels: it is not counted as a reference.
-                if (stats.NumEager++ > 0) stats.BestEagerSeconds = Math.Min(stats.BestEagerSeconds, seconds);
-                break;
-            case BucketMode.Graph:
-                stats.BestGraphSeconds = Math.Min(stats.BestGraphSeconds, seconds);
-                if (++stats.NumReplays == ReplaysToJudge && stats.BestGraphSeconds > stats.BestEagerSeconds * 1.02)
-                {
-                    Console.Error.WriteLine($"warning: the CUDA graph for batch {bucket} is slower than eager launches "
-                        + $"({stats.BestGraphSeconds * 1e3:F2} ms vs {stats.BestEagerSeconds * 1e3:F2} ms a step); not using it");
-                    _graphs[bucket].Graph.Dispose();
-                    _graphs.Remove(bucket);
-                    stats.EagerOnly = true;
-                }
-                break;
+            cuda.Synchronize();
+            long start = Stopwatch.GetTimestamp();
+            cuda.Replay(graph);
+            cuda.Synchronize();
+            graphSeconds = Math.Min(graphSeconds, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            start = Stopwatch.GetTimestamp();
+            ForwardBucket(bucket, blocksPerSeq);
+            cuda.Synchronize();
+            eagerSeconds = Math.Min(eagerSeconds, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
+        if (graphSeconds <= eagerSeconds * 1.02) return true;
+        Console.Error.WriteLine($"warning: the CUDA graph for batch {bucket} is slower than eager launches "
+            + $"({graphSeconds * 1e3:F2} ms vs {eagerSeconds * 1e3:F2} ms for the same step); not using it");
+        graph.Dispose();
+        _graphs.Remove(bucket);
+        stats.EagerOnly = true;
+        return false;
     }
 
     private BucketStats Stats(int bucket)
@@ -140,9 +154,8 @@ public sealed partial class ModelRunner
     private sealed class BucketStats
     {
         public BucketMode Mode;
-        public int NumEager, NumReplays;
-        public bool EagerOnly;
-        public double BestEagerSeconds = double.MaxValue, BestGraphSeconds = double.MaxValue;
+        public int NumEager;
+        public bool EagerOnly, Judged;
     }
 
     private void DisposeGraphs()

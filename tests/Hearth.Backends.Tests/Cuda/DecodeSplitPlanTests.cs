@@ -54,4 +54,16 @@ public class DecodeSplitPlanTests
         Assert.Equal(64, DecodeSplitPlan.ActiveSplits(32768, 64));
         Assert.Equal(512, DecodeSplitPlan.KeysPerSplit(32768, 64));
     }
+
+    [Theory]
+    [InlineData(32, 4, 2)]     // Qwen3-14B, batch 32: 528 blocks / 256 (sequence, kv head) pairs
+    [InlineData(32, 8, 4)]     // 8 blocks per SM: 1,056 / 256
+    [InlineData(64, 8, 2)]
+    [InlineData(64, 1, 1)]     // the batch alone fills the GPU: one split, no partials
+    [InlineData(1, 16, 64)]    // capped at the kernel's 64 splits
+    public void BlocksPerMultiprocessorScalesTheSplitCount(int numSeqs, int blocksPerSm, int expected)
+    {
+        Assert.Equal(expected, DecodeSplitPlan.Splits(numSeqs, 8, 2560, 16, H100Sms, blocksPerSm));
+        if (expected > 1) Assert.True(numSeqs * 8L * expected <= DecodeSplitPlan.MaxSplitBlocks(H100Sms, blocksPerSm));
+    }
 }

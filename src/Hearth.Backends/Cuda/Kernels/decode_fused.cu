@@ -83,11 +83,36 @@ __device__ __forceinline__ float transpose_sum8(const float* v, int lane)
     return y + __shfl_xor_sync(0xffffffffu, y, 1);
 }
 
+// One round's UNROLL keys and values of a warp (chunk keys r .. r + UNROLL - 1; zeros past the chunk). Lane i of
+// myRow holds the cache row of the chunk's key i; every lane takes part in the shuffles.
+template <int DL, bool FP8, int UNROLL>
+__device__ __forceinline__ void df_load_round(const void* keyCache, const void* valueCache, long long myRow, int r, int chunk,
+    int lane, float (*k)[DL], float (*v)[DL])
+{
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++)
+    {
+        long long row = __shfl_sync(0xffffffffu, myRow, (r + u) & 31);
+        if (r + u < chunk)
+        {
+            df_load<DL, FP8>(keyCache, row + lane * DL, k[u]);
+            df_load<DL, FP8>(valueCache, row + lane * DL, v[u]);
+        }
+        else
+        {
+#pragma unroll
+            for (int i = 0; i < DL; i++) { k[u][i] = 0.0f; v[u][i] = 0.0f; }
+        }
+    }
+}
+
 // Dynamic shared memory: DF_WARPS * group * headDim floats (the warps' accumulators). Scores are kept in
 // log2 units (the query is pre-scaled by log2 e) so every exponential is one exp2f. TRANSPOSE (UNROLL 8 only)
 // reduces a round's eight dot products together: each lane then owns one key's score, so the max, the
-// exponentials and the denominator cost one value per lane instead of eight.
-template <int DL, bool FP8, int UNROLL, bool TRANSPOSE>
+// exponentials and the denominator cost one value per lane instead of eight. GROUP > 0 fixes the GQA group
+// size at compile time: the registers hold exactly that many heads' queries and accumulators, and the heads'
+// independent reduction chains interleave; GROUP 0 reads it from heads / kvHeads (any group up to 8).
+template <int DL, bool FP8, int UNROLL, bool TRANSPOSE, int GROUP>
 __device__ __forceinline__ void decode_fused(
     const bf16_t* query, const void* keyCache, const void* valueCache, const int* seqLens, const int* blockTables,
     int maxBlocksPerSeq, int heads, int kvHeads, int blockSize, float scale, int numSplits, int minKeysPerSplit,
@@ -100,7 +125,8 @@ __device__ __forceinline__ void decode_fused(
     __shared__ int isLast;
     int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
     int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-    int group = heads / kvHeads;
+    const int GMAX = GROUP > 0 ? GROUP : DF_MAX_GROUP;
+    const int group = GROUP > 0 ? GROUP : heads / kvHeads;
 
     int seqLen = seqLens[s];
     if (seqLen <= 0)
@@ -117,9 +143,9 @@ __device__ __forceinline__ void decode_fused(
     if (begin >= seqLen) return;   // no work, and not counted: every block computes the same `active`
     int end = min(seqLen, begin + perSplit);
 
-    float q[DF_MAX_GROUP][DL], acc[DF_MAX_GROUP][DL], m[DF_MAX_GROUP], l[DF_MAX_GROUP];
+    float q[GMAX][DL], acc[GMAX][DL], m[GMAX], l[GMAX];
 #pragma unroll
-    for (int g = 0; g < DF_MAX_GROUP; g++)
+    for (int g = 0; g < GMAX; g++)
     {
         m[g] = HEARTH_NEG_INF; l[g] = 0.0f;
 #pragma unroll
@@ -146,26 +172,12 @@ __device__ __forceinline__ void decode_fused(
             myRow = (slot * kvHeads + kvh) * headDim;
         }
         int chunk = min(32, warpKeys - c0);
+        float k[UNROLL][DL], v[UNROLL][DL];
+        df_load_round<DL, FP8, UNROLL>(keyCache, valueCache, myRow, 0, chunk, lane, k, v);
         for (int r = 0; r < chunk; r += UNROLL)
         {
-            float k[UNROLL][DL], v[UNROLL][DL];
 #pragma unroll
-            for (int u = 0; u < UNROLL; u++)
-            {
-                long long row = __shfl_sync(0xffffffffu, myRow, (r + u) & 31);
-                if (r + u < chunk)
-                {
-                    df_load<DL, FP8>(keyCache, row + lane * DL, k[u]);
-                    df_load<DL, FP8>(valueCache, row + lane * DL, v[u]);
-                }
-                else
-                {
-#pragma unroll
-                    for (int i = 0; i < DL; i++) { k[u][i] = 0.0f; v[u][i] = 0.0f; }
-                }
-            }
-#pragma unroll
-            for (int g = 0; g < DF_MAX_GROUP; g++)
+            for (int g = 0; g < GMAX; g++)
             {
                 if (g >= group) continue;
                 if (TRANSPOSE)
@@ -232,11 +244,14 @@ __device__ __forceinline__ void decode_fused(
                 }
                 m[g] = newMax;
             }
+            // The next round is requested after this one's arithmetic: requesting it before (two rounds in flight)
+            // measured slower at every shape on the H100 (more registers, fewer blocks per SM).
+            if (r + UNROLL < chunk) df_load_round<DL, FP8, UNROLL>(keyCache, valueCache, myRow, r + UNROLL, chunk, lane, k, v);
         }
     }
 
 #pragma unroll
-    for (int g = 0; g < DF_MAX_GROUP; g++)
+    for (int g = 0; g < GMAX; g++)
     {
         if (g >= group) continue;
         if (lane == 0) { warpMax[warp][g] = m[g]; warpSum[warp][g] = l[g]; }
@@ -306,20 +321,32 @@ __device__ __forceinline__ void decode_fused(
         int g = idx / headDim, d = idx % headDim;
         int h = kvh * group + g;
         size_t base = ((size_t)s * heads + h) * numSplits;
-        float o = 0.0f;
-        for (int i = 0; i < active; i++) o = fmaf(splitWeight[g][i], __ldcg(partialOut + (base + i) * headDim + d), o);
+        // Four partials at a time into four sums: their loads are in flight together, not one after another.
+        float o4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        int i = 0;
+        for (; i + 4 <= active; i += 4)
+        {
+            float p[4];
+#pragma unroll
+            for (int j = 0; j < 4; j++) p[j] = __ldcg(partialOut + (base + i + j) * headDim + d);
+#pragma unroll
+            for (int j = 0; j < 4; j++) o4[j] = fmaf(splitWeight[g][i + j], p[j], o4[j]);
+        }
+        for (; i < active; i++) o4[0] = fmaf(splitWeight[g][i], __ldcg(partialOut + (base + i) * headDim + d), o4[0]);
+        float o = (o4[0] + o4[1]) + (o4[2] + o4[3]);
         out[((size_t)s * heads + h) * headDim + d] = f32_to_bf16(o);
     }
     if (tid == 0) counters[s * kvHeads + kvh] = 0;
 }
 
-#define DECODE_FUSED_KERNEL(NAME, DL, FP8, UNROLL, TRANSPOSE) \
+#define DECODE_FUSED_KERNEL(NAME, DL, FP8, UNROLL, TRANSPOSE) DECODE_FUSED_KERNEL_G(NAME, DL, FP8, UNROLL, TRANSPOSE, 0)
+#define DECODE_FUSED_KERNEL_G(NAME, DL, FP8, UNROLL, TRANSPOSE, GROUP) \
 extern "C" __global__ void __launch_bounds__(DF_THREADS) NAME(const bf16_t* query, const void* keyCache, \
     const void* valueCache, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int heads, int kvHeads, \
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
-    decode_fused<DL, FP8, UNROLL, TRANSPOSE>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
+    decode_fused<DL, FP8, UNROLL, TRANSPOSE, GROUP>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
 }
 
@@ -341,3 +368,19 @@ DECODE_FUSED_KERNEL(decode_attention_fused_tr_d64, 2, false, 8, true)
 DECODE_FUSED_KERNEL(decode_attention_fused_tr_d128, 4, false, 8, true)
 DECODE_FUSED_KERNEL(decode_attention_fused_tr_fp8_d64, 2, true, 8, true)
 DECODE_FUSED_KERNEL(decode_attention_fused_tr_fp8_d128, 4, true, 8, true)
+
+// The transposed kernels with the GQA group fixed at compile time, for the groups of the Qwen3 family
+// (2, 4, 5, 8; 1 for multi-head attention); other groups take the runtime-group kernel above.
+#define DECODE_FUSED_GROUPS(DIM, DL) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g1_d##DIM, DL, false, 8, true, 1) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g2_d##DIM, DL, false, 8, true, 2) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g4_d##DIM, DL, false, 8, true, 4) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g5_d##DIM, DL, false, 8, true, 5) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_g8_d##DIM, DL, false, 8, true, 8) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g1_d##DIM, DL, true, 8, true, 1) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g2_d##DIM, DL, true, 8, true, 2) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g4_d##DIM, DL, true, 8, true, 4) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g5_d##DIM, DL, true, 8, true, 5) \
+DECODE_FUSED_KERNEL_G(decode_attention_fused_tr_fp8_g8_d##DIM, DL, true, 8, true, 8)
+DECODE_FUSED_GROUPS(64, 2)
+DECODE_FUSED_GROUPS(128, 4)

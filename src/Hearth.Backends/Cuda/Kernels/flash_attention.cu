@@ -55,7 +55,10 @@ __device__ __forceinline__ void flash_prefill(const bf16_t* query, const void* k
     __shared__ long long rowOffsets[FA_BN];
     bf16_t* kTile = smem;
     bf16_t* vTile = smem + FA_BN * LD;
-    int s = blockIdx.x / tilesPerSeq, tile = blockIdx.x % tilesPerSeq, h = blockIdx.y;
+    // Blocks start in launch order: heads vary fastest, then sequences, then query tiles from the last (the
+    // most causal keys) down, so the longest blocks go first and the short ones fill the tail of the grid.
+    int linear = blockIdx.y * gridDim.x + blockIdx.x, numSeqs = gridDim.x / tilesPerSeq;
+    int h = linear % heads, s = (linear / heads) % numSeqs, tile = tilesPerSeq - 1 - linear / (heads * numSeqs);
     int qStart = queryStartLocs[s], queryLen = queryStartLocs[s + 1] - qStart;
     if (tile * FA_BM >= queryLen) return;
     int seqLen = seqLens[s], firstPos = seqLen - queryLen;

@@ -161,18 +161,18 @@ extern "C" __global__ void add_rms_norm_bf16x8(bf16_t* residual, const bf16_t* i
 
 // qk_norm_rope_bf16 with one warp per (token, head): lane l owns dims l, l + 32, ... (PER_LANE of them), so
 // with (rotaryDim / 2) % 32 == 0 both halves of a rotary pair sit in the same lane. No block barriers.
+// The rotation's cosines and sines (already times attentionScaling) come from per-token tables when TABLE is
+// set, else the lane computes them; either way the same float operations, so both kernels agree bit for bit.
 #define QR_WARPS 4
+#define QT_WARPS 8
 
-template <int PER_LANE>
-__device__ __forceinline__ void qk_norm_rope_warp(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
-    const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling,
-    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads)
+template <int PER_LANE, bool TABLE>
+__device__ __forceinline__ void qk_norm_rope_head(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
+    float position, const float* inverseFrequencies, int rotaryDim, float attentionScaling, const float* cosTable, const float* sinTable,
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int t, int h, int lane)
 {
     const int headDim = 32 * PER_LANE;
-    int lane = threadIdx.x & 31;
-    int t = blockIdx.x, h = blockIdx.y * QR_WARPS + (threadIdx.x >> 5);
     int total = heads + 2 * kvHeads;
-    if (h >= total) return;
     const bf16_t* src = qkv + ((size_t)t * total + h) * headDim;
     if (h >= heads + kvHeads)
     {
@@ -195,15 +195,18 @@ __device__ __forceinline__ void qk_norm_rope_warp(const bf16_t* qkv, const bf16_
         for (int j = 0; j < PER_LANE; j++) x[j] = x[j] * inverseRms * bf16_to_f32(norm[j * 32 + lane]);
     }
     int halfLanes = rotaryDim / 64;
-    float position = (float)positions[t];
 #pragma unroll
     for (int j = 0; j < PER_LANE / 2; j++)
     {
         if (j >= halfLanes) break;
         float sine, cosine;
-        sincosf(position * inverseFrequencies[j * 32 + lane], &sine, &cosine);
-        cosine *= attentionScaling;
-        sine *= attentionScaling;
+        if (TABLE) { cosine = cosTable[j * 32 + lane]; sine = sinTable[j * 32 + lane]; }
+        else
+        {
+            sincosf(position * inverseFrequencies[j * 32 + lane], &sine, &cosine);
+            cosine *= attentionScaling;
+            sine *= attentionScaling;
+        }
         float x1 = x[j], x2 = x[j + halfLanes];
         x[j] = x1 * cosine - x2 * sine;
         x[j + halfLanes] = x2 * cosine + x1 * sine;
@@ -212,12 +215,54 @@ __device__ __forceinline__ void qk_norm_rope_warp(const bf16_t* qkv, const bf16_
     for (int j = 0; j < PER_LANE; j++) dst[j * 32 + lane] = f32_to_bf16(x[j]);
 }
 
+// Decode: grid (tokens, ceil(heads / QR_WARPS)), a warp per head, each lane computing its own rotation.
+template <int PER_LANE>
+__device__ __forceinline__ void qk_norm_rope_warp(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
+    const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling,
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads)
+{
+    int t = blockIdx.x, h = blockIdx.y * QR_WARPS + (threadIdx.x >> 5);
+    if (h >= heads + 2 * kvHeads) return;
+    qk_norm_rope_head<PER_LANE, false>(qkv, queryNorm, keyNorm, epsilon, (float)positions[t], inverseFrequencies, rotaryDim,
+        attentionScaling, 0, 0, query, key, value, heads, kvHeads, t, h, threadIdx.x & 31);
+}
+
+// Prefill: one block of QT_WARPS warps per token. The token's rotation table (rotaryDim / 2 cosines and sines) is
+// computed once, not once per head, then the warps take the token's heads in turn.
+template <int PER_LANE>
+__device__ __forceinline__ void qk_norm_rope_token(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
+    const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling,
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads)
+{
+    __shared__ float cosTable[16 * PER_LANE], sinTable[16 * PER_LANE];   // [rotaryDim / 2] of at most headDim / 2
+    int t = blockIdx.x;
+    float position = (float)positions[t];
+    for (int i = threadIdx.x; i < rotaryDim / 2; i += blockDim.x)
+    {
+        float sine, cosine;
+        sincosf(position * inverseFrequencies[i], &sine, &cosine);
+        cosTable[i] = cosine * attentionScaling;
+        sinTable[i] = sine * attentionScaling;
+    }
+    __syncthreads();
+    for (int h = threadIdx.x >> 5; h < heads + 2 * kvHeads; h += QT_WARPS)
+        qk_norm_rope_head<PER_LANE, true>(qkv, queryNorm, keyNorm, epsilon, position, inverseFrequencies, rotaryDim,
+            attentionScaling, cosTable, sinTable, query, key, value, heads, kvHeads, t, h, threadIdx.x & 31);
+}
+
 #define QK_NORM_ROPE_WARP_KERNEL(PER_LANE, D) \
 extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_warp_d##D(const bf16_t* qkv, const bf16_t* queryNorm, \
     const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \
     bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim) \
 { \
     qk_norm_rope_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
+        query, key, value, heads, kvHeads); \
+} \
+extern "C" __global__ void __launch_bounds__(32 * QT_WARPS) qk_norm_rope_token_d##D(const bf16_t* qkv, const bf16_t* queryNorm, \
+    const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim) \
+{ \
+    qk_norm_rope_token<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
         query, key, value, heads, kvHeads); \
 }
 

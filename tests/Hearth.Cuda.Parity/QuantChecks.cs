@@ -31,6 +31,10 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
             Check($"gguf {format}", () => [Gguf(format, Out, In)], gguf: true);
         Check("gguf Q4_K_M q|k|v mixed (Q4_K, Q4_K, Q6_K)", () => [Gguf(WeightFormat.Q4_K, 128, In), Gguf(WeightFormat.Q4_K, 64, In), Gguf(WeightFormat.Q6_K, 64, In)], gguf: true);
         Check("int4 gate|up fused", () => [Int4(96, In, 128, true, false), Int4(104, In, 128, true, false)]);
+        // Three parts in one launch, the last with a partial 16-row tile; and a part of fewer than 16 rows.
+        Check("int4 q|k|v fused (3 parts)", () => [Int4(128, In, 64, true, false), Int4(48, In, 64, true, false), Int4(40, In, 64, true, false)]);
+        Check("fp8 q|k|v fused (3 parts)", () => [Fp8(160, 640), Fp8(64, 640), Fp8(72, 640)]);
+        Check("gguf Q6_K 8 rows", () => [Gguf(WeightFormat.Q6_K, 8, In)], gguf: true);
         foreach (var format in new[] { WeightFormat.Q4_K, WeightFormat.Q6_K, WeightFormat.Q8_0 }) CheckEmbedding(format);
     }
 

@@ -7,8 +7,15 @@ namespace Hearth.Backends.Cuda;
 // upload returned by its data pointer.
 public sealed unsafe partial class CudaBackend
 {
-    /// <summary>Batches up to this many rows run the quantized GEMV; larger ones dequantize tiles for cuBLASLt.</summary>
+    /// <summary>Rows one quantized GEMV launch serves (the MMA's N: two column tiles of 8).</summary>
     public const int QuantGemvMaxRows = 16;
+
+    /// <summary>
+    /// Batches up to this many rows run the quantized GEMV, in launches of <see cref="QuantGemvMaxRows"/> rows (each
+    /// streams the weights once more, still far fewer bytes than dequantizing them); larger ones (prefill)
+    /// dequantize tiles of rows to bf16 for cuBLASLt.
+    /// </summary>
+    public const int QuantGemvChunkedMaxRows = 64;
 
     private const uint QuantGemvWarps = 8;
     private const long DequantScratchBytes = 128L << 20;
@@ -77,7 +84,7 @@ public sealed unsafe partial class CudaBackend
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
         var matrices = weight.QuantizedParts;
-        bool gemv = UseQuantGemv && rows <= QuantGemvMaxRows && input.Data % 16 == 0;
+        bool gemv = UseQuantGemv && rows <= QuantGemvChunkedMaxRows && input.Data % 16 == 0;
         Span<CudaQuantPart?> group = [null, null, null];
         for (int i = 0; i < matrices.Count;)
         {
@@ -116,8 +123,16 @@ public sealed unsafe partial class CudaBackend
         int k = first.InFeatures, group = first.GroupSize, blockRows = first.BlockRows, scaleCols = first.ScaleColumns;
         int outF32 = outputF32 ? 1 : 0;
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &x, &rows, &outSlice, &ldOut, &outF32 };
-        Launch(_quantKernels[first.Family].Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
+        int chunkRows = 0;
+        nint chunkX = 0, chunkOut = 0;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
+        for (int start = 0; start < rows; start += QuantGemvMaxRows)
+        {
+            chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
+            chunkX = x + (nint)((long)start * k * 2);
+            chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
+            Launch(_quantKernels[first.Family].Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
+        }
     }
 
     private void RunDequantGemm(CudaQuantPart part, nint x, int rows, nint outSlice, long ldOut, bool outputF32)

@@ -17,7 +17,6 @@
 //       F32 block scales [ceil(n / blockRows)][ceil(k / group)] as the checkpoint has them.
 
 #define QM_WARPS 8
-#define QM_UNROLL 8
 
 __device__ __forceinline__ uint4 qm_load_stream(const uint4* p)
 {
@@ -60,78 +59,38 @@ struct QmParts
     int n[3];
 };
 
-// One k-tile: A from the tile's bytes (made once for every batch column tile), B from x (rows nt*8 + g, k
-// kb + 4t..4t+3), MMAs into gacc (and sx).
-template <int FMT, int NT>
-__device__ __forceinline__ void qm_ktile(unsigned int w0, unsigned int w1, const bf16_t* x, int m, int k, int kb, int g, int t,
-    float (*gacc)[4], float (*sx)[4])
+// A operands of one k-tile from its bytes: w0 (and w1 for g8/f8).
+template <int FMT>
+__device__ __forceinline__ void qm_operands(unsigned int w0, unsigned int w1, unsigned int* a, unsigned int* h)
 {
-    const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, magicHigh = 0x45004500u, one = 0x3F803F80u;
-    unsigned int a[4], h[4];
+    const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, magicHigh = 0x45004500u;
     if (FMT == 2)
     {
         a[0] = qm_e4m3x2(w0, 0x4140u); a[1] = qm_e4m3x2(w0, 0x4342u);
         a[2] = qm_e4m3x2(w1, 0x4140u); a[3] = qm_e4m3x2(w1, 0x4342u);
-    }
-    else
-    {
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-        {
-            a[i] = ((w0 >> (4 * i)) & mask) | magic;
-            h[i] = FMT == 1 ? ((w1 >> (4 * i)) & mask) | magicHigh : 0u;
-        }
-    }
-#pragma unroll
-    for (int nt = 0; nt < NT; nt++)
-    {
-        int row = nt * 8 + g;
-        uint2 b = make_uint2(0u, 0u);
-        if (row < m) b = __ldg((const uint2*)(x + (size_t)row * k + kb + 4 * t));
-        qm_mma(gacc[nt], a[0], a[1], a[2], a[3], b.x, b.y);
-        if (FMT == 1) qm_mma(gacc[nt], h[0], h[1], h[2], h[3], b.x, b.y);
-        if (FMT != 2) qm_mma(sx[nt], one, one, one, one, b.x, b.y);
-    }
-}
-
-// Folds the group's sums into acc and clears them. Rows g and g + 8 of the tile have their own params.
-template <int FMT, int NT>
-__device__ __forceinline__ void qm_fold(const void* params, int tileInPart, int grp, int groups, int g, int blockRows, int scaleCols,
-    float (*acc)[4], float (*gacc)[4], float (*sx)[4])
-{
-    if (FMT == 2)
-    {
-        float s = __ldg((const float*)params + (size_t)(tileInPart * 16 / blockRows) * scaleCols + grp);
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-            for (int i = 0; i < 4; i++) { acc[nt][i] = fmaf(s, gacc[nt][i], acc[nt][i]); gacc[nt][i] = 0.0f; }
         return;
     }
-    const unsigned int* p = (const unsigned int*)params + ((size_t)tileInPart * groups + grp) * 16;
-    unsigned int pa = __ldg(p + g), pb = __ldg(p + g + 8);
-    // The constant the magic numbers added to every q: 128 (g4), 2048 + 128 + 128 (g8, whose u is q + 128).
-    const float bias = FMT == 0 ? 128.0f : 2304.0f;
-    float sa = qm_half(pa & 0xffffu), sb = qm_half(pb & 0xffffu);
-    float oa = qm_half(pa >> 16) - bias * sa, ob = qm_half(pb >> 16) - bias * sb;
 #pragma unroll
-    for (int nt = 0; nt < NT; nt++)
+    for (int i = 0; i < 4; i++)
     {
-        acc[nt][0] = fmaf(sa, gacc[nt][0], fmaf(oa, sx[nt][0], acc[nt][0]));
-        acc[nt][1] = fmaf(sa, gacc[nt][1], fmaf(oa, sx[nt][1], acc[nt][1]));
-        acc[nt][2] = fmaf(sb, gacc[nt][2], fmaf(ob, sx[nt][0], acc[nt][2]));
-        acc[nt][3] = fmaf(sb, gacc[nt][3], fmaf(ob, sx[nt][1], acc[nt][3]));
-#pragma unroll
-        for (int i = 0; i < 4; i++) { gacc[nt][i] = 0.0f; sx[nt][i] = 0.0f; }
+        a[i] = ((w0 >> (4 * i)) & mask) | magic;
+        if (FMT == 1) h[i] = ((w1 >> (4 * i)) & mask) | magicHigh;
     }
 }
 
-template <int FMT, int NT>
+// Main loop, in batches of QM_LOADS 16-byte loads per lane (KB k-tiles): the next batch's weights are loaded while
+// this one is multiplied, and this batch's x and params are loaded at its start, so no MMA waits on a load of its
+// own. Even and odd k-tiles accumulate into separate registers so consecutive MMAs do not wait on each other.
+// Folds happen every P k-tiles (P divides the group's k-tiles and KB; batches start at multiples of KB, so where
+// they happen is known at compile time) and at the last k-tile.
+#define QM_LOADS 4
+
+template <int FMT, int NT, int P>
 __device__ __forceinline__ void qm_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
     void* out, long long ldOut, int outF32)
 {
     __shared__ float partial[QM_WARPS][NT * 4][32];
-    const int tilesPerLoad = FMT == 0 ? 4 : 2;
+    const int TPL = FMT == 0 ? 4 : 2, KB = QM_LOADS * TPL, FOLDS = KB / P;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     int tile = blockIdx.x, part = 0, column = 0;
     for (; part < 2; part++)
@@ -141,38 +100,114 @@ __device__ __forceinline__ void qm_body(const QmParts& parts, int k, int group, 
         tile -= tiles;
         column += parts.n[part];
     }
-    int loads = k / (16 * tilesPerLoad), groups = k / group, tilesPerGroup = group >> 4;
+    int kTiles = k >> 4, loads = kTiles / TPL, batches = (kTiles + KB - 1) / KB, groups = k / group, tilesPerGroup = group >> 4;
     const uint4* data = parts.data[part] + (size_t)tile * loads * 32 + lane;
-    int l0 = warp * loads / QM_WARPS, l1 = (warp + 1) * loads / QM_WARPS;
+    const void* params = parts.params[part];
+    int b0 = warp * batches / QM_WARPS, b1 = (warp + 1) * batches / QM_WARPS;
 
-    float acc[NT][4], gacc[NT][4], sx[NT][4];
+    float acc[NT][4], gacc[2][NT][4], sx[2][NT][4];
 #pragma unroll
     for (int nt = 0; nt < NT; nt++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) { acc[nt][i] = 0.0f; gacc[nt][i] = 0.0f; sx[nt][i] = 0.0f; }
+        for (int i = 0; i < 4; i++) { acc[nt][i] = 0.0f; gacc[0][nt][i] = gacc[1][nt][i] = 0.0f; sx[0][nt][i] = sx[1][nt][i] = 0.0f; }
 
-    for (int l = l0; l < l1; l += QM_UNROLL)
+    uint4 cur[QM_LOADS], next[QM_LOADS];
+#pragma unroll
+    for (int u = 0; u < QM_LOADS; u++)
     {
-        uint4 q[QM_UNROLL];
+        int l = b0 * QM_LOADS + u;
+        cur[u] = b0 < b1 && l < loads ? qm_load_stream(data + (size_t)l * 32) : make_uint4(0u, 0u, 0u, 0u);
+    }
+    for (int b = b0; b < b1; b++)
+    {
 #pragma unroll
-        for (int u = 0; u < QM_UNROLL; u++)
-            if (l + u < l1) q[u] = qm_load_stream(data + (size_t)(l + u) * 32);
-#pragma unroll
-        for (int u = 0; u < QM_UNROLL; u++)
+        for (int u = 0; u < QM_LOADS; u++)
         {
-            if (l + u >= l1) break;
-            unsigned int words[4] = { q[u].x, q[u].y, q[u].z, q[u].w };
+            int l = (b + 1) * QM_LOADS + u;
+            next[u] = b + 1 < b1 && l < loads ? qm_load_stream(data + (size_t)l * 32) : make_uint4(0u, 0u, 0u, 0u);
+        }
+        int kt0 = b * KB;
+        uint2 xs[NT][KB];
 #pragma unroll
-            for (int j = 0; j < tilesPerLoad; j++)
+        for (int nt = 0; nt < NT; nt++)
+        {
+            int row = nt * 8 + g;
+#pragma unroll
+            for (int j = 0; j < KB; j++)
+                xs[nt][j] = row < m && kt0 + j < kTiles ? __ldg((const uint2*)(x + (size_t)row * k + (kt0 + j) * 16 + 4 * t)) : make_uint2(0u, 0u);
+        }
+        // Params of each fold: g4/g8 the half2 of rows g and g + 8; f8 the tile's block scale.
+        unsigned int pa[FOLDS], pb[FOLDS];
+#pragma unroll
+        for (int f = 0; f < FOLDS; f++)
+        {
+            int kt = kt0 + f * P, grp = kt / tilesPerGroup;
+            pa[f] = pb[f] = 0u;
+            if (kt >= kTiles) continue;
+            if (FMT == 2) pa[f] = __float_as_uint(__ldg((const float*)params + (size_t)(tile * 16 / blockRows) * scaleCols + grp));
+            else
             {
-                int kt = (l + u) * tilesPerLoad + j;
-                unsigned int w0 = FMT == 0 ? words[j] : words[2 * j], w1 = FMT == 0 ? 0u : words[2 * j + 1];
-                qm_ktile<FMT, NT>(w0, w1, x, m, k, kt * 16, g, t, gacc, sx);
-                // A warp's range may end inside a group: folding a part of a group is the same sum.
-                if ((kt + 1) % tilesPerGroup == 0 || kt + 1 == l1 * tilesPerLoad)
-                    qm_fold<FMT, NT>(parts.params[part], tile, kt / tilesPerGroup, groups, g, blockRows, scaleCols, acc, gacc, sx);
+                const unsigned int* p = (const unsigned int*)params + ((size_t)tile * groups + grp) * 16;
+                pa[f] = __ldg(p + g);
+                pb[f] = __ldg(p + g + 8);
             }
         }
+#pragma unroll
+        for (int j = 0; j < KB; j++)
+        {
+            int kt = kt0 + j;
+            if (kt >= kTiles) continue;   // only in the last batch of a k not a multiple of KB k-tiles
+            uint4 q = cur[j / TPL];
+            unsigned int w0, w1 = 0u;
+            if (FMT == 0) w0 = (j % 4 == 0) ? q.x : (j % 4 == 1) ? q.y : (j % 4 == 2) ? q.z : q.w;
+            else { w0 = (j % 2 == 0) ? q.x : q.z; w1 = (j % 2 == 0) ? q.y : q.w; }
+            unsigned int a[4], h[4];
+            qm_operands<FMT>(w0, w1, a, h);
+            const unsigned int one = 0x3F803F80u;
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+            {
+                qm_mma(gacc[j & 1][nt], a[0], a[1], a[2], a[3], xs[nt][j].x, xs[nt][j].y);
+                if (FMT == 1) qm_mma(gacc[j & 1][nt], h[0], h[1], h[2], h[3], xs[nt][j].x, xs[nt][j].y);
+                if (FMT != 2) qm_mma(sx[j & 1][nt], one, one, one, one, xs[nt][j].x, xs[nt][j].y);
+            }
+            if ((j + 1) % P == 0 || kt + 1 == kTiles)
+            {
+                int f = j / P;
+                if (FMT == 2)
+                {
+                    float s = __uint_as_float(pa[f]);
+#pragma unroll
+                    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                        for (int i = 0; i < 4; i++)
+                        {
+                            acc[nt][i] = fmaf(s, gacc[0][nt][i] + gacc[1][nt][i], acc[nt][i]);
+                            gacc[0][nt][i] = gacc[1][nt][i] = 0.0f;
+                        }
+                }
+                else
+                {
+                    // The constant the magic numbers added to every q: 128 (g4), 2048 + 128 + 128 (g8, u = q + 128).
+                    const float bias = FMT == 0 ? 128.0f : 2304.0f;
+                    float sa = qm_half(pa[f] & 0xffffu), sb = qm_half(pb[f] & 0xffffu);
+                    float oa = qm_half(pa[f] >> 16) - bias * sa, ob = qm_half(pb[f] >> 16) - bias * sb;
+#pragma unroll
+                    for (int nt = 0; nt < NT; nt++)
+                    {
+                        float s0 = sx[0][nt][0] + sx[1][nt][0], s1 = sx[0][nt][1] + sx[1][nt][1];
+                        acc[nt][0] = fmaf(sa, gacc[0][nt][0] + gacc[1][nt][0], fmaf(oa, s0, acc[nt][0]));
+                        acc[nt][1] = fmaf(sa, gacc[0][nt][1] + gacc[1][nt][1], fmaf(oa, s1, acc[nt][1]));
+                        acc[nt][2] = fmaf(sb, gacc[0][nt][2] + gacc[1][nt][2], fmaf(ob, s0, acc[nt][2]));
+                        acc[nt][3] = fmaf(sb, gacc[0][nt][3] + gacc[1][nt][3], fmaf(ob, s1, acc[nt][3]));
+#pragma unroll
+                        for (int i = 0; i < 4; i++) gacc[0][nt][i] = gacc[1][nt][i] = sx[0][nt][i] = sx[1][nt][i] = 0.0f;
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < QM_LOADS; u++) cur[u] = next[u];
     }
 
 #pragma unroll
@@ -194,9 +229,21 @@ __device__ __forceinline__ void qm_body(const QmParts& parts, int k, int group, 
     }
 }
 
+// P = the fold period: the largest of 8, 4, 2, 1 k-tiles that divides the group's k-tiles.
+template <int FMT, int NT>
+__device__ __forceinline__ void qm_dispatch(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
+    void* out, long long ldOut, int outF32)
+{
+    int tilesPerGroup = group >> 4;
+    if (tilesPerGroup % 8 == 0) qm_body<FMT, NT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
+    else if (tilesPerGroup % 4 == 0) qm_body<FMT, NT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
+    else if (tilesPerGroup % 2 == 0) qm_body<FMT, NT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
+    else qm_body<FMT, NT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
+}
+
 // Up to three parts of one layout and group size (q|k|v, gate|up) in one launch; grid = the parts' 16-row tiles.
 #define QM_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(32 * QM_WARPS) NAME(const uint4* d0, const void* p0, int n0, const uint4* d1, \
+extern "C" __global__ void __launch_bounds__(32 * QM_WARPS, 2) NAME(const uint4* d0, const void* p0, int n0, const uint4* d1, \
     const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, int scaleCols, \
     const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
 { \
@@ -204,8 +251,8 @@ extern "C" __global__ void __launch_bounds__(32 * QM_WARPS) NAME(const uint4* d0
     parts.data[0] = d0; parts.data[1] = d1; parts.data[2] = d2; \
     parts.params[0] = p0; parts.params[1] = p1; parts.params[2] = p2; \
     parts.n[0] = n0; parts.n[1] = n1; parts.n[2] = n2; \
-    if (m <= 8) qm_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
-    else qm_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
+    if (m <= 8) qm_dispatch<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
+    else qm_dispatch<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
 }
 
 QM_KERNEL(gemv_g4, 0)

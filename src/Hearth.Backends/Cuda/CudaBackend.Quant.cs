@@ -7,8 +7,8 @@ namespace Hearth.Backends.Cuda;
 // upload returned by its data pointer.
 public sealed unsafe partial class CudaBackend
 {
-    /// <summary>Rows one quantized GEMV launch serves (the MMA's N: one column tile of 8).</summary>
-    public const int QuantGemvMaxRows = 8;
+    /// <summary>Rows one quantized GEMV launch serves (the MMA's N: two column tiles of 8).</summary>
+    public const int QuantGemvMaxRows = 16;
 
     /// <summary>
     /// Batches up to this many rows run the quantized GEMV, in launches of <see cref="QuantGemvMaxRows"/> rows (each

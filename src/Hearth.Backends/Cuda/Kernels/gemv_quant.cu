@@ -1,9 +1,9 @@
-// Quantized products on tensor cores, 1-8 rows a launch (the host runs up to 64 in chunks): y[m, ldOut] = x W^T,
+// Batch 1-16 products with quantized weights on tensor cores: y[m, ldOut] (column slice) = x[m, k] * W[n, k]^T,
 // bf16 x, F32 accumulation. Decode streams W once, so what matters is bytes in flight and few instructions per
 // weight: W is stored (at upload, CudaQuantTiles.cs) in the register order of mma.sync.m16n8k16's A operand, so a
 // lane's one 16-byte load holds its A fragments for 4 (g4) or 2 (g8, f8) k-tiles of 16, and a nibble becomes a
 // bf16 operand with one shift and one lop3 (the "magic number": 0x4300 | q is the bf16 value 128 + q). The batch
-// is the MMA's N (8 columns). Scales never touch the weights: per group the MMA sums
+// is the MMA's N (8 columns; 16 rows take two). Scales never touch the weights: per group the MMA sums
 // (128 + q)·x exactly in F32, a second MMA with an all-ones A sums x, and w = q·s + o folds in as
 // s·Σ(128+q)x + (o − 128 s)·Σx. Block = one 16-row tile, its 8 warps split k (thin k/v parts still fill the GPU),
 // partial sums meet in shared memory. Layouts, per 16-row tile (rows padded to 16 with zeros), per load l, lane
@@ -111,22 +111,20 @@ __device__ __forceinline__ void qm_body(const QmParts& parts, int k, int group, 
 #pragma unroll
         for (int i = 0; i < 4; i++) { acc[nt][i] = 0.0f; gacc[0][nt][i] = gacc[1][nt][i] = 0.0f; sx[0][nt][i] = sx[1][nt][i] = 0.0f; }
 
-    // Three batches of weights in registers: two in flight while the third is multiplied.
-    uint4 cur[QM_LOADS], next[QM_LOADS], after[QM_LOADS];
+    uint4 cur[QM_LOADS], next[QM_LOADS];
 #pragma unroll
     for (int u = 0; u < QM_LOADS; u++)
     {
-        int l = b0 * QM_LOADS + u, l2 = l + QM_LOADS;
+        int l = b0 * QM_LOADS + u;
         cur[u] = b0 < b1 && l < loads ? qm_load_stream(data + (size_t)l * 32) : make_uint4(0u, 0u, 0u, 0u);
-        next[u] = b0 + 1 < b1 && l2 < loads ? qm_load_stream(data + (size_t)l2 * 32) : make_uint4(0u, 0u, 0u, 0u);
     }
     for (int b = b0; b < b1; b++)
     {
 #pragma unroll
         for (int u = 0; u < QM_LOADS; u++)
         {
-            int l = (b + 2) * QM_LOADS + u;
-            after[u] = b + 2 < b1 && l < loads ? qm_load_stream(data + (size_t)l * 32) : make_uint4(0u, 0u, 0u, 0u);
+            int l = (b + 1) * QM_LOADS + u;
+            next[u] = b + 1 < b1 && l < loads ? qm_load_stream(data + (size_t)l * 32) : make_uint4(0u, 0u, 0u, 0u);
         }
         int kt0 = b * KB;
         uint2 xs[NT][KB];
@@ -209,7 +207,7 @@ __device__ __forceinline__ void qm_body(const QmParts& parts, int k, int group, 
             }
         }
 #pragma unroll
-        for (int u = 0; u < QM_LOADS; u++) { cur[u] = next[u]; next[u] = after[u]; }
+        for (int u = 0; u < QM_LOADS; u++) cur[u] = next[u];
     }
 
 #pragma unroll
@@ -244,8 +242,6 @@ __device__ __forceinline__ void qm_dispatch(const QmParts& parts, int k, int gro
 }
 
 // Up to three parts of one layout and group size (q|k|v, gate|up) in one launch; grid = the parts' 16-row tiles.
-// m is 1..8 (one MMA column tile; the host launches larger batches in chunks of 8: qm_body also compiles for NT = 2,
-// but with this batch's x in registers that variant spills, and two NT = 1 launches measured faster).
 #define QM_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QM_WARPS, 2) NAME(const uint4* d0, const void* p0, int n0, const uint4* d1, \
     const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, int scaleCols, \
@@ -255,7 +251,8 @@ extern "C" __global__ void __launch_bounds__(32 * QM_WARPS, 2) NAME(const uint4*
     parts.data[0] = d0; parts.data[1] = d1; parts.data[2] = d2; \
     parts.params[0] = p0; parts.params[1] = p1; parts.params[2] = p2; \
     parts.n[0] = n0; parts.n[1] = n1; parts.n[2] = n2; \
-    qm_dispatch<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
+    if (m <= 8) qm_dispatch<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
+    else qm_dispatch<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
 }
 
 QM_KERNEL(gemv_g4, 0)

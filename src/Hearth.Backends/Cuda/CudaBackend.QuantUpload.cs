@@ -15,13 +15,9 @@ public sealed unsafe partial class CudaBackend
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (host.Format == WeightFormat.Dense) return host.WithTensors(UploadWeight);
-        var family = CudaQuantLayout.FamilyOf(host.Format)
-            ?? throw new HearthException($"the CUDA backend cannot run {host.Format} weights; use --device cpu for this model");
-        int group = CudaQuantLayout.GroupSize(host), kMultiple = CudaQuantTiles.KMultiple(family);
-        if (host.InFeatures % kMultiple != 0 || group % CudaQuantTiles.KTile != 0)
-            throw new HearthException($"the CUDA backend needs {host.Format} rows in multiples of {kMultiple} weights and groups in multiples of {CudaQuantTiles.KTile}, got {host.InFeatures} inputs, group {group}");
-        if (family == CudaQuantFamily.F8 && host.BlockRows % CudaQuantTiles.TileRows != 0)
-            throw new HearthException($"the CUDA backend needs FP8 scale blocks of a multiple of {CudaQuantTiles.TileRows} rows, got {host.BlockRows}");
+        if (CudaQuantTiles.Unsupported(host) is { } why) throw new HearthException(why);
+        var family = CudaQuantLayout.FamilyOf(host.Format)!.Value;
+        int group = CudaQuantLayout.GroupSize(host);
         return family == CudaQuantFamily.F8 ? UploadFp8(host) : UploadPacked(host, family, group);
     }
 

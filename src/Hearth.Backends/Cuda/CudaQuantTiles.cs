@@ -28,6 +28,19 @@ internal static class CudaQuantTiles
     /// <summary>k must be a multiple of this: whole 16-byte loads.</summary>
     public static int KMultiple(CudaQuantFamily family) => KTile * TilesPerLoad(family);
 
+    /// <summary>Why a matrix cannot take this layout (a one-line message for the user), or null when it can.</summary>
+    public static string? Unsupported(QuantizedMatrix host)
+    {
+        if (CudaQuantLayout.FamilyOf(host.Format) is not { } family)
+            return $"the CUDA backend cannot run {host.Format} weights; use --device cpu for this model";
+        int group = CudaQuantLayout.GroupSize(host), kMultiple = KMultiple(family);
+        if (host.InFeatures % kMultiple != 0 || group % KTile != 0)
+            return $"the CUDA backend needs {host.Format} rows in multiples of {kMultiple} weights and groups in multiples of {KTile}, got {host.InFeatures} inputs, group {group}";
+        if (family == CudaQuantFamily.F8 && host.BlockRows % TileRows != 0)
+            return $"the CUDA backend needs FP8 scale blocks of a multiple of {TileRows} rows, got {host.BlockRows}";
+        return null;
+    }
+
     public static int PaddedRows(int outFeatures) => (outFeatures + TileRows - 1) / TileRows * TileRows;
 
     /// <summary>Bytes of one 16-row tile of data.</summary>

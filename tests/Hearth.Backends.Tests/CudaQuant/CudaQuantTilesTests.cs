@@ -90,6 +90,25 @@ public sealed class CudaQuantTilesTests
             }
     }
 
+    [Fact]
+    public void ShapesTheLayoutCannotTakeAreRefusedWithAOneLineReason()
+    {
+        // Only shapes are read: the tensors need no memory.
+        static Tensor T(DType dtype, int rows, int columns) => new(0, dtype, new Shape(rows, columns));
+        var int4Ok = QuantizedMatrix.Int4Group(8, 128, 64, T(DType.U8, 8, 64), T(DType.F32, 8, 2), null);
+        var int4Row96 = QuantizedMatrix.Int4Group(8, 96, 32, T(DType.U8, 8, 48), T(DType.F32, 8, 3), null);
+        var fp8Ok = QuantizedMatrix.Fp8Block(40, 96, 128, 128, T(DType.F8E4M3, 40, 96), T(DType.F32, 1, 1));
+        var fp8Blocks8 = QuantizedMatrix.Fp8Block(40, 96, 8, 128, T(DType.F8E4M3, 40, 96), T(DType.F32, 5, 1));
+        var q4_0 = QuantizedMatrix.Gguf(WeightFormat.Q4_0, 4, 96, T(DType.U8, 4, 54));
+        Assert.Null(CudaQuantTiles.Unsupported(int4Ok));
+        Assert.Null(CudaQuantTiles.Unsupported(fp8Ok));
+        Assert.Contains("Int4Group rows in multiples of 64 weights", CudaQuantTiles.Unsupported(int4Row96));
+        Assert.Contains("got 96 inputs", CudaQuantTiles.Unsupported(int4Row96));
+        Assert.Contains("Q4_0 rows in multiples of 64 weights", CudaQuantTiles.Unsupported(q4_0));
+        Assert.Contains("multiple of 16 rows, got 8", CudaQuantTiles.Unsupported(fp8Blocks8));
+        Assert.DoesNotContain('\n', CudaQuantTiles.Unsupported(int4Row96)!);
+    }
+
     // Row-major rows as CudaQuantLayout/the checkpoint holds them, and each weight's quantized value.
     private static (byte[] RowMajor, int[,] Values) RandomRows(CudaQuantFamily family, int rows, int k, Random random)
     {

@@ -16,6 +16,7 @@ int seed = 1234;
 bool opsOnly = false;
 bool baseline = false;
 bool decodeTiming = false;
+bool quantTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -29,6 +30,7 @@ for (int i = 0; i < args.Length; i++)
         case "--ops-only": opsOnly = true; break;
         case "--baseline": baseline = true; break;
         case "--decode-timing": decodeTiming = true; break;
+        case "--quant-timing": quantTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -113,6 +115,7 @@ using (cuda)
             StepTiming.Run(cuda);
         }
     }
+    if (quantTiming) QuantTiming.Run(cuda);
     if (baseline)
     {
         Baseline.Run(cuda);

@@ -9,7 +9,7 @@ namespace Hearth.Cuda.Parity;
 
 /// <summary>
 /// Quantized Linear and QuantizedEmbedding on CUDA against the CPU backend's kernels for the same host matrices:
-/// every format, batches 1, 3, 16 (GEMV), 33 and 2048 (dequantized tiles + cuBLASLt), fused and mixed parts.
+/// every format, batches 1, 3, 16, 33 (GEMV, 33 in three launches) and 2048 (dequantized tiles + cuBLASLt), fused and mixed parts.
 /// Inputs are rounded to bf16 first so both backends see the same x; outputs are F32.
 /// </summary>
 internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, RandomData random) : IDisposable
@@ -31,6 +31,10 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
             Check($"gguf {format}", () => [Gguf(format, Out, In)], gguf: true);
         Check("gguf Q4_K_M q|k|v mixed (Q4_K, Q4_K, Q6_K)", () => [Gguf(WeightFormat.Q4_K, 128, In), Gguf(WeightFormat.Q4_K, 64, In), Gguf(WeightFormat.Q6_K, 64, In)], gguf: true);
         Check("int4 gate|up fused", () => [Int4(96, In, 128, true, false), Int4(104, In, 128, true, false)]);
+        // Three parts in one launch, the last with a partial 16-row tile; and a part of fewer than 16 rows.
+        Check("int4 q|k|v fused (3 parts)", () => [Int4(128, In, 64, true, false), Int4(48, In, 64, true, false), Int4(40, In, 64, true, false)]);
+        Check("fp8 q|k|v fused (3 parts)", () => [Fp8(160, 640), Fp8(64, 640), Fp8(72, 640)]);
+        Check("gguf Q6_K 8 rows", () => [Gguf(WeightFormat.Q6_K, 8, In)], gguf: true);
         foreach (var format in new[] { WeightFormat.Q4_K, WeightFormat.Q6_K, WeightFormat.Q8_0 }) CheckEmbedding(format);
     }
 
@@ -50,7 +54,7 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
                 var actual = RunCuda(cudaWeight, x, rows);
                 // The CPU's GGUF kernels quantize x to int8 blocks (as llama.cpp does); the GPU keeps bf16 x.
                 double tolerance = gguf ? 2e-2 : 4e-3;
-                report.Compare($"quant linear {name} rows={rows} ({(rows <= CudaBackend.QuantGemvMaxRows ? "gemv" : "dequant+gemm")})",
+                report.Compare($"quant linear {name} rows={rows} ({(rows <= CudaBackend.QuantGemvChunkedMaxRows ? "gemv" : "dequant+gemm")})",
                     expected, actual, tolerance, tolerance);
             }
         }

@@ -7,8 +7,15 @@ namespace Hearth.Backends.Cuda;
 // upload returned by its data pointer.
 public sealed unsafe partial class CudaBackend
 {
-    /// <summary>Batches up to this many rows run the quantized GEMV; larger ones dequantize tiles for cuBLASLt.</summary>
+    /// <summary>Rows one quantized GEMV launch serves (the MMA's N: two column tiles of 8).</summary>
     public const int QuantGemvMaxRows = 16;
+
+    /// <summary>
+    /// Batches up to this many rows run the quantized GEMV, in launches of <see cref="QuantGemvMaxRows"/> rows (each
+    /// streams the weights once more, still far fewer bytes than dequantizing them); larger ones (prefill)
+    /// dequantize tiles of rows to bf16 for cuBLASLt.
+    /// </summary>
+    public const int QuantGemvChunkedMaxRows = 64;
 
     private const uint QuantGemvWarps = 8;
     private const long DequantScratchBytes = 128L << 20;
@@ -44,102 +51,6 @@ public sealed unsafe partial class CudaBackend
         _permuteColumns = Function("permute_columns_bf16");
     }
 
-    /// <summary>
-    /// Dense parts become BF16; Int4Group, Fp8Block and the GGUF formats are repacked into their GPU layout. The
-    /// returned matrix is a handle: its tensors point into the GPU copy, which is not in the host format.
-    /// </summary>
-    public QuantizedMatrix UploadQuantized(QuantizedMatrix host)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (host.Format == WeightFormat.Dense) return host.WithTensors(UploadWeight);
-        var family = CudaQuantLayout.FamilyOf(host.Format)
-            ?? throw new HearthException($"the CUDA backend cannot run {host.Format} weights; use --device cpu for this model");
-        int group = CudaQuantLayout.GroupSize(host), chunk = CudaQuantLayout.ChunkElements(family);
-        if (host.InFeatures % chunk != 0 || group % chunk != 0)
-            throw new HearthException($"the CUDA backend needs {host.Format} rows and groups in multiples of {chunk} weights, got {host.InFeatures} inputs, group {group}");
-        return family == CudaQuantFamily.F8 ? UploadFp8(host) : UploadPacked(host, family, group);
-    }
-
-    private QuantizedMatrix UploadFp8(QuantizedMatrix host)
-    {
-        var data = UploadWeight(host.Data);
-        var scales = UploadWeight32(host.Scales!.Value);
-        int scaleColumns = host.Scales!.Value.Shape[1];
-        long bytes = data.SizeBytes + scales.SizeBytes;
-        Register(new CudaQuantPart(CudaQuantFamily.F8, host.Format, host.OutFeatures, host.InFeatures, data.Data, scales.Data,
-            host.GroupSize, host.BlockRows, scaleColumns, 0, bytes));
-        return QuantizedMatrix.Fp8Block(host.OutFeatures, host.InFeatures, host.BlockRows, host.GroupSize, data, scales);
-    }
-
-    private QuantizedMatrix UploadPacked(QuantizedMatrix host, CudaQuantFamily family, int group)
-    {
-        int outFeatures = host.OutFeatures, k = host.InFeatures;
-        long rowBytes = CudaQuantLayout.DataRowBytes(family, k);
-        int paramsPerRow = CudaQuantLayout.ParamsPerRow(host);
-        long dataBytes = rowBytes * outFeatures, paramsOffset = (dataBytes + 255) / 256 * 256;
-        long totalBytes = paramsOffset + (long)paramsPerRow * outFeatures * sizeof(uint);
-        // The handle's data tensor spans the host format's size; the GPU layout is never smaller (checked here).
-        if (totalBytes < host.Data.SizeBytes) totalBytes = host.Data.SizeBytes;
-        var buffer = CudaBuffer.Allocate(_device, totalBytes);
-        _weights.Add(buffer);
-        nint dataPtr = buffer.Data, paramsPtr = buffer.Data + (nint)paramsOffset;
-
-        // Repacked on the host in slabs of rows (in parallel: a 14B model has 13 B weights), copied slab by slab.
-        int slabRows = (int)Math.Clamp((16L << 20) / Math.Max(1, rowBytes), 1, outFeatures);
-        var slabData = new byte[slabRows * rowBytes];
-        var slabParams = new uint[slabRows * paramsPerRow];
-        const int RowsPerTask = 16;
-        for (int start = 0; start < outFeatures; start += slabRows)
-        {
-            int count = Math.Min(slabRows, outFeatures - start);
-            Parallel.For(0, (count + RowsPerTask - 1) / RowsPerTask, t =>
-            {
-                int r0 = t * RowsPerTask, n = Math.Min(RowsPerTask, count - r0);
-                CudaQuantLayout.PackRows(host, start + r0, n, slabData.AsSpan((int)(r0 * rowBytes), (int)(n * rowBytes)),
-                    slabParams.AsSpan(r0 * paramsPerRow, n * paramsPerRow));
-            });
-            fixed (byte* d = slabData) CopyBytesToDevice(d, dataPtr + (nint)(start * rowBytes), count * rowBytes);
-            fixed (uint* p = slabParams) CopyBytesToDevice(p, paramsPtr + (nint)((long)start * paramsPerRow * sizeof(uint)), (long)count * paramsPerRow * sizeof(uint));
-            _device.Synchronize();
-        }
-
-        nint permutation = 0;
-        Tensor? permutationTensor = null;
-        if (host.InputPermutation is { } perm)
-        {
-            permutationTensor = UploadWeight(perm);
-            permutation = permutationTensor.Value.Data;
-            totalBytes += perm.SizeBytes;
-        }
-        Register(new CudaQuantPart(family, host.Format, outFeatures, k, dataPtr, paramsPtr, group, 1, 0, permutation, totalBytes));
-        if (host.Format == WeightFormat.Int4Group)
-        {
-            // Params are half2 pairs, one 4-byte value per group: the shape of the F32 scales the handle must carry.
-            var data = new Tensor(dataPtr, DType.U8, new Shape(outFeatures, k / 2));
-            var scales = new Tensor(paramsPtr, DType.F32, new Shape(outFeatures, paramsPerRow));
-            return QuantizedMatrix.Int4Group(outFeatures, k, group, data, scales, null, permutationTensor);
-        }
-        return QuantizedMatrix.Gguf(host.Format, outFeatures, k, new Tensor(dataPtr, DType.U8, host.Data.Shape));
-    }
-
-    private Tensor UploadWeight32(Tensor host)
-    {
-        // Scales stay F32: UploadWeight would make them BF16.
-        var buffer = CudaBuffer.Allocate(_device, host.NumElements * sizeof(float));
-        _weights.Add(buffer);
-        var device = buffer.AsTensor(DType.F32, host.Shape);
-        if (host.DType == DType.F32) CopyBytesToDevice((void*)host.Data, device.Data, host.SizeBytes);
-        else
-        {
-            var staging = new float[host.NumElements];
-            for (long i = 0; i < staging.Length; i++)
-                staging[i] = host.DType == DType.BF16 ? BFloat16Bits.ToSingle(((ushort*)host.Data)[i]) : (float)((Half*)host.Data)[i];
-            fixed (float* s = staging) CopyBytesToDevice(s, device.Data, host.NumElements * sizeof(float));
-            _device.Synchronize();
-        }
-        return device;
-    }
-
     private void Register(CudaQuantPart part)
     {
         _quantParts[part.Data] = part;
@@ -172,30 +83,61 @@ public sealed unsafe partial class CudaBackend
         bool outputF32 = output.DType == DType.F32;
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
-        foreach (var matrix in weight.QuantizedParts)
+        var matrices = weight.QuantizedParts;
+        bool gemv = UseQuantGemv && rows <= QuantGemvChunkedMaxRows && input.Data % 16 == 0;
+        Span<CudaQuantPart?> group = [null, null, null];
+        for (int i = 0; i < matrices.Count;)
         {
             nint outSlice = output.Data + (nint)column * elementBytes;
-            if (matrix.Format == WeightFormat.Dense)
-                _gemm.Run(matrix.Data.Data, input.Data, outSlice, matrix.OutFeatures, rows, k, ldOut, outputF32);
-            else
-                RunQuantizedPart(PartOf(matrix), input.Data, rows, outSlice, ldOut, outputF32);
-            column += matrix.OutFeatures;
+            if (matrices[i].Format == WeightFormat.Dense)
+            {
+                _gemm.Run(matrices[i].Data.Data, input.Data, outSlice, matrices[i].OutFeatures, rows, k, ldOut, outputF32);
+                column += matrices[i].OutFeatures;
+                i++;
+                continue;
+            }
+            var first = PartOf(matrices[i]);
+            group.Clear();
+            group[0] = first;
+            int count = 1;
+            // q|k|v and gate|up parts of one layout share a launch (their output columns are adjacent).
+            while (gemv && first.Permutation == 0 && count < 3 && i + count < matrices.Count && matrices[i + count].Format != WeightFormat.Dense
+                && PartOf(matrices[i + count]) is var next && next.Family == first.Family && next.GroupSize == first.GroupSize
+                && next.BlockRows == first.BlockRows && next.ScaleColumns == first.ScaleColumns && next.Permutation == 0)
+                group[count++] = next;
+            if (gemv) RunQuantGemv(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
+            else RunDequantGemm(first, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
+            for (int j = 0; j < count; j++) column += group[j]!.OutFeatures;
+            i += count;
         }
     }
 
-    private void RunQuantizedPart(CudaQuantPart part, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
+    private nint PermutedIfNeeded(CudaQuantPart part, nint x, int rows) =>
+        part.Permutation != 0 ? PermuteInput(x, part.Permutation, rows, part.InFeatures) : x;
+
+    private void RunQuantGemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
+    {
+        var first = parts[0]!;
+        nint d0 = first.Data, p0 = first.Params, d1 = parts[1]?.Data ?? 0, p1 = parts[1]?.Params ?? 0, d2 = parts[2]?.Data ?? 0, p2 = parts[2]?.Params ?? 0;
+        int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0;
+        int k = first.InFeatures, group = first.GroupSize, blockRows = first.BlockRows, scaleCols = first.ScaleColumns;
+        int outF32 = outputF32 ? 1 : 0;
+        long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
+        int chunkRows = 0;
+        nint chunkX = 0, chunkOut = 0;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
+        for (int start = 0; start < rows; start += QuantGemvMaxRows)
+        {
+            chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
+            chunkX = x + (nint)((long)start * k * 2);
+            chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
+            Launch(_quantKernels[first.Family].Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
+        }
+    }
+
+    private void RunDequantGemm(CudaQuantPart part, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
     {
         int k = part.InFeatures;
-        if (part.Permutation != 0) x = PermuteInput(x, part.Permutation, rows, k);
-        if (UseQuantGemv && rows <= QuantGemvMaxRows && x % 16 == 0)
-        {
-            nint data = part.Data, parameters = part.Params;
-            int n = part.OutFeatures, group = part.GroupSize, blockRows = part.BlockRows, scaleCols = part.ScaleColumns;
-            int outF32 = outputF32 ? 1 : 0;
-            void** args = stackalloc void*[] { &data, &parameters, &n, &k, &group, &blockRows, &scaleCols, &x, &rows, &outSlice, &ldOut, &outF32 };
-            Launch(_quantKernels[part.Family].Gemv, (uint)((n + QuantGemvWarps - 1) / QuantGemvWarps), 1, 32 * QuantGemvWarps, 0, args);
-            return;
-        }
         // Tiles of whole rows dequantized into one reusable scratch, each multiplied by cuBLASLt into its columns.
         _dequantScratch ??= CudaBuffer.Allocate(_device, DequantScratchBytes);
         int tileRows = (int)Math.Min(part.OutFeatures, DequantScratchBytes / (2L * k) / 64 * 64);
@@ -214,7 +156,7 @@ public sealed unsafe partial class CudaBackend
     {
         nint data = part.Data, parameters = part.Params;
         int k = part.InFeatures, group = part.GroupSize, blockRows = part.BlockRows, scaleCols = part.ScaleColumns;
-        long chunks = (long)rows * (k / CudaQuantLayout.ChunkElements(part.Family));
+        long chunks = (long)rows * (k / CudaQuantTiles.KTile);
         void** args = stackalloc void*[] { &data, &parameters, &k, &group, &blockRows, &scaleCols, &rowIds, &rowStart, &rows, &output, &ldOut };
         Launch(_quantKernels[part.Family].Dequant, (uint)((chunks + ElementwiseThreads - 1) / ElementwiseThreads), 1, ElementwiseThreads, 0, args);
     }

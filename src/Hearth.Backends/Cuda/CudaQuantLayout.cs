@@ -36,9 +36,6 @@ internal static class CudaQuantLayout
         _ => host.GroupSize,
     };
 
-    /// <summary>Weights per 16-byte chunk: the GEMV's unit of work.</summary>
-    public static int ChunkElements(CudaQuantFamily family) => family == CudaQuantFamily.G4 ? 32 : 16;
-
     public static long DataRowBytes(CudaQuantFamily family, int inFeatures) => family == CudaQuantFamily.G4 ? inFeatures / 2 : inFeatures;
 
     /// <summary>Params (one uint each: f16 scale in the low half, f16 offset in the high half) per row of G4/G8.</summary>

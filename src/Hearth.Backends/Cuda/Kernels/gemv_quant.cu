@@ -1,17 +1,24 @@
-// Batch 1-16 matrix-vector products for quantized weights: y[m, ldOut] (column slice) = x[m, k] * W[n, k]^T,
-// bf16 x, F32 accumulation. Decode is bound by streaming W once, so each warp owns one output row and streams it
-// with 16-byte loads (QG_UNROLL in flight per lane), dequantizes in registers and reuses each dequantized weight
-// for all M input rows. The GPU layouts (made at upload, CudaQuantLayout.cs, docs/cuda.md):
-//   g4: U8 [n, k/2] in 32-weight chunks of 16 bytes, byte b = weight b (low nibble) | weight 16+b (high);
-//       params half2 [n, k/group] = (scale, offset): w = q * scale + offset. AWQ/GPTQ, GGUF Q4_0 and Q4_K.
-//   g8: I8 [n, k] (signed), params half2 [n, k/group]: w = q * scale + offset. GGUF Q8_0, Q5_K, Q6_K.
-//   f8: e4m3 [n, k], F32 scales [ceil(n/blockRows), ceil(k/blockCols)]: w = fp8 * scale. FP8 block checkpoints.
-// Requires 16-byte aligned rows and x (checked on the host).
+// Batch 1-16 products with quantized weights on tensor cores: y[m, ldOut] (column slice) = x[m, k] * W[n, k]^T,
+// bf16 x, F32 accumulation. Decode streams W once, so what matters is bytes in flight and few instructions per
+// weight: W is stored (at upload, CudaQuantTiles.cs) in the register order of mma.sync.m16n8k16's A operand, so a
+// lane's one 16-byte load holds its A fragments for 4 (g4) or 2 (g8, f8) k-tiles of 16, and a nibble becomes a
+// bf16 operand with one shift and one lop3 (the "magic number": 0x4300 | q is the bf16 value 128 + q). The batch
+// is the MMA's N (8 columns; 16 rows take two). Scales never touch the weights: per group the MMA sums
+// (128 + q)·x exactly in F32, a second MMA with an all-ones A sums x, and w = q·s + o folds in as
+// s·Σ(128+q)x + (o − 128 s)·Σx. Block = one 16-row tile, its 8 warps split k (thin k/v parts still fill the GPU),
+// partial sums meet in shared memory. Layouts, per 16-row tile (rows padded to 16 with zeros), per load l, lane
+// L = 4g + t (g = L / 4 picks rows g and g + 8; t picks k offsets 4t..4t+3 of every 16-wide k-tile):
+//   g4: 4 bytes a k-tile: one word w, bits 4i..4i+3 | 16+4i..16+4i+3 = A register i (i = 0: row g, k 4t, 4t+1;
+//       1: row g+8, same k; 2: row g, k 4t+2, 4t+3; 3: row g+8, k 4t+2, 4t+3). AWQ/GPTQ, Q4_0, Q4_K.
+//       Params half2 (scale, offset) [tile][group][16 rows]: w = q·scale + offset.
+//   g8: 8 bytes a k-tile: the low nibbles of u = q + 128 as a g4 word, then the high nibbles. Q8_0, Q5_K, Q6_K.
+//       The high nibbles enter as 0x4500 | h = 2048 + 16h, so the two MMAs share one accumulator.
+//   f8: 8 bytes a k-tile: e4m3 bytes (row g: k 4t, 4t+1; row g+8: same; row g: 4t+2, 4t+3; row g+8: same);
+//       F32 block scales [ceil(n / blockRows)][ceil(k / group)] as the checkpoint has them.
 
-#define QG_WARPS 8
-#define QG_UNROLL 2
+#define QM_WARPS 8
 
-__device__ __forceinline__ uint4 qg_load_stream(const uint4* p)
+__device__ __forceinline__ uint4 qm_load_stream(const uint4* p)
 {
     uint4 v;
     asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
@@ -19,7 +26,7 @@ __device__ __forceinline__ uint4 qg_load_stream(const uint4* p)
     return v;
 }
 
-__device__ __forceinline__ float qg_half(unsigned int bits)
+__device__ __forceinline__ float qm_half(unsigned int bits)
 {
     float f;
     unsigned short h = (unsigned short)bits;
@@ -27,211 +34,284 @@ __device__ __forceinline__ float qg_half(unsigned int bits)
     return f;
 }
 
-__device__ __forceinline__ void qg_bf16x8(uint4 v, float* f)
+__device__ __forceinline__ void qm_mma(float* c, unsigned int a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int b0, unsigned int b1)
 {
-    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
-    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
-    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
-    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// 2^23 + q as a float, minus 2^23: exact for q < 2^23, and cheaper than an integer conversion.
-__device__ __forceinline__ float qg_u4(unsigned int word, int shift) { return __uint_as_float(0x4B000000u | ((word >> shift) & 0xFu)) - 8388608.0f; }
-
-__device__ __forceinline__ float qg_s8(unsigned int word, int shift) { return __uint_as_float(0x4B000000u | (((word >> shift) & 0xFFu) ^ 0x80u)) - 8388736.0f; }
-
-// e4m3's 7 magnitude bits placed at the f32 exponent/mantissa boundary give 2^-120 times its value (an f32
-// subnormal for e4m3 subnormals, still exact); one multiply by 2^120 makes it the value.
-__device__ __forceinline__ float qg_e4m3(unsigned int word, int shift)
+// Two e4m3 bytes (byte lo, byte lo + 1 of w) -> bf16x2 of the exact values: the bits go where bf16 keeps them
+// (giving value · 2^-120, an exact bf16 even for e4m3 subnormals), then one bf16x2 FMA by 2^120 re-biases.
+__device__ __forceinline__ unsigned int qm_e4m3x2(unsigned int w, unsigned int selector)
 {
-    unsigned int b = (word >> shift) & 0xFFu;
-    return __uint_as_float(((b & 0x7Fu) << 20) | ((b & 0x80u) << 24)) * __int_as_float(0x7B800000); // 2^120
+    unsigned int t, r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(t) : "r"(w), "r"(0u), "r"(selector));
+    unsigned int bits = ((t & 0x007F007Fu) << 4) | ((t & 0x00800080u) << 8);
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(bits), "r"(0x7B807B80u), "r"(0x80008000u));
+    return r;
 }
 
-// Dequantizes one 16-byte chunk of a row into w (32 weights for g4, 16 for g8 and f8).
-template <int FMT>
-__device__ __forceinline__ void qg_dequant(uint4 q, float scale, float offset, float* w)
+struct QmParts
 {
-    unsigned int words[4] = { q.x, q.y, q.z, q.w };
-    if (FMT == 0)
-    {
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int b = 0; b < 4; b++)
-            {
-                w[4 * j + b] = fmaf(qg_u4(words[j], 8 * b), scale, offset);
-                w[16 + 4 * j + b] = fmaf(qg_u4(words[j], 8 * b + 4), scale, offset);
-            }
-    }
-    else if (FMT == 1)
-    {
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int b = 0; b < 4; b++) w[4 * j + b] = fmaf(qg_s8(words[j], 8 * b), scale, offset);
-    }
-    else
-    {
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int b = 0; b < 4; b++) w[4 * j + b] = qg_e4m3(words[j], 8 * b) * scale;
-    }
-}
-
-struct QgRow
-{
-    const uint4* data;      // the row's chunks
-    const void* params;     // g4/g8: the row's half2 params; f8: the row's block-row of F32 scales
-    int chunksPerGroup;     // g4/g8: chunks sharing one param; f8: chunks per scale block column
+    const uint4* data[3];
+    const void* params[3];
+    int n[3];
 };
 
+// A operands of one k-tile from its bytes: w0 (and w1 for g8/f8).
 template <int FMT>
-__device__ __forceinline__ void qg_params(const QgRow& row, int c, float& scale, float& offset)
+__device__ __forceinline__ void qm_operands(unsigned int w0, unsigned int w1, unsigned int* a, unsigned int* h)
 {
-    int g = c / row.chunksPerGroup;
+    const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, magicHigh = 0x45004500u;
     if (FMT == 2)
     {
-        scale = __ldg((const float*)row.params + g);
-        offset = 0.0f;
+        a[0] = qm_e4m3x2(w0, 0x4140u); a[1] = qm_e4m3x2(w0, 0x4342u);
+        a[2] = qm_e4m3x2(w1, 0x4140u); a[3] = qm_e4m3x2(w1, 0x4342u);
+        return;
     }
-    else
+#pragma unroll
+    for (int i = 0; i < 4; i++)
     {
-        unsigned int p = __ldg((const unsigned int*)row.params + g);
-        scale = qg_half(p & 0xffffu);
-        offset = qg_half(p >> 16);
+        a[i] = ((w0 >> (4 * i)) & mask) | magic;
+        if (FMT == 1) h[i] = ((w1 >> (4 * i)) & mask) | magicHigh;
     }
 }
 
-// x rows are read for chunk c: 32 (g4) or 16 (g8, f8) bf16 values each.
-template <int FMT, int M>
-__device__ __forceinline__ void qg_fma(const float* w, const bf16_t* x, int k, int c, int rowsValid, float* acc)
+// Main loop, in batches of QM_LOADS 16-byte loads per lane (KB k-tiles): the next batch's weights are loaded while
+// this one is multiplied, and this batch's x and params are loaded at its start, so no MMA waits on a load of its
+// own. Even and odd k-tiles accumulate into separate registers so consecutive MMAs do not wait on each other.
+// Folds happen every P k-tiles (P divides the group's k-tiles and KB; batches start at multiples of KB, so where
+// they happen is known at compile time) and at the last k-tile.
+#define QM_LOADS 4
+
+template <int FMT, int NT, int P>
+__device__ __forceinline__ void qm_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
+    void* out, long long ldOut, int outF32)
 {
-    const int per = FMT == 0 ? 32 : 16;
-#pragma unroll
-    for (int m = 0; m < M; m++)
+    __shared__ float partial[QM_WARPS][NT * 4][32];
+    const int TPL = FMT == 0 ? 4 : 2, KB = QM_LOADS * TPL, FOLDS = KB / P;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    int tile = blockIdx.x, part = 0, column = 0;
+    for (; part < 2; part++)
     {
-        const uint4* xr = (const uint4*)(x + (size_t)min(m, rowsValid - 1) * k + (size_t)c * per);
+        int tiles = (parts.n[part] + 15) >> 4;
+        if (tile < tiles) break;
+        tile -= tiles;
+        column += parts.n[part];
+    }
+    int kTiles = k >> 4, loads = kTiles / TPL, batches = (kTiles + KB - 1) / KB, groups = k / group, tilesPerGroup = group >> 4;
+    const uint4* data = parts.data[part] + (size_t)tile * loads * 32 + lane;
+    const void* params = parts.params[part];
+    int b0 = warp * batches / QM_WARPS, b1 = (warp + 1) * batches / QM_WARPS;
+
+    float acc[NT][4], gacc[2][NT][4], sx[2][NT][4];
 #pragma unroll
-        for (int v = 0; v < per / 8; v++)
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) { acc[nt][i] = 0.0f; gacc[0][nt][i] = gacc[1][nt][i] = 0.0f; sx[0][nt][i] = sx[1][nt][i] = 0.0f; }
+
+    uint4 cur[QM_LOADS], next[QM_LOADS];
+#pragma unroll
+    for (int u = 0; u < QM_LOADS; u++)
+    {
+        int l = b0 * QM_LOADS + u;
+        cur[u] = b0 < b1 && l < loads ? qm_load_stream(data + (size_t)l * 32) : make_uint4(0u, 0u, 0u, 0u);
+    }
+    for (int b = b0; b < b1; b++)
+    {
+#pragma unroll
+        for (int u = 0; u < QM_LOADS; u++)
         {
-            float xf[8];
-            qg_bf16x8(__ldg(xr + v), xf);
-#pragma unroll
-            for (int i = 0; i < 8; i++) acc[m] = fmaf(w[8 * v + i], xf[i], acc[m]);
+            int l = (b + 1) * QM_LOADS + u;
+            next[u] = b + 1 < b1 && l < loads ? qm_load_stream(data + (size_t)l * 32) : make_uint4(0u, 0u, 0u, 0u);
         }
+        int kt0 = b * KB;
+        uint2 xs[NT][KB];
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+        {
+            int row = nt * 8 + g;
+#pragma unroll
+            for (int j = 0; j < KB; j++)
+                xs[nt][j] = row < m && kt0 + j < kTiles ? __ldg((const uint2*)(x + (size_t)row * k + (kt0 + j) * 16 + 4 * t)) : make_uint2(0u, 0u);
+        }
+        // Params of each fold: g4/g8 the half2 of rows g and g + 8; f8 the tile's block scale.
+        unsigned int pa[FOLDS], pb[FOLDS];
+#pragma unroll
+        for (int f = 0; f < FOLDS; f++)
+        {
+            int kt = kt0 + f * P, grp = kt / tilesPerGroup;
+            pa[f] = pb[f] = 0u;
+            if (kt >= kTiles) continue;
+            if (FMT == 2) pa[f] = __float_as_uint(__ldg((const float*)params + (size_t)(tile * 16 / blockRows) * scaleCols + grp));
+            else
+            {
+                const unsigned int* p = (const unsigned int*)params + ((size_t)tile * groups + grp) * 16;
+                pa[f] = __ldg(p + g);
+                pb[f] = __ldg(p + g + 8);
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < KB; j++)
+        {
+            int kt = kt0 + j;
+            if (kt >= kTiles) continue;   // only in the last batch of a k not a multiple of KB k-tiles
+            uint4 q = cur[j / TPL];
+            unsigned int w0, w1 = 0u;
+            if (FMT == 0) w0 = (j % 4 == 0) ? q.x : (j % 4 == 1) ? q.y : (j % 4 == 2) ? q.z : q.w;
+            else { w0 = (j % 2 == 0) ? q.x : q.z; w1 = (j % 2 == 0) ? q.y : q.w; }
+            unsigned int a[4], h[4];
+            qm_operands<FMT>(w0, w1, a, h);
+            const unsigned int one = 0x3F803F80u;
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+            {
+                qm_mma(gacc[j & 1][nt], a[0], a[1], a[2], a[3], xs[nt][j].x, xs[nt][j].y);
+                if (FMT == 1) qm_mma(gacc[j & 1][nt], h[0], h[1], h[2], h[3], xs[nt][j].x, xs[nt][j].y);
+                if (FMT != 2) qm_mma(sx[j & 1][nt], one, one, one, one, xs[nt][j].x, xs[nt][j].y);
+            }
+            if ((j + 1) % P == 0 || kt + 1 == kTiles)
+            {
+                int f = j / P;
+                if (FMT == 2)
+                {
+                    float s = __uint_as_float(pa[f]);
+#pragma unroll
+                    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                        for (int i = 0; i < 4; i++)
+                        {
+                            acc[nt][i] = fmaf(s, gacc[0][nt][i] + gacc[1][nt][i], acc[nt][i]);
+                            gacc[0][nt][i] = gacc[1][nt][i] = 0.0f;
+                        }
+                }
+                else
+                {
+                    // The constant the magic numbers added to every q: 128 (g4), 2048 + 128 + 128 (g8, u = q + 128).
+                    const float bias = FMT == 0 ? 128.0f : 2304.0f;
+                    float sa = qm_half(pa[f] & 0xffffu), sb = qm_half(pb[f] & 0xffffu);
+                    float oa = qm_half(pa[f] >> 16) - bias * sa, ob = qm_half(pb[f] >> 16) - bias * sb;
+#pragma unroll
+                    for (int nt = 0; nt < NT; nt++)
+                    {
+                        float s0 = sx[0][nt][0] + sx[1][nt][0], s1 = sx[0][nt][1] + sx[1][nt][1];
+                        acc[nt][0] = fmaf(sa, gacc[0][nt][0] + gacc[1][nt][0], fmaf(oa, s0, acc[nt][0]));
+                        acc[nt][1] = fmaf(sa, gacc[0][nt][1] + gacc[1][nt][1], fmaf(oa, s1, acc[nt][1]));
+                        acc[nt][2] = fmaf(sb, gacc[0][nt][2] + gacc[1][nt][2], fmaf(ob, s0, acc[nt][2]));
+                        acc[nt][3] = fmaf(sb, gacc[0][nt][3] + gacc[1][nt][3], fmaf(ob, s1, acc[nt][3]));
+#pragma unroll
+                        for (int i = 0; i < 4; i++) gacc[0][nt][i] = gacc[1][nt][i] = sx[0][nt][i] = sx[1][nt][i] = 0.0f;
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < QM_LOADS; u++) cur[u] = next[u];
+    }
+
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) partial[warp][nt * 4 + i][lane] = acc[nt][i];
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < NT * 4 * 32; idx += blockDim.x)
+    {
+        int slot = idx >> 5, l = idx & 31, nt = slot >> 2, i = slot & 3;
+        float sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < QM_WARPS; w++) sum += partial[w][slot][l];
+        int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = nt * 8 + 2 * (l & 3) + (i & 1);
+        if (row >= parts.n[part] || col >= m) continue;
+        size_t o = (size_t)col * ldOut + column + row;
+        if (outF32) ((float*)out)[o] = sum;
+        else ((bf16_t*)out)[o] = f32_to_bf16(sum);
     }
 }
 
-template <int FMT, int M>
-__device__ __forceinline__ void qg_row(const QgRow& row, const bf16_t* x, int k, int chunks, int rowsValid, float* acc)
+// P = the fold period: the largest of 8, 4, 2, 1 k-tiles that divides the group's k-tiles.
+template <int FMT, int NT>
+__device__ __forceinline__ void qm_dispatch(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
+    void* out, long long ldOut, int outF32)
 {
-    const int per = FMT == 0 ? 32 : 16;
-    int c = threadIdx.x & 31;
-    for (; c + 32 * (QG_UNROLL - 1) < chunks; c += 32 * QG_UNROLL)
-    {
-        uint4 q[QG_UNROLL];
-#pragma unroll
-        for (int u = 0; u < QG_UNROLL; u++) q[u] = qg_load_stream(row.data + c + 32 * u);
-#pragma unroll
-        for (int u = 0; u < QG_UNROLL; u++)
-        {
-            float scale, offset, w[per];
-            qg_params<FMT>(row, c + 32 * u, scale, offset);
-            qg_dequant<FMT>(q[u], scale, offset, w);
-            qg_fma<FMT, M>(w, x, k, c + 32 * u, rowsValid, acc);
-        }
-    }
-    for (; c < chunks; c += 32)
-    {
-        float scale, offset, w[per];
-        qg_params<FMT>(row, c, scale, offset);
-        qg_dequant<FMT>(qg_load_stream(row.data + c), scale, offset, w);
-        qg_fma<FMT, M>(w, x, k, c, rowsValid, acc);
-    }
+    int tilesPerGroup = group >> 4;
+    if (tilesPerGroup % 8 == 0) qm_body<FMT, NT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
+    else if (tilesPerGroup % 4 == 0) qm_body<FMT, NT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
+    else if (tilesPerGroup % 2 == 0) qm_body<FMT, NT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
+    else qm_body<FMT, NT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32);
 }
 
-// One warp per output row; rows of the part are [0, n). f8 passes blockRows and the scale matrix's column count.
-template <int FMT, int M>
-__device__ __forceinline__ void qg_body(const unsigned char* data, const void* params, int n, int k, int group, int blockRows,
-    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32)
-{
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int r = blockIdx.x * QG_WARPS + warp;
-    if (r >= n) return;
-    const int per = FMT == 0 ? 32 : 16;
-    int chunks = k / per;
-    QgRow row;
-    row.data = (const uint4*)(data + (size_t)r * (FMT == 0 ? k / 2 : k));
-    if (FMT == 2)
-    {
-        row.params = (const float*)params + (size_t)(r / blockRows) * scaleCols;
-        row.chunksPerGroup = group / per;
-    }
-    else
-    {
-        row.params = (const unsigned int*)params + (size_t)r * (k / group);
-        row.chunksPerGroup = group / per;
-    }
-    float acc[M];
-#pragma unroll
-    for (int i = 0; i < M; i++) acc[i] = 0.0f;
-    qg_row<FMT, M>(row, x, k, chunks, m, acc);
-#pragma unroll
-    for (int i = 0; i < M; i++) acc[i] = warp_sum(acc[i]);
-    if (lane == 0)
-    {
-#pragma unroll
-        for (int i = 0; i < M; i++)
-        {
-            if (i >= m) break;
-            if (outF32) ((float*)out)[i * ldOut + r] = acc[i];
-            else ((bf16_t*)out)[i * ldOut + r] = f32_to_bf16(acc[i]);
-        }
-    }
-}
-
-// m is 1..16; M is the next of 1, 2, 4, 8, 16 (extra rows re-read the last x row and are not written).
-#define QG_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(32 * QG_WARPS) NAME(const unsigned char* data, const void* params, int n, int k, \
-    int group, int blockRows, int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
+// Up to three parts of one layout and group size (q|k|v, gate|up) in one launch; grid = the parts' 16-row tiles.
+#define QM_KERNEL(NAME, FMT) \
+extern "C" __global__ void __launch_bounds__(32 * QM_WARPS, 2) NAME(const uint4* d0, const void* p0, int n0, const uint4* d1, \
+    const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, int scaleCols, \
+    const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
 { \
-    if (m <= 1) qg_body<FMT, 1>(data, params, n, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
-    else if (m <= 2) qg_body<FMT, 2>(data, params, n, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
-    else if (m <= 4) qg_body<FMT, 4>(data, params, n, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
-    else if (m <= 8) qg_body<FMT, 8>(data, params, n, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
-    else qg_body<FMT, 16>(data, params, n, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
+    QmParts parts; \
+    parts.data[0] = d0; parts.data[1] = d1; parts.data[2] = d2; \
+    parts.params[0] = p0; parts.params[1] = p1; parts.params[2] = p2; \
+    parts.n[0] = n0; parts.n[1] = n1; parts.n[2] = n2; \
+    if (m <= 8) qm_dispatch<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
+    else qm_dispatch<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
 }
 
-QG_KERNEL(gemv_g4, 0)
-QG_KERNEL(gemv_g8, 1)
-QG_KERNEL(gemv_f8, 2)
+QM_KERNEL(gemv_g4, 0)
+QM_KERNEL(gemv_g8, 1)
+QM_KERNEL(gemv_f8, 2)
 
-// Dequantizes rows of a quantized matrix to bf16: output row i = W row (rowIds ? rowIds[i] : rowStart + i), for
-// the prefill tile path (a tile of rows into a reusable scratch, then cuBLASLt) and quantized embedding lookups.
-// One thread per 16-byte chunk.
+// Dequantizes rows of a tiled matrix to bf16: output row i = W row (rowIds ? rowIds[i] : rowStart + i), for the
+// prefill tile path (a tile of rows into a reusable scratch, then cuBLASLt) and quantized embedding lookups.
+// One thread per (row, 16-wide k-tile); F32 arithmetic, one rounding to bf16.
 template <int FMT>
-__device__ __forceinline__ void qg_dequant_rows(const unsigned char* data, const void* params, int k, int group, int blockRows,
+__device__ __forceinline__ void qm_dequant_rows(const unsigned char* data, const void* params, int k, int group, int blockRows,
     int scaleCols, const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut)
 {
-    const int per = FMT == 0 ? 32 : 16;
-    int chunks = k / per;
+    const int tilesPerLoad = FMT == 0 ? 4 : 2, tileBytes = FMT == 0 ? 4 : 8;
+    int kTiles = k >> 4;
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long)rows * chunks) return;
-    int outRow = (int)(i / chunks), c = (int)(i % chunks);
+    if (i >= (long long)rows * kTiles) return;
+    int outRow = (int)(i / kTiles), kt = (int)(i % kTiles);
     int r = rowIds ? rowIds[outRow] : rowStart + outRow;
-    QgRow row;
-    row.data = (const uint4*)(data + (size_t)r * (FMT == 0 ? k / 2 : k));
-    row.params = FMT == 2 ? (const void*)((const float*)params + (size_t)(r / blockRows) * scaleCols)
-                          : (const void*)((const unsigned int*)params + (size_t)r * (k / group));
-    row.chunksPerGroup = group / per;
-    float scale, offset, w[per];
-    qg_params<FMT>(row, c, scale, offset);
-    qg_dequant<FMT>(__ldg(row.data + c), scale, offset, w);
-    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)c * per);
+    int tile = r >> 4, inTile = r & 15, g = inTile & 7, high = inTile >> 3;
+    int loads = k / (16 * tilesPerLoad), grp = kt * 16 / group;
+    float scale, offset = 0.0f;
+    if (FMT == 2) scale = __ldg((const float*)params + (size_t)(r / blockRows) * scaleCols + grp);
+    else
+    {
+        unsigned int p = __ldg((const unsigned int*)params + ((size_t)tile * (k / group) + grp) * 16 + inTile);
+        scale = qm_half(p & 0xffffu);
+        offset = qm_half(p >> 16);
+    }
+    float w[16];
 #pragma unroll
-    for (int v = 0; v < per / 8; v++)
+    for (int t = 0; t < 4; t++)
+    {
+        const unsigned char* bytes = data + (((size_t)tile * loads + kt / tilesPerLoad) * 32 + 4 * g + t) * 16 + (kt % tilesPerLoad) * tileBytes;
+        unsigned int w0 = __ldg((const unsigned int*)bytes), w1 = FMT == 0 ? 0u : __ldg((const unsigned int*)bytes + 1);
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+        {
+            // Element e of lane t: k 4t + e; g4/g8 nibble at bit 4·high + 8·(e / 2) + 16·(e % 2); f8 byte 2·high + 4·(e / 2) + e % 2.
+            float v;
+            if (FMT == 2)
+            {
+                int byteIndex = 2 * high + 4 * (e >> 1) + (e & 1);
+                unsigned int b = ((byteIndex < 4 ? w0 : w1) >> (8 * (byteIndex & 3))) & 0xFFu;
+                v = fp8e4m3_to_f32(b) * scale;
+            }
+            else
+            {
+                int shift = 4 * high + 8 * (e >> 1) + 16 * (e & 1);
+                int q = (int)((w0 >> shift) & 0xFu);
+                if (FMT == 1) q = (q | (int)(((w1 >> shift) & 0xFu) << 4)) - 128;
+                v = fmaf((float)q, scale, offset);
+            }
+            w[4 * t + e] = v;
+        }
+    }
+    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)kt * 16);
+#pragma unroll
+    for (int v = 0; v < 2; v++)
     {
         uint4 o;
         o.x = f32_to_bf16(w[8 * v + 0]) | ((unsigned int)f32_to_bf16(w[8 * v + 1]) << 16);
@@ -242,16 +322,16 @@ __device__ __forceinline__ void qg_dequant_rows(const unsigned char* data, const
     }
 }
 
-#define QG_DEQUANT_KERNEL(NAME, FMT) \
+#define QM_DEQUANT_KERNEL(NAME, FMT) \
 extern "C" __global__ void NAME(const unsigned char* data, const void* params, int k, int group, int blockRows, int scaleCols, \
     const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut) \
 { \
-    qg_dequant_rows<FMT>(data, params, k, group, blockRows, scaleCols, rowIds, rowStart, rows, out, ldOut); \
+    qm_dequant_rows<FMT>(data, params, k, group, blockRows, scaleCols, rowIds, rowStart, rows, out, ldOut); \
 }
 
-QG_DEQUANT_KERNEL(dequant_g4_bf16, 0)
-QG_DEQUANT_KERNEL(dequant_g8_bf16, 1)
-QG_DEQUANT_KERNEL(dequant_f8_bf16, 2)
+QM_DEQUANT_KERNEL(dequant_g4_bf16, 0)
+QM_DEQUANT_KERNEL(dequant_g8_bf16, 1)
+QM_DEQUANT_KERNEL(dequant_f8_bf16, 2)
 
 // xPermuted[row, i] = x[row, perm[i]]: act-order GPTQ stores its columns sorted by group.
 extern "C" __global__ void permute_columns_bf16(const bf16_t* x, const int* perm, int k, long long total, bf16_t* xPermuted)

@@ -33,11 +33,7 @@ __device__ __forceinline__ void load_dims(const bf16_t* p, float* f)
     }
     else
     {
-        uint4 v = *(const uint4*)p;
-        f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
-        f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
-        f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
-        f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+        bf16x8_to_f32(*(const uint4*)p, f);
     }
 }
 

@@ -99,24 +99,6 @@ extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* 
     }
 }
 
-__device__ __forceinline__ void unpack_bf16x8(uint4 v, float* f)
-{
-    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
-    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
-    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
-    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
-}
-
-__device__ __forceinline__ uint4 pack_bf16x8(const float* f)
-{
-    uint4 v;
-    v.x = (unsigned int)f32_to_bf16(f[0]) | ((unsigned int)f32_to_bf16(f[1]) << 16);
-    v.y = (unsigned int)f32_to_bf16(f[2]) | ((unsigned int)f32_to_bf16(f[3]) << 16);
-    v.z = (unsigned int)f32_to_bf16(f[4]) | ((unsigned int)f32_to_bf16(f[5]) << 16);
-    v.w = (unsigned int)f32_to_bf16(f[6]) | ((unsigned int)f32_to_bf16(f[7]) << 16);
-    return v;
-}
-
 // silu_mul_bf16 eight elements at a time (inter % 8 == 0, 16-byte aligned rows): one 16-byte load of gate,
 // one of up, one store, and one division per eight elements.
 extern "C" __global__ void silu_mul_bf16x8(const bf16_t* gateUp, bf16_t* out, int inter, long long totalChunks)
@@ -128,10 +110,10 @@ extern "C" __global__ void silu_mul_bf16x8(const bf16_t* gateUp, bf16_t* out, in
         int c = (int)(i - row * chunksPerRow);
         const uint4* src = (const uint4*)(gateUp + row * 2 * inter);
         float gate[8], up[8], y[8];
-        unpack_bf16x8(src[c], gate);
-        unpack_bf16x8(src[chunksPerRow + c], up);
+        bf16x8_to_f32(src[c], gate);
+        bf16x8_to_f32(src[chunksPerRow + c], up);
 #pragma unroll
         for (int j = 0; j < 8; j++) y[j] = gate[j] / (1.0f + expf(-gate[j])) * up[j];
-        ((uint4*)out)[i] = pack_bf16x8(y);
+        ((uint4*)out)[i] = f32_to_bf16x8(y);
     }
 }

@@ -8,14 +8,6 @@
 #define GEMV_UNROLL 4
 #define GEMV_MAX_M 4
 
-__device__ __forceinline__ void bf16x8_to_f32(uint4 v, float* f)
-{
-    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
-    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
-    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
-    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
-}
-
 __device__ __forceinline__ uint4 load_streaming(const uint4* p)
 {
     uint4 v;

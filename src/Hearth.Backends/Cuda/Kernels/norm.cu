@@ -1,37 +1,43 @@
 // RMSNorm family, one block per row, sums of squares in F32.
 
-extern "C" __global__ void rms_norm_bf16(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
-{
-    __shared__ float scratch[32];
-    const bf16_t* x = input + (size_t)blockIdx.x * dim;
-    bf16_t* y = out + (size_t)blockIdx.x * dim;
-    float sumSquares = 0.0f;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) { float v = bf16_to_f32(x[i]); sumSquares += v * v; }
-    float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
-    for (int i = threadIdx.x; i < dim; i += blockDim.x)
-        y[i] = f32_to_bf16(bf16_to_f32(x[i]) * inverseRms * bf16_to_f32(weight[i]));
-}
-
-// residual += input (stored as bf16, as the model's residual stream is), then out = RmsNorm(residual).
-// Each thread reads back only the elements it wrote itself, so no barrier is needed between the passes.
-extern "C" __global__ void add_rms_norm_bf16(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
+// One row's RMSNorm, with residual += input first when ADD (the residual is stored as bf16, as the model's
+// residual stream is). Each thread reads back only the elements it wrote itself, so no barrier is needed between
+// the passes.
+template <bool ADD>
+__device__ __forceinline__ void rms_norm_row(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
     int dim, float epsilon)
 {
     __shared__ float scratch[32];
-    bf16_t* r = residual + (size_t)blockIdx.x * dim;
     const bf16_t* x = input + (size_t)blockIdx.x * dim;
+    bf16_t* r = ADD ? residual + (size_t)blockIdx.x * dim : nullptr;
     bf16_t* y = out + (size_t)blockIdx.x * dim;
     float sumSquares = 0.0f;
     for (int i = threadIdx.x; i < dim; i += blockDim.x)
     {
-        bf16_t sum = f32_to_bf16(bf16_to_f32(r[i]) + bf16_to_f32(x[i]));
-        r[i] = sum;
-        float v = bf16_to_f32(sum);
+        float v = bf16_to_f32(x[i]);
+        if (ADD)
+        {
+            bf16_t sum = f32_to_bf16(bf16_to_f32(r[i]) + v);
+            r[i] = sum;
+            v = bf16_to_f32(sum);
+        }
         sumSquares += v * v;
     }
     float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
+    const bf16_t* normed = ADD ? r : x;
     for (int i = threadIdx.x; i < dim; i += blockDim.x)
-        y[i] = f32_to_bf16(bf16_to_f32(r[i]) * inverseRms * bf16_to_f32(weight[i]));
+        y[i] = f32_to_bf16(bf16_to_f32(normed[i]) * inverseRms * bf16_to_f32(weight[i]));
+}
+
+extern "C" __global__ void rms_norm_bf16(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
+{
+    rms_norm_row<false>(nullptr, input, weight, out, dim, epsilon);
+}
+
+extern "C" __global__ void add_rms_norm_bf16(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
+    int dim, float epsilon)
+{
+    rms_norm_row<true>(residual, input, weight, out, dim, epsilon);
 }
 
 // One block per (token, head of q|k|v). qkv [tokens, (heads + 2*kvHeads) * headDim]; q [tokens, heads, headDim];
@@ -78,85 +84,58 @@ extern "C" __global__ void qk_norm_rope_bf16(const bf16_t* qkv, const bf16_t* qu
     for (int i = rotaryDim + threadIdx.x; i < headDim; i += blockDim.x) dst[i] = f32_to_bf16(head[i]);
 }
 
-__device__ __forceinline__ void unpack8(uint4 v, float* f)
-{
-    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
-    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
-    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
-    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
-}
-
-__device__ __forceinline__ uint4 pack8(const float* f)
-{
-    uint4 v;
-    v.x = (unsigned int)f32_to_bf16(f[0]) | ((unsigned int)f32_to_bf16(f[1]) << 16);
-    v.y = (unsigned int)f32_to_bf16(f[2]) | ((unsigned int)f32_to_bf16(f[3]) << 16);
-    v.z = (unsigned int)f32_to_bf16(f[4]) | ((unsigned int)f32_to_bf16(f[5]) << 16);
-    v.w = (unsigned int)f32_to_bf16(f[6]) | ((unsigned int)f32_to_bf16(f[7]) << 16);
-    return v;
-}
-
 // The same two norms with 16-byte loads and stores (dim % 8 == 0, 16-byte aligned rows).
-extern "C" __global__ void rms_norm_bf16x8(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
+template <bool ADD>
+__device__ __forceinline__ void rms_norm_row_x8(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
+    int dim, float epsilon)
 {
     __shared__ float scratch[32];
     const uint4* x = (const uint4*)(input + (size_t)blockIdx.x * dim);
+    uint4* r = ADD ? (uint4*)(residual + (size_t)blockIdx.x * dim) : nullptr;
     const uint4* w = (const uint4*)weight;
     uint4* y = (uint4*)(out + (size_t)blockIdx.x * dim);
     int chunks = dim >> 3;
     float sumSquares = 0.0f;
     for (int c = threadIdx.x; c < chunks; c += blockDim.x)
     {
-        float v[8];
-        unpack8(x[c], v);
+        float a[8];
+        bf16x8_to_f32(x[c], a);
+        if (ADD)
+        {
+            float b[8];
+            bf16x8_to_f32(r[c], b);
 #pragma unroll
-        for (int j = 0; j < 8; j++) sumSquares += v[j] * v[j];
+            for (int j = 0; j < 8; j++) a[j] += b[j];
+            // Rounded to bf16 before squaring: the norm sees the residual as stored.
+            uint4 packed = f32_to_bf16x8(a);
+            r[c] = packed;
+            bf16x8_to_f32(packed, a);
+        }
+#pragma unroll
+        for (int j = 0; j < 8; j++) sumSquares += a[j] * a[j];
     }
     float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
+    const uint4* normed = ADD ? r : x;
     for (int c = threadIdx.x; c < chunks; c += blockDim.x)
     {
-        float v[8], g[8];
-        unpack8(x[c], v);
-        unpack8(w[c], g);
+        float a[8], g[8];
+        bf16x8_to_f32(normed[c], a);
+        bf16x8_to_f32(w[c], g);
 #pragma unroll
-        for (int j = 0; j < 8; j++) v[j] = v[j] * inverseRms * g[j];
-        y[c] = pack8(v);
+        for (int j = 0; j < 8; j++) a[j] = a[j] * inverseRms * g[j];
+        y[c] = f32_to_bf16x8(a);
     }
+}
+
+extern "C" __global__ void rms_norm_bf16x8(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
+{
+    rms_norm_row_x8<false>(nullptr, input, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_bf16x8(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
     int dim, float epsilon)
 {
-    __shared__ float scratch[32];
-    uint4* r = (uint4*)(residual + (size_t)blockIdx.x * dim);
-    const uint4* x = (const uint4*)(input + (size_t)blockIdx.x * dim);
-    const uint4* w = (const uint4*)weight;
-    uint4* y = (uint4*)(out + (size_t)blockIdx.x * dim);
-    int chunks = dim >> 3;
-    float sumSquares = 0.0f;
-    for (int c = threadIdx.x; c < chunks; c += blockDim.x)
-    {
-        float a[8], b[8];
-        unpack8(r[c], a);
-        unpack8(x[c], b);
-#pragma unroll
-        for (int j = 0; j < 8; j++) a[j] += b[j];
-        uint4 packed = pack8(a);
-        r[c] = packed;
-        unpack8(packed, a);
-#pragma unroll
-        for (int j = 0; j < 8; j++) sumSquares += a[j] * a[j];
-    }
-    float inverseRms = rsqrtf(block_sum(sumSquares, scratch) / dim + epsilon);
-    for (int c = threadIdx.x; c < chunks; c += blockDim.x)
-    {
-        float a[8], g[8];
-        unpack8(r[c], a);
-        unpack8(w[c], g);
-#pragma unroll
-        for (int j = 0; j < 8; j++) a[j] = a[j] * inverseRms * g[j];
-        y[c] = pack8(a);
-    }
+    rms_norm_row_x8<true>(residual, input, weight, out, dim, epsilon);
 }
 
 // qk_norm_rope_bf16 with one warp per (token, head): lane l owns dims l, l + 32, ... (PER_LANE of them), so

@@ -76,32 +76,20 @@ public static unsafe class CpuOpsBench
 
             foreach (var (name, weight, rows) in new[] { ("gate_up 1024 -> 6144", layers[0].GateUp, 64), ("down    3072 -> 1024", layers[0].Down, 64),
                 ("gate_up 1024 -> 6144", layers[0].GateUp, 32), ("down    3072 -> 1024", layers[0].Down, 32), ("gate_up 1024 -> 6144", layers[0].GateUp, 8) })
-            {
-                double seconds = Time(() => Linear(backend, weight, x, y, rows), minSeconds: 1);
-                double gflops = 2.0 * rows * weight.InFeatures * weight.OutFeatures / seconds / 1e9;
-                Console.WriteLine($"prefill {name}, {rows} rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
-            }
+                LinearRate($"prefill {name}, {rows} rows", backend, weight, x, y, rows);
 
             // The parrot fixture's lm_head (hidden 64): at batch 32 a decode step is this product, so its GFLOP/s
             // bound the load generator's concurrency gain.
             var parrotHead = LinearWeight.Dense(Weight(Vocab, 64));
             foreach (int rows in new[] { 1, 8, 16, 24, 32 })
-            {
-                double seconds = Time(() => Linear(backend, parrotHead, x, y, rows), minSeconds: 1);
-                double gflops = 2.0 * rows * 64 * Vocab / seconds / 1e9;
-                Console.WriteLine($"lm_head 64 -> 151936 (parrot), {rows,2} rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
-            }
+                LinearRate($"lm_head 64 -> 151936 (parrot), {rows,2} rows", backend, parrotHead, x, y, rows);
 
             // The parrot's layer linears over a batch of prompts (32 prompts of 128 tokens): k is 64 or 192, so a
             // kernel that pays a horizontal sum per output is bound by the sums, not by the FMAs.
             var px = Activation(4096, 192);
             var py = Activation(4096, 384);
             foreach (var (name, weight) in new[] { ("gate_up 64 -> 384 ", LinearWeight.Dense(Weight(384, 64))), ("down    192 -> 64 ", LinearWeight.Dense(Weight(64, 192))) })
-            {
-                double seconds = Time(() => Linear(backend, weight, px, py, 4096), minSeconds: 1);
-                double gflops = 2.0 * 4096 * weight.InFeatures * weight.OutFeatures / seconds / 1e9;
-                Console.WriteLine($"prefill {name}(parrot), 4096 rows: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
-            }
+                LinearRate($"prefill {name}(parrot), 4096 rows", backend, weight, px, py, 4096);
 
             ParrotDecodeAttentionBench(backend, buffers);
             AttentionBench(backend, buffers, contextTokens: 4096, queryTokens: 1, bandwidth);
@@ -120,12 +108,7 @@ public static unsafe class CpuOpsBench
     {
         const int blockSize = 16;
         int blocks = contextTokens / blockSize;
-        Tensor Alloc(DType dtype, Shape shape)
-        {
-            var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
-            buffers.Add(buffer);
-            return buffer.AsTensor(dtype, shape);
-        }
+        Tensor Alloc(DType dtype, Shape shape) => Allocate(backend, buffers, dtype, shape);
         var cacheShape = new Shape(blocks, blockSize, KvHeads, HeadDim);
         var cache = new KvCacheLayer(Alloc(DType.F32, cacheShape), Alloc(DType.F32, cacheShape));
         var random = new Random(1);
@@ -166,12 +149,7 @@ public static unsafe class CpuOpsBench
     {
         const int blockSize = 16, seqs = 32, context = 160, heads = 4, kvHeads = 2, dim = 32;
         int blocksPerSeq = context / blockSize, blocks = seqs * blocksPerSeq;
-        Tensor Alloc(DType dtype, Shape shape)
-        {
-            var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
-            buffers.Add(buffer);
-            return buffer.AsTensor(dtype, shape);
-        }
+        Tensor Alloc(DType dtype, Shape shape) => Allocate(backend, buffers, dtype, shape);
         var cacheShape = new Shape(blocks, blockSize, kvHeads, dim);
         var cache = new KvCacheLayer(Alloc(DType.F32, cacheShape), Alloc(DType.F32, cacheShape));
         var table = Alloc(DType.I32, new Shape(seqs, blocksPerSeq));
@@ -197,12 +175,7 @@ public static unsafe class CpuOpsBench
     /// <summary>The fixed cost of an op: a one-row RmsNorm (runs inline) and a tiny Linear (wakes the pool).</summary>
     private static void DispatchBench(CpuBackend backend, List<DeviceBuffer> buffers)
     {
-        Tensor Alloc(DType dtype, Shape shape)
-        {
-            var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
-            buffers.Add(buffer);
-            return buffer.AsTensor(dtype, shape);
-        }
+        Tensor Alloc(DType dtype, Shape shape) => Allocate(backend, buffers, dtype, shape);
         var x = Alloc(DType.F32, new Shape(1, Hidden));
         var y = Alloc(DType.F32, new Shape(1, Hidden));
         var norm = Alloc(DType.BF16, new Shape(Hidden));
@@ -234,6 +207,22 @@ public static unsafe class CpuOpsBench
     private static bool s_cpuTime;
 
     /// <summary>Mean seconds per call after a warm-up call, over at least minSeconds (or CPU seconds: --cpu-time).</summary>
+    /// <summary>A tensor of backend memory, freed with the run's other buffers.</summary>
+    private static Tensor Allocate(CpuBackend backend, List<DeviceBuffer> buffers, DType dtype, Shape shape)
+    {
+        var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
+        buffers.Add(buffer);
+        return buffer.AsTensor(dtype, shape);
+    }
+
+    /// <summary>Times one Linear over the first rows of x and prints "label: ms, GFLOP/s".</summary>
+    private static void LinearRate(string label, CpuBackend backend, LinearWeight weight, Tensor x, Tensor y, int rows)
+    {
+        double seconds = Time(() => Linear(backend, weight, x, y, rows), minSeconds: 1);
+        double gflops = 2.0 * rows * weight.InFeatures * weight.OutFeatures / seconds / 1e9;
+        Console.WriteLine($"{label}: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
+    }
+
     private static double Time(Action action, double minSeconds)
     {
         action();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Core;
@@ -65,17 +64,6 @@ internal static class DecodeTiming
         {
             for (int l = 0; l < Layers; l++) cuda.Attention(query, cache, metadata, 0.088f, output);
         }
-        Step();
-        cuda.Synchronize();
-        cuda.BeginCapture();
-        Step();
-        using var graph = cuda.EndCapture();
-        cuda.Replay(graph);
-        cuda.Synchronize();
-        const int Replays = 20;
-        var watch = Stopwatch.StartNew();
-        for (int i = 0; i < Replays; i++) cuda.Replay(graph);
-        cuda.Synchronize();
-        return watch.Elapsed.TotalSeconds / Replays / Layers;
+        return GraphTiming.SecondsPerReplay(cuda, Step, replays: 20) / Layers;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Hearth.Backends;
 using Hearth.Backends.Cuda;
@@ -76,17 +75,7 @@ internal static unsafe class QuantTiming
                     cuda.Linear(w.InFeatures == Hidden ? inputs[0] : inputs[1], w, output);
                 }
         }
-        Step();
-        cuda.Synchronize();
-        cuda.BeginCapture();
-        Step();
-        using var graph = cuda.EndCapture();
-        cuda.Replay(graph);
-        cuda.Synchronize();
-        var watch = Stopwatch.StartNew();
-        for (int i = 0; i < Replays; i++) cuda.Replay(graph);
-        cuda.Synchronize();
-        return watch.Elapsed.TotalSeconds / Replays / layers.Count;
+        return GraphTiming.SecondsPerReplay(cuda, Step, Replays) / layers.Count;
     }
 
     private static QuantizedMatrix Int4(int n, int k, Random random, List<nint> blocks)

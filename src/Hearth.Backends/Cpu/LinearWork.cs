@@ -142,9 +142,16 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
             int segmentEnd = Math.Min(end, _partOffsets[p + 1]);
             if (segmentStart >= segmentEnd) continue;
             byte* part = (byte*)_partData[p];
-            if (_xt != null && typeof(TW) != typeof(F32Kind))
+            if (_xt != null)
             {
+                if (typeof(TW) == typeof(F32Kind))
+                {
+                    RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, (float*)part, _partOffsets[p],
+                        segmentStart, segmentEnd, _y, _outFeatures);
+                    continue;
+                }
                 if (StreamRowVector<TS, TV, TW>(part, _partOffsets[p], segmentStart, segmentEnd)) continue;
+                // Off the pool (no scratch): the dot-product kernels below read the 16-bit rows where they lie.
             }
             float* widened = typeof(TW) != typeof(F32Kind) && _rows >= WidenOnceMinRows
                 ? _scratch.Get((long)(segmentEnd - segmentStart) * _n * sizeof(float)) : null;
@@ -155,20 +162,7 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
                     RowKernels.Widen<TS, TV, TW>(part + (nint)(j - _partOffsets[p]) * _rowBytes,
                         widened + (nint)(j - segmentStart) * _n, _n);
                 }
-                if (_xt != null)
-                {
-                    RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, widened, segmentStart,
-                        segmentStart, segmentEnd, _y, _outFeatures);
-                }
-                else
-                {
-                    LinearKernels.Run<TS, TV, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), segmentStart,
-                        segmentStart, segmentEnd, _y, _outFeatures);
-                }
-            }
-            else if (_xt != null && typeof(TW) == typeof(F32Kind))
-            {
-                RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, (float*)part, _partOffsets[p],
+                LinearKernels.Run<TS, TV, F32Kind>(_x, _rows, _n, (byte*)widened, _n * sizeof(float), segmentStart,
                     segmentStart, segmentEnd, _y, _outFeatures);
             }
             else

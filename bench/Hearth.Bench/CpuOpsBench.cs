@@ -8,7 +8,7 @@ namespace Hearth.Bench;
 /// <summary>
 /// CPU op throughput at Qwen3-0.6B's shapes: the machine's read bandwidth, decode GEMV per projection and
 /// for a whole step's linears (28 layers' distinct weights, so nothing is served from cache), prefill GFLOP/s.
-/// Args: [--threads N] [--simd Scalar|Vector128|Vector256|Vector512] [--cpu-time true].
+/// Args: [--threads N] [--simd Scalar|Vector128|Vector256|Vector512] [--cpu-time true] [--parrot-only true].
 /// </summary>
 public static unsafe class CpuOpsBench
 {
@@ -18,11 +18,13 @@ public static unsafe class CpuOpsBench
     {
         int threads = 0;
         CpuSimdLevel? simd = null;
+        bool parrotOnly = false; // only the parrot fixture's kernels, the load generator's decode step
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             if (args[i] == "--threads") threads = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
             else if (args[i] == "--simd") simd = Enum.Parse<CpuSimdLevel>(args[i + 1]);
             else if (args[i] == "--cpu-time") s_cpuTime = args[i + 1] == "true";
+            else if (args[i] == "--parrot-only") parrotOnly = args[i + 1] == "true";
         }
         using var backend = new CpuBackend(threads, simd);
         Console.WriteLine($"cpu-ops: {backend.NumThreads} threads, {backend.SimdLevel}, {Environment.ProcessorCount} logical CPUs");
@@ -48,41 +50,25 @@ public static unsafe class CpuOpsBench
                 return buffer.AsTensor(DType.F32, new Shape(rows, cols));
             }
 
-            var layers = new (LinearWeight Qkv, LinearWeight O, LinearWeight GateUp, LinearWeight Down)[Layers];
-            for (int l = 0; l < Layers; l++)
-            {
-                layers[l] = (
-                    LinearWeight.Dense(Weight(Heads * HeadDim, Hidden), Weight(KvHeads * HeadDim, Hidden), Weight(KvHeads * HeadDim, Hidden)),
-                    LinearWeight.Dense(Weight(Hidden, Heads * HeadDim)),
-                    LinearWeight.Dense(Weight(Intermediate, Hidden), Weight(Intermediate, Hidden)),
-                    LinearWeight.Dense(Weight(Hidden, Intermediate)));
-            }
-            var lmHead = LinearWeight.Dense(Weight(Vocab, Hidden));
             var x = Activation(64, Intermediate);
             var y = Activation(64, Vocab);
-
-            Console.WriteLine("decode GEMV, bf16 weights, batch 1 (each layer's own weights, cycled so they come from DRAM):");
-            Gemv("qkv     1024 -> 4096  ", backend, layers.Select(l => l.Qkv).ToArray(), x, y, bandwidth);
-            Gemv("o       2048 -> 1024  ", backend, layers.Select(l => l.O).ToArray(), x, y, bandwidth);
-            Gemv("gate_up 1024 -> 6144  ", backend, layers.Select(l => l.GateUp).ToArray(), x, y, bandwidth);
-            Gemv("down    3072 -> 1024  ", backend, layers.Select(l => l.Down).ToArray(), x, y, bandwidth);
-            Gemv("lm_head 1024 -> 151936", backend, [lmHead], x, y, bandwidth);
-
-            var step = layers.SelectMany(l => new[] { l.Qkv, l.O, l.GateUp, l.Down }).Append(lmHead).ToArray();
-            long stepBytes = step.Sum(w => (long)w.InFeatures * w.OutFeatures * 2);
-            double stepSeconds = Time(() => { foreach (var w in step) Linear(backend, w, x, y, 1); }, minSeconds: 2);
-            double stepGbps = stepBytes / stepSeconds / 1e9;
-            Console.WriteLine($"whole decode step's linears ({stepBytes / 1e6:F0} MB): {stepSeconds * 1e3:F1} ms, {stepGbps:F1} GB/s = {100 * stepGbps / bandwidth:F0}% of read bandwidth");
-
-            foreach (var (name, weight, rows) in new[] { ("gate_up 1024 -> 6144", layers[0].GateUp, 64), ("down    3072 -> 1024", layers[0].Down, 64),
-                ("gate_up 1024 -> 6144", layers[0].GateUp, 32), ("down    3072 -> 1024", layers[0].Down, 32), ("gate_up 1024 -> 6144", layers[0].GateUp, 8) })
-                LinearRate($"prefill {name}, {rows} rows", backend, weight, x, y, rows);
+            if (!parrotOnly) ZeroPointSixB(backend, Weight, x, y, bandwidth);
 
             // The parrot fixture's lm_head (hidden 64): at batch 32 a decode step is this product, so its GFLOP/s
             // bound the load generator's concurrency gain.
             var parrotHead = LinearWeight.Dense(Weight(Vocab, 64));
             foreach (int rows in new[] { 1, 8, 16, 24, 32 })
                 LinearRate($"lm_head 64 -> 151936 (parrot), {rows,2} rows", backend, parrotHead, x, y, rows);
+            // A greedy decode step picks inside the lm_head (LinearArgMax): 17-32 rows never write their logits.
+            var ids = Allocate(backend, buffers, DType.I32, new Shape(64));
+            foreach (int rows in new[] { 24, 32 })
+            {
+                var input = new Tensor(x.Data, DType.F32, new Shape(rows, 64));
+                var output = new Tensor(y.Data, DType.F32, new Shape(rows, Vocab));
+                var picks = ids.SliceRows(0, rows);
+                double seconds = Time(() => backend.LinearArgMax(input, parrotHead, output, picks), minSeconds: 1);
+                Console.WriteLine($"lm_head 64 -> 151936 (parrot), {rows,2} rows, greedy pick: {seconds * 1e3:F2} ms, {2.0 * rows * 64 * Vocab / seconds / 1e9:F1} GFLOP/s");
+            }
 
             // The parrot's layer linears over a batch of prompts (32 prompts of 128 tokens): k is 64 or 192, so a
             // kernel that pays a horizontal sum per output is bound by the sums, not by the FMAs.
@@ -92,6 +78,7 @@ public static unsafe class CpuOpsBench
                 LinearRate($"prefill {name}(parrot), 4096 rows", backend, weight, px, py, 4096);
 
             ParrotDecodeAttentionBench(backend, buffers);
+            if (parrotOnly) return 0;
             AttentionBench(backend, buffers, contextTokens: 4096, queryTokens: 1, bandwidth);
             AttentionBench(backend, buffers, contextTokens: 512, queryTokens: 512, bandwidth);
             DispatchBench(backend, buffers);
@@ -101,6 +88,38 @@ public static unsafe class CpuOpsBench
             foreach (var buffer in buffers) buffer.Dispose();
         }
         return 0;
+    }
+
+    /// <summary>Qwen3-0.6B's linears: batch-1 GEMVs against the read bandwidth, then batched (prefill) rates.</summary>
+    private static void ZeroPointSixB(CpuBackend backend, Func<int, int, Tensor> Weight, Tensor x, Tensor y, double bandwidth)
+    {
+        var layers = new (LinearWeight Qkv, LinearWeight O, LinearWeight GateUp, LinearWeight Down)[Layers];
+        for (int l = 0; l < Layers; l++)
+        {
+            layers[l] = (
+                LinearWeight.Dense(Weight(Heads * HeadDim, Hidden), Weight(KvHeads * HeadDim, Hidden), Weight(KvHeads * HeadDim, Hidden)),
+                LinearWeight.Dense(Weight(Hidden, Heads * HeadDim)),
+                LinearWeight.Dense(Weight(Intermediate, Hidden), Weight(Intermediate, Hidden)),
+                LinearWeight.Dense(Weight(Hidden, Intermediate)));
+        }
+        var lmHead = LinearWeight.Dense(Weight(Vocab, Hidden));
+
+        Console.WriteLine("decode GEMV, bf16 weights, batch 1 (each layer's own weights, cycled so they come from DRAM):");
+        Gemv("qkv     1024 -> 4096  ", backend, layers.Select(l => l.Qkv).ToArray(), x, y, bandwidth);
+        Gemv("o       2048 -> 1024  ", backend, layers.Select(l => l.O).ToArray(), x, y, bandwidth);
+        Gemv("gate_up 1024 -> 6144  ", backend, layers.Select(l => l.GateUp).ToArray(), x, y, bandwidth);
+        Gemv("down    3072 -> 1024  ", backend, layers.Select(l => l.Down).ToArray(), x, y, bandwidth);
+        Gemv("lm_head 1024 -> 151936", backend, [lmHead], x, y, bandwidth);
+
+        var step = layers.SelectMany(l => new[] { l.Qkv, l.O, l.GateUp, l.Down }).Append(lmHead).ToArray();
+        long stepBytes = step.Sum(w => (long)w.InFeatures * w.OutFeatures * 2);
+        double stepSeconds = Time(() => { foreach (var w in step) Linear(backend, w, x, y, 1); }, minSeconds: 2);
+        double stepGbps = stepBytes / stepSeconds / 1e9;
+        Console.WriteLine($"whole decode step's linears ({stepBytes / 1e6:F0} MB): {stepSeconds * 1e3:F1} ms, {stepGbps:F1} GB/s = {100 * stepGbps / bandwidth:F0}% of read bandwidth");
+
+        foreach (var (name, weight, rows) in new[] { ("gate_up 1024 -> 6144", layers[0].GateUp, 64), ("down    3072 -> 1024", layers[0].Down, 64),
+            ("gate_up 1024 -> 6144", layers[0].GateUp, 32), ("down    3072 -> 1024", layers[0].Down, 32), ("gate_up 1024 -> 6144", layers[0].GateUp, 8) })
+            LinearRate($"prefill {name}, {rows} rows", backend, weight, x, y, rows);
     }
 
     /// <summary>One sequence attending over an f32 paged cache (block size 16) at Qwen3-0.6B's head shapes.</summary>
@@ -206,7 +225,6 @@ public static unsafe class CpuOpsBench
     // machine other work is also using (run with --threads 1).
     private static bool s_cpuTime;
 
-    /// <summary>Mean seconds per call after a warm-up call, over at least minSeconds (or CPU seconds: --cpu-time).</summary>
     /// <summary>A tensor of backend memory, freed with the run's other buffers.</summary>
     private static Tensor Allocate(CpuBackend backend, List<DeviceBuffer> buffers, DType dtype, Shape shape)
     {
@@ -223,6 +241,7 @@ public static unsafe class CpuOpsBench
         Console.WriteLine($"{label}: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
     }
 
+    /// <summary>Mean seconds per call after a warm-up call, over at least minSeconds (or CPU seconds: --cpu-time).</summary>
     private static double Time(Action action, double minSeconds)
     {
         action();

@@ -64,7 +64,10 @@ public interface IBackend : IDisposable
     /// </summary>
     void ArgMaxRows(Tensor logits, Tensor ids) => throw new HearthException($"the {Name} backend cannot pick greedy tokens");
 
-    /// <summary><see cref="Linear"/> then <see cref="ArgMaxRows"/> of its output; backends may fuse the two.</summary>
+    /// <summary>
+    /// <see cref="Linear"/> then <see cref="ArgMaxRows"/> of its output; backends may fuse the two, and a fused pick
+    /// may leave output (then only scratch of the Linear's shape) unwritten: callers read ids only.
+    /// </summary>
     void LinearArgMax(Tensor input, LinearWeight weight, Tensor output, Tensor ids)
     {
         Linear(input, weight, output);

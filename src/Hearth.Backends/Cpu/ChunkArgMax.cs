@@ -37,6 +37,16 @@ internal sealed unsafe class ChunkArgMax
         }
     }
 
+    /// <summary>Records a chunk's picks made elsewhere: values[r] and its column indices[r] (-1: none) for each row.</summary>
+    public void Set(int chunk, float* values, int* indices)
+    {
+        for (int r = 0; r < _rows; r++)
+        {
+            _values[chunk * _rows + r] = indices[r] < 0 ? float.NaN : values[r];
+            _indices[chunk * _rows + r] = indices[r];
+        }
+    }
+
     /// <summary>ids[r] = the overall pick of row r.</summary>
     public void Reduce(int* ids)
     {

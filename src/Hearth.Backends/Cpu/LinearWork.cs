@@ -34,6 +34,7 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
     private int _paddedRows;
     private readonly ChunkArgMax _argMax = new();
     private bool _recordArgMax; // LinearArgMax: each chunk records its per-row maxima after its bias
+    private bool _argMaxInRegisters; // ... folded from the row-vector kernel's registers; y is not written
 
     public LinearWork(int numThreads)
     {
@@ -74,6 +75,7 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
         _chunk = LinearChunks.Size(rows, _outFeatures, _rowBytes, numThreads, PrefillChunkBytes);
         PrepareTransposedInput(level);
         _recordArgMax = false;
+        _argMaxInRegisters = false;
         return rows == 0 ? 0 : (_outFeatures + _chunk - 1) / _chunk;
     }
 
@@ -83,10 +85,15 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
         int items = Prepare(level, input, weight, output, numThreads);
         _argMax.Prepare(_rows, items);
         _recordArgMax = true;
+        // A bias would have to be added before the comparison: such calls keep the stored outputs.
+        _argMaxInRegisters = _xt != null && _bias == null && _level == CpuSimdLevel.Vector512 && _paddedRows == RowVectorMaxRows;
         return items;
     }
 
-    /// <summary>After the run: ids[r] = the column of row r's largest output (lowest among ties, NaNs skipped).</summary>
+    /// <summary>
+    /// After the run: ids[r] = the column of row r's largest output (lowest among ties, NaNs skipped). When the
+    /// row-vector kernel picked in its registers (17-32 rows, AVX-512, no bias), the output was not written.
+    /// </summary>
     public void ReduceArgMax(int* ids) => _argMax.Reduce(ids);
 
     // Batches of more than one vector and at most this many rows multiply faster vectorized along the rows
@@ -136,6 +143,13 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
     {
         int start = item * _chunk;
         int end = Math.Min(start + _chunk, _outFeatures);
+        float* bestValues = stackalloc float[RowVectorMaxRows]; // [paddedRows] the in-register pick's running maxima
+        int* bestIndices = stackalloc int[RowVectorMaxRows];
+        if (_argMaxInRegisters)
+        {
+            new Span<float>(bestValues, RowVectorMaxRows).Fill(float.NegativeInfinity);
+            new Span<int>(bestIndices, RowVectorMaxRows).Fill(-1);
+        }
         for (int p = 0; p < _numParts; p++)
         {
             int segmentStart = Math.Max(start, _partOffsets[p]);
@@ -146,11 +160,19 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
             {
                 if (typeof(TW) == typeof(F32Kind))
                 {
-                    RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, (float*)part, _partOffsets[p],
-                        segmentStart, segmentEnd, _y, _outFeatures);
+                    if (_argMaxInRegisters)
+                    {
+                        RowVectorLinearKernel.RunArgMax(_xt, _paddedRows, _n, (float*)part, _partOffsets[p], segmentStart, segmentEnd,
+                            bestValues, bestIndices);
+                    }
+                    else
+                    {
+                        RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, (float*)part, _partOffsets[p],
+                            segmentStart, segmentEnd, _y, _outFeatures);
+                    }
                     continue;
                 }
-                if (StreamRowVector<TS, TV, TW>(part, _partOffsets[p], segmentStart, segmentEnd)) continue;
+                if (StreamRowVector<TS, TV, TW>(part, _partOffsets[p], segmentStart, segmentEnd, bestValues, bestIndices)) continue;
                 // Off the pool (no scratch): the dot-product kernels below read the 16-bit rows where they lie.
             }
             float* widened = typeof(TW) != typeof(F32Kind) && _rows >= WidenOnceMinRows
@@ -170,9 +192,28 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
                 LinearKernels.Run<TS, TV, TW>(_x, _rows, _n, part, _rowBytes, _partOffsets[p],
                     segmentStart, segmentEnd, _y, _outFeatures);
             }
+            if (_argMaxInRegisters) FoldStored(segmentStart, segmentEnd, bestValues, bestIndices);
         }
         if (_bias != null) LinearChunks.AddBias(_y, _rows, _outFeatures, start, end, _bias, _biasType);
-        if (_recordArgMax) _argMax.Record(item, _y, _rows, _outFeatures, start, end);
+        if (_argMaxInRegisters) _argMax.Set(item, bestValues, bestIndices);
+        else if (_recordArgMax) _argMax.Record(item, _y, _rows, _outFeatures, start, end);
+    }
+
+    /// <summary>Folds stored outputs y[r, start..end) into the in-register pick (a segment that could not stream).</summary>
+    private void FoldStored(int start, int end, float* bestValues, int* bestIndices)
+    {
+        for (int r = 0; r < _rows; r++)
+        {
+            float* row = _y + (nint)r * _outFeatures;
+            for (int j = start; j < end; j++)
+            {
+                if (row[j] > bestValues[r])
+                {
+                    bestValues[r] = row[j];
+                    bestIndices[r] = j;
+                }
+            }
+        }
     }
 
     // The row-vector kernel uses each weight row once per call, so nothing is gained by widening a whole chunk
@@ -183,7 +224,7 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
     private const int PrefetchAheadBytes = 4 * 1024;
 
     /// <summary>Widens and multiplies [segmentStart, segmentEnd) a block of rows at a time; false without scratch.</summary>
-    private bool StreamRowVector<TS, TV, TW>(byte* part, int partOffset, int segmentStart, int segmentEnd)
+    private bool StreamRowVector<TS, TV, TW>(byte* part, int partOffset, int segmentStart, int segmentEnd, float* bestValues, int* bestIndices)
         where TS : ISimd<TV> where TV : struct where TW : IElementKind
     {
         int blockRows = Math.Max(8, StreamBlockBytes / (_n * sizeof(float)) / 8 * 8);
@@ -196,7 +237,8 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
             // Prefetches never fault, so reading past the part's end is harmless.
             RowKernels.Prefetch(rowsStart + PrefetchAheadBytes, (nint)count * _rowBytes);
             RowKernels.Widen<TS, TV, TW>(rowsStart, block, count * _n);
-            RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, block, j, j, j + count, _y, _outFeatures);
+            if (_argMaxInRegisters) RowVectorLinearKernel.RunArgMax(_xt, _paddedRows, _n, block, j, j, j + count, bestValues, bestIndices);
+            else RowVectorLinearKernel.Run<TS, TV>(_xt, _rows, _paddedRows, _n, block, j, j, j + count, _y, _outFeatures);
         }
         return true;
     }

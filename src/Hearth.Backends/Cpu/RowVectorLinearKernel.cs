@@ -35,8 +35,8 @@ internal static unsafe class RowVectorLinearKernel
             int j = outStart;
             if (typeof(TV) == typeof(Vector512<float>) && groupRows == 2 * c)
             {
-                for (; j + 8 <= outEnd; j += 8)
-                    Block8x512(xg, paddedRows, w + (nint)(j - wOffset) * n, n, y + (nint)rowBase * outFeatures + j, outFeatures);
+                var store = new TransposedStoreSink(y + (nint)rowBase * outFeatures, outFeatures);
+                for (; j + 8 <= outEnd; j += 8) Block8x512(xg, paddedRows, w + (nint)(j - wOffset) * n, n, j, store);
             }
             for (; j + 4 <= outEnd; j += 4)
                 Block4<TS, TV>(xg, paddedRows, w + (nint)(j - wOffset) * n, n, y + (nint)rowBase * outFeatures + j, outFeatures, groupRows, tile);
@@ -108,10 +108,12 @@ internal static unsafe class RowVectorLinearKernel
 
     /// <summary>
     /// Eight weight rows against 32 rows on AVX-512: 16 accumulators, so each pair of input loads feeds 16 FMAs
-    /// (parrot lm_head at 32 rows, two threads: 4.6 → 4.3 ms against <see cref="Block4{TS, TV}"/>).
+    /// (parrot lm_head at 32 rows, two threads: 4.6 → 4.3 ms against <see cref="Block4{TS, TV}"/>). The sink takes
+    /// the 8 × 32 results: stored transposed into y, or folded into running per-row maxima for a greedy pick.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Block8x512(float* xg, int paddedRows, float* w0, int n, float* yj, int outFeatures)
+    private static void Block8x512<TSink>(float* xg, int paddedRows, float* w0, int n, int column, TSink sink)
+        where TSink : struct, IRowVectorSink
     {
         // One pointer per weight row and a native-int index: with w0[k·n + i] the JIT recomputed and sign-extended
         // each row's offset every iteration, scalar work that competed with the FMAs for their ports (L1-resident
@@ -142,11 +144,37 @@ internal static unsafe class RowVectorLinearKernel
             v = Vector512.Create(w7[i]);
             a7 = Avx512F.FusedMultiplyAdd(v, xa, a7); b7 = Avx512F.FusedMultiplyAdd(v, xb, b7);
         }
-        nint s = outFeatures;
-        StoreTransposed(a0, a1, a2, a3, yj, outFeatures);
-        StoreTransposed(a4, a5, a6, a7, yj + 4, outFeatures);
-        StoreTransposed(b0, b1, b2, b3, yj + 16 * s, outFeatures);
-        StoreTransposed(b4, b5, b6, b7, yj + 16 * s + 4, outFeatures);
+        sink.Take8(a0, a1, a2, a3, a4, a5, a6, a7, 0, column);
+        sink.Take8(b0, b1, b2, b3, b4, b5, b6, b7, 16, column);
+    }
+
+    /// <summary>
+    /// The greedy pick of a row-vector Linear over [outStart, outEnd) without writing its outputs: rows 17-32
+    /// (paddedRows 32) on AVX-512 only. bestValues / bestIndices [32] hold each row's running maximum and its
+    /// column (start them at -∞ and -1); columns are visited in increasing order, so the first of equal maxima
+    /// stays, and NaNs never win. Bitwise the same sums as <see cref="Run{TS, TV}"/>.
+    /// </summary>
+    public static void RunArgMax(float* xt, int paddedRows, int n, float* w, int wOffset, int outStart, int outEnd,
+        float* bestValues, int* bestIndices)
+    {
+        if (paddedRows != 32) throw new ArgumentException($"the fused greedy pick needs 32 padded rows, not {paddedRows}");
+        var sink = new RowArgMaxSink(bestValues, bestIndices);
+        int j = outStart;
+        for (; j + 8 <= outEnd; j += 8) Block8x512(xt, paddedRows, w + (nint)(j - wOffset) * n, n, j, sink);
+        for (; j < outEnd; j++)
+        {
+            float* w0 = w + (nint)(j - wOffset) * n;
+            Vector512<float> a0 = default, b0 = default;
+            for (int i = 0; i < n; i++)
+            {
+                float* xi = xt + (nint)i * paddedRows;
+                var v = Vector512.Create(w0[i]);
+                a0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(xi), a0);
+                b0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(xi + 16), b0);
+            }
+            sink.Take1(a0, 0, j);
+            sink.Take1(b0, 16, j);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -158,7 +186,7 @@ internal static unsafe class RowVectorLinearKernel
     /// one 16-byte store. Scalar stores cost two memory operations an output, a third of the kernel at k = 64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreTransposed(Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3, float* y, int stride)
+    internal static void StoreTransposed(Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3, float* y, int stride)
     {
         // Per 128-bit lane l (rows 4l..4l+3): lo01 = (t0[4l], t1[4l], t0[4l+1], t1[4l+1]), hi01 the same for rows 4l+2, 4l+3.
         var lo01 = Avx512F.UnpackLow(t0, t1).AsDouble();

@@ -57,6 +57,37 @@ public class CpuArgMaxRowsTests
         for (int r = 0; r < rows; r++) Assert.Equal(Scalar(y, r * outFeatures, outFeatures), ((int*)ids.Data)[r]);
     }
 
+    [Theory]
+    [InlineData(DType.BF16, 32, 20011)]
+    [InlineData(DType.BF16, 17, 5003)]
+    [InlineData(DType.F32, 24, 3001)]
+    public unsafe void The_in_register_pick_of_a_row_batch_equals_the_linear_output_s_argmax(DType dtype, int rows, int outFeatures)
+    {
+        // 17-32 rows without a bias: the row-vector kernel picks in its registers and never writes the logits.
+        using var arena = new TestArena(CpuSimdLevel.Vector512);
+        var random = new Random(rows + outFeatures);
+        const int inFeatures = 64;
+        var w = TestArena.Random(random, outFeatures * inFeatures);
+        // Equal maxima: weight row 8 copied to rows 13 (same block of eight), 40 (same chunk), 9000 % n (another chunk) and the last
+        // (the tail past the last full block); a NaN row; x rows aligned with row 8 so it is the largest for some rows.
+        foreach (int copy in new[] { 13, 40, 9000 % outFeatures, outFeatures - 1 })
+            Array.Copy(w, 8 * inFeatures, w, copy * inFeatures, inFeatures);
+        w[500 * inFeatures + 3] = float.NaN;
+        var x = TestArena.Random(random, rows * inFeatures);
+        for (int r = 0; r < rows; r += 3) for (int i = 0; i < inFeatures; i++) x[r * inFeatures + i] = w[8 * inFeatures + i] * 4f;
+        var weight = LinearWeight.Dense(arena.Weights(dtype, w, new Shape(outFeatures, inFeatures), out _));
+        var input = arena.F32(x, new Shape(rows, inFeatures));
+        var ids = arena.Zeros(DType.I32, new Shape(rows));
+
+        arena.Backend.LinearArgMax(input, weight, arena.Zeros(DType.F32, new Shape(rows, outFeatures)), ids);
+
+        var plain = arena.Zeros(DType.F32, new Shape(rows, outFeatures));
+        arena.Backend.Linear(input, weight, plain);
+        var y = arena.Read(plain);
+        for (int r = 0; r < rows; r++) Assert.Equal(Scalar(y, r * outFeatures, outFeatures), ((int*)ids.Data)[r]);
+        Assert.Equal(8, ((int*)ids.Data)[0]); // the first of five equal maxima
+    }
+
     [Fact]
     public unsafe void The_fused_pick_takes_the_first_of_equal_maxima_across_chunks()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hearth.Backends;
 using Hearth.Core;
 using Hearth.Core.Config;
@@ -20,6 +21,7 @@ public sealed partial class EngineCore : IDisposable
     private readonly BatchInputs _inputs;
     private readonly PagedKvCache _cache;
     private readonly ModelRunner _runner;
+    private readonly StepProfile? _profile = StepProfile.FromEnvironment();
     private readonly Sampler _sampler;
     private readonly float[] _logits;  // [vocab] the sampler's scratch copy of one row
     private readonly int[] _sampled;   // [maxNumSeqs] tokens sampled this step, in batch order
@@ -49,7 +51,7 @@ public sealed partial class EngineCore : IDisposable
         _scheduler = new Scheduler(schedulerConfig);
         _inputs = new BatchInputs(schedulerConfig);
         _cache = new PagedKvCache(backend, config, kvDType, options.BlockSize, numBlocks);
-        _runner = new ModelRunner(backend, model.Model, _cache, schedulerConfig.MaxNumSeqs, schedulerConfig.MaxBlocksPerSeq);
+        _runner = new ModelRunner(backend, model.Model, _cache, schedulerConfig.MaxNumSeqs, schedulerConfig.MaxBlocksPerSeq) { Profile = _profile };
         _sampler = new Sampler(model.Model.VocabSize);
         _logits = new float[model.Model.VocabSize];
         _sampled = new int[schedulerConfig.MaxNumSeqs];
@@ -144,15 +146,28 @@ public sealed partial class EngineCore : IDisposable
     /// <summary>Runs one step; returns false when there was nothing to run.</summary>
     public bool Step()
     {
+        long start = Stopwatch.GetTimestamp();
         var output = _scheduler.Schedule();
         if (output.IsEmpty) return false;
         _inputs.Fill(output);
         int numSampled = _inputs.NumSampled;
+        // Profiled: steps that only decode and pick greedily in the backend, the steady state of a batch.
+        bool profiled = _profile is not null && numSampled == _inputs.NumTokens && numSampled == _inputs.NumSeqs
+            && _runner.CanPickGreedyInBackend && AllPlainGreedy(output, numSampled);
+        if (profiled)
+        {
+            _profile!.BeginDecodeStep(numSampled, start);
+            _profile.Add(StepPhase.Schedule, start);
+        }
         if (numSampled > 0 && TrySampleOnDevice(output, numSampled))
         {
+            long finish = Stopwatch.GetTimestamp();
             FinishStep(output, numSampled);
+            _profile?.Add(StepPhase.Finish, finish);
+            _profile?.EndStep(profiled);
             return true;
         }
+        _profile?.EndStep(false);
         var logits = _runner.Run(_inputs, _inputs.SampleRowIndices.AsSpan(0, numSampled));
         int vocab = _runner.VocabSize;
         for (int r = 0; r < numSampled; r++)
@@ -281,6 +296,7 @@ public sealed partial class EngineCore : IDisposable
 
     public void Dispose()
     {
+        if (_profile is not null) Console.Error.Write(_profile.Format());
         _runner.Dispose();
         _cache.Dispose();
     }

@@ -53,6 +53,9 @@ public sealed partial class ModelRunner : IDisposable
 
     public int VocabSize => _model.VocabSize;
 
+    /// <summary>Where <see cref="RunGreedy"/> records its enqueue and wait times (HEARTH_STEP_PROFILE); null: nowhere.</summary>
+    internal Core.StepProfile? Profile { get; init; }
+
     public PagedKvCache Cache => _cache;
 
     /// <summary>
@@ -112,7 +115,9 @@ public sealed partial class ModelRunner : IDisposable
             // The CPU picks inside the lm_head, while each chunk of logits is still in cache.
             Forward(inputs, logitRows, out bucket, ids);
         }
+        long enqueued = Profile?.Add(Core.StepPhase.Enqueue, start) ?? 0;
         _backend.CopyToHost<int>(ids, tokens[..rows]);
+        Profile?.Add(Core.StepPhase.Wait, enqueued);
         if (bucket > 0) RecordBucketTime(bucket, start);
     }
 

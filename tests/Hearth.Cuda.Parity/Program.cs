@@ -74,6 +74,7 @@ using (cuda)
         new AttentionChecks(pair, report, random).RunAll();
         using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
         DecodeVariantChecks.Run(cuda, report, random);
+        TensorCoreDecodeChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();

@@ -12,6 +12,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedUnroll4 = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedTranspose = [];
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
     /// <summary>The most split blocks per SM <see cref="DecodeBlocksPerMultiprocessor"/> may ask for: what the partials are sized for.</summary>
@@ -42,6 +43,17 @@ public sealed unsafe partial class CudaBackend
     public bool DecodeGroupKernels { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_GROUP") != "0";
 
     /// <summary>
+    /// Decode batches of at least this many sequences run the tensor-core kernel (decode_mma.cu, head dims 64/128,
+    /// bf16 or fp8 cache); smaller ones the transposed CUDA-core kernel, which is as fast when a batch cannot fill the
+    /// GPU. HEARTH_CUDA_DECODE_MMA_MIN_SEQS overrides the default; 0 turns the tensor-core kernel off.
+    /// </summary>
+    public int TensorCoreDecodeMinSeqs { get; set; } = int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_MIN_SEQS"), out int minSeqs)
+        ? (minSeqs <= 0 ? int.MaxValue : minSeqs) : DefaultTensorCoreDecodeMinSeqs;
+
+    /// <summary>The batch from which decode attention runs on tensor cores unless overridden.</summary>
+    public const int DefaultTensorCoreDecodeMinSeqs = 4;
+
+    /// <summary>
     /// Split blocks aimed for per SM when the fused decode kernel splits the keys (<see cref="DecodeSplitPlan.Splits"/>);
     /// 1 to 16, default <see cref="DecodeSplitPlan.BlocksPerMultiprocessor"/>, HEARTH_CUDA_DECODE_BLOCKS_PER_SM overrides it.
     /// </summary>
@@ -68,6 +80,11 @@ public sealed unsafe partial class CudaBackend
                 _decodeFusedGroup[(dim, true, group)] = Function($"decode_attention_fused_tr_fp8_g{group}_d{dim}");
             }
         }
+        foreach (int dim in new[] { 64, 128 })
+        {
+            _decodeMma[(dim, false)] = Function($"decode_attention_mma_d{dim}");
+            _decodeMma[(dim, true)] = Function($"decode_attention_mma_fp8_d{dim}");
+        }
         foreach (int dim in new[] { 32, 64, 128, 256 })
         {
             _decodeFused[(dim, false)] = Function($"decode_attention_fused_d{dim}");
@@ -92,6 +109,8 @@ public sealed unsafe partial class CudaBackend
         var variant = DecodeTransposeReduce ? _decodeFusedTranspose : DecodeUnroll == 4 ? _decodeFusedUnroll4 : _decodeFused;
         if (!variant.TryGetValue((headDim, fp8), out nint kernel) && !_decodeFused.TryGetValue((headDim, fp8), out kernel)) return false;
         if (DecodeTransposeReduce && DecodeGroupKernels && _decodeFusedGroup.TryGetValue((headDim, fp8, group), out nint grouped)) kernel = grouped;
+        // The batch size alone picks the kernel, so a graph captured for a batch bucket keeps its choice.
+        if (numSeqs >= TensorCoreDecodeMinSeqs && _decodeMma.TryGetValue((headDim, fp8), out nint mma)) kernel = mma;
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, _decodeBlocksPerSm);
         int minKeys = DecodeSplitPlan.MinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;

@@ -46,18 +46,19 @@ internal static class Baseline
         int defaultMinSeqs = cudaBackend?.TensorCoreDecodeMinSeqs ?? 0;
         foreach (var (batch, context) in new[] { (1, 512), (8, 512), (32, 512), (64, 512), (1, 4096), (32, 4096) })
         {
-            // The CUDA-core group kernel (session 4's default) at 4 and 8 blocks per SM, then the tensor-core kernel at
-            // 4, 8 and 16; eager (50 launches, launch cost included) and as 40 layers replayed from a CUDA graph.
-            foreach (var (mma, perSm) in new[] { (false, 4), (false, 8), (true, 4), (true, 8), (true, 16) })
+            // The CUDA-core group kernel (session 4's default) at 4 and 8 blocks per SM, then the tensor-core kernel
+            // (uncapped registers at 4; capped for four blocks an SM at 4, 8 and 16); eager (50 launches, launch cost included) and as 40 layers replayed from a CUDA graph.
+            foreach (var (mma, fourBlocks, perSm) in new[] { (false, true, 4), (false, true, 8), (true, false, 4), (true, true, 4), (true, true, 8), (true, true, 16) })
             {
                 if (cudaBackend is not null)
                 {
                     cudaBackend.TensorCoreDecodeMinSeqs = mma ? 1 : int.MaxValue;
+                    cudaBackend.TensorCoreDecodeFourBlocks = fourBlocks;
                     cudaBackend.DecodeBlocksPerMultiprocessor = perSm;
                 }
                 var (eager, graph) = DecodeAttention(cuda, memory, batch, context);
                 double kvGBs = 2.0 * 2 * batch * context * KvHeads * HeadDim / graph / 1e9;
-                string how = $"{(mma ? "tensor cores" : "group kernel")}, {perSm,2} blocks/SM";
+                string how = $"{(!mma ? "group kernel" : fourBlocks ? "tensor cores" : "tensor cores uncapped")}, {perSm,2} blocks/SM";
                 Console.WriteLine($"  attention decode batch={batch,-2} context={context,-4} {how,-28}: eager {eager * 1e6,7:F1} us, graph {graph * 1e6,7:F1} us  {kvGBs,7:F0} GB/s of KV");
             }
         }
@@ -65,6 +66,7 @@ internal static class Baseline
         {
             cudaBackend.DecodeBlocksPerMultiprocessor = defaultPerSm;
             cudaBackend.TensorCoreDecodeMinSeqs = defaultMinSeqs;
+            cudaBackend.TensorCoreDecodeFourBlocks = true;
         }
         bool defaultLdm = cuda is Hearth.Backends.Cuda.CudaBackend cd && cd.UseLdmatrixFlash;
         foreach (var (fast, ldm) in new[] { (false, false), (true, !defaultLdm), (true, defaultLdm) })

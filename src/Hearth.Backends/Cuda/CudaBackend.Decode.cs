@@ -13,6 +13,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedTranspose = [];
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
     /// <summary>The most split blocks per SM <see cref="DecodeBlocksPerMultiprocessor"/> may ask for: what the partials are sized for.</summary>
@@ -50,6 +51,12 @@ public sealed unsafe partial class CudaBackend
     public int TensorCoreDecodeMinSeqs { get; set; } = int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_MIN_SEQS"), out int minSeqs)
         ? (minSeqs <= 0 ? int.MaxValue : minSeqs) : DefaultTensorCoreDecodeMinSeqs;
 
+    /// <summary>
+    /// The bf16 tensor-core decode kernel capped at 128 registers (four blocks an SM; on by default,
+    /// HEARTH_CUDA_DECODE_MMA_O4=0 runs the uncapped one, three blocks an SM at head dim 128).
+    /// </summary>
+    public bool TensorCoreDecodeFourBlocks { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_O4") != "0";
+
     /// <summary>The batch from which decode attention runs on tensor cores unless overridden.</summary>
     public const int DefaultTensorCoreDecodeMinSeqs = 4;
 
@@ -84,6 +91,7 @@ public sealed unsafe partial class CudaBackend
         {
             _decodeMma[(dim, false)] = Function($"decode_attention_mma_d{dim}");
             _decodeMma[(dim, true)] = Function($"decode_attention_mma_fp8_d{dim}");
+            _decodeMmaFourBlocks[(dim, false)] = Function($"decode_attention_mma_o4_d{dim}");
         }
         foreach (int dim in new[] { 32, 64, 128, 256 })
         {
@@ -110,7 +118,8 @@ public sealed unsafe partial class CudaBackend
         if (!variant.TryGetValue((headDim, fp8), out nint kernel) && !_decodeFused.TryGetValue((headDim, fp8), out kernel)) return false;
         if (DecodeTransposeReduce && DecodeGroupKernels && _decodeFusedGroup.TryGetValue((headDim, fp8, group), out nint grouped)) kernel = grouped;
         // The batch size alone picks the kernel, so a graph captured for a batch bucket keeps its choice.
-        if (numSeqs >= TensorCoreDecodeMinSeqs && _decodeMma.TryGetValue((headDim, fp8), out nint mma)) kernel = mma;
+        if (numSeqs >= TensorCoreDecodeMinSeqs && _decodeMma.TryGetValue((headDim, fp8), out nint mma))
+            kernel = TensorCoreDecodeFourBlocks && _decodeMmaFourBlocks.TryGetValue((headDim, fp8), out nint capped) ? capped : mma;
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, _decodeBlocksPerSm);
         int minKeys = DecodeSplitPlan.MinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;

@@ -30,6 +30,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         LoadFunctions();
         LoadFastFunctions();
         LoadQuantFunctions();
+        LoadRopeFusionFunctions();
     }
 
     public string Name => "cuda";

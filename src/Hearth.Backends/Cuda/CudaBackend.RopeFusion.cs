@@ -63,6 +63,7 @@ public sealed unsafe partial class CudaBackend
         nint q = _ropeQuery, k = _ropeKey, v = _ropeValue;
         int rotaryDim = _ropeRotaryDim, heads = _ropeHeads, kvHeads = _ropeKvHeads, headDim = _ropeHeadDim;
         float epsilon = _ropeEpsilon, scaling = _ropeScaling;
+        // The unfused kernel takes the first 14 arguments only; the driver reads as many as the kernel declares.
         void** args = stackalloc void*[] { &qkv, &qNorm, &kNorm, &epsilon, &positions, &invFreq, &rotaryDim, &scaling,
             &q, &k, &v, &heads, &kvHeads, &headDim, &keyCache, &valueCache, &slotMapping, &cacheFp8 };
         const int Warps = 4;

@@ -70,6 +70,39 @@ __device__ float block_max(float v, float* scratch)
     return warp_max(v);
 }
 
+// The first index of the largest value of a row, for every thread of the block (NaN never wins; an all-NaN or
+// all -inf row gives 0). values/indices: 32 shared slots each; blockDim.x a multiple of 32. Greedy sampling
+// (sampling.cu) and argmax_rows_f32 (elementwise.cu) share it so that both pick the same token.
+__device__ int block_argmax(const float* row, int vocab, float* values, int* indices)
+{
+    float best = HEARTH_NEG_INF;
+    int index = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+    {
+        float v = row[i];
+        if (v > best) { best = v; index = i; }
+    }
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
+    __syncthreads();
+    if (lane == 0) { values[warp] = best; indices[warp] = index; }
+    __syncthreads();
+    best = lane < numWarps ? values[lane] : HEARTH_NEG_INF;
+    index = lane < numWarps ? indices[lane] : 0x7fffffff;
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+    }
+    return index == 0x7fffffff ? 0 : index;
+}
+
 // The end of a split decode attention block (decode_fused.cu, decode_mma.cu): every warp has stored its
 // online-softmax state for the group's heads (warpAcc [DF_WARPS, group, headDim] unnormalized sums, warpMax
 // and warpSum in log2 units). Merges the warps; with one active split that is the output, otherwise the block

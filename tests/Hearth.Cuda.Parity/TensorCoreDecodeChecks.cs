@@ -15,6 +15,8 @@ internal static class TensorCoreDecodeChecks
     {
         using var checks = new Fp8AttentionChecks(cuda, report, random);
         int minSeqs = cuda.TensorCoreDecodeMinSeqs, perSm = cuda.DecodeBlocksPerMultiprocessor;
+        bool fp8 = cuda.TensorCoreDecodeFp8;
+        cuda.TensorCoreDecodeFp8 = true;
         (int, int)[] contexts = [(1, 1), (17, 1), (512, 1), (4100, 1)];
         try
         {
@@ -33,7 +35,7 @@ internal static class TensorCoreDecodeChecks
                     () => checks.Attention(dtype, [(4100, 1)], 40, 8, 128, 5));
             }
             Guard(report, "fused decode (tensor cores) in a CUDA graph", () => checks.GraphReplay(cuda));
-            cuda.TensorCoreDecodeMinSeqs = CudaBackend.DefaultTensorCoreDecodeMinSeqs;
+            cuda.TensorCoreDecodeMinSeqs = 4;
             (int, int)[] batch32 = Enumerable.Range(0, 32).Select(i => (i == 3 ? 1 : 480 + 7 * i, 1)).ToArray();
             foreach (int blocks in new[] { 4, 8, 16 })
             {
@@ -48,6 +50,7 @@ internal static class TensorCoreDecodeChecks
         {
             cuda.TensorCoreDecodeMinSeqs = minSeqs;
             cuda.DecodeBlocksPerMultiprocessor = perSm;
+            cuda.TensorCoreDecodeFp8 = fp8;
         }
     }
 

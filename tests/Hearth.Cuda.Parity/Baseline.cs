@@ -42,34 +42,31 @@ internal static class Baseline
             }
         }
         var cudaBackend = cuda as Hearth.Backends.Cuda.CudaBackend;
-        bool defaultGroup = cudaBackend?.DecodeGroupKernels ?? false;
         int defaultPerSm = cudaBackend?.DecodeBlocksPerMultiprocessor ?? 0;
+        int defaultMinSeqs = cudaBackend?.TensorCoreDecodeMinSeqs ?? 0;
         foreach (var (batch, context) in new[] { (1, 512), (8, 512), (32, 512), (64, 512), (1, 4096), (32, 4096) })
         {
-            // Each decode variant: the older split + combine pair, the runtime-group fused kernel, then the compile-time
-            // group at 4, 8 and 16 blocks per SM.
-            foreach (var (fused, grouped, perSm) in new[]
-            {
-                (false, false, defaultPerSm), (true, false, defaultPerSm), (true, true, 4), (true, true, 8), (true, true, 16),
-            })
+            // The CUDA-core group kernel (session 4's default) at 4 and 8 blocks per SM, then the tensor-core kernel
+            // (uncapped registers at 4; capped for four blocks an SM at 4, 8 and 16); eager (50 launches, launch cost included) and as 40 layers replayed from a CUDA graph.
+            foreach (var (mma, fourBlocks, perSm) in new[] { (false, true, 4), (false, true, 8), (true, false, 4), (true, true, 4), (true, true, 8), (true, true, 16) })
             {
                 if (cudaBackend is not null)
                 {
-                    cudaBackend.UseFusedDecode = fused;
-                    cudaBackend.DecodeGroupKernels = grouped;
+                    cudaBackend.TensorCoreDecodeMinSeqs = mma ? 1 : int.MaxValue;
+                    cudaBackend.TensorCoreDecodeFourBlocks = fourBlocks;
                     cudaBackend.DecodeBlocksPerMultiprocessor = perSm;
                 }
-                double seconds = DecodeAttention(cuda, memory, batch, context);
-                double kvGBs = 2.0 * 2 * batch * context * KvHeads * HeadDim / seconds / 1e9;
-                string how = !fused ? "split + combine" : !grouped ? "runtime group" : $"group, {perSm,2} blocks/SM";
-                Console.WriteLine($"  attention decode batch={batch,-2} context={context,-4} {how,-25}: {seconds * 1e6,9:F1} us  {kvGBs,7:F0} GB/s of KV");
+                var (eager, graph) = DecodeAttention(cuda, memory, batch, context);
+                double kvGBs = 2.0 * 2 * batch * context * KvHeads * HeadDim / graph / 1e9;
+                string how = $"{(!mma ? "group kernel" : fourBlocks ? "tensor cores" : "tensor cores uncapped")}, {perSm,2} blocks/SM";
+                Console.WriteLine($"  attention decode batch={batch,-2} context={context,-4} {how,-28}: eager {eager * 1e6,7:F1} us, graph {graph * 1e6,7:F1} us  {kvGBs,7:F0} GB/s of KV");
             }
         }
         if (cudaBackend is not null)
         {
-            cudaBackend.UseFusedDecode = true;
-            cudaBackend.DecodeGroupKernels = defaultGroup;
             cudaBackend.DecodeBlocksPerMultiprocessor = defaultPerSm;
+            cudaBackend.TensorCoreDecodeMinSeqs = defaultMinSeqs;
+            cudaBackend.TensorCoreDecodeFourBlocks = true;
         }
         bool defaultLdm = cuda is Hearth.Backends.Cuda.CudaBackend cd && cd.UseLdmatrixFlash;
         foreach (var (fast, ldm) in new[] { (false, false), (true, !defaultLdm), (true, defaultLdm) })
@@ -104,7 +101,8 @@ internal static class Baseline
         }
     }
 
-    private static double DecodeAttention(IBackend cuda, BackendPair memory, int batch, int context)
+    /// <summary>Seconds per decode attention launch: eager, and per layer of 40 launches replayed from a CUDA graph.</summary>
+    private static (double Eager, double Graph) DecodeAttention(IBackend cuda, BackendPair memory, int batch, int context)
     {
         const int BlockSize = 16;
         int blocksPerSeq = context / BlockSize;
@@ -120,7 +118,12 @@ internal static class Baseline
             BlockTables = memory.Ints(cuda, Enumerable.Range(0, batch * blocksPerSeq).ToArray(), new Shape(batch, blocksPerSeq)),
             SlotMapping = memory.Zeros(cuda, new Shape(batch), DType.I32), Positions = memory.Zeros(cuda, new Shape(batch), DType.I32),
         };
-        return Time(cuda, () => cuda.Attention(query, cache, metadata, 0.088f, output), 50);
+        void Layer() => cuda.Attention(query, cache, metadata, 0.088f, output);
+        double eager = Time(cuda, Layer, 50);
+        if (cuda is not Hearth.Backends.Cuda.CudaBackend c) return (eager, eager);
+        const int Layers = 40;
+        double graph = GraphTiming.SecondsPerReplay(c, () => { for (int l = 0; l < Layers; l++) Layer(); }, replays: 10) / Layers;
+        return (eager, graph);
     }
 
     private static double Time(IBackend backend, Action op, int iterations)

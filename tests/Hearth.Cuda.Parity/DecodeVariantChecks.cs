@@ -14,7 +14,8 @@ internal static class DecodeVariantChecks
     {
         using var checks = new Fp8AttentionChecks(cuda, report, random);
         bool groupKernels = cuda.DecodeGroupKernels;
-        int perSm = cuda.DecodeBlocksPerMultiprocessor;
+        int perSm = cuda.DecodeBlocksPerMultiprocessor, minSeqs = cuda.TensorCoreDecodeMinSeqs;
+        cuda.TensorCoreDecodeMinSeqs = int.MaxValue;   // these are the CUDA-core kernels' checks (TensorCoreDecodeChecks has the other)
         (int, int)[] batch32 = Enumerable.Range(0, 32).Select(i => (480 + 7 * i, 1)).ToArray();
         (int, int)[] batch64 = Enumerable.Range(0, 64).Select(i => (i % 5 == 0 ? 1 : 300 + 13 * i, 1)).ToArray();
         try
@@ -44,6 +45,7 @@ internal static class DecodeVariantChecks
         {
             cuda.DecodeGroupKernels = groupKernels;
             cuda.DecodeBlocksPerMultiprocessor = perSm;
+            cuda.TensorCoreDecodeMinSeqs = minSeqs;
         }
     }
 

@@ -74,6 +74,8 @@ using (cuda)
         new AttentionChecks(pair, report, random).RunAll();
         using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
         DecodeVariantChecks.Run(cuda, report, random);
+        TensorCoreDecodeChecks.Run(cuda, report, random);
+        KvWriteFusionChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
@@ -119,6 +121,7 @@ using (cuda)
     if (baseline)
     {
         Baseline.Run(cuda);
+        DecodeStepTiming.Run(cuda);
         cuda.UseGemv = true;
         cuda.UseFastAttention = true;
         StepTiming.Run(cuda);

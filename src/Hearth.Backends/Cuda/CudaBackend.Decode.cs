@@ -12,6 +12,8 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedUnroll4 = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeFusedTranspose = [];
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
     /// <summary>The most split blocks per SM <see cref="DecodeBlocksPerMultiprocessor"/> may ask for: what the partials are sized for.</summary>
@@ -42,6 +44,25 @@ public sealed unsafe partial class CudaBackend
     public bool DecodeGroupKernels { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_GROUP") != "0";
 
     /// <summary>
+    /// Decode batches of at least this many sequences run the tensor-core kernel (decode_mma.cu, head dims 64/128);
+    /// default <see cref="DecodeKernelPlan.DefaultMinSeqs"/>, HEARTH_CUDA_DECODE_MMA_MIN_SEQS overrides it (0: off).
+    /// </summary>
+    public int TensorCoreDecodeMinSeqs { get; set; } = DecodeKernelPlan.ParseMinSeqs(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_MIN_SEQS"));
+
+    /// <summary>
+    /// The tensor-core decode kernel for float8_e4m3fn caches too (off by default, HEARTH_CUDA_DECODE_MMA_FP8=1: it
+    /// passes parity but its speed was not measured against the CUDA-core fp8 kernel yet).
+    /// </summary>
+    public bool TensorCoreDecodeFp8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_FP8") == "1";
+
+    /// <summary>
+    /// The bf16 tensor-core decode kernel capped at 128 registers (four blocks an SM; on by default,
+    /// HEARTH_CUDA_DECODE_MMA_O4=0 runs the uncapped one, three blocks an SM at head dim 128). The cap spills 140
+    /// bytes at head dim 128 and is still faster: 37.0 against 41.4 us a layer at batch 32 x 512 on the H100.
+    /// </summary>
+    public bool TensorCoreDecodeFourBlocks { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_O4") != "0";
+
+    /// <summary>
     /// Split blocks aimed for per SM when the fused decode kernel splits the keys (<see cref="DecodeSplitPlan.Splits"/>);
     /// 1 to 16, default <see cref="DecodeSplitPlan.BlocksPerMultiprocessor"/>, HEARTH_CUDA_DECODE_BLOCKS_PER_SM overrides it.
     /// </summary>
@@ -68,6 +89,12 @@ public sealed unsafe partial class CudaBackend
                 _decodeFusedGroup[(dim, true, group)] = Function($"decode_attention_fused_tr_fp8_g{group}_d{dim}");
             }
         }
+        foreach (int dim in new[] { 64, 128 })
+        {
+            _decodeMma[(dim, false)] = Function($"decode_attention_mma_d{dim}");
+            _decodeMma[(dim, true)] = Function($"decode_attention_mma_fp8_d{dim}");
+            _decodeMmaFourBlocks[(dim, false)] = Function($"decode_attention_mma_o4_d{dim}");
+        }
         foreach (int dim in new[] { 32, 64, 128, 256 })
         {
             _decodeFused[(dim, false)] = Function($"decode_attention_fused_d{dim}");
@@ -92,6 +119,9 @@ public sealed unsafe partial class CudaBackend
         var variant = DecodeTransposeReduce ? _decodeFusedTranspose : DecodeUnroll == 4 ? _decodeFusedUnroll4 : _decodeFused;
         if (!variant.TryGetValue((headDim, fp8), out nint kernel) && !_decodeFused.TryGetValue((headDim, fp8), out kernel)) return false;
         if (DecodeTransposeReduce && DecodeGroupKernels && _decodeFusedGroup.TryGetValue((headDim, fp8, group), out nint grouped)) kernel = grouped;
+        // The batch size alone picks the kernel, so a graph captured for a batch bucket keeps its choice.
+        if (DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8) && _decodeMma.TryGetValue((headDim, fp8), out nint mma))
+            kernel = TensorCoreDecodeFourBlocks && _decodeMmaFourBlocks.TryGetValue((headDim, fp8), out nint capped) ? capped : mma;
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, _decodeBlocksPerSm);
         int minKeys = DecodeSplitPlan.MinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;

@@ -51,6 +51,7 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Launches a held-back gate|up product unfused; called before anything else touches the stream.</summary>
     private void FlushPending()
     {
+        FlushPendingRope();
         if (!_hasPendingGateUp) return;
         _hasPendingGateUp = false;
         if (!TryGemv(_pendingInput, _pendingWeight!, _pendingOutput, _pendingRows))

@@ -146,6 +146,7 @@ public sealed unsafe partial class CudaBackend
         }
         if (rotaryDim % 64 == 0 && _qkNormRopeWarp.TryGetValue(headDim, out nint warpKernel))
         {
+            if (TryDeferQkNormRope(warpKernel, qkvPtr, qNormPtr, kNormPtr, epsilon, positionsPtr, rope, query, key, value)) return;
             const int Warps = 4;
             Launch(warpKernel, (uint)tokens, (uint)((heads + 2 * kvHeads + Warps - 1) / Warps), 32 * Warps, 0, args);
             return;
@@ -164,6 +165,7 @@ public sealed unsafe partial class CudaBackend
         int tokens = (int)slotMapping.NumElements;
         if (key.NumElements != (long)tokens * rowElements || value.NumElements != key.NumElements)
             throw new ArgumentException($"key {key.Shape} and value {value.Shape} must be [{tokens}, {cache.NumKvHeads}, {cache.HeadDim}]");
+        if (TryFusedKvWrite(key, value, cache, slotMapping)) return;
         nint keyPtr = key.Data, valuePtr = value.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, slotsPtr = slotMapping.Data;
         void** args = stackalloc void*[] { &keyPtr, &valuePtr, &keyCachePtr, &valueCachePtr, &slotsPtr, &rowElements };
         Launch(cache.Key.DType == DType.F8E4M3 ? _writeKvCacheFp8 : _writeKvCache, (uint)tokens, 1, RowThreads, 0, args);

@@ -70,6 +70,137 @@ __device__ float block_max(float v, float* scratch)
     return warp_max(v);
 }
 
+// The first index of the largest value of a row, for every thread of the block (NaN never wins; an all-NaN or
+// all -inf row gives 0). values/indices: 32 shared slots each; blockDim.x a multiple of 32. Greedy sampling
+// (sampling.cu) and argmax_rows_f32 (elementwise.cu) share it so that both pick the same token.
+__device__ int block_argmax(const float* row, int vocab, float* values, int* indices)
+{
+    float best = HEARTH_NEG_INF;
+    int index = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+    {
+        float v = row[i];
+        if (v > best) { best = v; index = i; }
+    }
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
+    __syncthreads();
+    if (lane == 0) { values[warp] = best; indices[warp] = index; }
+    __syncthreads();
+    best = lane < numWarps ? values[lane] : HEARTH_NEG_INF;
+    index = lane < numWarps ? indices[lane] : 0x7fffffff;
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+    }
+    return index == 0x7fffffff ? 0 : index;
+}
+
+// The end of a split decode attention block (decode_fused.cu, decode_mma.cu): every warp has stored its
+// online-softmax state for the group's heads (warpAcc [DF_WARPS, group, headDim] unnormalized sums, warpMax
+// and warpSum in log2 units). Merges the warps; with one active split that is the output, otherwise the block
+// writes a partial (rescaled sum, max, denominator) and the last block of its (sequence, kv head) to finish,
+// told by an atomic counter, merges the partials and resets the counter for the next launch or graph replay.
+#define DF_THREADS 128
+#define DF_WARPS (DF_THREADS / 32)
+#define DF_MAX_GROUP 8
+#define DF_MAX_SPLITS 64
+
+__device__ __forceinline__ void decode_split_finish(const float* warpAcc, float (*warpMax)[DF_MAX_GROUP],
+    float (*warpSum)[DF_MAX_GROUP], int s, int kvh, int split, int heads, int kvHeads, int group, int headDim,
+    int numSplits, int active, bf16_t* out, float* partialOut, float* partialMax, float* partialSum, int* counters)
+{
+    __shared__ float splitWeight[DF_MAX_GROUP][DF_MAX_SPLITS];
+    __shared__ int isLast;
+    int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    __syncthreads();
+    // Merge the warps: a warp that saw no key has max -inf and weight 0.
+    for (int idx = tid; idx < group * headDim; idx += DF_THREADS)
+    {
+        int g = idx / headDim, d = idx % headDim;
+        float blockMax = HEARTH_NEG_INF;
+#pragma unroll
+        for (int w = 0; w < DF_WARPS; w++) blockMax = fmaxf(blockMax, warpMax[w][g]);
+        float o = 0.0f, sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < DF_WARPS; w++)
+        {
+            float weight = warpMax[w][g] == HEARTH_NEG_INF ? 0.0f : exp2f(warpMax[w][g] - blockMax);
+            o += weight * warpAcc[(w * group + g) * headDim + d];
+            sum += weight * warpSum[w][g];
+        }
+        int h = kvh * group + g;
+        if (active == 1)
+        {
+            out[((size_t)s * heads + h) * headDim + d] = f32_to_bf16(sum > 0.0f ? o / sum : 0.0f);
+        }
+        else
+        {
+            size_t part = ((size_t)s * heads + h) * numSplits + split;
+            partialOut[part * headDim + d] = o;
+            if (d == 0) { partialMax[part] = blockMax; partialSum[part] = sum; }
+        }
+    }
+    if (active == 1) return;
+
+    // Publish the partials, then count this split as done; the last one to finish combines.
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) isLast = atomicAdd(&counters[s * kvHeads + kvh], 1) == active - 1;
+    __syncthreads();
+    if (!isLast) return;
+    __threadfence();
+
+    // Per head: the common max and denominator over the active splits (one warp per head), then the weights.
+    for (int g = warp; g < group; g += DF_WARPS)
+    {
+        size_t base = ((size_t)s * heads + kvh * group + g) * numSplits;
+        float mx = HEARTH_NEG_INF;
+        for (int i = lane; i < active; i += 32) mx = fmaxf(mx, __ldcg(partialMax + base + i));
+        mx = warp_max(mx);
+        float total = 0.0f;
+        for (int i = lane; i < active; i += 32)
+        {
+            float e = exp2f(__ldcg(partialMax + base + i) - mx);
+            splitWeight[g][i] = e;
+            total += e * __ldcg(partialSum + base + i);
+        }
+        total = warp_sum(total);
+        float inverse = total > 0.0f ? 1.0f / total : 0.0f;
+        __syncwarp();
+        for (int i = lane; i < active; i += 32) splitWeight[g][i] *= inverse;
+    }
+    __syncthreads();
+    for (int idx = tid; idx < group * headDim; idx += DF_THREADS)
+    {
+        int g = idx / headDim, d = idx % headDim;
+        int h = kvh * group + g;
+        size_t base = ((size_t)s * heads + h) * numSplits;
+        // Four partials at a time into four sums: their loads are in flight together, not one after another.
+        float o4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        int i = 0;
+        for (; i + 4 <= active; i += 4)
+        {
+            float p[4];
+#pragma unroll
+            for (int j = 0; j < 4; j++) p[j] = __ldcg(partialOut + (base + i + j) * headDim + d);
+#pragma unroll
+            for (int j = 0; j < 4; j++) o4[j] = fmaf(splitWeight[g][i + j], p[j], o4[j]);
+        }
+        for (; i < active; i++) o4[0] = fmaf(splitWeight[g][i], __ldcg(partialOut + (base + i) * headDim + d), o4[0]);
+        float o = (o4[0] + o4[1]) + (o4[2] + o4[3]);
+        out[((size_t)s * heads + h) * headDim + d] = f32_to_bf16(o);
+    }
+    if (tid == 0) counters[s * kvHeads + kvh] = 0;
+}
+
 // float8_e4m3fn KV cache elements (per-tensor scale 1.0). Decoding puts the 7 magnitude bits where f32 keeps
 // its low exponent and top mantissa bits and multiplies by 2^120, which re-biases the exponent (7 -> 127) and
 // is exact for normals and subnormals alike: 2 integer ops and a multiply, no table.

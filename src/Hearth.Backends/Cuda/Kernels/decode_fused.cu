@@ -12,11 +12,6 @@
 // stays valid as contexts grow. Each lane owns DL consecutive head dims (headDim = 32 * DL). Cache layout
 // [numBlocks, blockSize, kvHeads, headDim] of bf16, or of float8_e4m3fn bytes (FP8) widened in registers.
 
-#define DF_THREADS 128
-#define DF_WARPS (DF_THREADS / 32)
-#define DF_MAX_GROUP 8
-#define DF_MAX_SPLITS 64
-
 __device__ __forceinline__ void df_bf16x2(unsigned int v, float* f)
 {
     f[0] = __uint_as_float(v << 16); f[1] = __uint_as_float(v & 0xffff0000u);
@@ -121,8 +116,6 @@ __device__ __forceinline__ void decode_fused(
     const int headDim = 32 * DL;
     extern __shared__ float warpAcc[];   // [DF_WARPS, group, headDim]
     __shared__ float warpMax[DF_WARPS][DF_MAX_GROUP], warpSum[DF_WARPS][DF_MAX_GROUP];
-    __shared__ float splitWeight[DF_MAX_GROUP][DF_MAX_SPLITS];
-    __shared__ int isLast;
     int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
     int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int GMAX = GROUP > 0 ? GROUP : DF_MAX_GROUP;
@@ -258,85 +251,8 @@ __device__ __forceinline__ void decode_fused(
 #pragma unroll
         for (int i = 0; i < DL; i++) warpAcc[(warp * group + g) * headDim + lane * DL + i] = acc[g][i];
     }
-    __syncthreads();
-    // Merge the warps: a warp that saw no key has max -inf and weight 0.
-    for (int idx = tid; idx < group * headDim; idx += DF_THREADS)
-    {
-        int g = idx / headDim, d = idx % headDim;
-        float blockMax = HEARTH_NEG_INF;
-#pragma unroll
-        for (int w = 0; w < DF_WARPS; w++) blockMax = fmaxf(blockMax, warpMax[w][g]);
-        float o = 0.0f, sum = 0.0f;
-#pragma unroll
-        for (int w = 0; w < DF_WARPS; w++)
-        {
-            float weight = warpMax[w][g] == HEARTH_NEG_INF ? 0.0f : exp2f(warpMax[w][g] - blockMax);
-            o += weight * warpAcc[(w * group + g) * headDim + d];
-            sum += weight * warpSum[w][g];
-        }
-        int h = kvh * group + g;
-        if (active == 1)
-        {
-            out[((size_t)s * heads + h) * headDim + d] = f32_to_bf16(sum > 0.0f ? o / sum : 0.0f);
-        }
-        else
-        {
-            size_t part = ((size_t)s * heads + h) * numSplits + split;
-            partialOut[part * headDim + d] = o;
-            if (d == 0) { partialMax[part] = blockMax; partialSum[part] = sum; }
-        }
-    }
-    if (active == 1) return;
-
-    // Publish the partials, then count this split as done; the last one to finish combines.
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) isLast = atomicAdd(&counters[s * kvHeads + kvh], 1) == active - 1;
-    __syncthreads();
-    if (!isLast) return;
-    __threadfence();
-
-    // Per head: the common max and denominator over the active splits (one warp per head), then the weights.
-    for (int g = warp; g < group; g += DF_WARPS)
-    {
-        size_t base = ((size_t)s * heads + kvh * group + g) * numSplits;
-        float mx = HEARTH_NEG_INF;
-        for (int i = lane; i < active; i += 32) mx = fmaxf(mx, __ldcg(partialMax + base + i));
-        mx = warp_max(mx);
-        float total = 0.0f;
-        for (int i = lane; i < active; i += 32)
-        {
-            float e = exp2f(__ldcg(partialMax + base + i) - mx);
-            splitWeight[g][i] = e;
-            total += e * __ldcg(partialSum + base + i);
-        }
-        total = warp_sum(total);
-        float inverse = total > 0.0f ? 1.0f / total : 0.0f;
-        __syncwarp();
-        for (int i = lane; i < active; i += 32) splitWeight[g][i] *= inverse;
-    }
-    __syncthreads();
-    for (int idx = tid; idx < group * headDim; idx += DF_THREADS)
-    {
-        int g = idx / headDim, d = idx % headDim;
-        int h = kvh * group + g;
-        size_t base = ((size_t)s * heads + h) * numSplits;
-        // Four partials at a time into four sums: their loads are in flight together, not one after another.
-        float o4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        int i = 0;
-        for (; i + 4 <= active; i += 4)
-        {
-            float p[4];
-#pragma unroll
-            for (int j = 0; j < 4; j++) p[j] = __ldcg(partialOut + (base + i + j) * headDim + d);
-#pragma unroll
-            for (int j = 0; j < 4; j++) o4[j] = fmaf(splitWeight[g][i + j], p[j], o4[j]);
-        }
-        for (; i < active; i++) o4[0] = fmaf(splitWeight[g][i], __ldcg(partialOut + (base + i) * headDim + d), o4[0]);
-        float o = (o4[0] + o4[1]) + (o4[2] + o4[3]);
-        out[((size_t)s * heads + h) * headDim + d] = f32_to_bf16(o);
-    }
-    if (tid == 0) counters[s * kvHeads + kvh] = 0;
+    decode_split_finish(warpAcc, warpMax, warpSum, s, kvh, split, heads, kvHeads, group, headDim, numSplits, active,
+        out, partialOut, partialMax, partialSum, counters);
 }
 
 #define DECODE_FUSED_KERNEL(NAME, DL, FP8, UNROLL, TRANSPOSE) DECODE_FUSED_KERNEL_G(NAME, DL, FP8, UNROLL, TRANSPOSE, 0)

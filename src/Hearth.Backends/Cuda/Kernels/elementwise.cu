@@ -67,36 +67,8 @@ extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* 
 {
     __shared__ float bestValues[32];
     __shared__ int bestIndices[32];
-    const float* row = logits + (size_t)blockIdx.x * vocab;
-    float best = HEARTH_NEG_INF;
-    int index = 0x7fffffff;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-    {
-        float v = row[i];
-        if (v > best) { best = v; index = i; }
-    }
-    for (int offset = 16; offset > 0; offset >>= 1)
-    {
-        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
-        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
-        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
-    }
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) { bestValues[warp] = best; bestIndices[warp] = index; }
-    __syncthreads();
-    if (warp == 0)
-    {
-        int numWarps = blockDim.x >> 5;
-        best = lane < numWarps ? bestValues[lane] : HEARTH_NEG_INF;
-        index = lane < numWarps ? bestIndices[lane] : 0x7fffffff;
-        for (int offset = 16; offset > 0; offset >>= 1)
-        {
-            float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
-            int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
-            if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
-        }
-        if (lane == 0) out[blockIdx.x] = index == 0x7fffffff ? 0 : index;
-    }
+    int best = block_argmax(logits + (size_t)blockIdx.x * vocab, vocab, bestValues, bestIndices);
+    if (threadIdx.x == 0) out[blockIdx.x] = best;
 }
 
 // silu_mul_bf16 eight elements at a time (inter % 8 == 0, 16-byte aligned rows): one 16-byte load of gate,

@@ -145,10 +145,20 @@ extern "C" __global__ void add_rms_norm_bf16x8(bf16_t* residual, const bf16_t* i
 #define QR_WARPS 4
 #define QT_WARPS 8
 
-template <int PER_LANE, bool TABLE>
+// One bf16 value into a paged cache row, as write_kv_cache_bf16/_fp8 (attention.cu) would store it.
+__device__ __forceinline__ void qr_cache_store(void* cache, bool fp8, size_t element, bf16_t v)
+{
+    if (fp8) ((unsigned char*)cache)[element] = (unsigned char)f32_to_fp8e4m3(bf16_to_f32(v));
+    else ((bf16_t*)cache)[element] = v;
+}
+
+// KV: also store the token's key and value heads into the paged cache at slotMapping[t] (skipped for a negative
+// slot), which is what WriteKvCache does next in a decoder layer: one launch instead of two.
+template <int PER_LANE, bool TABLE, bool KV = false>
 __device__ __forceinline__ void qk_norm_rope_head(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
     float position, const float* inverseFrequencies, int rotaryDim, float attentionScaling, const float* cosTable, const float* sinTable,
-    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int t, int h, int lane)
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int t, int h, int lane,
+    void* keyCache = 0, void* valueCache = 0, int slot = -1, bool cacheFp8 = false)
 {
     const int headDim = 32 * PER_LANE;
     int total = heads + 2 * kvHeads;
@@ -156,8 +166,14 @@ __device__ __forceinline__ void qk_norm_rope_head(const bf16_t* qkv, const bf16_
     if (h >= heads + kvHeads)
     {
         bf16_t* dst = value + ((size_t)t * kvHeads + (h - heads - kvHeads)) * headDim;
+        size_t row = ((size_t)slot * kvHeads + (h - heads - kvHeads)) * headDim;
 #pragma unroll
-        for (int j = 0; j < PER_LANE; j++) dst[j * 32 + lane] = src[j * 32 + lane];
+        for (int j = 0; j < PER_LANE; j++)
+        {
+            bf16_t v = src[j * 32 + lane];
+            dst[j * 32 + lane] = v;
+            if (KV && slot >= 0) qr_cache_store(valueCache, cacheFp8, row + j * 32 + lane, v);
+        }
         return;
     }
     bool isQuery = h < heads;
@@ -190,8 +206,14 @@ __device__ __forceinline__ void qk_norm_rope_head(const bf16_t* qkv, const bf16_
         x[j] = x1 * cosine - x2 * sine;
         x[j + halfLanes] = x2 * cosine + x1 * sine;
     }
+    size_t row = ((size_t)slot * kvHeads + (h - heads)) * headDim;
 #pragma unroll
-    for (int j = 0; j < PER_LANE; j++) dst[j * 32 + lane] = f32_to_bf16(x[j]);
+    for (int j = 0; j < PER_LANE; j++)
+    {
+        bf16_t v = f32_to_bf16(x[j]);
+        dst[j * 32 + lane] = v;
+        if (KV && !isQuery && slot >= 0) qr_cache_store(keyCache, cacheFp8, row + j * 32 + lane, v);
+    }
 }
 
 // Decode: grid (tokens, ceil(heads / QR_WARPS)), a warp per head, each lane computing its own rotation.
@@ -204,6 +226,18 @@ __device__ __forceinline__ void qk_norm_rope_warp(const bf16_t* qkv, const bf16_
     if (h >= heads + 2 * kvHeads) return;
     qk_norm_rope_head<PER_LANE, false>(qkv, queryNorm, keyNorm, epsilon, (float)positions[t], inverseFrequencies, rotaryDim,
         attentionScaling, 0, 0, query, key, value, heads, kvHeads, t, h, threadIdx.x & 31);
+}
+
+// Decode with the KV cache write fused in: the warp kernel's grid, plus the cache and the token's slot.
+template <int PER_LANE>
+__device__ __forceinline__ void qk_norm_rope_kv_warp(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
+    const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling,
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, void* keyCache, void* valueCache, const int* slotMapping, int cacheFp8)
+{
+    int t = blockIdx.x, h = blockIdx.y * QR_WARPS + (threadIdx.x >> 5);
+    if (h >= heads + 2 * kvHeads) return;
+    qk_norm_rope_head<PER_LANE, false, true>(qkv, queryNorm, keyNorm, epsilon, (float)positions[t], inverseFrequencies, rotaryDim,
+        attentionScaling, 0, 0, query, key, value, heads, kvHeads, t, h, threadIdx.x & 31, keyCache, valueCache, slotMapping[t], cacheFp8 != 0);
 }
 
 // Prefill: one block of QT_WARPS warps per token. The token's rotation table (rotaryDim / 2 cosines and sines) is
@@ -236,6 +270,14 @@ extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_warp_d#
 { \
     qk_norm_rope_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
         query, key, value, heads, kvHeads); \
+} \
+extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_kv_warp_d##D(const bf16_t* qkv, const bf16_t* queryNorm, \
+    const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim, void* keyCache, void* valueCache, \
+    const int* slotMapping, int cacheFp8) \
+{ \
+    qk_norm_rope_kv_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
+        query, key, value, heads, kvHeads, keyCache, valueCache, slotMapping, cacheFp8); \
 } \
 extern "C" __global__ void __launch_bounds__(32 * QT_WARPS) qk_norm_rope_token_d##D(const bf16_t* qkv, const bf16_t* queryNorm, \
     const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \

@@ -32,41 +32,29 @@ __device__ int block_sum_int(int v, int* scratch)
     return v;
 }
 
-// The first index of the largest value; NaN never wins.
-__device__ int block_argmax(const float* row, int vocab, float* values, int* indices)
-{
-    float best = HEARTH_NEG_INF;
-    int index = 0x7fffffff;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-    {
-        float v = row[i];
-        if (v > best) { best = v; index = i; }
-    }
-    for (int offset = 16; offset > 0; offset >>= 1)
-    {
-        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
-        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
-        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
-    }
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) { values[warp] = best; indices[warp] = index; }
-    __syncthreads();
-    best = lane < numWarps ? values[lane] : HEARTH_NEG_INF;
-    index = lane < numWarps ? indices[lane] : 0x7fffffff;
-    for (int offset = 16; offset > 0; offset >>= 1)
-    {
-        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
-        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
-        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
-    }
-    return index == 0x7fffffff ? 0 : index;
-}
-
 // Unnormalized probability relative to the likeliest token (whose weight is exactly 1).
 __device__ __forceinline__ float sample_weight(float logit, float maxLogit, float invTemperature)
 {
     return expf((logit - maxLogit) * invTemperature);
+}
+
+// What a weight threshold t keeps over the whole block: the tokens (T = int) or their summed weight (T = float)
+// whose weight is > 0 and >= t. Top-k's and top-p's searches both bisect t with it.
+__device__ __forceinline__ int kept_share(int, float) { return 1; }
+__device__ __forceinline__ float kept_share(float, float w) { return w; }
+__device__ __forceinline__ int kept_total(int v, float*, int* indices) { return block_sum_int(v, indices); }
+__device__ __forceinline__ float kept_total(float v, float* values, int*) { return block_sum(v, values); }
+
+template <typename T>
+__device__ __forceinline__ T kept_at(const float* row, int vocab, float maxLogit, float invTemperature, float t, float* values, int* indices)
+{
+    T kept = 0;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+    {
+        float w = sample_weight(row[i], maxLogit, invTemperature);
+        if (w > 0 && w >= t) kept += kept_share(kept, w);
+    }
+    return kept_total(kept, values, indices);
 }
 
 // penaltyTokens[penaltyOffsets[r] .. penaltyOffsets[r+1]) lists each distinct token of row r's prompt and output
@@ -118,13 +106,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows_f32(flo
     float threshold = floorWeight;
     if (p.topK > 0)
     {
-        int candidates = 0;
-        for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-        {
-            float w = sample_weight(row[i], maxLogit, invTemperature);
-            candidates += (w > 0 && w >= floorWeight) ? 1 : 0;
-        }
-        candidates = block_sum_int(candidates, indices);
+        int candidates = kept_at<int>(row, vocab, maxLogit, invTemperature, floorWeight, values, indices);
         if (p.topK < candidates)
         {
             unsigned int lo = __float_as_uint(floorWeight), hi = 0x3f800001u;   // count(lo) >= k > count(hi)
@@ -132,13 +114,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows_f32(flo
             {
                 unsigned int mid = lo + ((hi - lo) >> 1);
                 float t = __uint_as_float(mid);
-                int count = 0;
-                for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-                {
-                    float w = sample_weight(row[i], maxLogit, invTemperature);
-                    count += (w > 0 && w >= t) ? 1 : 0;
-                }
-                count = block_sum_int(count, indices);
+                int count = kept_at<int>(row, vocab, maxLogit, invTemperature, t, values, indices);
                 if (count >= p.topK) lo = mid; else hi = mid;
             }
             threshold = fmaxf(threshold, __uint_as_float(lo));
@@ -148,26 +124,14 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows_f32(flo
     // Top-p: the largest threshold whose kept weight still reaches topP of what top-k and min-p left.
     if (p.topP < 1.0f)
     {
-        float total = 0;
-        for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-        {
-            float w = sample_weight(row[i], maxLogit, invTemperature);
-            if (w > 0 && w >= threshold) total += w;
-        }
-        total = block_sum(total, values);
+        float total = kept_at<float>(row, vocab, maxLogit, invTemperature, threshold, values, indices);
         const float limit = p.topP * total;
         unsigned int lo = __float_as_uint(threshold), hi = 0x3f800001u;   // sum(lo) >= limit > sum(hi)
         while (hi - lo > 1)
         {
             unsigned int mid = lo + ((hi - lo) >> 1);
             float t = __uint_as_float(mid);
-            float kept = 0;
-            for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-            {
-                float w = sample_weight(row[i], maxLogit, invTemperature);
-                if (w > 0 && w >= t) kept += w;
-            }
-            kept = block_sum(kept, values);
+            float kept = kept_at<float>(row, vocab, maxLogit, invTemperature, t, values, indices);
             if (kept >= limit) lo = mid; else hi = mid;
         }
         threshold = fmaxf(threshold, __uint_as_float(lo));

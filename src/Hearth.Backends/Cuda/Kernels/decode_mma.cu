@@ -1,0 +1,204 @@
+// Decode attention (one query token per sequence) on tensor cores, mma.sync m16n8k16 bf16 -> f32 (sm_80+).
+// Block (sequence, kv head, split) as in decode_fused.cu, with the same split rule (count from the host, key
+// range from seqLens on the device, so captured graphs stay valid) and the same end (decode_split_finish).
+// The GQA group's query heads (up to 8) are rows 0..7 of the MMA's M; rows 8..15 are zero, so the A registers
+// a1/a3 are zero and only two of the four accumulators live. Each warp takes 16 keys a round (two n-tiles of
+// QK^T, one k-step of PV), so every key and value row is read once per group, 16 bytes per load.
+//
+// Dims are permuted so that every operand comes straight from global memory in 16-byte loads, no shared memory:
+// - QK^T: lane (g, t) (g = lane / 4, t = lane % 4) loads a quarter of a row, dims [t D/4, (t+1) D/4), of query
+//   head g (the A rows) and of key g of each n-tile (B's column g); k-step j takes dims 4j..4j+3 of that
+//   quarter as the slot pairs (2t, 2t+1) and (2t+8, 2t+9). A and B share the permutation, so the sum is the dot.
+// - PV: the scores' accumulator layout is P's A layout (keys 2t, 2t+1 of each n-tile). Output column n of n-tile j
+//   is dim n D/8 + j, so lane (g, t) loads dims [g D/8, (g+1) D/8) of value rows 2t, 2t+1, 2t+8, 2t+9 and pairs
+//   two rows' values of one dim with a byte permute to make B.
+// Scores are in log2 units (scale * log2 e applied in f32); P is rounded to bf16 for the MMA and the denominator
+// sums the same rounded weights. FP8 caches (e4m3) widen to bf16 in registers (exact).
+
+// D += A B for an m16n8k16 tile whose A rows 8..15 are zero: c holds the two accumulators of row g.
+__device__ __forceinline__ void dm_mma_top(float* c, unsigned int a0, unsigned int a2, unsigned int b0, unsigned int b1)
+{
+    float unused0, unused1;
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};"
+        : "=f"(c[0]), "=f"(c[1]), "=f"(unused0), "=f"(unused1)
+        : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1), "f"(c[0]), "f"(c[1]), "f"(0.0f), "f"(0.0f));
+}
+
+// NW bf16x2 words (2 NW consecutive elements from element index `element`, 16-byte aligned in bf16, 8 in e4m3).
+template <int NW, bool FP8>
+__device__ __forceinline__ void dm_load_words(const void* cache, long long element, unsigned int* w)
+{
+    if (FP8)
+    {
+        const unsigned char* p = (const unsigned char*)cache + element;
+        if (NW == 4)
+        {
+            uint2 v = *(const uint2*)p;
+            uint2 a = fp8x4_to_bf16x4(v.x), b = fp8x4_to_bf16x4(v.y);
+            w[0] = a.x; w[1] = a.y; w[2] = b.x; w[3] = b.y;
+        }
+        else
+        {
+#pragma unroll
+            for (int i = 0; i < NW / 8; i++)
+            {
+                uint4 v = ((const uint4*)p)[i];
+                uint2 a = fp8x4_to_bf16x4(v.x), b = fp8x4_to_bf16x4(v.y), c = fp8x4_to_bf16x4(v.z), d = fp8x4_to_bf16x4(v.w);
+                w[8 * i + 0] = a.x; w[8 * i + 1] = a.y; w[8 * i + 2] = b.x; w[8 * i + 3] = b.y;
+                w[8 * i + 4] = c.x; w[8 * i + 5] = c.y; w[8 * i + 6] = d.x; w[8 * i + 7] = d.y;
+            }
+        }
+    }
+    else
+    {
+        const uint4* p = (const uint4*)((const bf16_t*)cache + element);
+#pragma unroll
+        for (int i = 0; i < NW / 4; i++)
+        {
+            uint4 v = p[i];
+            w[4 * i + 0] = v.x; w[4 * i + 1] = v.y; w[4 * i + 2] = v.z; w[4 * i + 3] = v.w;
+        }
+    }
+}
+
+__device__ __forceinline__ unsigned int dm_pack_bf16x2(float lo, float hi)
+{
+    return (unsigned int)f32_to_bf16(lo) | ((unsigned int)f32_to_bf16(hi) << 16);
+}
+
+// Dynamic shared memory: DF_WARPS * group * D floats (the warps' accumulators), as decode_fused.
+template <int D, bool FP8>
+__device__ __forceinline__ void decode_mma(
+    const bf16_t* query, const void* keyCache, const void* valueCache, const int* seqLens, const int* blockTables,
+    int maxBlocksPerSeq, int heads, int kvHeads, int blockSize, float scale, int numSplits, int minKeysPerSplit,
+    bf16_t* out, float* partialOut, float* partialMax, float* partialSum, int* counters)
+{
+    const int QW = D / 8;    // words of a lane's quarter row (query and keys)
+    const int VW = D / 16;   // words of a lane's eighth of a value row
+    const int NT = D / 8;    // PV n-tiles
+    extern __shared__ float warpAcc[];   // [DF_WARPS, group, D]
+    __shared__ float warpMax[DF_WARPS][DF_MAX_GROUP], warpSum[DF_WARPS][DF_MAX_GROUP];
+    int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+    int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+    int group = heads / kvHeads;
+
+    int seqLen = seqLens[s];
+    if (seqLen <= 0)
+    {
+        if (split == 0)
+            for (int idx = tid; idx < group * D; idx += DF_THREADS)
+                out[((size_t)s * heads + kvh * group) * D + idx] = 0;
+        return;
+    }
+    int perSplit = max(minKeysPerSplit, (seqLen + numSplits - 1) / numSplits);
+    int active = (seqLen + perSplit - 1) / perSplit;
+    int begin = split * perSplit;
+    if (begin >= seqLen) return;   // no work, and not counted: every block computes the same `active`
+    int count = min(seqLen, begin + perSplit) - begin;
+
+    unsigned int q[QW];
+    if (g < group) dm_load_words<QW, false>(query, ((size_t)s * heads + (size_t)kvh * group + g) * D + t * (D / 4), q);
+    else
+    {
+#pragma unroll
+        for (int i = 0; i < QW; i++) q[i] = 0u;
+    }
+    float acc[NT][2];
+#pragma unroll
+    for (int j = 0; j < NT; j++) { acc[j][0] = 0.0f; acc[j][1] = 0.0f; }
+    float m = HEARTH_NEG_INF, l = 0.0f;
+    const float scoreScale = scale * 1.4426950408889634f;
+    const int* table = blockTables + (size_t)s * maxBlocksPerSeq;
+
+    for (int c0 = warp * 16; c0 < count; c0 += DF_WARPS * 16)
+    {
+        // Lane i (and i + 16) looks up key c0 + i's row; keys past the range read the last key's row (finite)
+        // and get weight 0, so no load is conditional.
+        int pos = begin + min(c0 + (lane & 15), count - 1);
+        long long myRow = (((long long)table[pos / blockSize] * blockSize + pos % blockSize) * kvHeads + kvh) * D;
+        long long kRow0 = __shfl_sync(0xffffffffu, myRow, g), kRow1 = __shfl_sync(0xffffffffu, myRow, g + 8);
+        long long vRow0 = __shfl_sync(0xffffffffu, myRow, 2 * t), vRow1 = __shfl_sync(0xffffffffu, myRow, 2 * t + 1);
+        long long vRow2 = __shfl_sync(0xffffffffu, myRow, 2 * t + 8), vRow3 = __shfl_sync(0xffffffffu, myRow, 2 * t + 9);
+        unsigned int k0[QW], k1[QW], v0[VW], v1[VW], v2[VW], v3[VW];
+        dm_load_words<QW, FP8>(keyCache, kRow0 + t * (D / 4), k0);
+        dm_load_words<QW, FP8>(keyCache, kRow1 + t * (D / 4), k1);
+        dm_load_words<VW, FP8>(valueCache, vRow0 + g * (D / 8), v0);
+        dm_load_words<VW, FP8>(valueCache, vRow1 + g * (D / 8), v1);
+        dm_load_words<VW, FP8>(valueCache, vRow2 + g * (D / 8), v2);
+        dm_load_words<VW, FP8>(valueCache, vRow3 + g * (D / 8), v3);
+
+        float s0[2] = {0.0f, 0.0f}, s1[2] = {0.0f, 0.0f};
+#pragma unroll
+        for (int j = 0; j < D / 16; j++)
+        {
+            dm_mma_top(s0, q[2 * j], q[2 * j + 1], k0[2 * j], k0[2 * j + 1]);
+            dm_mma_top(s1, q[2 * j], q[2 * j + 1], k1[2 * j], k1[2 * j + 1]);
+        }
+        // Row g's scores for keys 2t, 2t+1 (n-tile 0) and 2t+8, 2t+9 (n-tile 1); a round has at least one key.
+        float sc[4] = {s0[0], s0[1], s1[0], s1[1]};
+        float tileMax = HEARTH_NEG_INF;
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+        {
+            int key = c0 + 2 * t + (i & 1) + (i >> 1) * 8;
+            sc[i] = key < count ? sc[i] * scoreScale : HEARTH_NEG_INF;
+            tileMax = fmaxf(tileMax, sc[i]);
+        }
+        tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 1));
+        tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 2));
+        float newMax = fmaxf(m, tileMax);
+        float correction = exp2f(m - newMax);
+        unsigned int p01 = dm_pack_bf16x2(exp2f(sc[0] - newMax), exp2f(sc[1] - newMax));
+        unsigned int p23 = dm_pack_bf16x2(exp2f(sc[2] - newMax), exp2f(sc[3] - newMax));
+        float rounded = (__uint_as_float(p01 << 16) + __uint_as_float(p01 & 0xffff0000u))
+            + (__uint_as_float(p23 << 16) + __uint_as_float(p23 & 0xffff0000u));
+        l = l * correction + rounded;   // this lane's keys only; the four lanes of a row add up at the end
+        m = newMax;
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+        {
+            unsigned int selector = (j & 1) ? 0x7632u : 0x5410u;
+            unsigned int b0 = __byte_perm(v0[j >> 1], v1[j >> 1], selector);
+            unsigned int b1 = __byte_perm(v2[j >> 1], v3[j >> 1], selector);
+            acc[j][0] *= correction;
+            acc[j][1] *= correction;
+            dm_mma_top(acc[j], p01, p23, b0, b1);
+        }
+    }
+
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (g < group)
+    {
+        float* mine = warpAcc + (warp * group + g) * D;
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+        {
+            mine[(2 * t) * (D / 8) + j] = acc[j][0];
+            mine[(2 * t + 1) * (D / 8) + j] = acc[j][1];
+        }
+        if (t == 0) { warpMax[warp][g] = m; warpSum[warp][g] = l; }
+    }
+    decode_split_finish(warpAcc, warpMax, warpSum, s, kvh, split, heads, kvHeads, group, D, numSplits, active,
+        out, partialOut, partialMax, partialSum, counters);
+}
+
+#define DECODE_MMA_KERNEL(NAME, D, FP8) DECODE_MMA_KERNEL_B(NAME, D, FP8, 1)
+#define DECODE_MMA_KERNEL_B(NAME, D, FP8, MIN_BLOCKS) \
+extern "C" __global__ void __launch_bounds__(DF_THREADS, MIN_BLOCKS) NAME(const bf16_t* query, const void* keyCache, \
+    const void* valueCache, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int heads, int kvHeads, \
+    int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
+    float* partialSum, int* counters) \
+{ \
+    decode_mma<D, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
+        scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
+}
+
+DECODE_MMA_KERNEL(decode_attention_mma_d64, 64, false)
+DECODE_MMA_KERNEL(decode_attention_mma_d128, 128, false)
+DECODE_MMA_KERNEL(decode_attention_mma_fp8_d64, 64, true)
+DECODE_MMA_KERNEL(decode_attention_mma_fp8_d128, 128, true)
+// Capped at 128 registers so that four blocks fit an SM (bf16 d128 takes 154 uncapped: three): at batch 32 x 512
+// the default split plan's 512 blocks then run in one wave on 132 SMs instead of 1.3.
+DECODE_MMA_KERNEL_B(decode_attention_mma_o4_d64, 64, false, 4)
+DECODE_MMA_KERNEL_B(decode_attention_mma_o4_d128, 128, false, 4)

@@ -9,8 +9,12 @@ internal enum StepPhase
 {
     /// <summary>Scheduling and filling the step's flat inputs on the host.</summary>
     Schedule,
-    /// <summary>Uploading the inputs and enqueueing the forward pass and the pick (on the CPU: running them).</summary>
-    Enqueue,
+    /// <summary>Uploading a graph-replayed decode step's padded inputs.</summary>
+    Upload,
+    /// <summary>Launching the step's graph (other steps: uploading and enqueueing the forward pass; on the CPU: running it).</summary>
+    Launch,
+    /// <summary>Enqueueing the greedy pick.</summary>
+    Pick,
     /// <summary>Waiting for the device and copying the picked tokens back.</summary>
     Wait,
     /// <summary>Postprocessing: stop checks, detokenization, emitting outputs.</summary>

@@ -56,6 +56,8 @@ public sealed partial class ModelRunner : IDisposable
     /// <summary>Where <see cref="RunGreedy"/> records its enqueue and wait times (HEARTH_STEP_PROFILE); null: nowhere.</summary>
     internal Core.StepProfile? Profile { get; init; }
 
+    private long _uploadedTimestamp; // when a graph step's inputs were uploaded (profiling), else 0
+
     public PagedKvCache Cache => _cache;
 
     /// <summary>
@@ -108,14 +110,17 @@ public sealed partial class ModelRunner : IDisposable
         {
             // Outside the captured graph: the graphs replay the forward pass alone.
             var logits = Forward(inputs, logitRows, out bucket);
+            long launched = Profile?.Add(Core.StepPhase.Launch, _uploadedTimestamp != 0 ? _uploadedTimestamp : start) ?? 0;
+            _uploadedTimestamp = 0;
             _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
+            start = Profile?.Add(Core.StepPhase.Pick, launched) ?? start;
         }
         else
         {
             // The CPU picks inside the lm_head, while each chunk of logits is still in cache.
             Forward(inputs, logitRows, out bucket, ids);
         }
-        long enqueued = Profile?.Add(Core.StepPhase.Enqueue, start) ?? 0;
+        long enqueued = _cuda is null ? Profile?.Add(Core.StepPhase.Launch, start) ?? 0 : start;
         _backend.CopyToHost<int>(ids, tokens[..rows]);
         Profile?.Add(Core.StepPhase.Wait, enqueued);
         if (bucket > 0) RecordBucketTime(bucket, start);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Issue 8, session 5, run ON THE GPU MACHINE: bash <carry>/qdec_run.sh [harness] [parity] [bench]
+# Issue 8, session 5, run ON THE GPU MACHINE: bash <carry>/qdec_run.sh [make-bg] [harness] [parity] [bench]
 # (carry = the folder holding this script, kernels/{common,gemv_quant}.cu, qdec_harness.cu, and for parity/bench
 # cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh, bench_quant_cuda.sh, hf_baseline.py).
 # harness: nvcc-compiles the GEMV kernels with qdec_harness.cu once per VARIANTS entry ("warps:loads:ring:minBlocks",
 # a fifth field "nomath" drops the arithmetic to time the bare weight stream),
 # checks the streaming kernels against the parity-checked ones and times both at the 14B layer shapes.
-# parity: quant_cuda_parity.sh --quant-timing. bench: bench_quant_cuda.sh (FORMATS, SKIP_BF16 as there). Logs in $OUT.
+# make-bg: writes the random 14B-shape model (hf_baseline.py make) in the background while the next stages run;
+# bench waits for it. parity: quant_cuda_parity.sh --quant-timing. bench: bench_quant_cuda.sh (FORMATS, SKIP_BF16,
+# BUDGET_S, MEMORY_CHECK as there). Logs in $OUT.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 carry="$(cd "$(dirname "$0")" && pwd)"
@@ -13,8 +15,13 @@ out="${OUT:-/tmp/qdec-out}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv,noheader | tee "$out/gpu.txt"
 rc=0
+make_pid=""
 for stage in "$@"; do
   case "$stage" in
+    make-bg)
+      python3 "$carry/hf_baseline.py" make --dir /tmp/qwen3-14b-random > "$out/make.log" 2>&1 &
+      make_pid=$!
+      ;;
     harness)
       cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/qdec_harness.cu" > /tmp/qdec_all.cu
       pids=()
@@ -40,7 +47,10 @@ for stage in "$@"; do
       grep -E "^FAIL|passed|quantized GEMV|  (awq|fp8|gguf)|took" "$out/quant-parity.log" | head -60
       echo "parity exit $rc"
       ;;
-    bench) OUT="$out" bash "$carry/bench_quant_cuda.sh" ;;
+    bench)
+      [ -n "$make_pid" ] && wait "$make_pid"
+      OUT="$out" bash "$carry/bench_quant_cuda.sh"
+      ;;
   esac
 done
 exit $rc

@@ -20,8 +20,8 @@ public sealed unsafe partial class CudaBackend
     private const uint QuantGemvWarps = 8;
 
     // gemv_*_stream's QS_WARPS and QS_LOADS (gemv_quant.cu): warps a block, 16-byte loads per lane a ring stage.
-    private const uint QuantStreamWarps = 8;
-    private const int QuantStreamLoads = 2;
+    private const uint QuantStreamWarps = 4;
+    private const int QuantStreamLoads = 4;
 
     /// <summary>Rows the streaming decode GEMV serves; 9-16 rows run the 16-column kernel.</summary>
     public const int QuantStreamMaxRows = 8;
@@ -150,13 +150,13 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>
     /// Whether the streaming GEMV takes this shape: k in whole ring stages, and groups of 2^i k-tiles that either
-    /// hold whole stages or fill one stage in 2 or 4 (a stage copies at most 4 groups' params).
+    /// hold whole stages or fill one stage in 2, 4 or 8 (a stage copies at most 8 groups' params).
     /// </summary>
     internal static bool StreamFits(CudaQuantFamily family, int k, int groupSize)
     {
         int stageTiles = CudaQuantTiles.TilesPerLoad(family) * QuantStreamLoads, tilesPerGroup = groupSize / CudaQuantTiles.KTile;
         if (k % (stageTiles * CudaQuantTiles.KTile) != 0 || tilesPerGroup <= 0 || (tilesPerGroup & (tilesPerGroup - 1)) != 0) return false;
-        return tilesPerGroup % stageTiles == 0 || stageTiles == 2 * tilesPerGroup || stageTiles == 4 * tilesPerGroup;
+        return tilesPerGroup % stageTiles == 0 || stageTiles == 2 * tilesPerGroup || stageTiles == 4 * tilesPerGroup || stageTiles == 8 * tilesPerGroup;
     }
 
     private void RunDequantGemm(CudaQuantPart part, nint x, int rows, nint outSlice, long ldOut, bool outputF32)

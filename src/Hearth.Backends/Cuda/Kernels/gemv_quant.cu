@@ -259,10 +259,10 @@ QM_KERNEL(gemv_f8, 2)
 // (read by every block, so it sits in L1/L2) is loaded a stage ahead into registers. Block = one 16-row tile,
 // QS_WARPS warps each streaming a contiguous share of its k; their partial sums meet in the ring's memory.
 #ifndef QS_WARPS
-#define QS_WARPS 8
+#define QS_WARPS 4
 #endif
 #ifndef QS_LOADS
-#define QS_LOADS 2
+#define QS_LOADS 4
 #endif
 #ifndef QS_RING
 #define QS_RING 4
@@ -270,7 +270,7 @@ QM_KERNEL(gemv_f8, 2)
 #ifndef QS_MIN_BLOCKS
 #define QS_MIN_BLOCKS 3
 #endif
-#define QS_PARAM_BYTES 256
+#define QS_PARAM_BYTES 512
 #define QS_SLOT_BYTES (QS_LOADS * 512 + QS_PARAM_BYTES)
 
 __device__ __forceinline__ unsigned int qs_shared_address(const void* p)
@@ -429,7 +429,7 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
 }
 
 // m <= 8; k a multiple of a stage's k-tiles KT, and groups of 2^i k-tiles that hold whole stages (GPS = 1) or whose
-// 2 or 4 fill one stage (the host checks; other shapes run gemv_g*).
+// 2, 4 or 8 fill one stage (the host checks; other shapes run gemv_g*).
 #define QS_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
@@ -441,7 +441,8 @@ extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) NAME(
     parts.params[0] = p0; parts.params[1] = p1; parts.params[2] = p2; \
     parts.n[0] = n0; parts.n[1] = n1; parts.n[2] = n2; \
     const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 4 == kt) qs_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
+    if (tilesPerGroup * 8 == kt) qs_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
+    else if (tilesPerGroup * 4 == kt) qs_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
     else if (tilesPerGroup * 2 == kt) qs_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
     else qs_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
 }

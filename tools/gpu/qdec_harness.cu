@@ -73,8 +73,6 @@ int main()
     Format formats[] = { { "awq-int4 g128", 0, 128, 0 }, { "fp8 128x128", 2, 128, 128 }, { "Q4_K (g4 g32)", 0, 32, 0 },
         { "Q6_K (g8 g16)", 1, 16, 0 }, { "Q8_0 (g8 g32)", 1, 32, 0 } };
     Kernel oldK[] = { gemv_g4, gemv_g8, gemv_f8 }, newK[] = { gemv_g4_stream, gemv_g8_stream, gemv_f8_stream };
-    int family[] = { 0, 0, 1, 2 };   // fmt -> kernel index: g4 0, g8 1, f8 2
-    (void)family;
     bf16_t* x; void* outA; void* outB;
     CK(cudaMalloc(&x, 8ull * I * 2));
     CK(cudaMalloc(&outA, 8ull * 2 * I * 4));

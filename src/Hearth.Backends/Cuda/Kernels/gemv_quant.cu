@@ -1,4 +1,5 @@
-// Batch 1-16 products with quantized weights on tensor cores: y[m, ldOut] (column slice) = x[m, k] * W[n, k]^T,
+// Batch 1-16 products with quantized weights on tensor cores (1-8 rows: gemv_*_stream at the end of this file; 9-16
+// rows: gemv_g4/g8/f8, first): y[m, ldOut] (column slice) = x[m, k] * W[n, k]^T,
 // bf16 x, F32 accumulation. Decode streams W once, so what matters is bytes in flight and few instructions per
 // weight: W is stored (at upload, CudaQuantTiles.cs) in the register order of mma.sync.m16n8k16's A operand, so a
 // lane's one 16-byte load holds its A fragments for 4 (g4) or 2 (g8, f8) k-tiles of 16, and a nibble becomes a

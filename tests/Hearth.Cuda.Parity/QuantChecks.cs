@@ -9,12 +9,12 @@ namespace Hearth.Cuda.Parity;
 
 /// <summary>
 /// Quantized Linear and QuantizedEmbedding on CUDA against the CPU backend's kernels for the same host matrices:
-/// every format, batches 1, 3, 16, 33 (GEMV, 33 in three launches) and 2048 (dequantized tiles + cuBLASLt), fused and mixed parts.
+/// every format, batches 1, 3, 8 (streaming GEMV), 16, 33 (16-column GEMV, 33 in three launches) and 2048 (dequantized tiles + cuBLASLt), fused and mixed parts.
 /// Inputs are rounded to bf16 first so both backends see the same x; outputs are F32.
 /// </summary>
 internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, RandomData random) : IDisposable
 {
-    private static readonly int[] Batches = [1, 3, 16, 33, 2048];
+    private static readonly int[] Batches = [1, 3, 8, 16, 33, 2048];
 
     private readonly CpuBackend _cpu = new();
     private readonly List<nint> _hostBlocks = [];
@@ -35,6 +35,10 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
         Check("int4 q|k|v fused (3 parts)", () => [Int4(128, In, 64, true, false), Int4(48, In, 64, true, false), Int4(40, In, 64, true, false)]);
         Check("fp8 q|k|v fused (3 parts)", () => [Fp8(160, 640), Fp8(64, 640), Fp8(72, 640)]);
         Check("gguf Q6_K 8 rows", () => [Gguf(WeightFormat.Q6_K, 8, In)], gguf: true);
+        // Long k (the 14B down projection's share per warp and more): many ring stages per warp, in the streaming kernel.
+        Check("int4 awq g128 k=17408", () => [Int4(40, 17408, 128, zeros: true, permuted: false)]);
+        Check("fp8 block k=5120", () => [Fp8(144, 5120)]);
+        Check("gguf Q4_K k=5120", () => [Gguf(WeightFormat.Q4_K, 48, 5120)], gguf: true);
         foreach (var format in new[] { WeightFormat.Q4_K, WeightFormat.Q6_K, WeightFormat.Q8_0 }) CheckEmbedding(format);
     }
 
@@ -54,7 +58,8 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
                 var actual = RunCuda(cudaWeight, x, rows);
                 // The CPU's GGUF kernels quantize x to int8 blocks (as llama.cpp does); the GPU keeps bf16 x.
                 double tolerance = gguf ? 2e-2 : 4e-3;
-                report.Compare($"quant linear {name} rows={rows} ({(rows <= CudaBackend.QuantGemvChunkedMaxRows ? "gemv" : "dequant+gemm")})",
+                string path = rows <= CudaBackend.QuantStreamMaxRows ? "stream gemv" : rows <= CudaBackend.QuantGemvChunkedMaxRows ? "gemv" : "dequant+gemm";
+                report.Compare($"quant linear {name} rows={rows} ({path})",
                     expected, actual, tolerance, tolerance);
             }
         }

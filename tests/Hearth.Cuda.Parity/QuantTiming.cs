@@ -7,7 +7,7 @@ namespace Hearth.Cuda.Parity;
 
 /// <summary>
 /// The quantized GEMV alone at Qwen3-14B's linear shapes (q|k|v 7168×5120 fused, o 5120×5120, gate|up 2×17408×5120
-/// fused, down 5120×17408), batch 1, 4 and 16, per format family: two distinct layers (so that L2 cannot hold the
+/// fused, down 5120×17408), batch 1, 8 and 16 and batch 1 with the streaming kernel off, per format family: two distinct layers (so that L2 cannot hold the
 /// weights) replayed 20 times from one CUDA graph. Prints µs per layer and GB/s of weight bytes in the GPU layout.
 /// Weights are random bit patterns (with valid scales): the kernels' speed does not depend on the values.
 /// </summary>
@@ -43,11 +43,14 @@ internal static unsafe class QuantTiming
                 FreeHost(hostBlocks);
                 double bytesPerLayer = (double)(cuda.QuantizedWeightBytes - before) / Layers;
                 var line = new List<string>();
-                foreach (int batch in new[] { 1, 4, 16 })
+                // m = 1 once more with the 16-column kernel (the streaming one off): the baseline, in the same run.
+                foreach (var (batch, stream) in new[] { (1, true), (8, true), (16, true), (1, false) })
                 {
+                    cuda.UseQuantStreamGemv = stream;
                     double seconds = PerLayer(cuda, layers, batch);
-                    line.Add($"m={batch}: {seconds * 1e6:F1} us ({bytesPerLayer / seconds / 1e9:F0} GB/s)");
+                    line.Add($"m={batch}{(stream ? "" : " (16-col)")}: {seconds * 1e6:F1} us ({bytesPerLayer / seconds / 1e9:F0} GB/s)");
                 }
+                cuda.UseQuantStreamGemv = true;
                 Console.WriteLine($"  {name,-14} {bytesPerLayer / 1e6:F1} MB/layer  " + string.Join("  ", line));
             }
         }

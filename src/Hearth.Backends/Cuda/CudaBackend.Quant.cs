@@ -18,10 +18,17 @@ public sealed unsafe partial class CudaBackend
     public const int QuantGemvChunkedMaxRows = 64;
 
     private const uint QuantGemvWarps = 8;
+
+    // gemv_*_stream's QS_WARPS and QS_LOADS (gemv_quant.cu): warps a block, 16-byte loads per lane a ring stage.
+    private const uint QuantStreamWarps = 4;
+    private const int QuantStreamLoads = 4;
+
+    /// <summary>Rows the streaming decode GEMV serves; 9-16 rows run the 16-column kernel.</summary>
+    public const int QuantStreamMaxRows = 8;
     private const long DequantScratchBytes = 128L << 20;
 
     private readonly Dictionary<nint, CudaQuantPart> _quantParts = [];
-    private readonly Dictionary<CudaQuantFamily, (nint Gemv, nint Dequant)> _quantKernels = [];
+    private readonly Dictionary<CudaQuantFamily, (nint Gemv, nint Dequant, nint Stream)> _quantKernels = [];
     private nint _permuteColumns;
     private CudaBuffer? _dequantScratch, _permutedInput;
     private long _quantWeightBytes;
@@ -43,11 +50,14 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Run batches of 1-16 rows through the quantized GEMV (HEARTH_CUDA_QUANT_GEMV=0: always dequantize + cuBLASLt).</summary>
     public bool UseQuantGemv { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_GEMV") != "0";
 
+    /// <summary>Run batches of 1-8 rows through the streaming GEMV (HEARTH_CUDA_QUANT_STREAM=0: the 16-column kernel, for A/B timing).</summary>
+    public bool UseQuantStreamGemv { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_STREAM") != "0";
+
     private void LoadQuantFunctions()
     {
-        _quantKernels[CudaQuantFamily.G4] = (Function("gemv_g4"), Function("dequant_g4_bf16"));
-        _quantKernels[CudaQuantFamily.G8] = (Function("gemv_g8"), Function("dequant_g8_bf16"));
-        _quantKernels[CudaQuantFamily.F8] = (Function("gemv_f8"), Function("dequant_f8_bf16"));
+        _quantKernels[CudaQuantFamily.G4] = (Function("gemv_g4"), Function("dequant_g4_bf16"), Function("gemv_g4_stream"));
+        _quantKernels[CudaQuantFamily.G8] = (Function("gemv_g8"), Function("dequant_g8_bf16"), Function("gemv_g8_stream"));
+        _quantKernels[CudaQuantFamily.F8] = (Function("gemv_f8"), Function("dequant_f8_bf16"), Function("gemv_f8_stream"));
         _permuteColumns = Function("permute_columns_bf16");
     }
 
@@ -126,13 +136,27 @@ public sealed unsafe partial class CudaBackend
         int chunkRows = 0;
         nint chunkX = 0, chunkOut = 0;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
+        var kernels = _quantKernels[first.Family];
+        bool stream = UseQuantStreamGemv && StreamFits(first.Family, k, group);
         for (int start = 0; start < rows; start += QuantGemvMaxRows)
         {
             chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
-            Launch(_quantKernels[first.Family].Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
+            if (stream && chunkRows <= QuantStreamMaxRows) Launch(kernels.Stream, (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
+            else Launch(kernels.Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
         }
+    }
+
+    /// <summary>
+    /// Whether the streaming GEMV takes this shape: k in whole ring stages, and groups of 2^i k-tiles that either
+    /// hold whole stages or fill one stage in 2, 4 or 8 (a stage copies at most 8 groups' params).
+    /// </summary>
+    internal static bool StreamFits(CudaQuantFamily family, int k, int groupSize)
+    {
+        int stageTiles = CudaQuantTiles.TilesPerLoad(family) * QuantStreamLoads, tilesPerGroup = groupSize / CudaQuantTiles.KTile;
+        if (k % (stageTiles * CudaQuantTiles.KTile) != 0 || tilesPerGroup <= 0 || (tilesPerGroup & (tilesPerGroup - 1)) != 0) return false;
+        return tilesPerGroup % stageTiles == 0 || stageTiles == 2 * tilesPerGroup || stageTiles == 4 * tilesPerGroup || stageTiles == 8 * tilesPerGroup;
     }
 
     private void RunDequantGemm(CudaQuantPart part, nint x, int rows, nint outSlice, long ldOut, bool outputF32)

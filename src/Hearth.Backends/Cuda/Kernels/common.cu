@@ -233,3 +233,12 @@ __device__ __forceinline__ uint2 fp8x4_to_bf16x4(unsigned int w)
     r.y = (__float_as_uint(fp8e4m3_to_f32((w >> 16) & 0xffu)) >> 16) | (__float_as_uint(fp8e4m3_to_f32(w >> 24)) & 0xffff0000u);
     return r;
 }
+
+// 16 bytes of a weight stream read once per step: not kept in L1, where it would only evict reused data.
+__device__ __forceinline__ uint4 load_streaming(const uint4* p)
+{
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+}

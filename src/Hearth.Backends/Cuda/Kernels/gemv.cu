@@ -8,14 +8,6 @@
 #define GEMV_UNROLL 4
 #define GEMV_MAX_M 4
 
-__device__ __forceinline__ uint4 load_streaming(const uint4* p)
-{
-    uint4 v;
-    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-    return v;
-}
-
 // Lanes stride over the 16-byte chunks [c0, c1) of one weight row (and the same chunks of each x row).
 template <int M>
 __device__ __forceinline__ void gemv_range(const bf16_t* __restrict__ w, const bf16_t* __restrict__ x, int k, int c0, int c1, float* acc)

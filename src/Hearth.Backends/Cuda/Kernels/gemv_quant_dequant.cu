@@ -1,0 +1,94 @@
+// Dequantization for the prefill tile path and quantized embedding lookups, and the act-order GPTQ input permutation:
+// the other kernels over the tensor-core layouts of gemv_quant.cu (CudaQuantTiles.cs), in their own module.
+
+__device__ __forceinline__ float qd_half(unsigned int bits)
+{
+    float f;
+    unsigned short h = (unsigned short)bits;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+// Dequantizes rows of a tiled matrix to bf16: output row i = W row (rowIds ? rowIds[i] : rowStart + i), for the
+// prefill tile path (a tile of rows into a reusable scratch, then cuBLASLt) and quantized embedding lookups.
+// One thread per (row, 16-wide k-tile); F32 arithmetic, one rounding to bf16.
+template <int FMT>
+__device__ __forceinline__ void qm_dequant_rows(const unsigned char* data, const void* params, int k, int group, int blockRows,
+    int scaleCols, const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut)
+{
+    const int tilesPerLoad = FMT == 0 ? 4 : 2, tileBytes = FMT == 0 ? 4 : 8;
+    int kTiles = k >> 4;
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)rows * kTiles) return;
+    int outRow = (int)(i / kTiles), kt = (int)(i % kTiles);
+    int r = rowIds ? rowIds[outRow] : rowStart + outRow;
+    int tile = r >> 4, inTile = r & 15, g = inTile & 7, high = inTile >> 3;
+    int loads = k / (16 * tilesPerLoad), grp = kt * 16 / group;
+    float scale, offset = 0.0f;
+    if (FMT == 2) scale = __ldg((const float*)params + (size_t)(r / blockRows) * scaleCols + grp);
+    else
+    {
+        unsigned int p = __ldg((const unsigned int*)params + ((size_t)tile * (k / group) + grp) * 16 + inTile);
+        scale = qd_half(p & 0xffffu);
+        offset = qd_half(p >> 16);
+    }
+    float w[16];
+#pragma unroll
+    for (int t = 0; t < 4; t++)
+    {
+        const unsigned char* bytes = data + (((size_t)tile * loads + kt / tilesPerLoad) * 32 + 4 * g + t) * 16 + (kt % tilesPerLoad) * tileBytes;
+        unsigned int w0 = __ldg((const unsigned int*)bytes), w1 = FMT == 0 ? 0u : __ldg((const unsigned int*)bytes + 1);
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+        {
+            // Element e of lane t: k 4t + e; g4/g8 nibble at bit 4·high + 8·(e / 2) + 16·(e % 2); f8 byte 2·high + 4·(e / 2) + e % 2.
+            float v;
+            if (FMT == 2)
+            {
+                int byteIndex = 2 * high + 4 * (e >> 1) + (e & 1);
+                unsigned int b = ((byteIndex < 4 ? w0 : w1) >> (8 * (byteIndex & 3))) & 0xFFu;
+                v = fp8e4m3_to_f32(b) * scale;
+            }
+            else
+            {
+                int shift = 4 * high + 8 * (e >> 1) + 16 * (e & 1);
+                int q = (int)((w0 >> shift) & 0xFu);
+                if (FMT == 1) q = (q | (int)(((w1 >> shift) & 0xFu) << 4)) - 128;
+                v = fmaf((float)q, scale, offset);
+            }
+            w[4 * t + e] = v;
+        }
+    }
+    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)kt * 16);
+#pragma unroll
+    for (int v = 0; v < 2; v++)
+    {
+        uint4 o;
+        o.x = f32_to_bf16(w[8 * v + 0]) | ((unsigned int)f32_to_bf16(w[8 * v + 1]) << 16);
+        o.y = f32_to_bf16(w[8 * v + 2]) | ((unsigned int)f32_to_bf16(w[8 * v + 3]) << 16);
+        o.z = f32_to_bf16(w[8 * v + 4]) | ((unsigned int)f32_to_bf16(w[8 * v + 5]) << 16);
+        o.w = f32_to_bf16(w[8 * v + 6]) | ((unsigned int)f32_to_bf16(w[8 * v + 7]) << 16);
+        dst[v] = o;
+    }
+}
+
+#define QM_DEQUANT_KERNEL(NAME, FMT) \
+extern "C" __global__ void NAME(const unsigned char* data, const void* params, int k, int group, int blockRows, int scaleCols, \
+    const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut) \
+{ \
+    qm_dequant_rows<FMT>(data, params, k, group, blockRows, scaleCols, rowIds, rowStart, rows, out, ldOut); \
+}
+
+QM_DEQUANT_KERNEL(dequant_g4_bf16, 0)
+QM_DEQUANT_KERNEL(dequant_g8_bf16, 1)
+QM_DEQUANT_KERNEL(dequant_f8_bf16, 2)
+
+// xPermuted[row, i] = x[row, perm[i]]: act-order GPTQ stores its columns sorted by group.
+extern "C" __global__ void permute_columns_bf16(const bf16_t* x, const int* perm, int k, long long total, bf16_t* xPermuted)
+{
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
+    {
+        long long row = i / k;
+        xPermuted[i] = x[row * k + perm[i - row * k]];
+    }
+}

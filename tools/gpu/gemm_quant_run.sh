@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Issue 8, session 5 (quantized GEMM and W8A8), run ON THE GPU MACHINE: bash <carry>/gemm_quant_run.sh [harness] [parity] [bench]
+# (carry = the folder holding this script, kernels/ (common.cu, gemv_quant.cu, gemm_quant.cu), gemm_quant_harness.cu,
+# gemm_quant_timing.inc, and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh,
+# bench_quant_cuda.sh, hf_baseline.py). harness: nvcc builds of the kernels for sm_80 (the W8A8 mma must compile
+# away there) and sm_90 (registers, spills), then the nvcc harness: correctness and per-layer µs at the 14B shape.
+# parity: quant_cuda_parity.sh --quant-timing (all ops incl. this session's checks, quantized parrots).
+# bench: bench_quant_cuda.sh (FORMATS, as there), fp8 once more with HEARTH_CUDA_FP8_W8A8=0. Logs in $OUT.
+set -uo pipefail
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+carry="$(cd "$(dirname "$0")" && pwd)"
+out="${OUT:-/tmp/gemm-quant-out}"
+mkdir -p "$out"
+nvcc=/usr/local/cuda/bin/nvcc
+nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv,noheader | tee "$out/gpu.txt"
+rc=0
+for stage in "$@"; do
+  case "$stage" in
+    harness)
+      cat "$carry/kernels/common.cu" "$carry/kernels/gemm_quant.cu" > /tmp/gemm_quant_all.cu
+      $nvcc -arch=sm_80 -cubin -o /tmp/gq80.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -v "Warning: " | head -20
+      $nvcc -arch=sm_90 -cubin -Xptxas -v -o /tmp/gq90.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -E "error|Compiling|registers|spill" | grep -B1 -A1 "spill\|error" | head -40
+      cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/kernels/gemm_quant.cu" "$carry/gemm_quant_harness.cu" > /tmp/gq_harness.cu
+      cp "$carry/gemm_quant_timing.inc" /tmp/
+      if $nvcc -O3 -std=c++17 -arch=sm_90 -I/tmp -o /tmp/gq_harness /tmp/gq_harness.cu -lcublas 2>&1 | grep -v "Warning: " | head -30; [ -x /tmp/gq_harness ]; then
+        timeout "${HARNESS_TIMEOUT:-200}" /tmp/gq_harness 2>&1 | tee "$out/harness.log"
+        rc=${PIPESTATUS[0]}
+        echo "harness exit $rc"
+      else
+        echo "harness did not compile"; rc=1
+      fi
+      ;;
+    parity)
+      OUT="$out" bash "$carry/quant_cuda_parity.sh" --quant-timing > "$out/parity-stdout.log" 2>&1
+      rc=$?
+      grep -E "^FAIL|passed|quantized GEMV|quantized GEMM|w8a8|W8A8|  (awq|fp8|gguf)|took" "$out/quant-parity.log" | head -80
+      echo "parity exit $rc"
+      ;;
+    bench)
+      OUT="$out" bash "$carry/bench_quant_cuda.sh"
+      if [ "${FP8_W8A16:-1}" = 1 ]; then
+        echo "== fp8 with HEARTH_CUDA_FP8_W8A8=0 (W8A16)" | tee -a "$out/bench-quant.log"
+        FORMATS=fp8 SKIP_BF16=1 HEARTH_CUDA_FP8_W8A8=0 OUT="$out/w8a16" bash "$carry/bench_quant_cuda.sh" | tail -8
+        cat "$out/w8a16/bench-quant.log" >> "$out/bench-quant.log" 2>/dev/null
+      fi
+      ;;
+  esac
+done
+exit "$rc"

@@ -77,7 +77,7 @@ static const char* kNames[] = {"gemm_g4", "gemm_g8", "gemm_f8", "gemm_w8a8"};
 static int g_sms;
 static float* g_partials;
 static unsigned int* g_counters;
-static const size_t kPartialFloats = 16u << 20;
+static const size_t kPartialFloats = 8u << 20;
 
 template <int FMT, int NT> static void* kernelOf();
 #define KOF(F, N, NAME) template <> void* kernelOf<F, N>() { return (void*)NAME; }

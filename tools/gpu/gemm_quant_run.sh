@@ -2,10 +2,10 @@
 # Issue 8, session 5 (quantized GEMM and W8A8), run ON THE GPU MACHINE: bash <carry>/gemm_quant_run.sh [harness] [parity] [bench]
 # (carry = the folder holding this script, kernels/ (common.cu, gemv_quant.cu, gemm_quant.cu), gemm_quant_harness.cu,
 # gemm_quant_timing.inc, and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh,
-# bench_quant_cuda.sh, hf_baseline.py). harness: nvcc builds of the kernels for sm_80 (the W8A8 mma must compile
+# gemm_quant_bench.sh, hf_baseline.py). harness: nvcc builds of the kernels for sm_80 (the W8A8 mma must compile
 # away there) and sm_90 (registers, spills), then the nvcc harness: correctness and per-layer µs at the 14B shape.
 # parity: quant_cuda_parity.sh --quant-timing (all ops incl. this session's checks, quantized parrots).
-# bench: bench_quant_cuda.sh (FORMATS, as there), fp8 once more with HEARTH_CUDA_FP8_W8A8=0. Logs in $OUT.
+# bench: gemm_quant_bench.sh (bf16, then FORMATS; fp8 as W8A8 and as W8A16). Logs in $OUT.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 carry="$(cd "$(dirname "$0")" && pwd)"
@@ -36,14 +36,7 @@ for stage in "$@"; do
       grep -E "^FAIL|passed|quantized GEMV|quantized GEMM|w8a8|W8A8|  (awq|fp8|gguf)|took" "$out/quant-parity.log" | head -80
       echo "parity exit $rc"
       ;;
-    bench)
-      OUT="$out" bash "$carry/bench_quant_cuda.sh"
-      if [ "${FP8_W8A16:-1}" = 1 ]; then
-        echo "== fp8 with HEARTH_CUDA_FP8_W8A8=0 (W8A16)" | tee -a "$out/bench-quant.log"
-        FORMATS=fp8 SKIP_BF16=1 HEARTH_CUDA_FP8_W8A8=0 OUT="$out/w8a16" bash "$carry/bench_quant_cuda.sh" | tail -8
-        cat "$out/w8a16/bench-quant.log" >> "$out/bench-quant.log" 2>/dev/null
-      fi
-      ;;
+    bench) OUT="$out" bash "$carry/gemm_quant_bench.sh" ;;
   esac
 done
 exit "$rc"

@@ -106,6 +106,7 @@ using (cuda)
             QuantModelChecks.Run(modelDir, quantDir, cuda, report);
             EngineChecks.ParrotCases(quantDir, cuda, report);
         }
+        QuantGemmChecks.Fp8ParrotsW8A8(modelDir, quantDirs, cuda, report);
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
     }
     if (modelDir is not null && !opsOnly) Fp8ModelChecks.Run(modelDir, cuda, report);

@@ -22,7 +22,9 @@ internal sealed class QuantGemmChecks(CudaBackend cuda, ParityReport report, Ran
     public void RunAll()
     {
         bool w8a8 = cuda.UseFp8W8A8;
+        int maxRows = cuda.QuantGemmMaxRows;
         cuda.UseFp8W8A8 = false;   // these compare W8A16 with the CPU's exact f32 math
+        cuda.QuantGemmMaxRows = 256;   // the GEMM past its default range too (column chunks)
         const int Out = 200, In = 512;
         Check("int4 awq g128", () => [_host.Int4(Out, In, 128, zeros: true)]);
         Check("int4 gptq-sym g32", () => [_host.Int4(Out, In, 32, zeros: false)]);
@@ -34,14 +36,35 @@ internal sealed class QuantGemmChecks(CudaBackend cuda, ParityReport report, Ran
         Check("fp8 W8A16 q|k|v fused", () => [_host.Fp8(160, 640), _host.Fp8(64, 640), _host.Fp8(72, 640)]);
         foreach (var format in new[] { WeightFormat.Q4_K, WeightFormat.Q6_K, WeightFormat.Q5_K, WeightFormat.Q8_0, WeightFormat.Q4_0 })
             Check($"gguf {format}", () => [_host.Gguf(format, Out, In)], gguf: true);
-        cuda.UseFp8W8A8 = w8a8;
+        cuda.QuantGemmMaxRows = maxRows;
         if (!cuda.SupportsFp8W8A8)
         {
             report.Record(true, "w8a8", $"skipped: {cuda.Architecture} has no FP8 tensor cores (W8A16 runs instead)");
+            cuda.UseFp8W8A8 = w8a8;
             return;
         }
+        cuda.UseFp8W8A8 = true;
         CheckW8A8("fp8 W8A8", Out, 640, [17, 64, 300, 2048]);
         CheckW8A8("fp8 W8A8 k=5120", 256, 5120, [32]);
+        cuda.UseFp8W8A8 = w8a8;
+    }
+
+    /// <summary>
+    /// The quantized fp8 parrots (directory names containing "fp8") once more with W8A8 on (sm_89+): against the CPU
+    /// on the same weights and against the bf16 model (KL, top-1), and the 12 cases greedily through the engine.
+    /// </summary>
+    public static void Fp8ParrotsW8A8(string modelDir, IEnumerable<string> quantDirs, CudaBackend cuda, ParityReport report)
+    {
+        if (!cuda.SupportsFp8W8A8) return;
+        bool w8a8 = cuda.UseFp8W8A8;
+        cuda.UseFp8W8A8 = true;
+        foreach (string dir in quantDirs.Where(d => Path.GetFileName(d.TrimEnd('/')).Contains("fp8", StringComparison.Ordinal)))
+        {
+            Console.WriteLine($"with W8A8 (HEARTH_CUDA_FP8_W8A8=1): {dir}");
+            QuantModelChecks.Run(modelDir, dir, cuda, report);
+            EngineChecks.ParrotCases(dir, cuda, report);
+        }
+        cuda.UseFp8W8A8 = w8a8;
     }
 
     private void Check(string name, Func<QuantizedMatrix[]> makeParts, bool gguf = false)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 8, session 5: whole-model numbers at Qwen3-14B's shape, run ON THE GPU MACHINE: bash <carry>/gemm_quant_bench.sh
 # (carry = the folder holding this script, hf_baseline.py and hearth/). Writes the random bf16 model (local disk),
-# benches it, then per format in FORMATS quantizes it once and benches it (fp8 twice: W8A8, the default on sm_89+,
-# and HEARTH_CUDA_FP8_W8A8=0, i.e. W8A16), the same hearth bench arguments as bench_quant_cuda.sh (decode batch 1
+# benches it, then per format in FORMATS quantizes it once and benches it (fp8 twice: W8A16, the default, and
+# HEARTH_CUDA_FP8_W8A8=1, i.e. W8A8), the same hearth bench arguments as bench_quant_cuda.sh (decode batch 1
 # at a 512-token context, prefill 2048, batch-32 decode). No format starts after BUDGET_S seconds. Logs in $OUT.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -31,8 +31,8 @@ for fmt in ${FORMATS:-fp8 awq-int4 gguf-q4_k_m}; do
   if [ "$rc" -eq 0 ]; then
     bench "$target" | tee -a "$log"
     if [ "$fmt" = fp8 ]; then
-      echo "== fp8 with HEARTH_CUDA_FP8_W8A8=0 (W8A16)" | tee -a "$log"
-      HEARTH_CUDA_FP8_W8A8=0 bench "$target" | tee -a "$log"
+      echo "== fp8 with HEARTH_CUDA_FP8_W8A8=1 (W8A8)" | tee -a "$log"
+      HEARTH_CUDA_FP8_W8A8=1 bench "$target" | tee -a "$log"
     fi
   fi
   rm -rf "$dir"

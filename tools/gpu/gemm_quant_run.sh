@@ -4,7 +4,8 @@
 # gemm_quant_timing.inc, and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh,
 # gemm_quant_bench.sh, hf_baseline.py). harness: nvcc builds of the kernels for sm_80 (the W8A8 mma must compile
 # away there) and sm_90 (registers, spills), then the nvcc harness: correctness and per-layer µs at the 14B shape.
-# parity: quant_cuda_parity.sh --quant-timing (all ops incl. this session's checks, quantized parrots).
+# parity: the parity runner with the parrot quantized to PARITY_FORMATS (all ops incl. this session's checks,
+# the quantized parrots, W8A8 fp8 parrots) and --quant-timing (GEMV and GEMM per layer at the 14B shape).
 # bench: gemm_quant_bench.sh (bf16, then FORMATS; fp8 as W8A8 and as W8A16). Logs in $OUT.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -31,9 +32,22 @@ for stage in "$@"; do
       fi
       ;;
     parity)
-      OUT="$out" bash "$carry/quant_cuda_parity.sh" --quant-timing > "$out/parity-stdout.log" 2>&1
+      # Like quant_cuda_parity.sh, with the parrot quantized to PARITY_FORMATS only (device time): every op check
+      # (this session's GEMM and W8A8 ones included), the quantized parrots, and the GEMV/GEMM timings.
+      model=/tmp/parrot-qwen3
+      rm -rf "$model" && cp -r "$carry/parrot-qwen3" "$model" && { [ ! -f "$model/tokenizer.json.gz" ] || gunzip -f "$model/tokenizer.json.gz"; }
+      chmod +x "$carry/cuda-parity/Hearth.Cuda.Parity" "$carry/hearth/hearth" 2>/dev/null
+      quant_args=()
+      for fmt in ${PARITY_FORMATS:-fp8 awq-int4}; do
+        rm -rf "/tmp/parrot-$fmt"
+        "$carry/hearth/hearth" quantize --model "$model" --to "$fmt" --out "/tmp/parrot-$fmt" > "$out/quantize-$fmt.log" 2>&1
+        echo "quantize $fmt: exit $?"
+        cp "$model/cases.json" "/tmp/parrot-$fmt/"
+        quant_args+=(--quant "/tmp/parrot-$fmt")
+      done
+      "$carry/cuda-parity/Hearth.Cuda.Parity" --model "$model" "${quant_args[@]}" --quant-timing > "$out/quant-parity.log" 2>&1
       rc=$?
-      grep -E "^FAIL|passed|quantized GEMV|quantized GEMM|w8a8|W8A8|  (awq|fp8|gguf)|took" "$out/quant-parity.log" | head -80
+      grep -E "^FAIL|passed|W8A8|took|^  [a-z]|^    m=" "$out/quant-parity.log" | grep -v "^PASS quant gemm" | head -80
       echo "parity exit $rc"
       ;;
     bench) OUT="$out" bash "$carry/gemm_quant_bench.sh" ;;

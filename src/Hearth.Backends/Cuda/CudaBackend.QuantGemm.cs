@@ -7,10 +7,13 @@ namespace Hearth.Backends.Cuda;
 // the dequantize + cuBLASLt path, and W8A8 FP8 on sm_89+ (activations quantized per row and k-group to e4m3).
 public sealed unsafe partial class CudaBackend
 {
-    /// <summary>Batches above this many rows leave the tensor-core GEMM for dequantize + cuBLASLt (g4, g8, W8A16 f8).</summary>
-    public const int QuantGemmMaxRows = 256;
+    /// <summary>
+    /// Batches above this many rows leave the tensor-core GEMM for dequantize + cuBLASLt (g4, g8, W8A16 f8): on the
+    /// H100 at Qwen3-14B's shapes the GEMM wins up to 64 rows and loses from 128 (docs/performance.md, session 5).
+    /// </summary>
+    public int QuantGemmMaxRows { get; set; } = 64;
 
-    /// <summary>FP8 batches of at least this many rows run W8A8 where the device has FP8 tensor cores.</summary>
+    /// <summary>FP8 batches of at least this many rows run W8A8 when it is enabled and the device has FP8 tensor cores.</summary>
     public const int Fp8W8A8MinRows = 17;
 
     private readonly Dictionary<(QuantGemmPlanner.Kind Kind, int Columns), (nint Function, int SharedBytes, int BlocksPerSm)> _quantGemm = [];
@@ -18,14 +21,18 @@ public sealed unsafe partial class CudaBackend
     // Scratch that lives as long as the backend (its memory goes with the device context when the backend is disposed).
     private CudaBuffer? _gemmPartials, _gemmCounters, _actQuant;
 
-    /// <summary>Run batches of 17..<see cref="QuantGemmMaxRows"/> rows through the tensor-core GEMM (HEARTH_CUDA_QUANT_GEMM=0: off).</summary>
+    /// <summary>Run batches of 17..<see cref="QuantGemmMaxRows"/> rows through the tensor-core GEMM (HEARTH_CUDA_QUANT_GEMM=0: off, GEMV in launches of 16).</summary>
     public bool UseQuantGemm { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_GEMM") != "0";
 
     /// <summary>Whether the device has FP8 tensor cores (sm_89+), which W8A8 needs.</summary>
     public bool SupportsFp8W8A8 => _device.ComputeMajor * 10 + _device.ComputeMinor >= 89;
 
-    /// <summary>FP8 weights with batches of ≥ <see cref="Fp8W8A8MinRows"/> rows run W8A8 on sm_89+ (HEARTH_CUDA_FP8_W8A8=0: always W8A16).</summary>
-    public bool UseFp8W8A8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FP8_W8A8") != "0";
+    /// <summary>
+    /// FP8 weights with batches of ≥ <see cref="Fp8W8A8MinRows"/> rows run W8A8 on sm_89+. Off unless
+    /// HEARTH_CUDA_FP8_W8A8=1: this session's W8A8 kernel is slower than W8A16 at every batch measured on the H100
+    /// (docs/performance.md, session 5); HEARTH_CUDA_FP8_W8A8=0 forces W8A16 whatever the default becomes.
+    /// </summary>
+    public bool UseFp8W8A8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FP8_W8A8") == "1";
 
     private void LoadQuantGemm()
     {

@@ -39,15 +39,15 @@ internal static class QuantGemmPlanner
     }
 
     /// <summary>
-    /// Why a part cannot run this kernel, or null: k in whole stages, groups that a stage holds whole or that hold
-    /// whole stages, and for FP8 (whose scale is read once a stage, and W8A8, which folds at group ends) groups of
+    /// Why a part cannot run this kernel, or null: k in whole stages, groups of a power of two (so a stage holds
+    /// whole groups or a group whole stages), and for FP8 (whose scale is read once a stage, and W8A8, which folds at group ends) groups of
     /// whole stages and, for W8A8, k in whole groups.
     /// </summary>
     public static string? Unsupported(Kind kind, int inFeatures, int groupSize)
     {
         if (inFeatures % StageK != 0) return $"k = {inFeatures} is not a multiple of {StageK}";
-        if (groupSize % CudaQuantTiles.KTile != 0 || (groupSize % StageK != 0 && StageK % groupSize != 0))
-            return $"group {groupSize} neither divides nor is a multiple of {StageK}";
+        // Powers of two (16..): the kernel finds groups with shifts and masks.
+        if (groupSize < CudaQuantTiles.KTile || (groupSize & (groupSize - 1)) != 0) return $"group {groupSize} is not a power of two of at least {CudaQuantTiles.KTile}";
         if ((kind is Kind.F8 or Kind.W8A8) && groupSize % StageK != 0) return $"FP8 block of {groupSize} columns is not a multiple of {StageK}";
         if (kind == Kind.W8A8 && inFeatures % groupSize != 0) return $"k = {inFeatures} is not a multiple of the FP8 block {groupSize}";
         return null;

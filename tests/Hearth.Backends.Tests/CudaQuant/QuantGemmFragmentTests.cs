@@ -20,6 +20,8 @@ public sealed class QuantGemmFragmentTests
         const int K = 128;
         var (tile, _) = RandomTile(family, K, seed: 3);
         int tilesPerLoad = CudaQuantTiles.TilesPerLoad(family), tileBytes = family == CudaQuantFamily.G4 ? 4 : 8;
+        // g4 adds the group's integer zero point z = rint(offset / scale) exactly: z − 128 as the addend.
+        foreach (int zero in family == CudaQuantFamily.G4 ? new[] { 0, -8, 7, -120 } : [0])
         for (int kt = 0; kt < K / 16; kt++)
             for (int lane = 0; lane < 32; lane++)
             {
@@ -27,15 +29,15 @@ public sealed class QuantGemmFragmentTests
                 uint w0 = BinaryPrimitives.ReadUInt32LittleEndian(tile.AsSpan(offset)), w1 = tileBytes == 8 ? BinaryPrimitives.ReadUInt32LittleEndian(tile.AsSpan(offset + 4)) : 0;
                 for (int r = 0; r < 4; r++)
                 {
-                    // The kernel: lo = (w0 >> 4r) & mask | magic; g4 q = fma(lo, 1, -128); g8 q = fma(lo, 1, fma(hi, 16, -2304)).
+                    // The kernel: lo = (w0 >> 4r) & mask | magic; g4 q + z = fma(lo, 1, z - 128); g8 q = fma(lo, 1, fma(hi, 16, -2304)).
                     uint lo = ((w0 >> (4 * r)) & 0x000F000Fu) | 0x43004300u;
-                    uint q = family == CudaQuantFamily.G4 ? Fma2(lo, 0x3F803F80u, 0xC300C300u)
+                    uint q = family == CudaQuantFamily.G4 ? Fma2(lo, 0x3F803F80u, Bf16Pair(zero - 128))
                         : Fma2(lo, 0x3F803F80u, Fma2(((w1 >> (4 * r)) & 0x000F000Fu) | 0x43004300u, 0x41804180u, 0xC510C510u));
                     // Register r: row g (r even) or g + 8 (odd); k 4t, 4t+1 (r < 2) or 4t+2, 4t+3; low half first.
                     int row = g + 8 * (r & 1), k = kt * 16 + 4 * t + 2 * (r >> 1);
                     int expectLow = CudaQuantTiles.ValueAt(family, K, tile, row, k), expectHigh = CudaQuantTiles.ValueAt(family, K, tile, row, k + 1);
-                    Assert.Equal(expectLow, Bf16(q & 0xFFFF));
-                    Assert.Equal(expectHigh, Bf16(q >> 16));
+                    Assert.Equal(expectLow + zero, Bf16(q & 0xFFFF));
+                    Assert.Equal(expectHigh + zero, Bf16(q >> 16));
                 }
             }
     }
@@ -80,6 +82,12 @@ public sealed class QuantGemmFragmentTests
         uint result = 0;
         for (int i = 0; i < 4; i++) result |= (uint)((both >> (int)(8 * ((selector >> (4 * i)) & 7))) & 0xFF) << (8 * i);
         return result;
+    }
+
+    private static uint Bf16Pair(int value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value) >> 16;
+        return bits | bits << 16;
     }
 
     private static float Bf16(uint bits) => BitConverter.UInt32BitsToSingle(bits << 16);

@@ -33,7 +33,8 @@ public sealed class QuantGemmPlannerTests
     [InlineData(0, 5120, 128, true)]
     [InlineData(0, 5120, 32, true)]
     [InlineData(1, 17408, 16, true)]
-    [InlineData(0, 5120, 48, false)]   // a group that neither divides nor holds whole stages
+    [InlineData(0, 5120, 48, false)]   // not a power of two
+    [InlineData(0, 5120, 256, true)]
     [InlineData(1, 5120 + 32, 32, false)]   // k not whole stages
     [InlineData(2, 640, 128, true)]
     [InlineData(2, 640, 32, false)]   // one scale read per stage needs blocks of whole stages

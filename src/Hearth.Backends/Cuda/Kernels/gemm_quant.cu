@@ -127,7 +127,8 @@ struct GqStage
 };
 
 template <int FMT, int NT>
-__device__ __forceinline__ void gq_issue(const GqArgs& a, unsigned char* stage, int part, int tile0, int tiles, int col0, int s)
+__device__ __forceinline__ void gq_issue(const GqArgs& a, const unsigned char* data, const void* params, unsigned char* stage, int tile0,
+    int tiles, int col0, int s)
 {
     typedef GqStage<FMT, NT> S;
     const int tid = threadIdx.x, threads = GQ_WARPS * 32;
@@ -146,20 +147,20 @@ __device__ __forceinline__ void gq_issue(const GqArgs& a, unsigned char* stage, 
     for (int c = tid; c < GQ_TPB * S::LPS * 32; c += threads)
     {
         int t = c / (S::LPS * 32), rest = c % (S::LPS * 32);
-        const unsigned char* src = a.data[part] + (((size_t)(tile0 + t) * loadsPerTile + (size_t)s * S::LPS) * 32 + rest) * 16;
-        gq_cp16(w + c * 16, t < tiles ? src : a.data[part], t < tiles);
+        const unsigned char* src = data + (((size_t)(tile0 + t) * loadsPerTile + (size_t)s * S::LPS) * 32 + rest) * 16;
+        gq_cp16(w + c * 16, t < tiles ? src : data, t < tiles);
     }
     unsigned char* p = w + S::W_BYTES;
     if (FMT <= 1)
     {
         // [tile][slot][16 rows] uints: the groups this stage touches, from the first (k0 / group).
-        int groups = k / a.group, g0 = k0 / a.group, count = (k0 + GQ_BK - 1) / a.group - g0 + 1;
+        int shift = __ffs(a.group) - 1, groups = k >> shift, g0 = k0 >> shift, count = ((k0 + GQ_BK - 1) >> shift) - g0 + 1;
         for (int c = tid; c < GQ_TPB * GQ_MAX_GROUPS * 4; c += threads)
         {
             int t = c / (GQ_MAX_GROUPS * 4), slot = (c / 4) % GQ_MAX_GROUPS, j = c % 4;
             bool valid = t < tiles && slot < count;
-            const unsigned int* src = (const unsigned int*)a.params[part] + ((size_t)(tile0 + t) * groups + g0 + slot) * 16 + j * 4;
-            gq_cp16(p + c * 16, valid ? (const void*)src : a.params[part], valid);
+            const unsigned int* src = (const unsigned int*)params + ((size_t)(tile0 + t) * groups + g0 + slot) * 16 + j * 4;
+            gq_cp16(p + c * 16, valid ? (const void*)src : params, valid);
         }
     }
     else
@@ -173,7 +174,7 @@ __device__ __forceinline__ void gq_issue(const GqArgs& a, unsigned char* stage, 
             if (c < GQ_TPB)
             {
                 valid = c < tiles;
-                src = (const float*)a.params[part] + (size_t)((tile0 + c) * 16 / a.blockRows) * a.scaleCols + grp;
+                src = (const float*)params + (size_t)((tile0 + c) * 16 / a.blockRows) * a.scaleCols + grp;
             }
             else
             {
@@ -181,7 +182,7 @@ __device__ __forceinline__ void gq_issue(const GqArgs& a, unsigned char* stage, 
                 valid = row < a.m;
                 src = a.xScales + (size_t)row * (k / a.group) + grp;
             }
-            gq_cp4(p + c * 4, valid ? (const void*)src : a.params[part], valid);
+            gq_cp4(p + c * 4, valid ? (const void*)src : params, valid);
         }
     }
 }
@@ -196,12 +197,17 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
     int block = blockIdx.x, part = 0, column = 0;
     for (; part < 2; part++)
     {
-        int blocks = ((a.n[part] + 15) / 16 + GQ_TPB - 1) / GQ_TPB;
+        int n = part == 0 ? a.n[0] : a.n[1];
+        int blocks = ((n + 15) / 16 + GQ_TPB - 1) / GQ_TPB;
         if (block < blocks) break;
         block -= blocks;
-        column += a.n[part];
+        column += n;
     }
-    const int partTiles = (a.n[part] + 15) / 16, tile0 = block * GQ_TPB, tiles = min(GQ_TPB, partTiles - tile0);
+    // The part's pointers and size by selection, not by a runtime index (which would put the arguments in local memory).
+    const unsigned char* partData = part == 0 ? a.data[0] : part == 1 ? a.data[1] : a.data[2];
+    const void* partParams = part == 0 ? a.params[0] : part == 1 ? a.params[1] : a.params[2];
+    const int partRows = part == 0 ? a.n[0] : part == 1 ? a.n[1] : a.n[2];
+    const int partTiles = (partRows + 15) / 16, tile0 = block * GQ_TPB, tiles = min(GQ_TPB, partTiles - tile0);
     const int col0 = blockIdx.z * NT * 8;
     // This split's stages; FMT 3 splits only at group boundaries (its folds happen at group ends).
     const int stages = a.k / GQ_BK, unit = FMT == 3 ? a.group / GQ_BK : 1, units = stages / unit;
@@ -225,17 +231,17 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
 #pragma unroll
     for (int i = 0; i < GQ_STAGES - 1; i++)
     {
-        if (i < nst) gq_issue<FMT, NT>(a, gq_smem + i * S::BYTES, part, tile0, tiles, col0, s0 + i);
+        if (i < nst) gq_issue<FMT, NT>(a, partData, partParams, gq_smem + i * S::BYTES, tile0, tiles, col0, s0 + i);
         gq_commit();
     }
     const bool active = warp * GQ_TPW < tiles;
-    unsigned int sc[GQ_TPW][4];   // g4/g8: bf16x2 (s, s) and (o, o) of rows g and g + 8, per tile
+    unsigned int sc[GQ_TPW][6];   // per tile, bf16x2 pairs of rows g and g + 8: scales; offsets (g4: remainders); g4: z − 128
     for (int i = 0; i < nst; i++)
     {
         gq_wait<GQ_STAGES - 2>();
         __syncthreads();
         if (i + GQ_STAGES - 1 < nst)
-            gq_issue<FMT, NT>(a, gq_smem + ((i + GQ_STAGES - 1) % GQ_STAGES) * S::BYTES, part, tile0, tiles, col0, s0 + i + GQ_STAGES - 1);
+            gq_issue<FMT, NT>(a, partData, partParams, gq_smem + ((i + GQ_STAGES - 1) % GQ_STAGES) * S::BYTES, tile0, tiles, col0, s0 + i + GQ_STAGES - 1);
         gq_commit();
         if (!active) continue;
         const unsigned char* st = gq_smem + (i % GQ_STAGES) * S::BYTES;
@@ -288,6 +294,7 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
             continue;
         }
         const int TPL = FMT == 0 ? 4 : 2;   // k-tiles per 16-byte load
+        const int groupShift = __ffs(a.group) - 1;   // groups are powers of two (QuantGemmPlanner)
 #pragma unroll
         for (int j = 0; j < S::LPS; j++)
         {
@@ -305,19 +312,28 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
                     uint2 v = *(const uint2*)(xs + (nt * 8 + g) * S::XROW + ktl * 32 + 8 * t);
                     b[nt][0] = v.x; b[nt][1] = v.y;
                 }
-                if ((FMT <= 1 && kAbs % a.group == 0) || ktl == 0)
+                if ((FMT <= 1 && (kAbs & (a.group - 1)) == 0) || ktl == 0)
                 {
 #pragma unroll
                     for (int tt = 0; tt < GQ_TPW; tt++)
                     {
                         if (FMT <= 1)
                         {
-                            int slot = kAbs / a.group - k0 / a.group;
+                            int slot = (kAbs >> groupShift) - (k0 >> groupShift);
                             const unsigned int* pp = (const unsigned int*)ps + ((warp * GQ_TPW + tt) * GQ_MAX_GROUPS + slot) * 16;
                             unsigned int pa = pp[g], pb = pp[g + 8];
                             float sa = gq_half(pa & 0xffffu), sb = gq_half(pb & 0xffffu), oa = gq_half(pa >> 16), ob = gq_half(pb >> 16);
                             sc[tt][0] = gq_bf16x2(sa, sa); sc[tt][1] = gq_bf16x2(sb, sb);
-                            sc[tt][2] = gq_bf16x2(oa, oa); sc[tt][3] = gq_bf16x2(ob, ob);
+                            if (FMT == 0)
+                            {
+                                // w = s·q + o = s·(q + z) + r with z = rint(o / s): the integer z joins q exactly (for
+                                // AWQ/GPTQ/Q4_0 o = −zero·s, so r ≈ 0), and only the small r is rounded to bf16.
+                                float za = sa != 0.0f ? fminf(fmaxf(rintf(oa / sa), -120.0f), 120.0f) : 0.0f;
+                                float zb = sb != 0.0f ? fminf(fmaxf(rintf(ob / sb), -120.0f), 120.0f) : 0.0f;
+                                sc[tt][2] = gq_bf16x2(fmaf(-za, sa, oa), fmaf(-za, sa, oa)); sc[tt][3] = gq_bf16x2(fmaf(-zb, sb, ob), fmaf(-zb, sb, ob));
+                                sc[tt][4] = gq_bf16x2(za - 128.0f, za - 128.0f); sc[tt][5] = gq_bf16x2(zb - 128.0f, zb - 128.0f);
+                            }
+                            else { sc[tt][2] = gq_bf16x2(oa, oa); sc[tt][3] = gq_bf16x2(ob, ob); }
                         }
                         else
                         {
@@ -347,9 +363,9 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
 #pragma unroll
                         for (int r = 0; r < 4; r++)
                         {
-                            // q exact: (128 + q) - 128 for g4; g8: 16·(128 + hi) - 2304 + (128 + lo) = u - 128.
+                            // Exact integers: g4 (128 + q) + (z − 128); g8 16·(128 + hi) − 2304 + (128 + lo) = u − 128.
                             unsigned int lo = ((w0 >> (4 * r)) & mask) | magic, qv;
-                            if (FMT == 0) qv = gq_fma2(lo, one, 0xC300C300u);
+                            if (FMT == 0) qv = gq_fma2(lo, one, sc[tt][4 + (r & 1)]);   // q + z, exact
                             else
                             {
                                 unsigned int hi = ((w1 >> (4 * r)) & mask) | magic;
@@ -379,7 +395,7 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
                 for (int e = 0; e < 4; e++)
                 {
                     int row = rowBase + tt * 16 + g + (e >= 2 ? 8 : 0), col = col0 + nt * 8 + 2 * t + (e & 1);
-                    if (row >= a.n[part] || col >= a.m) continue;
+                    if (row >= partRows || col >= a.m) continue;
                     size_t o = (size_t)col * a.ldOut + column + row;
                     if (a.outF32) ((float*)a.out)[o] = acc[tt][nt][e];
                     else ((bf16_t*)a.out)[o] = f32_to_bf16(acc[tt][nt][e]);
@@ -396,7 +412,7 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
                 for (int e = 0; e < 4; e++)
                 {
                     int row = rowBase + tt * 16 + g + (e >= 2 ? 8 : 0), col = col0 + nt * 8 + 2 * t + (e & 1);
-                    if (row >= a.n[part] || col >= a.m) continue;
+                    if (row >= partRows || col >= a.m) continue;
                     __stcg(a.partials + ((size_t)blockIdx.y * a.m + col) * a.nSum + column + row, acc[tt][nt][e]);
                 }
     }
@@ -408,7 +424,7 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
     __syncthreads();
     if (!gq_last) return;
     __threadfence();
-    const int rows = min(GQ_TPB * 16, a.n[part] - tile0 * 16), cols = min(NT * 8, a.m - col0);
+    const int rows = min(GQ_TPB * 16, partRows - tile0 * 16), cols = min(NT * 8, a.m - col0);
     for (int idx = threadIdx.x; idx < rows * cols; idx += GQ_WARPS * 32)
     {
         int col = col0 + idx / rows, row = tile0 * 16 + idx % rows;

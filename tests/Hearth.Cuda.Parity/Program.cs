@@ -78,7 +78,11 @@ using (cuda)
         KvWriteFusionChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
+        bool w8a8 = cuda.UseFp8W8A8;
+        cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
+        cuda.UseFp8W8A8 = w8a8;
+        using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
         if (modelDir is not null && !opsOnly)
             ModelChecks.Run(modelDir, reference, cuda, report);
@@ -104,6 +108,7 @@ using (cuda)
             QuantModelChecks.Run(modelDir, quantDir, cuda, report);
             EngineChecks.ParrotCases(quantDir, cuda, report);
         }
+        QuantGemmChecks.Fp8ParrotsW8A8(modelDir, quantDirs, cuda, report);
         Console.WriteLine($"engine checks took {engineWatch.Elapsed.TotalSeconds:F1} s");
     }
     if (modelDir is not null && !opsOnly) Fp8ModelChecks.Run(modelDir, cuda, report);
@@ -118,6 +123,7 @@ using (cuda)
         }
     }
     if (quantTiming) QuantTiming.Run(cuda);
+    if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)
     {
         Baseline.Run(cuda);

@@ -59,6 +59,7 @@ public sealed unsafe partial class CudaBackend
         _quantKernels[CudaQuantFamily.G8] = (Function("gemv_g8"), Function("dequant_g8_bf16"), Function("gemv_g8_stream"));
         _quantKernels[CudaQuantFamily.F8] = (Function("gemv_f8"), Function("dequant_f8_bf16"), Function("gemv_f8_stream"));
         _permuteColumns = Function("permute_columns_bf16");
+        LoadQuantGemm();
     }
 
     private void Register(CudaQuantPart part)
@@ -107,15 +108,17 @@ public sealed unsafe partial class CudaBackend
                 continue;
             }
             var first = PartOf(matrices[i]);
+            bool tensorCores = QuantGemmFits(first, rows, input.Data);   // 17+ rows: gemm_quant.cu (CudaBackend.QuantGemm.cs)
             group.Clear();
             group[0] = first;
             int count = 1;
             // q|k|v and gate|up parts of one layout share a launch (their output columns are adjacent).
-            while (gemv && first.Permutation == 0 && count < 3 && i + count < matrices.Count && matrices[i + count].Format != WeightFormat.Dense
+            while ((gemv || tensorCores) && first.Permutation == 0 && count < 3 && i + count < matrices.Count && matrices[i + count].Format != WeightFormat.Dense
                 && PartOf(matrices[i + count]) is var next && next.Family == first.Family && next.GroupSize == first.GroupSize
                 && next.BlockRows == first.BlockRows && next.ScaleColumns == first.ScaleColumns && next.Permutation == 0)
                 group[count++] = next;
-            if (gemv) RunQuantGemv(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
+            if (tensorCores) RunQuantGemm(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
+            else if (gemv) RunQuantGemv(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
             else RunDequantGemm(first, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
             for (int j = 0; j < count; j++) column += group[j]!.OutFeatures;
             i += count;

@@ -1,0 +1,13 @@
+using System.Runtime.InteropServices;
+
+namespace Hearth.Backends.Cuda.Interop;
+
+/// <summary>Occupancy and function-attribute calls for the quantized GEMM (CudaBackend.QuantGemm.cs).</summary>
+internal static unsafe partial class CuDriver
+{
+    /// <summary>CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.</summary>
+    public const int FuncAttributeMaxDynamicSharedBytes = 8;
+
+    [LibraryImport(NativeLibraries.Driver)]
+    public static partial int cuOccupancyMaxActiveBlocksPerMultiprocessor(int* numBlocks, nint function, int blockSize, nuint dynamicSharedBytes);
+}

@@ -1,0 +1,479 @@
+// Quantized GEMM for batches of 17-64 rows per launch (more in column chunks, grid z): y[m, ldOut] (column slice)
+// = x[m, k] · W[n, k]^T on tensor cores, reading the tiled layouts of gemv_quant.cu / CudaQuantTiles.cs (per 16-row
+// tile, the register order of mma.m16n8k16's A operand). Unlike the GEMV, one launch reads each weight byte once for
+// the whole batch: a block owns GQ_WARPS * 32 weight rows (each warp two 16-row tiles) and up to 64 batch rows,
+// stages weights, params and x through shared memory with cp.async (GQ_STAGES deep, 64 k a stage), and each warp
+// dequantizes its A fragments in registers: g4/g8 to bf16 w = q·s + o (q exact through the magic-number bias, then one
+// bf16x2 fma with the group's scale and offset: the weight rounded to bf16 once, as the dequantize+cuBLASLt path
+// rounds it), f8 to the exact e4m3 value times the block scale. Every B fragment (x) is loaded once per warp for its
+// two tiles. k can be split over grid y (splits > 1): each split writes F32 partials and the last to arrive (a
+// per-output-tile counter) sums them in split order, so the result does not depend on arrival order, and resets
+// the counter for the next launch (graph replays included).
+//
+// W8A8 (FMT 3, sm_89+): x is first quantized per row and per 128-wide k-group to e4m3 with scale amax / 448
+// (fp8_act_quant), the f8 weight tiles feed mma.m16n8k32 e4m3 directly (a prmt turns two k-tiles' bytes into its
+// A registers), and each group's F32 sum is folded as acc += (w_scale · x_scale[row]) · sum.
+
+#ifndef GQ_WARPS
+#define GQ_WARPS 4
+#endif
+#define GQ_STAGES 4
+#define GQ_BK 64
+#define GQ_TPW 2
+#define GQ_TPB (GQ_WARPS * GQ_TPW)
+#define GQ_MAX_GROUPS 4
+
+__device__ __forceinline__ unsigned int gq_smem_addr(const void* p)
+{
+    unsigned int a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+// bytes = 0 zero-fills the destination (rows past the batch, tiles past the part).
+__device__ __forceinline__ void gq_cp16(void* dst, const void* src, bool valid)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(gq_smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+
+__device__ __forceinline__ void gq_cp4(void* dst, const void* src, bool valid)
+{
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(gq_smem_addr(dst)), "l"(src), "r"(valid ? 4 : 0));
+}
+
+__device__ __forceinline__ void gq_commit() { asm volatile("cp.async.commit_group;"); }
+
+template <int N>
+__device__ __forceinline__ void gq_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
+
+__device__ __forceinline__ unsigned int gq_fma2(unsigned int a, unsigned int b, unsigned int c)
+{
+    unsigned int r;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+__device__ __forceinline__ unsigned int gq_bf16x2(float lo, float hi)
+{
+    unsigned int r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+__device__ __forceinline__ float gq_half(unsigned int bits)
+{
+    float f;
+    unsigned short h = (unsigned short)bits;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ unsigned int gq_prmt(unsigned int a, unsigned int b, unsigned int s)
+{
+    unsigned int r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(s));
+    return r;
+}
+
+__device__ __forceinline__ void gq_mma(float* c, const unsigned int* a, unsigned int b0, unsigned int b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ void gq_mma_fp8(float* c, const unsigned int* a, unsigned int b0, unsigned int b1)
+{
+#if __CUDA_ARCH__ >= 890
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// Two e4m3 bytes of w (chosen by selector) -> the exact values as bf16x2 (see qm_e4m3x2 in gemv_quant.cu).
+__device__ __forceinline__ unsigned int gq_e4m3x2(unsigned int w, unsigned int selector)
+{
+    unsigned int t = gq_prmt(w, 0u, selector);
+    unsigned int bits = ((t & 0x007F007Fu) << 4) | ((t & 0x00800080u) << 8);
+    return gq_fma2(bits, 0x7B807B80u, 0x80008000u);
+}
+
+struct GqArgs
+{
+    const unsigned char* data[3];
+    const void* params[3];
+    int n[3];
+    int k, group, blockRows, scaleCols;
+    const void* x;              // bf16 [m, k], or (FMT 3) e4m3 [m, k]
+    const float* xScales;       // FMT 3: F32 [m, k / group]
+    int m;
+    void* out;
+    long long ldOut;
+    int outF32, splits, nSum;
+    float* partials;            // [splits][m][nSum] when splits > 1
+    unsigned int* counters;     // [gridDim.x * gridDim.z], zero between launches
+};
+
+// Shared memory of one stage: x rows (bf16: 64 k + 16 pad = 160 B, so the 8-byte B loads of a half warp hit 32
+// distinct banks; e4m3: 64 + 16 = 80 B, 4-byte loads of a whole warp), then the block's weight tiles, then params.
+template <int FMT, int NT>
+struct GqStage
+{
+    static const int XROW = FMT == 3 ? 80 : 160;
+    static const int LPS = FMT == 0 ? 1 : 2;                 // 16-byte loads per lane per tile per stage
+    static const int X_BYTES = NT * 8 * XROW;
+    static const int W_BYTES = GQ_TPB * LPS * 512;
+    static const int P_BYTES = FMT <= 1 ? GQ_TPB * GQ_MAX_GROUPS * 64 : (GQ_TPB + NT * 8) * 4;
+    static const int BYTES = X_BYTES + W_BYTES + P_BYTES;
+};
+
+template <int FMT, int NT>
+__device__ __forceinline__ void gq_issue(const GqArgs& a, const unsigned char* data, const void* params, unsigned char* stage, int tile0,
+    int tiles, int col0, int s)
+{
+    typedef GqStage<FMT, NT> S;
+    const int tid = threadIdx.x, threads = GQ_WARPS * 32;
+    const int k = a.k, k0 = s * GQ_BK;
+    // x: NT*8 rows of 64 k (bf16: 8 chunks of 16 B a row; e4m3: 4).
+    const int xChunks = FMT == 3 ? 4 : 8, xElem = FMT == 3 ? 1 : 2;
+    for (int c = tid; c < NT * 8 * xChunks; c += threads)
+    {
+        int r = c / xChunks, j = c % xChunks, row = col0 + r;
+        const unsigned char* src = (const unsigned char*)a.x + ((size_t)(row < a.m ? row : 0) * k + k0) * xElem + j * 16;
+        gq_cp16(stage + r * S::XROW + j * 16, src, row < a.m);
+    }
+    // Weights: the tiles' loads of this stage, contiguous per tile (loadsPerTile 16-byte loads per lane).
+    const int loadsPerTile = FMT == 0 ? k / 64 : k / 32;
+    unsigned char* w = stage + S::X_BYTES;
+    for (int c = tid; c < GQ_TPB * S::LPS * 32; c += threads)
+    {
+        int t = c / (S::LPS * 32), rest = c % (S::LPS * 32);
+        const unsigned char* src = data + (((size_t)(tile0 + t) * loadsPerTile + (size_t)s * S::LPS) * 32 + rest) * 16;
+        gq_cp16(w + c * 16, t < tiles ? src : data, t < tiles);
+    }
+    unsigned char* p = w + S::W_BYTES;
+    if (FMT <= 1)
+    {
+        // [tile][slot][16 rows] uints: the groups this stage touches, from the first (k0 / group).
+        int shift = __ffs(a.group) - 1, groups = k >> shift, g0 = k0 >> shift, count = ((k0 + GQ_BK - 1) >> shift) - g0 + 1;
+        for (int c = tid; c < GQ_TPB * GQ_MAX_GROUPS * 4; c += threads)
+        {
+            int t = c / (GQ_MAX_GROUPS * 4), slot = (c / 4) % GQ_MAX_GROUPS, j = c % 4;
+            bool valid = t < tiles && slot < count;
+            const unsigned int* src = (const unsigned int*)params + ((size_t)(tile0 + t) * groups + g0 + slot) * 16 + j * 4;
+            gq_cp16(p + c * 16, valid ? (const void*)src : params, valid);
+        }
+    }
+    else
+    {
+        // Block scales of the group holding this stage: one per tile, then (FMT 3) one per x row.
+        int grp = k0 / a.group;
+        for (int c = tid; c < GQ_TPB + (FMT == 3 ? NT * 8 : 0); c += threads)
+        {
+            bool valid;
+            const float* src;
+            if (c < GQ_TPB)
+            {
+                valid = c < tiles;
+                src = (const float*)params + (size_t)((tile0 + c) * 16 / a.blockRows) * a.scaleCols + grp;
+            }
+            else
+            {
+                int row = col0 + c - GQ_TPB;
+                valid = row < a.m;
+                src = a.xScales + (size_t)row * (k / a.group) + grp;
+            }
+            gq_cp4(p + c * 4, valid ? (const void*)src : params, valid);
+        }
+    }
+}
+
+template <int FMT, int NT>
+__device__ __forceinline__ void gq_body(const GqArgs& a)
+{
+    typedef GqStage<FMT, NT> S;
+    extern __shared__ __align__(16) unsigned char gq_smem[];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    // Which part and which of its blocks of GQ_TPB tiles.
+    int block = blockIdx.x, part = 0, column = 0;
+    for (; part < 2; part++)
+    {
+        int n = part == 0 ? a.n[0] : a.n[1];
+        int blocks = ((n + 15) / 16 + GQ_TPB - 1) / GQ_TPB;
+        if (block < blocks) break;
+        block -= blocks;
+        column += n;
+    }
+    // The part's pointers and size by selection, not by a runtime index (which would put the arguments in local memory).
+    const unsigned char* partData = part == 0 ? a.data[0] : part == 1 ? a.data[1] : a.data[2];
+    const void* partParams = part == 0 ? a.params[0] : part == 1 ? a.params[1] : a.params[2];
+    const int partRows = part == 0 ? a.n[0] : part == 1 ? a.n[1] : a.n[2];
+    const int partTiles = (partRows + 15) / 16, tile0 = block * GQ_TPB, tiles = min(GQ_TPB, partTiles - tile0);
+    const int col0 = blockIdx.z * NT * 8;
+    // This split's stages; FMT 3 splits only at group boundaries (its folds happen at group ends).
+    const int stages = a.k / GQ_BK, unit = FMT == 3 ? a.group / GQ_BK : 1, units = stages / unit;
+    const int s0 = (int)((long long)blockIdx.y * units / a.splits) * unit, s1 = (int)((long long)(blockIdx.y + 1) * units / a.splits) * unit;
+    const int nst = s1 - s0;
+
+    float acc[GQ_TPW][NT][4], gacc[FMT == 3 ? GQ_TPW : 1][FMT == 3 ? NT : 1][4];
+#pragma unroll
+    for (int i = 0; i < GQ_TPW; i++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][nt][e] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < (FMT == 3 ? GQ_TPW : 1); i++)
+#pragma unroll
+        for (int nt = 0; nt < (FMT == 3 ? NT : 1); nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) gacc[i][nt][e] = 0.0f;
+
+#pragma unroll
+    for (int i = 0; i < GQ_STAGES - 1; i++)
+    {
+        if (i < nst) gq_issue<FMT, NT>(a, partData, partParams, gq_smem + i * S::BYTES, tile0, tiles, col0, s0 + i);
+        gq_commit();
+    }
+    const bool active = warp * GQ_TPW < tiles;
+    unsigned int sc[GQ_TPW][6];   // per tile, bf16x2 pairs of rows g and g + 8: scales; offsets (g4: remainders); g4: z − 128
+    for (int i = 0; i < nst; i++)
+    {
+        gq_wait<GQ_STAGES - 2>();
+        __syncthreads();
+        if (i + GQ_STAGES - 1 < nst)
+            gq_issue<FMT, NT>(a, partData, partParams, gq_smem + ((i + GQ_STAGES - 1) % GQ_STAGES) * S::BYTES, tile0, tiles, col0, s0 + i + GQ_STAGES - 1);
+        gq_commit();
+        if (!active) continue;
+        const unsigned char* st = gq_smem + (i % GQ_STAGES) * S::BYTES;
+        const unsigned char* xs = st;
+        const unsigned char* ws = st + S::X_BYTES + warp * GQ_TPW * S::LPS * 512;
+        const unsigned char* ps = st + S::X_BYTES + S::W_BYTES;
+        const int k0 = (s0 + i) * GQ_BK;
+        if (FMT == 3)
+        {
+#pragma unroll
+            for (int j = 0; j < 2; j++)   // two k32 MMAs a stage
+            {
+                unsigned int af[GQ_TPW][4];
+#pragma unroll
+                for (int tt = 0; tt < GQ_TPW; tt++)
+                {
+                    uint4 q = *(const uint4*)(ws + (tt * S::LPS + j) * 512 + lane * 16);
+                    af[tt][0] = gq_prmt(q.x, q.y, 0x5410u); af[tt][1] = gq_prmt(q.x, q.y, 0x7632u);
+                    af[tt][2] = gq_prmt(q.z, q.w, 0x5410u); af[tt][3] = gq_prmt(q.z, q.w, 0x7632u);
+                }
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+                {
+                    const unsigned char* xr = xs + (nt * 8 + g) * S::XROW + j * 32 + 4 * t;
+                    unsigned int b0 = *(const unsigned int*)xr, b1 = *(const unsigned int*)(xr + 16);
+#pragma unroll
+                    for (int tt = 0; tt < GQ_TPW; tt++) gq_mma_fp8(gacc[tt][nt], af[tt], b0, b1);
+                }
+            }
+            if ((k0 + GQ_BK) % a.group == 0)
+            {
+                const float* scales = (const float*)ps;
+#pragma unroll
+                for (int tt = 0; tt < GQ_TPW; tt++)
+                {
+                    float wsc = scales[warp * GQ_TPW + tt];
+#pragma unroll
+                    for (int nt = 0; nt < NT; nt++)
+                    {
+                        float x0 = wsc * scales[GQ_TPB + nt * 8 + 2 * t], x1 = wsc * scales[GQ_TPB + nt * 8 + 2 * t + 1];
+                        acc[tt][nt][0] = fmaf(x0, gacc[tt][nt][0], acc[tt][nt][0]);
+                        acc[tt][nt][1] = fmaf(x1, gacc[tt][nt][1], acc[tt][nt][1]);
+                        acc[tt][nt][2] = fmaf(x0, gacc[tt][nt][2], acc[tt][nt][2]);
+                        acc[tt][nt][3] = fmaf(x1, gacc[tt][nt][3], acc[tt][nt][3]);
+#pragma unroll
+                        for (int e = 0; e < 4; e++) gacc[tt][nt][e] = 0.0f;
+                    }
+                }
+            }
+            continue;
+        }
+        const int TPL = FMT == 0 ? 4 : 2;   // k-tiles per 16-byte load
+        const int groupShift = __ffs(a.group) - 1;   // groups are powers of two (QuantGemmPlanner)
+#pragma unroll
+        for (int j = 0; j < S::LPS; j++)
+        {
+            uint4 q[GQ_TPW];
+#pragma unroll
+            for (int tt = 0; tt < GQ_TPW; tt++) q[tt] = *(const uint4*)(ws + (tt * S::LPS + j) * 512 + lane * 16);
+#pragma unroll
+            for (int kk = 0; kk < TPL; kk++)
+            {
+                const int ktl = j * TPL + kk, kAbs = k0 + ktl * 16;
+                unsigned int b[NT][2];
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+                {
+                    uint2 v = *(const uint2*)(xs + (nt * 8 + g) * S::XROW + ktl * 32 + 8 * t);
+                    b[nt][0] = v.x; b[nt][1] = v.y;
+                }
+                if ((FMT <= 1 && (kAbs & (a.group - 1)) == 0) || ktl == 0)
+                {
+#pragma unroll
+                    for (int tt = 0; tt < GQ_TPW; tt++)
+                    {
+                        if (FMT <= 1)
+                        {
+                            int slot = (kAbs >> groupShift) - (k0 >> groupShift);
+                            const unsigned int* pp = (const unsigned int*)ps + ((warp * GQ_TPW + tt) * GQ_MAX_GROUPS + slot) * 16;
+                            unsigned int pa = pp[g], pb = pp[g + 8];
+                            float sa = gq_half(pa & 0xffffu), sb = gq_half(pb & 0xffffu), oa = gq_half(pa >> 16), ob = gq_half(pb >> 16);
+                            sc[tt][0] = gq_bf16x2(sa, sa); sc[tt][1] = gq_bf16x2(sb, sb);
+                            if (FMT == 0)
+                            {
+                                // w = s·q + o = s·(q + z) + r with z = rint(o / s): the integer z joins q exactly (for
+                                // AWQ/GPTQ/Q4_0 o = −zero·s, so r ≈ 0), and only the small r is rounded to bf16.
+                                float za = sa != 0.0f ? fminf(fmaxf(rintf(oa / sa), -120.0f), 120.0f) : 0.0f;
+                                float zb = sb != 0.0f ? fminf(fmaxf(rintf(ob / sb), -120.0f), 120.0f) : 0.0f;
+                                sc[tt][2] = gq_bf16x2(fmaf(-za, sa, oa), fmaf(-za, sa, oa)); sc[tt][3] = gq_bf16x2(fmaf(-zb, sb, ob), fmaf(-zb, sb, ob));
+                                sc[tt][4] = gq_bf16x2(za - 128.0f, za - 128.0f); sc[tt][5] = gq_bf16x2(zb - 128.0f, zb - 128.0f);
+                            }
+                            else { sc[tt][2] = gq_bf16x2(oa, oa); sc[tt][3] = gq_bf16x2(ob, ob); }
+                        }
+                        else
+                        {
+                            float s = ((const float*)ps)[warp * GQ_TPW + tt];
+                            sc[tt][0] = gq_bf16x2(s, s);
+                        }
+                    }
+                }
+#pragma unroll
+                for (int tt = 0; tt < GQ_TPW; tt++)
+                {
+                    unsigned int af[4];
+                    if (FMT == 2)
+                    {
+                        unsigned int w0 = kk == 0 ? q[tt].x : q[tt].z, w1 = kk == 0 ? q[tt].y : q[tt].w;
+                        af[0] = gq_fma2(gq_e4m3x2(w0, 0x4140u), sc[tt][0], 0x80008000u);
+                        af[1] = gq_fma2(gq_e4m3x2(w0, 0x4342u), sc[tt][0], 0x80008000u);
+                        af[2] = gq_fma2(gq_e4m3x2(w1, 0x4140u), sc[tt][0], 0x80008000u);
+                        af[3] = gq_fma2(gq_e4m3x2(w1, 0x4342u), sc[tt][0], 0x80008000u);
+                    }
+                    else
+                    {
+                        const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, one = 0x3F803F80u;
+                        unsigned int w0, w1 = 0u;
+                        if (FMT == 0) w0 = kk == 0 ? q[tt].x : kk == 1 ? q[tt].y : kk == 2 ? q[tt].z : q[tt].w;
+                        else { w0 = kk == 0 ? q[tt].x : q[tt].z; w1 = kk == 0 ? q[tt].y : q[tt].w; }
+#pragma unroll
+                        for (int r = 0; r < 4; r++)
+                        {
+                            // Exact integers: g4 (128 + q) + (z − 128); g8 16·(128 + hi) − 2304 + (128 + lo) = u − 128.
+                            unsigned int lo = ((w0 >> (4 * r)) & mask) | magic, qv;
+                            if (FMT == 0) qv = gq_fma2(lo, one, sc[tt][4 + (r & 1)]);   // q + z, exact
+                            else
+                            {
+                                unsigned int hi = ((w1 >> (4 * r)) & mask) | magic;
+                                qv = gq_fma2(lo, one, gq_fma2(hi, 0x41804180u, 0xC510C510u));
+                            }
+                            af[r] = gq_fma2(qv, sc[tt][r & 1], sc[tt][2 + (r & 1)]);
+                        }
+                    }
+#pragma unroll
+                    for (int nt = 0; nt < NT; nt++) gq_mma(acc[tt][nt], af, b[nt][0], b[nt][1]);
+                }
+            }
+        }
+    }
+    gq_wait<0>();
+
+    // Epilogue: rows (weight rows) = tile0*16 + ..., columns (batch rows) = col0 + ...
+    const int rowBase = tile0 * 16 + warp * GQ_TPW * 16;
+    if (a.splits == 1)
+    {
+        if (!active) return;
+#pragma unroll
+        for (int tt = 0; tt < GQ_TPW; tt++)
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                {
+                    int row = rowBase + tt * 16 + g + (e >= 2 ? 8 : 0), col = col0 + nt * 8 + 2 * t + (e & 1);
+                    if (row >= partRows || col >= a.m) continue;
+                    size_t o = (size_t)col * a.ldOut + column + row;
+                    if (a.outF32) ((float*)a.out)[o] = acc[tt][nt][e];
+                    else ((bf16_t*)a.out)[o] = f32_to_bf16(acc[tt][nt][e]);
+                }
+        return;
+    }
+    if (active)
+    {
+#pragma unroll
+        for (int tt = 0; tt < GQ_TPW; tt++)
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                {
+                    int row = rowBase + tt * 16 + g + (e >= 2 ? 8 : 0), col = col0 + nt * 8 + 2 * t + (e & 1);
+                    if (row >= partRows || col >= a.m) continue;
+                    __stcg(a.partials + ((size_t)blockIdx.y * a.m + col) * a.nSum + column + row, acc[tt][nt][e]);
+                }
+    }
+    __threadfence();
+    __syncthreads();
+    __shared__ int gq_last;
+    unsigned int* counter = a.counters + blockIdx.x * gridDim.z + blockIdx.z;
+    if (threadIdx.x == 0) gq_last = atomicAdd(counter, 1u) == (unsigned int)a.splits - 1;
+    __syncthreads();
+    if (!gq_last) return;
+    __threadfence();
+    const int rows = min(GQ_TPB * 16, partRows - tile0 * 16), cols = min(NT * 8, a.m - col0);
+    for (int idx = threadIdx.x; idx < rows * cols; idx += GQ_WARPS * 32)
+    {
+        int col = col0 + idx / rows, row = tile0 * 16 + idx % rows;
+        float sum = 0.0f;
+        for (int sp = 0; sp < a.splits; sp++) sum += __ldcg(a.partials + ((size_t)sp * a.m + col) * a.nSum + column + row);
+        size_t o = (size_t)col * a.ldOut + column + row;
+        if (a.outF32) ((float*)a.out)[o] = sum;
+        else ((bf16_t*)a.out)[o] = f32_to_bf16(sum);
+    }
+    if (threadIdx.x == 0) *counter = 0u;
+}
+
+#define GQ_KERNEL(NAME, FMT, NT) \
+extern "C" __global__ void __launch_bounds__(32 * GQ_WARPS) NAME(const unsigned char* d0, const void* p0, int n0, \
+    const unsigned char* d1, const void* p1, int n1, const unsigned char* d2, const void* p2, int n2, int k, int group, \
+    int blockRows, int scaleCols, const void* x, const float* xScales, int m, void* out, long long ldOut, int outF32, \
+    int splits, float* partials, unsigned int* counters) \
+{ \
+    GqArgs a; \
+    a.data[0] = d0; a.data[1] = d1; a.data[2] = d2; a.params[0] = p0; a.params[1] = p1; a.params[2] = p2; \
+    a.n[0] = n0; a.n[1] = n1; a.n[2] = n2; a.k = k; a.group = group; a.blockRows = blockRows; a.scaleCols = scaleCols; \
+    a.x = x; a.xScales = xScales; a.m = m; a.out = out; a.ldOut = ldOut; a.outF32 = outF32; a.splits = splits; \
+    a.nSum = n0 + n1 + n2; a.partials = partials; a.counters = counters; \
+    gq_body<FMT, NT>(a); \
+}
+
+GQ_KERNEL(gemm_g4_n32, 0, 4)
+GQ_KERNEL(gemm_g4_n64, 0, 8)
+GQ_KERNEL(gemm_g8_n32, 1, 4)
+GQ_KERNEL(gemm_g8_n64, 1, 8)
+GQ_KERNEL(gemm_f8_n32, 2, 4)
+GQ_KERNEL(gemm_f8_n64, 2, 8)
+GQ_KERNEL(gemm_w8a8_n64, 3, 8)
+
+// W8A8 activations: one warp per (row, k-group of `group` values, a multiple of 32): scale = amax / 448 (1 when
+// the group is all zeros), q = e4m3(x · (448 / amax)), rounded to nearest even and saturating like the host's
+// Float8E4M3.FromSingle. xq e4m3 [rows, k]; scales F32 [rows, k / group].
+extern "C" __global__ void fp8_act_quant(const bf16_t* x, int rows, int k, int group, unsigned char* xq, float* scales)
+{
+    long long warpId = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31, groups = k / group;
+    if (warpId >= (long long)rows * groups) return;
+    int row = (int)(warpId / groups), grp = (int)(warpId % groups);
+    const bf16_t* src = x + (size_t)row * k + (size_t)grp * group;
+    float amax = 0.0f;
+    for (int i = lane; i < group; i += 32) amax = fmaxf(amax, fabsf(bf16_to_f32(src[i])));
+    amax = warp_max(amax);
+    float inv = amax > 0.0f ? 448.0f / amax : 0.0f;
+    unsigned char* dst = xq + (size_t)row * k + (size_t)grp * group;
+    for (int i = lane; i < group; i += 32) dst[i] = (unsigned char)f32_to_fp8e4m3(bf16_to_f32(src[i]) * inv);
+    if (lane == 0) scales[(size_t)row * groups + grp] = amax > 0.0f ? amax / 448.0f : 1.0f;
+}

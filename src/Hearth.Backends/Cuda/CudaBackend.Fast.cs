@@ -64,6 +64,42 @@ public sealed unsafe partial class CudaBackend
         LoadDecodeFunctions();
     }
 
+    /// <summary>Starts recording this thread's ops on the backend's stream instead of running them.</summary>
+    public void BeginCapture()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        FlushPending();
+        _device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuStreamBeginCapture(_device.Stream, CuDriver.StreamCaptureModeThreadLocal), "cuStreamBeginCapture_v2");
+    }
+
+    /// <summary>Ends the recording started by <see cref="BeginCapture"/> and instantiates it.</summary>
+    public CudaGraph EndCapture()
+    {
+        FlushPending();
+        _device.MakeCurrent();
+        nint graph, exec;
+        CuDriver.Check(CuDriver.cuStreamEndCapture(_device.Stream, &graph), "cuStreamEndCapture");
+        int result = CuDriver.cuGraphInstantiate(&exec, graph, 0);
+        if (result != 0)
+        {
+            CuDriver.cuGraphDestroy(graph);
+            CuDriver.Check(result, "cuGraphInstantiateWithFlags");
+        }
+        // Uploading now keeps the one-time setup out of the first replay.
+        CuDriver.Check(CuDriver.cuGraphUpload(exec, _device.Stream), "cuGraphUpload");
+        return new CudaGraph(this, graph, exec);
+    }
+
+    /// <summary>Enqueues a captured graph on the backend's stream.</summary>
+    public void Replay(CudaGraph graph)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        FlushPending();
+        _device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuGraphLaunch(graph.Exec, _device.Stream), "cuGraphLaunch");
+    }
+
     /// <summary>Greedy sampling on the GPU: ids[r] = the first index of the largest value of logits row r. logits [rows, vocab] F32; ids [rows] I32.</summary>
     public void ArgMaxRows(Tensor logits, Tensor ids)
     {
@@ -152,6 +188,5 @@ public sealed unsafe partial class CudaBackend
         FlushPending();
         _device.MakeCurrent();
         _device.Launch(function, gridX, gridY, gridZ, threads, sharedBytes, args);
-        CountCapturedLaunch();
     }
 }

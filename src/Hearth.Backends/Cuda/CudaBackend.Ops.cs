@@ -246,7 +246,6 @@ public sealed unsafe partial class CudaBackend
         FlushPending();
         _device.MakeCurrent();
         _device.Launch(function, gridX, gridY, threads, sharedBytes, args);
-        CountCapturedLaunch();
     }
 
     // A decode step has a handful of rows: one wide block per row (a thread per unit of work) keeps the latency down.

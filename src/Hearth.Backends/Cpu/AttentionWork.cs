@@ -174,6 +174,9 @@ internal sealed unsafe class AttentionWork : IParallelWork
                 nint slotStart = ((nint)block * blockSize + offset) * slotBytes + headOffsetBytes;
                 byte* keys = _keyCache + slotStart;
                 byte* values = _valueCache + slotStart;
+                // The next block lies elsewhere in the pool, where the hardware prefetcher cannot guess it: its
+                // rows for this head are requested now, a tile ahead (cpu-ops parrot decode attention, one thread: 664-677 -> 488-521 us a layer).
+                if (key + count < numKeys) PrefetchRows(key + count, blockRow, blockSize, slotBytes, headOffsetBytes, d * elementBytes);
                 for (int g = 0; g < groupHeads; g++)
                 {
                     float* qg = q + (nint)g * d;
@@ -198,6 +201,19 @@ internal sealed unsafe class AttentionWork : IParallelWork
                 Scale<TS, TV>(accumulator, 1f / denominators[g], d);
                 Buffer.MemoryCopy(accumulator, _output + rowOffset + (nint)g * d, (long)d * sizeof(float), (long)d * sizeof(float));
             }
+        }
+    }
+
+    /// <summary>Prefetches the key and value rows of one head for the tile starting at key (up to the block's end).</summary>
+    private void PrefetchRows(int key, int* blockRow, int blockSize, nint slotBytes, nint headOffsetBytes, int rowBytes)
+    {
+        int block = blockRow[key / blockSize];
+        int offset = key % blockSize;
+        nint slotStart = ((nint)block * blockSize + offset) * slotBytes + headOffsetBytes;
+        for (int t = offset; t < blockSize; t++, slotStart += slotBytes)
+        {
+            RowKernels.Prefetch(_keyCache + slotStart, rowBytes);
+            RowKernels.Prefetch(_valueCache + slotStart, rowBytes);
         }
     }
 

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using Hearth.Engine.Core;
+
+namespace Hearth.Engine.Tests.Core;
+
+public class StepProfileTests
+{
+    [Fact]
+    public void Each_batch_size_gets_its_mean_per_phase_and_the_gap_between_steps()
+    {
+        var profile = new StepProfile();
+        for (int step = 0; step < 2; step++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            profile.BeginDecodeStep(32, start);
+            long scheduled = profile.Add(StepPhase.Schedule, start);
+            Thread.Sleep(20);
+            profile.Add(StepPhase.Wait, scheduled);
+            profile.EndStep(wasDecodeStep: true);
+        }
+        // A prefill step in between is not profiled and does not count as time outside the engine.
+        profile.EndStep(wasDecodeStep: false);
+        long single = Stopwatch.GetTimestamp();
+        profile.BeginDecodeStep(1, single);
+        profile.Add(StepPhase.Launch, single);
+        profile.EndStep(wasDecodeStep: true);
+
+        var lines = profile.Format().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("step profile, decode batch 1 (1 steps)", lines[0]);
+        Assert.StartsWith("step profile, decode batch 32 (2 steps)", lines[1]);
+        double wait = Phase(lines[1], "wait"), total = Phase(lines[1], "total");
+        Assert.InRange(wait, 19.0, 1000.0); // each step slept 20 ms in its wait phase: the mean, not the sum
+        Assert.True(total >= wait);
+        Assert.Equal(0.0, Phase(lines[0], "outside"), 3);
+    }
+
+    private static double Phase(string line, string name)
+    {
+        var parts = line.Replace(",", " ").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        int i = Array.IndexOf(parts, name);
+        return double.Parse(parts[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -30,7 +30,7 @@ public class StepProfileTests
         Assert.StartsWith("step profile, decode batch 1 (1 steps)", lines[0]);
         Assert.StartsWith("step profile, decode batch 32 (2 steps)", lines[1]);
         double wait = Phase(lines[1], "wait"), total = Phase(lines[1], "total");
-        Assert.InRange(wait, 19.0, 1000.0); // each step slept 20 ms in its wait phase: the mean, not the sum
+        Assert.InRange(wait, 19.0, 39.0); // each step slept 20 ms in its wait phase: the mean (the sum is at least 40)
         Assert.True(total >= wait);
         Assert.Equal(0.0, Phase(lines[0], "outside"), 3);
     }

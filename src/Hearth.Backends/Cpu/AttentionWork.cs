@@ -168,10 +168,8 @@ internal sealed unsafe class AttentionWork : IParallelWork
             new Span<float>(denominators, groupHeads).Clear();
             for (int key = 0; key < numKeys;)
             {
-                int block = blockRow[key / blockSize];
-                int offset = key % blockSize;
-                int count = Math.Min(Math.Min(blockSize - offset, numKeys - key), TileKeys);
-                nint slotStart = ((nint)block * blockSize + offset) * slotBytes + headOffsetBytes;
+                int count = Math.Min(Math.Min(blockSize - key % blockSize, numKeys - key), TileKeys);
+                nint slotStart = SlotOffset(key, blockRow, blockSize, slotBytes, headOffsetBytes);
                 byte* keys = _keyCache + slotStart;
                 byte* values = _valueCache + slotStart;
                 // The next block lies elsewhere in the pool, where the hardware prefetcher cannot guess it: its
@@ -207,15 +205,17 @@ internal sealed unsafe class AttentionWork : IParallelWork
     /// <summary>Prefetches the key and value rows of one head for the tile starting at key (up to the block's end).</summary>
     private void PrefetchRows(int key, int* blockRow, int blockSize, nint slotBytes, nint headOffsetBytes, int rowBytes)
     {
-        int block = blockRow[key / blockSize];
-        int offset = key % blockSize;
-        nint slotStart = ((nint)block * blockSize + offset) * slotBytes + headOffsetBytes;
-        for (int t = offset; t < blockSize; t++, slotStart += slotBytes)
+        nint slotStart = SlotOffset(key, blockRow, blockSize, slotBytes, headOffsetBytes);
+        for (int t = key % blockSize; t < blockSize; t++, slotStart += slotBytes)
         {
             RowKernels.Prefetch(_keyCache + slotStart, rowBytes);
             RowKernels.Prefetch(_valueCache + slotStart, rowBytes);
         }
     }
+
+    /// <summary>Byte offset in the cache of key's slot for one head: its block from the sequence's table, then its row.</summary>
+    private static nint SlotOffset(int key, int* blockRow, int blockSize, nint slotBytes, nint headOffsetBytes) =>
+        ((nint)blockRow[key / blockSize] * blockSize + key % blockSize) * slotBytes + headOffsetBytes;
 
     /// <summary>x[t] ← e^(x[t] − shift) for t &lt; n; returns their sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

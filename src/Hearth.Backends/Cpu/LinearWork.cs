@@ -204,14 +204,13 @@ internal sealed unsafe class LinearWork : IParallelWork, IDisposable
     {
         for (int r = 0; r < _rows; r++)
         {
-            float* row = _y + (nint)r * _outFeatures;
-            for (int j = start; j < end; j++)
+            var segment = new ReadOnlySpan<float>(_y + (nint)r * _outFeatures + start, end - start);
+            int best = VectorArgMax.IndexOfMax(segment);
+            // Strictly greater (a NaN never is): an equal maximum here lies at a higher column than the one kept.
+            if (segment[best] > bestValues[r])
             {
-                if (row[j] > bestValues[r])
-                {
-                    bestValues[r] = row[j];
-                    bestIndices[r] = j;
-                }
+                bestValues[r] = segment[best];
+                bestIndices[r] = start + best;
             }
         }
     }

@@ -37,6 +37,8 @@ internal static unsafe class RowVectorLinearKernel
             {
                 var store = new TransposedStoreSink(y + (nint)rowBase * outFeatures, outFeatures);
                 for (; j + 8 <= outEnd; j += 8) Block8x512(xg, paddedRows, w + (nint)(j - wOffset) * n, n, j, store);
+                for (; j < outEnd; j++) Column512(xg, paddedRows, w + (nint)(j - wOffset) * n, n, j, store);
+                continue;
             }
             for (; j + 4 <= outEnd; j += 4)
                 Block4<TS, TV>(xg, paddedRows, w + (nint)(j - wOffset) * n, n, y + (nint)rowBase * outFeatures + j, outFeatures, groupRows, tile);
@@ -161,20 +163,23 @@ internal static unsafe class RowVectorLinearKernel
         var sink = new RowArgMaxSink(bestValues, bestIndices);
         int j = outStart;
         for (; j + 8 <= outEnd; j += 8) Block8x512(xt, paddedRows, w + (nint)(j - wOffset) * n, n, j, sink);
-        for (; j < outEnd; j++)
+        for (; j < outEnd; j++) Column512(xt, paddedRows, w + (nint)(j - wOffset) * n, n, j, sink);
+    }
+
+    /// <summary>One weight row (output column) against 32 rows on AVX-512: the columns a block of eight leaves over.</summary>
+    private static void Column512<TSink>(float* xg, int paddedRows, float* w0, int n, int column, TSink sink)
+        where TSink : struct, IRowVectorSink
+    {
+        Vector512<float> a0 = default, b0 = default;
+        for (int i = 0; i < n; i++)
         {
-            float* w0 = w + (nint)(j - wOffset) * n;
-            Vector512<float> a0 = default, b0 = default;
-            for (int i = 0; i < n; i++)
-            {
-                float* xi = xt + (nint)i * paddedRows;
-                var v = Vector512.Create(w0[i]);
-                a0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(xi), a0);
-                b0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(xi + 16), b0);
-            }
-            sink.Take1(a0, 0, j);
-            sink.Take1(b0, 16, j);
+            float* xi = xg + (nint)i * paddedRows;
+            var v = Vector512.Create(w0[i]);
+            a0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(xi), a0);
+            b0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(xi + 16), b0);
         }
+        sink.Take1(a0, 0, column);
+        sink.Take1(b0, 16, column);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

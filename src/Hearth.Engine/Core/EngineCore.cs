@@ -157,13 +157,12 @@ public sealed partial class EngineCore : IDisposable
         if (profiled)
         {
             _profile!.BeginDecodeStep(numSampled, start);
-            _profile.Add(StepPhase.Schedule, start);
+            _profile.Mark(StepPhase.Schedule);
         }
         if (numSampled > 0 && TrySampleOnDevice(output, numSampled))
         {
-            long finish = Stopwatch.GetTimestamp();
             FinishStep(output, numSampled);
-            _profile?.Add(StepPhase.Finish, finish);
+            _profile?.Mark(StepPhase.Finish);
             _profile?.EndStep(profiled);
             return true;
         }

@@ -33,7 +33,7 @@ internal sealed class StepProfile
     private const int NumPhases = (int)StepPhase.Outside + 1;
     private readonly Dictionary<int, (long Steps, long[] Ticks)> _byBatch = [];
     private long[]? _current;
-    private long _stepEnd;
+    private long _lastMark, _stepEnd;
 
     public static StepProfile? FromEnvironment() =>
         Environment.GetEnvironmentVariable("HEARTH_STEP_PROFILE") == "1" ? new StepProfile() : null;
@@ -45,14 +45,16 @@ internal sealed class StepProfile
         if (_stepEnd != 0) entry.Ticks[(int)StepPhase.Outside] += startTimestamp - _stepEnd;
         _byBatch[numSeqs] = (entry.Steps + 1, entry.Ticks);
         _current = entry.Ticks;
+        _lastMark = startTimestamp;
     }
 
-    /// <summary>Adds the time since startTimestamp to a phase of the current decode step; returns now.</summary>
-    public long Add(StepPhase phase, long startTimestamp)
+    /// <summary>Ends a phase of the current decode step: the time since the step began or the last mark is the phase's.</summary>
+    public void Mark(StepPhase phase)
     {
+        if (_current is null) return;
         long now = Stopwatch.GetTimestamp();
-        if (_current is not null) _current[(int)phase] += now - startTimestamp;
-        return now;
+        _current[(int)phase] += now - _lastMark;
+        _lastMark = now;
     }
 
     /// <summary>Ends the current step (a step that was not a decode step only resets the outside clock).</summary>

@@ -37,7 +37,6 @@ public sealed partial class ModelRunner
 
     private Tensor ForwardDecodeBucket(Scheduling.BatchInputs inputs, int bucket)
     {
-        long uploadStart = Stopwatch.GetTimestamp();
         int blocksPerSeq = inputs.MaxBlocksPerSeq, tableLength = bucket * blocksPerSeq;
         _padded.Fill(inputs, bucket);
         _backend.CopyToDevice<int>(_padded.TokenIds.AsSpan(0, bucket), _tokenIds.SliceRows(0, bucket));
@@ -47,7 +46,7 @@ public sealed partial class ModelRunner
         _backend.CopyToDevice<int>(_padded.SeqLens.AsSpan(0, bucket), _seqLens.SliceRows(0, bucket));
         _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
         _backend.CopyToDevice<int>(_padded.Rows.AsSpan(0, bucket), _logitRows.SliceRows(0, bucket));
-        if (Profile is not null) _uploadedTimestamp = Profile.Add(Core.StepPhase.Upload, uploadStart);
+        Profile?.Mark(Core.StepPhase.Upload);
 
         var stats = Stats(bucket);
         if (_graphs.TryGetValue(bucket, out var captured) && (stats.Judged || KeepGraph(bucket, captured.Graph, blocksPerSeq)))
@@ -66,9 +65,8 @@ public sealed partial class ModelRunner
     }
 
     /// <summary>Counts a bucket's eager steps (the first ones run eagerly, then the graph is captured).</summary>
-    private void RecordBucketTime(int bucket, long startTimestamp)
+    private void CountEagerStep(int bucket)
     {
-        _ = startTimestamp;
         var stats = Stats(bucket);
         if (stats.Mode == BucketMode.Eager) stats.NumEager++;
     }

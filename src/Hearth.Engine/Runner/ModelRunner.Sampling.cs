@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hearth.Backends;
 using Hearth.Backends.Cuda;
 using Hearth.Core;
@@ -26,7 +25,6 @@ public sealed partial class ModelRunner
         if (_cuda is null) throw new InvalidOperationException("sampling on the device needs the CUDA backend");
         int rows = logitRows.Length;
         if (rows == 0 || tokens.Length < rows || sampling.NumRows != rows) throw new ArgumentException("one sampling row and one token per logit row are needed");
-        long start = Stopwatch.GetTimestamp();
         if (_sampleParams.IsEmpty)
         {
             _sampleParams = AllocateInt(_model.MaxLogitRows * sizeof(SamplingRowParams) / sizeof(int));
@@ -44,7 +42,7 @@ public sealed partial class ModelRunner
         var ids = _sampledIds.SliceRows(0, rows);
         _cuda.SampleRows(logits.SliceRows(0, rows), _sampleParams, _sampleOffsets, penaltyTokens, penaltyCounts, ids);
         _backend.CopyToHost<int>(ids, tokens[..rows]);
-        if (bucket > 0) RecordBucketTime(bucket, start);
+        if (bucket > 0) CountEagerStep(bucket);
     }
 
     // Grows (by doubling) only when a step has more penalized tokens than any before it.

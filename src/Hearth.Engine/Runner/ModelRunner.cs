@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hearth.Backends;
 using Hearth.Backends.Cpu;
 using Hearth.Backends.Cuda;
@@ -53,10 +52,8 @@ public sealed partial class ModelRunner : IDisposable
 
     public int VocabSize => _model.VocabSize;
 
-    /// <summary>Where <see cref="RunGreedy"/> records its enqueue and wait times (HEARTH_STEP_PROFILE); null: nowhere.</summary>
+    /// <summary>Where <see cref="RunGreedy"/> marks its phases (HEARTH_STEP_PROFILE); null: nowhere.</summary>
     internal Core.StepProfile? Profile { get; init; }
-
-    private long _uploadedTimestamp; // when a graph step's inputs were uploaded (profiling), else 0
 
     public PagedKvCache Cache => _cache;
 
@@ -66,7 +63,6 @@ public sealed partial class ModelRunner : IDisposable
     /// </summary>
     public ReadOnlySpan<float> Run(BatchInputs inputs, ReadOnlySpan<int> logitRows)
     {
-        long start = Stopwatch.GetTimestamp();
         var logits = Forward(inputs, logitRows, out int bucket);
         int rows = logitRows.Length;
         if (rows == 0)
@@ -81,7 +77,7 @@ public sealed partial class ModelRunner : IDisposable
         }
         var host = _hostLogits.AsSpan(0, rows * _model.VocabSize);
         _backend.CopyToHost<float>(logits.SliceRows(0, rows), host);
-        if (bucket > 0) RecordBucketTime(bucket, start);
+        if (bucket > 0) CountEagerStep(bucket);
         return host;
     }
 
@@ -103,27 +99,25 @@ public sealed partial class ModelRunner : IDisposable
         if (!CanPickGreedyInBackend) throw new InvalidOperationException($"the {_backend.Name} backend cannot pick greedy tokens here");
         int rows = logitRows.Length;
         if (rows == 0 || tokens.Length < rows) throw new ArgumentException("one token per logit row is needed");
-        long start = Stopwatch.GetTimestamp();
         var ids = _sampledIds.SliceRows(0, rows);
         int bucket;
         if (_cuda is not null)
         {
             // Outside the captured graph: the graphs replay the forward pass alone.
             var logits = Forward(inputs, logitRows, out bucket);
-            long launched = Profile?.Add(Core.StepPhase.Launch, _uploadedTimestamp != 0 ? _uploadedTimestamp : start) ?? 0;
-            _uploadedTimestamp = 0;
+            Profile?.Mark(Core.StepPhase.Launch);
             _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
-            start = Profile?.Add(Core.StepPhase.Pick, launched) ?? start;
+            Profile?.Mark(Core.StepPhase.Pick);
         }
         else
         {
             // The CPU picks inside the lm_head, while each chunk of logits is still in cache.
             Forward(inputs, logitRows, out bucket, ids);
+            Profile?.Mark(Core.StepPhase.Launch);
         }
-        long enqueued = _cuda is null ? Profile?.Add(Core.StepPhase.Launch, start) ?? 0 : start;
         _backend.CopyToHost<int>(ids, tokens[..rows]);
-        Profile?.Add(Core.StepPhase.Wait, enqueued);
-        if (bucket > 0) RecordBucketTime(bucket, start);
+        Profile?.Mark(Core.StepPhase.Wait);
+        if (bucket > 0) CountEagerStep(bucket);
     }
 
     /// <summary>Uploads the step and enqueues the forward pass; returns the device logits, whose leading rows follow logitRows.</summary>

@@ -11,18 +11,16 @@ public class StepProfileTests
         var profile = new StepProfile();
         for (int step = 0; step < 2; step++)
         {
-            long start = Stopwatch.GetTimestamp();
-            profile.BeginDecodeStep(32, start);
-            long scheduled = profile.Add(StepPhase.Schedule, start);
+            profile.BeginDecodeStep(32, Stopwatch.GetTimestamp());
+            profile.Mark(StepPhase.Schedule);
             Thread.Sleep(20);
-            profile.Add(StepPhase.Wait, scheduled);
+            profile.Mark(StepPhase.Wait);
             profile.EndStep(wasDecodeStep: true);
         }
         // A prefill step in between is not profiled and does not count as time outside the engine.
         profile.EndStep(wasDecodeStep: false);
-        long single = Stopwatch.GetTimestamp();
-        profile.BeginDecodeStep(1, single);
-        profile.Add(StepPhase.Launch, single);
+        profile.BeginDecodeStep(1, Stopwatch.GetTimestamp());
+        profile.Mark(StepPhase.Launch);
         profile.EndStep(wasDecodeStep: true);
 
         var lines = profile.Format().Split('\n', StringSplitOptions.RemoveEmptyEntries);

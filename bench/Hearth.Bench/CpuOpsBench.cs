@@ -62,13 +62,7 @@ public static unsafe class CpuOpsBench
             // A greedy decode step picks inside the lm_head (LinearArgMax): 17-32 rows never write their logits.
             var ids = Allocate(backend, buffers, DType.I32, new Shape(64));
             foreach (int rows in new[] { 24, 32 })
-            {
-                var input = new Tensor(x.Data, DType.F32, new Shape(rows, 64));
-                var output = new Tensor(y.Data, DType.F32, new Shape(rows, Vocab));
-                var picks = ids.SliceRows(0, rows);
-                double seconds = Time(() => backend.LinearArgMax(input, parrotHead, output, picks), minSeconds: 1);
-                Console.WriteLine($"lm_head 64 -> 151936 (parrot), {rows,2} rows, greedy pick: {seconds * 1e3:F2} ms, {2.0 * rows * 64 * Vocab / seconds / 1e9:F1} GFLOP/s");
-            }
+                LinearRate($"lm_head 64 -> 151936 (parrot), {rows,2} rows, greedy pick", backend, parrotHead, x, y, rows, ids);
 
             // The parrot's layer linears over a batch of prompts (32 prompts of 128 tokens): k is 64 or 192, so a
             // kernel that pays a horizontal sum per output is bound by the sums, not by the FMAs.
@@ -131,11 +125,8 @@ public static unsafe class CpuOpsBench
         var cacheShape = new Shape(blocks, blockSize, KvHeads, HeadDim);
         var cache = new KvCacheLayer(Alloc(DType.F32, cacheShape), Alloc(DType.F32, cacheShape));
         var random = new Random(1);
-        foreach (var t in new[] { cache.Key, cache.Value })
-        {
-            var span = new Span<float>((void*)t.Data, (int)t.NumElements);
-            for (int i = 0; i < span.Length; i++) span[i] = (float)random.NextDouble() - 0.5f;
-        }
+        FillRandom(cache.Key, random);
+        FillRandom(cache.Value, random);
         var table = Alloc(DType.I32, new Shape(1, blocks));
         for (int b = 0; b < blocks; b++) ((int*)table.Data)[b] = blocks - 1 - b;
         var starts = Alloc(DType.I32, new Shape(2));
@@ -177,11 +168,8 @@ public static unsafe class CpuOpsBench
         for (int l = 0; l < layers; l++)
         {
             caches[l] = new KvCacheLayer(Alloc(DType.F32, cacheShape), Alloc(DType.F32, cacheShape));
-            foreach (var t in new[] { caches[l].Key, caches[l].Value })
-            {
-                var span = new Span<float>((void*)t.Data, (int)t.NumElements);
-                for (int i = 0; i < span.Length; i++) span[i] = (float)random.NextDouble() - 0.5f;
-            }
+            FillRandom(caches[l].Key, random);
+            FillRandom(caches[l].Value, random);
         }
         var table = Alloc(DType.I32, new Shape(seqs, blocksPerSeq));
         var order = Enumerable.Range(0, blocks).ToArray();
@@ -200,8 +188,7 @@ public static unsafe class CpuOpsBench
             QueryStartLocs = starts, SeqLens = lens, BlockTables = table,
         };
         var query = Alloc(DType.F32, new Shape(seqs, heads, dim));
-        var querySpan = new Span<float>((void*)query.Data, (int)query.NumElements);
-        for (int i = 0; i < querySpan.Length; i++) querySpan[i] = (float)random.NextDouble() - 0.5f;
+        FillRandom(query, random);
         var output = Alloc(DType.F32, new Shape(seqs, heads, dim));
         double seconds = Time(() => { foreach (var cache in caches) backend.Attention(query, cache, metadata, 1f / MathF.Sqrt(dim), output); }, minSeconds: 1);
         Console.WriteLine($"parrot decode attention, {seqs} sequences x context {context}: {seconds / layers * 1e6:F1} us per layer");
@@ -230,16 +217,25 @@ public static unsafe class CpuOpsBench
         Console.WriteLine($"  {name}: {seconds * 1e6,8:F1} us  {gbps,6:F1} GB/s ({100 * gbps / bandwidth:F0}% of read bandwidth)");
     }
 
-    private static void Linear(CpuBackend backend, LinearWeight weight, Tensor x, Tensor y, int rows)
+    /// <summary>The Linear over the first rows of x into y; with ids, the greedy pick fused into it (LinearArgMax).</summary>
+    private static void Linear(CpuBackend backend, LinearWeight weight, Tensor x, Tensor y, int rows, Tensor? ids = null)
     {
         var input = new Tensor(x.Data, DType.F32, new Shape(rows, weight.InFeatures));
         var output = new Tensor(y.Data, DType.F32, new Shape(rows, weight.OutFeatures));
-        backend.Linear(input, weight, output);
+        if (ids is { } picks) backend.LinearArgMax(input, weight, output, picks.SliceRows(0, rows));
+        else backend.Linear(input, weight, output);
     }
 
     // --cpu-time true: charge the process's CPU time instead of wall time, so that kernels can be compared on a
     // machine other work is also using (run with --threads 1).
     private static bool s_cpuTime;
+
+    /// <summary>Every element of an F32 tensor uniform in [-0.5, 0.5).</summary>
+    private static void FillRandom(Tensor tensor, Random random)
+    {
+        var span = new Span<float>((void*)tensor.Data, (int)tensor.NumElements);
+        for (int i = 0; i < span.Length; i++) span[i] = (float)random.NextDouble() - 0.5f;
+    }
 
     /// <summary>A tensor of backend memory, freed with the run's other buffers.</summary>
     private static Tensor Allocate(CpuBackend backend, List<DeviceBuffer> buffers, DType dtype, Shape shape)
@@ -249,10 +245,10 @@ public static unsafe class CpuOpsBench
         return buffer.AsTensor(dtype, shape);
     }
 
-    /// <summary>Times one Linear over the first rows of x and prints "label: ms, GFLOP/s".</summary>
-    private static void LinearRate(string label, CpuBackend backend, LinearWeight weight, Tensor x, Tensor y, int rows)
+    /// <summary>Times one Linear (with ids: and its greedy pick) over the first rows of x and prints "label: ms, GFLOP/s".</summary>
+    private static void LinearRate(string label, CpuBackend backend, LinearWeight weight, Tensor x, Tensor y, int rows, Tensor? ids = null)
     {
-        double seconds = Time(() => Linear(backend, weight, x, y, rows), minSeconds: 1);
+        double seconds = Time(() => Linear(backend, weight, x, y, rows, ids), minSeconds: 1);
         double gflops = 2.0 * rows * weight.InFeatures * weight.OutFeatures / seconds / 1e9;
         Console.WriteLine($"{label}: {seconds * 1e3:F2} ms, {gflops:F1} GFLOP/s");
     }

@@ -1,8 +1,6 @@
-using System.Runtime.InteropServices;
 using Hearth.Backends;
 using Hearth.Backends.Cpu;
 using Hearth.Backends.Cuda;
-using Hearth.Backends.Gguf;
 using Hearth.Core;
 
 namespace Hearth.Cuda.Parity;
@@ -17,7 +15,7 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
     private static readonly int[] Batches = [1, 3, 8, 16, 33, 2048];
 
     private readonly CpuBackend _cpu = new();
-    private readonly List<nint> _hostBlocks = [];
+    private readonly QuantHostMatrices _host = new(random);
     private readonly List<DeviceBuffer> _buffers = [];
 
     public void RunAll()
@@ -119,70 +117,13 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
         return result;
     }
 
-    private QuantizedMatrix Int4(int outFeatures, int inFeatures, int group, bool zeros, bool permuted)
-    {
-        int groups = inFeatures / group;
-        var data = Host<byte>(outFeatures * inFeatures / 2);
-        for (int i = 0; i < data.Length; i++) data[i] = (byte)random.Next(256);
-        var scales = Host<float>(outFeatures * groups);
-        var zeroPoints = Host<float>(outFeatures * groups);
-        for (int i = 0; i < scales.Length; i++)
-        {
-            scales[i] = (float)(Half)(0.01f + 0.02f * random.Uniform(1, 0, 1)[0]);
-            zeroPoints[i] = random.Next(16);
-        }
-        Tensor? perm = null;
-        if (permuted)
-        {
-            var order = Enumerable.Range(0, inFeatures).ToArray();
-            random.Shuffle(order);
-            var permSpan = Host<int>(inFeatures);
-            order.CopyTo(permSpan);
-            perm = new Tensor(Address(permSpan), DType.I32, new Shape(inFeatures));
-        }
-        return QuantizedMatrix.Int4Group(outFeatures, inFeatures, group, new Tensor(Address(data), DType.U8, new Shape(outFeatures, inFeatures / 2)),
-            new Tensor(Address(scales), DType.F32, new Shape(outFeatures, groups)),
-            zeros ? new Tensor(Address(zeroPoints), DType.F32, new Shape(outFeatures, groups)) : null, perm);
-    }
+    // The host matrices the GEMM checks use too (same generators, same random stream).
+    private QuantizedMatrix Int4(int outFeatures, int inFeatures, int group, bool zeros, bool permuted) =>
+        _host.Int4(outFeatures, inFeatures, group, zeros, permuted);
 
-    private QuantizedMatrix Fp8(int outFeatures, int inFeatures)
-    {
-        const int Block = 128;
-        int scaleRows = (outFeatures + Block - 1) / Block, scaleCols = (inFeatures + Block - 1) / Block;
-        var data = Host<byte>(outFeatures * inFeatures);
-        var values = random.Uniform(data.Length, -400f, 400f);
-        for (int i = 0; i < data.Length; i++) data[i] = Float8E4M3.FromSingle(values[i] * (i % 7 == 0 ? 1e-3f : 1f)); // subnormals too
-        var scales = Host<float>(scaleRows * scaleCols);
-        for (int i = 0; i < scales.Length; i++) scales[i] = 1e-4f * (1 + i % 5);
-        return QuantizedMatrix.Fp8Block(outFeatures, inFeatures, Block, Block, new Tensor(Address(data), DType.F8E4M3, new Shape(outFeatures, inFeatures)),
-            new Tensor(Address(scales), DType.F32, new Shape(scaleRows, scaleCols)));
-    }
+    private QuantizedMatrix Fp8(int outFeatures, int inFeatures) => _host.Fp8(outFeatures, inFeatures);
 
-    private QuantizedMatrix Gguf(WeightFormat format, int outFeatures, int inFeatures)
-    {
-        int rowBytes = inFeatures / format.GgufBlockElements() * format.GgufBlockBytes();
-        var data = Host<byte>(outFeatures * rowBytes);
-        var type = GgufWeightFormats.ToTensorType(format);
-        for (int r = 0; r < outFeatures; r++)
-        {
-            // Rows of different magnitudes and a nonzero mean exercise the scales and the mins.
-            var row = random.Uniform(inFeatures, -0.05f, 0.08f * (1 + r % 3));
-            GgufBlockCodec.Quantize(type, row, data.Slice(r * rowBytes, rowBytes));
-        }
-        return QuantizedMatrix.Gguf(format, outFeatures, inFeatures, new Tensor(Address(data), DType.U8, new Shape(outFeatures, rowBytes)));
-    }
-
-    private Span<T> Host<T>(int count) where T : unmanaged
-    {
-        nint block = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(64, count * sizeof(T)), 64);
-        _hostBlocks.Add(block);
-        return new Span<T>((void*)block, count);
-    }
-
-    private static nint Address<T>(Span<T> span) where T : unmanaged
-    {
-        fixed (T* p = span) return (nint)p;
-    }
+    private QuantizedMatrix Gguf(WeightFormat format, int outFeatures, int inFeatures) => _host.Gguf(format, outFeatures, inFeatures);
 
     private Tensor Buffer(IBackend backend, DType dtype, Shape shape)
     {
@@ -195,8 +136,7 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
     {
         foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
-        foreach (nint block in _hostBlocks) NativeMemory.AlignedFree((void*)block);
-        _hostBlocks.Clear();
+        _host.Dispose();
         _cpu.Dispose();
     }
 }

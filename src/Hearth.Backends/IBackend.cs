@@ -86,6 +86,17 @@ public interface IBackend : IDisposable
     void WriteKvCache(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping);
 
     /// <summary>
+    /// <see cref="QkNormRope"/> then <see cref="WriteKvCache"/> of its key and value: one step of an attention layer's
+    /// input. Backends may fuse the two; query, key and value are written either way.
+    /// </summary>
+    void QkNormRopeWriteKv(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
+        RopeParameters rope, Tensor query, Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping)
+    {
+        QkNormRope(qkv, queryNorm, keyNorm, epsilon, positions, rope, query, key, value);
+        WriteKvCache(key, value, cache, slotMapping);
+    }
+
+    /// <summary>
     /// Causal grouped-query attention of query [tokens, heads, headDim] over the paged cache (which already
     /// holds this step's keys and values), as described by metadata. output [tokens, heads, headDim].
     /// </summary>
@@ -93,6 +104,16 @@ public interface IBackend : IDisposable
 
     /// <summary>output = silu(gate) · up where gateUp [rows, 2·inter] holds gate then up; output [rows, inter].</summary>
     void SiluMul(Tensor gateUp, Tensor output);
+
+    /// <summary>
+    /// <see cref="Linear"/> of a two-part gate|up weight into gateUp [rows, 2·inter], then <see cref="SiluMul"/> into
+    /// output [rows, inter]. Backends may fuse the two, and a fused one may leave gateUp (then only scratch) unwritten.
+    /// </summary>
+    void LinearSiluMul(Tensor input, LinearWeight gateUpWeight, Tensor gateUp, Tensor output)
+    {
+        Linear(input, gateUpWeight, gateUp);
+        SiluMul(gateUp, output);
+    }
 
     /// <summary>output = a + b, all of one shape.</summary>
     void Add(Tensor a, Tensor b, Tensor output);

@@ -6,8 +6,8 @@ using Hearth.Core;
 namespace Hearth.Cuda.Parity;
 
 /// <summary>
-/// QkNormRope with the following WriteKvCache fused into one launch (CudaBackend.RopeFusion) against the CPU
-/// backend's two separate ops, bf16 and fp8 caches, head dims 64/128, with a padded token (slot -1): query, key
+/// QkNormRopeWriteKv as one launch (CudaBackend.RopeFusion) against the CPU backend's QkNormRope then
+/// WriteKvCache, bf16 and fp8 caches, head dims 64/128, with a padded token (slot -1): query, key
 /// and value within the q/k-norm tolerances (the cache within one e4m3 step for fp8), and the cache bytes equal to
 /// the unfused CUDA ops' bytes exactly.
 /// </summary>
@@ -46,9 +46,9 @@ internal static class KvWriteFusionChecks
             var cacheShape = new Shape(NumBlocks, BlockSize, kvHeads, headDim);
             var cache = new KvCacheLayer(pair.Zeros(b, cacheShape, cacheType), pair.Zeros(b, cacheShape, cacheType));
             var rope = new RopeParameters(pair.Upload(b, invFreq, new Shape(invFreq.Length), DType.F32), 1f);
-            b.QkNormRope(pair.Activation(b, qkv, new Shape(tokens, width)), pair.Weight(b, qNorm, new Shape(headDim), DType.F32),
-                pair.Weight(b, kNorm, new Shape(headDim), DType.F32), 1e-6f, pair.Ints(b, positions, new Shape(tokens)), rope, q, k, v);
-            b.WriteKvCache(k, v, cache, pair.Ints(b, slots, new Shape(tokens)));
+            b.QkNormRopeWriteKv(pair.Activation(b, qkv, new Shape(tokens, width)), pair.Weight(b, qNorm, new Shape(headDim), DType.F32),
+                pair.Weight(b, kNorm, new Shape(headDim), DType.F32), 1e-6f, pair.Ints(b, positions, new Shape(tokens)), rope, q, k, v,
+                cache, pair.Ints(b, slots, new Shape(tokens)));
             return [pair.Download(b, q), pair.Download(b, k), pair.Download(b, v), Raw(b, cache.Key), Raw(b, cache.Value)];
         }
         try

@@ -68,7 +68,6 @@ public sealed unsafe partial class CudaBackend
     public void BeginCapture()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        FlushPending();
         _device.MakeCurrent();
         CuDriver.Check(CuDriver.cuStreamBeginCapture(_device.Stream, CuDriver.StreamCaptureModeThreadLocal), "cuStreamBeginCapture_v2");
     }
@@ -76,7 +75,6 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Ends the recording started by <see cref="BeginCapture"/> and instantiates it.</summary>
     public CudaGraph EndCapture()
     {
-        FlushPending();
         _device.MakeCurrent();
         nint graph, exec;
         CuDriver.Check(CuDriver.cuStreamEndCapture(_device.Stream, &graph), "cuStreamEndCapture");
@@ -95,7 +93,6 @@ public sealed unsafe partial class CudaBackend
     public void Replay(CudaGraph graph)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        FlushPending();
         _device.MakeCurrent();
         CuDriver.Check(CuDriver.cuGraphLaunch(graph.Exec, _device.Stream), "cuGraphLaunch");
     }
@@ -185,7 +182,6 @@ public sealed unsafe partial class CudaBackend
     private void LaunchZ(nint function, uint gridX, uint gridY, uint gridZ, uint threads, uint sharedBytes, void** args)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        FlushPending();
         _device.MakeCurrent();
         _device.Launch(function, gridX, gridY, gridZ, threads, sharedBytes, args);
     }

@@ -86,9 +86,7 @@ public sealed unsafe partial class CudaBackend
         int rows = checked((int)(input.NumElements / inFeatures));
         if ((long)rows * inFeatures != input.NumElements) throw new ArgumentException($"input {input.Shape} is not [rows, {inFeatures}]");
         if (output.NumElements != (long)rows * outFeatures) throw new ArgumentException($"output {output.Shape} is not [{rows}, {outFeatures}]");
-        FlushPending();
         _device.MakeCurrent();
-        if (TryDeferGateUp(input, weight, output, rows)) return;
         bool outputF32 = output.DType == DType.F32;
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
@@ -118,20 +116,8 @@ public sealed unsafe partial class CudaBackend
     public void QkNormRope(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
         RopeParameters rope, Tensor query, Tensor key, Tensor value)
     {
-        Require(qkv, DType.BF16, nameof(qkv));
-        Require(query, DType.BF16, nameof(query));
-        Require(key, DType.BF16, nameof(key));
-        Require(value, DType.BF16, nameof(value));
-        Require(positions, DType.I32, nameof(positions));
-        Require(rope.InverseFrequencies, DType.F32, "rope.InverseFrequencies");
+        ValidateQkNormRope(qkv, queryNorm, keyNorm, positions, rope, query, key, value);
         int tokens = query.Shape[0], heads = query.Shape[1], headDim = query.Shape[2], kvHeads = key.Shape[1];
-        if (key.Shape != new Shape(tokens, kvHeads, headDim) || value.Shape != key.Shape)
-            throw new ArgumentException($"key {key.Shape} and value {value.Shape} must be [{tokens}, kvHeads, {headDim}]");
-        if (qkv.NumElements != (long)tokens * (heads + 2 * kvHeads) * headDim)
-            throw new ArgumentException($"qkv {qkv.Shape} is not [{tokens}, {(heads + 2 * kvHeads) * headDim}]");
-        if (rope.RotaryDim > headDim) throw new ArgumentException($"rotary dim {rope.RotaryDim} exceeds head dim {headDim}");
-        if (queryNorm is { } qn) RequireVector(qn, headDim, "queryNorm");
-        if (keyNorm is { } kn) RequireVector(kn, headDim, "keyNorm");
         nint qkvPtr = qkv.Data, qNormPtr = queryNorm?.Data ?? 0, kNormPtr = keyNorm?.Data ?? 0, positionsPtr = positions.Data;
         nint invFreqPtr = rope.InverseFrequencies.Data, qPtr = query.Data, kPtr = key.Data, vPtr = value.Data;
         int rotaryDim = rope.RotaryDim;
@@ -146,7 +132,6 @@ public sealed unsafe partial class CudaBackend
         }
         if (rotaryDim % 64 == 0 && _qkNormRopeWarp.TryGetValue(headDim, out nint warpKernel))
         {
-            if (TryDeferQkNormRope(warpKernel, qkvPtr, qNormPtr, kNormPtr, epsilon, positionsPtr, rope, query, key, value)) return;
             const int Warps = 4;
             Launch(warpKernel, (uint)tokens, (uint)((heads + 2 * kvHeads + Warps - 1) / Warps), 32 * Warps, 0, args);
             return;
@@ -157,15 +142,9 @@ public sealed unsafe partial class CudaBackend
 
     public void WriteKvCache(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping)
     {
-        Require(key, DType.BF16, nameof(key));
-        Require(value, DType.BF16, nameof(value));
-        RequireKvCache(cache);
-        Require(slotMapping, DType.I32, nameof(slotMapping));
+        ValidateKvWrite(key, value, cache, slotMapping);
         int rowElements = cache.NumKvHeads * cache.HeadDim;
         int tokens = (int)slotMapping.NumElements;
-        if (key.NumElements != (long)tokens * rowElements || value.NumElements != key.NumElements)
-            throw new ArgumentException($"key {key.Shape} and value {value.Shape} must be [{tokens}, {cache.NumKvHeads}, {cache.HeadDim}]");
-        if (TryFusedKvWrite(key, value, cache, slotMapping)) return;
         nint keyPtr = key.Data, valuePtr = value.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, slotsPtr = slotMapping.Data;
         void** args = stackalloc void*[] { &keyPtr, &valuePtr, &keyCachePtr, &valueCachePtr, &slotsPtr, &rowElements };
         Launch(cache.Key.DType == DType.F8E4M3 ? _writeKvCacheFp8 : _writeKvCache, (uint)tokens, 1, RowThreads, 0, args);
@@ -201,7 +180,6 @@ public sealed unsafe partial class CudaBackend
         int inter = output.Shape[output.Shape.Rank - 1];
         long total = output.NumElements;
         if (gateUp.NumElements != total * 2) throw new ArgumentException($"gateUp {gateUp.Shape} is not twice output {output.Shape}");
-        if (TryFusedSiluMul(gateUp, output)) return;
         nint gateUpPtr = gateUp.Data, outPtr = output.Data;
         if (Aligned16(inter, gateUpPtr, outPtr))
         {
@@ -243,7 +221,6 @@ public sealed unsafe partial class CudaBackend
     private void Launch(nint function, uint gridX, uint gridY, uint threads, uint sharedBytes, void** args)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        FlushPending();
         _device.MakeCurrent();
         _device.Launch(function, gridX, gridY, threads, sharedBytes, args);
     }
@@ -270,6 +247,36 @@ public sealed unsafe partial class CudaBackend
         RequireVector(weight, dim, nameof(weight));
         if (output.NumElements != input.NumElements) throw new ArgumentException($"output {output.Shape} differs from input {input.Shape}");
         return ((int)(input.NumElements / Math.Max(dim, 1)), dim);
+    }
+
+    private static void ValidateQkNormRope(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, Tensor positions, RopeParameters rope,
+        Tensor query, Tensor key, Tensor value)
+    {
+        Require(qkv, DType.BF16, nameof(qkv));
+        Require(query, DType.BF16, nameof(query));
+        Require(key, DType.BF16, nameof(key));
+        Require(value, DType.BF16, nameof(value));
+        Require(positions, DType.I32, nameof(positions));
+        Require(rope.InverseFrequencies, DType.F32, "rope.InverseFrequencies");
+        int tokens = query.Shape[0], heads = query.Shape[1], headDim = query.Shape[2], kvHeads = key.Shape[1];
+        if (key.Shape != new Shape(tokens, kvHeads, headDim) || value.Shape != key.Shape)
+            throw new ArgumentException($"key {key.Shape} and value {value.Shape} must be [{tokens}, kvHeads, {headDim}]");
+        if (qkv.NumElements != (long)tokens * (heads + 2 * kvHeads) * headDim)
+            throw new ArgumentException($"qkv {qkv.Shape} is not [{tokens}, {(heads + 2 * kvHeads) * headDim}]");
+        if (rope.RotaryDim > headDim) throw new ArgumentException($"rotary dim {rope.RotaryDim} exceeds head dim {headDim}");
+        if (queryNorm is { } qn) RequireVector(qn, headDim, "queryNorm");
+        if (keyNorm is { } kn) RequireVector(kn, headDim, "keyNorm");
+    }
+
+    private static void ValidateKvWrite(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping)
+    {
+        Require(key, DType.BF16, nameof(key));
+        Require(value, DType.BF16, nameof(value));
+        RequireKvCache(cache);
+        Require(slotMapping, DType.I32, nameof(slotMapping));
+        long rowElements = (long)cache.NumKvHeads * cache.HeadDim;
+        if (key.NumElements != slotMapping.NumElements * rowElements || value.NumElements != key.NumElements)
+            throw new ArgumentException($"key {key.Shape} and value {value.Shape} must be [{slotMapping.NumElements}, {cache.NumKvHeads}, {cache.HeadDim}]");
     }
 
     private static void RequireVector(Tensor tensor, int length, string name)

@@ -144,7 +144,6 @@ public sealed unsafe partial class CudaBackend : IBackend
 
     public void CopyToDevice<T>(ReadOnlySpan<T> source, Tensor destination) where T : unmanaged
     {
-        FlushPending();
         long bytes = (long)source.Length * sizeof(T);
         if (bytes > destination.SizeBytes) throw new ArgumentException($"{bytes} bytes do not fit {destination}");
         fixed (T* sourcePtr = source) CopyBytesToDevice(sourcePtr, destination.Data, bytes);
@@ -152,7 +151,6 @@ public sealed unsafe partial class CudaBackend : IBackend
 
     public void CopyToHost<T>(Tensor source, Span<T> destination) where T : unmanaged
     {
-        FlushPending();
         long bytes = (long)destination.Length * sizeof(T);
         if (bytes > source.SizeBytes) throw new ArgumentException($"{source} holds fewer than {bytes} bytes");
         _device.Synchronize();
@@ -167,7 +165,6 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// <summary>Copies between two device tensors on the backend's stream.</summary>
     public void CopyDeviceToDevice(Tensor source, Tensor destination)
     {
-        FlushPending();
         if (source.SizeBytes > destination.SizeBytes) throw new ArgumentException($"{source} does not fit {destination}");
         _device.MakeCurrent();
         if (source.SizeBytes > 0)
@@ -176,7 +173,6 @@ public sealed unsafe partial class CudaBackend : IBackend
 
     public void Synchronize()
     {
-        FlushPending();
         _device.Synchronize();
     }
 
@@ -224,7 +220,6 @@ public sealed unsafe partial class CudaBackend : IBackend
     public void Dispose()
     {
         if (_disposed) return;
-        _hasPendingGateUp = false;   // never launched: its output is not read once the backend is gone
         _disposed = true;
         _device.MakeCurrent();
         CuDriver.cuStreamSynchronize(_device.Stream);

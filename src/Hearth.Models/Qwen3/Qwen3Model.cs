@@ -98,13 +98,12 @@ public sealed class Qwen3Model : ICausalLanguageModel
         {
             var layer = _weights.Layers[i];
             b.Linear(normed, layer.Qkv, qkv);
-            b.QkNormRope(qkv, layer.QueryNorm, layer.KeyNorm, eps, metadata.Positions, _rope, query, key, value);
-            b.WriteKvCache(key, value, kvCache[i], metadata.SlotMapping);
+            b.QkNormRopeWriteKv(qkv, layer.QueryNorm, layer.KeyNorm, eps, metadata.Positions, _rope, query, key, value,
+                kvCache[i], metadata.SlotMapping);
             b.Attention(query, kvCache[i], metadata, _attentionScale, attention);
             b.Linear(attentionFlat, layer.O, projected);
             b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
-            b.Linear(normed, layer.GateUp, gateUp);
-            b.SiluMul(gateUp, activated);
+            b.LinearSiluMul(normed, layer.GateUp, gateUp, activated);
             b.Linear(activated, layer.Down, projected);
             Tensor nextNorm = i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].InputLayerNorm : _weights.FinalNorm;
             b.AddRmsNorm(residual, projected, nextNorm, eps, normed);

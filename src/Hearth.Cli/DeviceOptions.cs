@@ -38,7 +38,7 @@ internal sealed class DeviceOptions
     {
         double utilization = parse.GetValue(GpuMemoryUtilization);
         if (utilization is <= 0 or > 1) throw new Hearth.Core.HearthException($"--gpu-memory-utilization must be in (0, 1], not {utilization}");
-        var backend = BackendFactory.Create(parse.GetValue(Device)!, out string? warning, cpuThreads);
+        var backend = BackendFactory.Create(parse.GetValue(Device)!, out string? warning, cpuThreads, Console.Error.WriteLine);
         if (warning is not null) Console.Error.WriteLine("warning: " + warning);
         return backend;
     }

@@ -49,7 +49,7 @@ if (referenceCases > 0)
 }
 
 var startWatch = Stopwatch.StartNew();
-if (!CudaBackend.TryCreate(out var cuda, out string whyNot))
+if (!CudaBackend.TryCreate(out var cuda, out string whyNot, progress: Console.WriteLine))
 {
     Console.Error.WriteLine(whyNot);
     return 2;

@@ -34,9 +34,11 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     public bool UseFp8W8A8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FP8_W8A8") == "1";
 
+    private const string QuantGemmModule = "gemm_quant.cu";
+
     private void LoadQuantGemm()
     {
-        LoadModule("gemm_quant.cu");
+        LoadModule(QuantGemmModule);
         foreach (var kind in new[] { QuantGemmPlanner.Kind.G4, QuantGemmPlanner.Kind.G8, QuantGemmPlanner.Kind.F8 })
             foreach (int columns in new[] { 32, 64 })
                 AddGemm(kind, columns, $"gemm_{kind.ToString().ToLowerInvariant()}_n{columns}");

@@ -21,10 +21,12 @@ public sealed unsafe partial class CudaBackend : IBackend
     private readonly Dictionary<string, nint> _functions = new(StringComparer.Ordinal);
     private bool _disposed;
 
-    private CudaBackend(CudaDevice device)
+    private CudaBackend(CudaDevice device, Action<string>? progress)
     {
         _device = device;
         _compiler = new KernelCompiler(device.ComputeMajor, device.ComputeMinor);
+        // The quantized GEMM module is loaded on first use but compiled with the rest.
+        _compiler.Prepare([.. ModuleFiles, QuantGemmModule], progress);
         foreach (var file in ModuleFiles) LoadModule(file);
         _gemm = new CublasLtGemm(device);
         LoadFunctions();
@@ -61,7 +63,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// Opens GPU <paramref name="deviceOrdinal"/>, or says in one line why not (no driver, no GPU, no NVRTC or
     /// cuBLASLt, a kernel that did not compile), so that "--device auto" can fall back to the CPU.
     /// </summary>
-    public static bool TryCreate(out CudaBackend? backend, out string whyNot, int deviceOrdinal = 0)
+    public static bool TryCreate(out CudaBackend? backend, out string whyNot, int deviceOrdinal = 0, Action<string>? progress = null)
     {
         backend = null;
         CudaDevice? device = null;
@@ -75,7 +77,7 @@ public sealed unsafe partial class CudaBackend : IBackend
                 device!.Dispose();
                 return false;
             }
-            backend = new CudaBackend(device!);
+            backend = new CudaBackend(device!, progress);
             return true;
         }
         catch (Exception e) when (e is HearthException or DllNotFoundException or EntryPointNotFoundException)
@@ -87,8 +89,8 @@ public sealed unsafe partial class CudaBackend : IBackend
     }
 
     /// <summary>Like <see cref="TryCreate"/> but throws a <see cref="HearthException"/> with the reason.</summary>
-    public static CudaBackend Create(int deviceOrdinal = 0) =>
-        TryCreate(out var backend, out string whyNot, deviceOrdinal) ? backend! : throw new HearthException(whyNot);
+    public static CudaBackend Create(int deviceOrdinal = 0, Action<string>? progress = null) =>
+        TryCreate(out var backend, out string whyNot, deviceOrdinal, progress) ? backend! : throw new HearthException(whyNot);
 
     public DeviceBuffer Allocate(long sizeBytes)
     {
@@ -96,10 +98,10 @@ public sealed unsafe partial class CudaBackend : IBackend
         return CudaBuffer.Allocate(_device, sizeBytes);
     }
 
-    /// <summary>Float weights (BF16, F16, F32) become BF16 on the GPU; integer tensors are copied unchanged.</summary>
     /// <summary>Called with each weight's size in bytes once it is on its way to the GPU (load progress).</summary>
     public event Action<long>? UploadObserver;
 
+    /// <summary>Float weights (BF16, F16, F32) become BF16 on the GPU; integer tensors are copied unchanged.</summary>
     public Tensor UploadWeight(Tensor host)
     {
         var uploaded = Upload(host);

@@ -30,9 +30,12 @@ internal sealed unsafe class KernelCompiler
         _cacheDirectory = CacheDirectory();
     }
 
-    public int NumCompiled { get; private set; }
+    private readonly Dictionary<string, byte[]> _prepared = new(StringComparer.Ordinal);
+    private int _numCompiled, _numLoadedFromCache;
 
-    public int NumLoadedFromCache { get; private set; }
+    public int NumCompiled => _numCompiled;
+
+    public int NumLoadedFromCache => _numLoadedFromCache;
 
     public string Architecture => _architecture;
 
@@ -41,16 +44,48 @@ internal sealed unsafe class KernelCompiler
     public string? CachePath => _cacheDirectory;
 
     /// <summary>
+    /// Compiles the modules not in the disk cache side by side (NVRTC takes concurrent calls on distinct programs;
+    /// a cold start of all modules goes from the sum of their compile times to about the longest one) and keeps
+    /// them for <see cref="GetCubin"/>. <paramref name="progress"/> hears one line before and one after, and
+    /// nothing when every module is cached.
+    /// </summary>
+    public void Prepare(IReadOnlyList<string> moduleFileNames, Action<string>? progress)
+    {
+        var missing = moduleFileNames.Where(f => !IsCached(f)).ToArray();
+        if (missing.Length == 0) return;
+        progress?.Invoke($"compiling {missing.Length} CUDA kernel modules for {_architecture} with NVRTC {_nvrtcVersion} " +
+            $"(first start only; cached in {_cacheDirectory ?? "memory: no writable cache directory"}) ...");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var cubins = new byte[missing.Length][];
+        Parallel.For(0, missing.Length, i => cubins[i] = GetCubin(missing[i]));
+        for (int i = 0; i < missing.Length; i++) _prepared[missing[i]] = cubins[i];
+        progress?.Invoke($"compiled {missing.Length} kernel modules in {System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds:F1} s");
+    }
+
+    private bool IsCached(string moduleFileName)
+    {
+        string? file = CacheFile(moduleFileName, out _);
+        return file is not null && File.Exists(file);
+    }
+
+    private string? CacheFile(string moduleFileName, out string source)
+    {
+        source = ReadResource(PreludeName) + "\n#line 1 \"" + moduleFileName + "\"\n" + ReadResource(moduleFileName);
+        string key = Hash(source + "\n" + string.Join(' ', Options()) + "\nnvrtc " + _nvrtcVersion);
+        return _cacheDirectory is null ? null
+            : Path.Combine(_cacheDirectory, $"{Path.GetFileNameWithoutExtension(moduleFileName)}-{_architecture}-{key[..24]}.cubin");
+    }
+
+    private string[] Options() => [$"--gpu-architecture={_architecture}", "-std=c++17"];
+
+    /// <summary>
     /// Returns the CUBIN of one kernel module (a file name under Cuda/Kernels), from the cache or freshly
     /// compiled; <paramref name="bypassCache"/> recompiles and overwrites a cached file the driver rejected.
     /// </summary>
     public byte[] GetCubin(string moduleFileName, bool bypassCache = false)
     {
-        string source = ReadResource(PreludeName) + "\n#line 1 \"" + moduleFileName + "\"\n" + ReadResource(moduleFileName);
-        string[] options = [$"--gpu-architecture={_architecture}", "-std=c++17"];
-        string key = Hash(source + "\n" + string.Join(' ', options) + "\nnvrtc " + _nvrtcVersion);
-        string? cacheFile = _cacheDirectory is null ? null
-            : Path.Combine(_cacheDirectory, $"{Path.GetFileNameWithoutExtension(moduleFileName)}-{_architecture}-{key[..24]}.cubin");
+        if (!bypassCache && _prepared.Remove(moduleFileName, out byte[]? prepared)) return prepared;
+        string? cacheFile = CacheFile(moduleFileName, out string source);
         if (cacheFile is not null && !bypassCache && File.Exists(cacheFile))
         {
             try
@@ -58,15 +93,15 @@ internal sealed unsafe class KernelCompiler
                 byte[] cached = File.ReadAllBytes(cacheFile);
                 if (cached.Length > 0)
                 {
-                    NumLoadedFromCache++;
+                    Interlocked.Increment(ref _numLoadedFromCache);
                     return cached;
                 }
             }
             catch (IOException) { }
         }
-        byte[] cubin = Compile(source, moduleFileName, options);
-        NumCompiled++;
-        if (bypassCache && NumLoadedFromCache > 0) NumLoadedFromCache--; // the rejected cached copy no longer counts
+        byte[] cubin = Compile(source, moduleFileName, Options());
+        Interlocked.Increment(ref _numCompiled);
+        if (bypassCache && _numLoadedFromCache > 0) _numLoadedFromCache--; // the rejected cached copy no longer counts
         if (cacheFile is not null) TryWrite(cacheFile, cubin);
         return cubin;
     }

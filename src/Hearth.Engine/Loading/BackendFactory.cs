@@ -16,9 +16,10 @@ public static class BackendFactory
     /// <summary>
     /// "cuda" opens the first GPU or throws the one-line reason; "cpu" makes a CPU backend with
     /// <paramref name="cpuThreads"/> threads (0: all cores); "auto" tries CUDA and otherwise falls back to the
-    /// CPU, returning the reason as <paramref name="warning"/> for the caller to print.
+    /// CPU, returning the reason as <paramref name="warning"/> for the caller to print. <paramref name="progress"/>
+    /// hears what takes a while on a GPU's first start (compiling the kernels).
     /// </summary>
-    public static IBackend Create(string device, out string? warning, int cpuThreads = 0)
+    public static IBackend Create(string device, out string? warning, int cpuThreads = 0, Action<string>? progress = null)
     {
         warning = null;
         switch (device.Trim().ToLowerInvariant())
@@ -26,9 +27,9 @@ public static class BackendFactory
             case "cpu":
                 return new CpuBackend(cpuThreads);
             case "cuda":
-                return CudaBackend.Create();
+                return CudaBackend.Create(progress: progress);
             case "auto":
-                if (CudaBackend.TryCreate(out var cuda, out string whyNot)) return cuda!;
+                if (CudaBackend.TryCreate(out var cuda, out string whyNot, progress: progress)) return cuda!;
                 warning = whyNot + "; running on the CPU";
                 return new CpuBackend(cpuThreads);
             default:

@@ -42,7 +42,7 @@ public sealed class HearthServerHost : IAsyncDisposable
         Action<Microsoft.AspNetCore.Hosting.IWebHostBuilder>? configureWebHost = null)
     {
         settings.Validate();
-        IBackend backend = BackendFactory.Create(settings.Device, out string? warning);
+        IBackend backend = BackendFactory.Create(settings.Device, out string? warning, progress: line => Console.Error.WriteLine("hearth: " + line));
         if (warning is not null) Console.Error.WriteLine("hearth: warning: " + warning);
         LoadedModel? model = null;
         try

@@ -8,7 +8,7 @@ namespace Hearth.Models.Gguf;
 /// <summary>
 /// Writes a Hugging Face Qwen3/Qwen2 checkpoint (BF16, F16 or F32) as one self-contained GGUF file: llama.cpp
 /// tensor names, the architecture metadata, the tokenizer and chat template, and matrices quantized
-/// round-to-nearest by the reference codec, one row at a time (memory stays at a row). A matrix whose rows are
+/// round-to-nearest by the reference codec, rows in parallel a batch at a time (memory stays at a batch). A matrix whose rows are
 /// not whole 256-value super-blocks cannot be a K-quant and falls back as llama.cpp does, but to types Hearth
 /// has: Q4_K to Q4_0 (llama.cpp uses Q5_0) and Q5_K/Q6_K to Q8_0; rows not whole 32-blocks stay F16.
 /// </summary>
@@ -16,7 +16,13 @@ public static class GgufConverter
 {
     /// <param name="progress">Called after each tensor with (tensors written, tensors in all, tensor name).</param>
     public static void Convert(ModelCheckpoint checkpoint, string outputPath, GgufFileType fileType,
-        Action<int, int, string>? progress = null)
+        Action<int, int, string>? progress = null) => Convert(checkpoint, outputPath, fileType, progress, DefaultBatchBytes);
+
+    private const int DefaultBatchBytes = 64 << 20;
+
+    /// <param name="batchBytes">At most this many bytes of quantized rows are made before they are written (at least a row).</param>
+    internal static void Convert(ModelCheckpoint checkpoint, string outputPath, GgufFileType fileType,
+        Action<int, int, string>? progress, int batchBytes)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var config = checkpoint.Config;
@@ -49,7 +55,7 @@ public static class GgufConverter
             long[] shape = Enumerable.Range(0, tensor.Shape.Rank).Select(i => (long)tensor.Shape[i]).ToArray();
             writer.AddTensor(ggufName, type, shape, stream =>
             {
-                WriteRows(tensor, type, stream);
+                WriteRows(tensor, type, stream, batchBytes);
                 progress?.Invoke(++done, names.Count, ggufName);
             });
         }
@@ -83,27 +89,37 @@ public static class GgufConverter
     private static int LayerIndex(string ggufName) =>
         int.Parse(ggufName.AsSpan(4, ggufName.IndexOf('.', 4) - 4), System.Globalization.CultureInfo.InvariantCulture);
 
-    private static unsafe void WriteRows(Tensor tensor, GgufTensorType type, Stream stream)
+    // Rows are quantized in parallel a batch at a time and written in order: one thread took about 190 s for a
+    // Qwen3-14B-shaped model's Q4_K_M on the 16-core GPU machine, and the result is the same bytes either way.
+    private static unsafe void WriteRows(Tensor tensor, GgufTensorType type, Stream stream, int batchBytes)
     {
         int rows = tensor.Shape.Rank == 1 ? 1 : tensor.Shape[0];
         int columns = tensor.Shape.Rank == 1 ? tensor.Shape[0] : tensor.Shape[1];
-        var values = new float[columns];
-        var blocks = new byte[GgufBlockLayout.RowSizeBytes(type, columns)];
+        int rowBytes = checked((int)GgufBlockLayout.RowSizeBytes(type, columns));
         int elementBytes = tensor.DType.ElementSizeBytes();
-        for (int r = 0; r < rows; r++)
+        DType dtype = tensor.DType;
+        nint data = tensor.Data;
+        int batchRows = Math.Clamp(batchBytes / rowBytes, 1, rows);
+        var batch = new byte[(long)batchRows * rowBytes];
+        for (int first = 0; first < rows; first += batchRows)
         {
-            var source = new ReadOnlySpan<byte>((byte*)tensor.Data + (long)r * columns * elementBytes, columns * elementBytes);
-            for (int i = 0; i < columns; i++)
+            int count = Math.Min(batchRows, rows - first);
+            Parallel.For(0, count, () => new float[columns], (i, _, values) =>
             {
-                values[i] = tensor.DType switch
+                var source = new ReadOnlySpan<byte>((byte*)data + (long)(first + i) * columns * elementBytes, columns * elementBytes);
+                for (int c = 0; c < columns; c++)
                 {
-                    DType.BF16 => BFloat16Bits.ToSingle(MemoryMarshal.Read<ushort>(source[(2 * i)..])),
-                    DType.F16 => (float)MemoryMarshal.Read<Half>(source[(2 * i)..]),
-                    _ => MemoryMarshal.Read<float>(source[(4 * i)..]),
-                };
-            }
-            GgufBlockCodec.Quantize(type, values, blocks);
-            stream.Write(blocks);
+                    values[c] = dtype switch
+                    {
+                        DType.BF16 => BFloat16Bits.ToSingle(MemoryMarshal.Read<ushort>(source[(2 * c)..])),
+                        DType.F16 => (float)MemoryMarshal.Read<Half>(source[(2 * c)..]),
+                        _ => MemoryMarshal.Read<float>(source[(4 * c)..]),
+                    };
+                }
+                GgufBlockCodec.Quantize(type, values, batch.AsSpan(i * rowBytes, rowBytes));
+                return values;
+            }, _ => { });
+            stream.Write(batch, 0, count * rowBytes);
         }
     }
 }

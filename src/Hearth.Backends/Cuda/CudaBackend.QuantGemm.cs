@@ -34,11 +34,12 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     public bool UseFp8W8A8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FP8_W8A8") == "1";
 
-    private const string QuantGemmModule = "gemm_quant.cu";
+    private const string QuantGemmModule = "gemm_quant.cu", Fp8ActivationModule = "fp8_act_quant.cu";
 
     private void LoadQuantGemm()
     {
         LoadModule(QuantGemmModule);
+        LoadModule(Fp8ActivationModule);
         foreach (var kind in new[] { QuantGemmPlanner.Kind.G4, QuantGemmPlanner.Kind.G8, QuantGemmPlanner.Kind.F8 })
             foreach (int columns in new[] { 32, 64 })
                 AddGemm(kind, columns, $"gemm_{kind.ToString().ToLowerInvariant()}_n{columns}");

@@ -187,6 +187,24 @@ __device__ __forceinline__ void gq_issue(const GqArgs& a, const unsigned char* d
     }
 }
 
+// Hands each of a warp's accumulator values inside the part (row < partRows) and the batch (col < m) to store:
+// the direct store and the split-k partials visit the same fragment positions.
+template <int NT, typename Store>
+__device__ __forceinline__ void gq_each_result(const float (&acc)[GQ_TPW][NT][4], int rowBase, int col0, int partRows, int m,
+    int g, int t, Store store)
+{
+#pragma unroll
+    for (int tt = 0; tt < GQ_TPW; tt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                int row = rowBase + tt * 16 + g + (e >= 2 ? 8 : 0), col = col0 + nt * 8 + 2 * t + (e & 1);
+                if (row < partRows && col < m) store(row, col, acc[tt][nt][e]);
+            }
+}
+
 template <int FMT, int NT>
 __device__ __forceinline__ void gq_body(const GqArgs& a)
 {
@@ -387,35 +405,19 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
     if (a.splits == 1)
     {
         if (!active) return;
-#pragma unroll
-        for (int tt = 0; tt < GQ_TPW; tt++)
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-                for (int e = 0; e < 4; e++)
-                {
-                    int row = rowBase + tt * 16 + g + (e >= 2 ? 8 : 0), col = col0 + nt * 8 + 2 * t + (e & 1);
-                    if (row >= partRows || col >= a.m) continue;
-                    size_t o = (size_t)col * a.ldOut + column + row;
-                    if (a.outF32) ((float*)a.out)[o] = acc[tt][nt][e];
-                    else ((bf16_t*)a.out)[o] = f32_to_bf16(acc[tt][nt][e]);
-                }
+        gq_each_result<NT>(acc, rowBase, col0, partRows, a.m, g, t, [&](int row, int col, float v)
+        {
+            size_t o = (size_t)col * a.ldOut + column + row;
+            if (a.outF32) ((float*)a.out)[o] = v;
+            else ((bf16_t*)a.out)[o] = f32_to_bf16(v);
+        });
         return;
     }
     if (active)
-    {
-#pragma unroll
-        for (int tt = 0; tt < GQ_TPW; tt++)
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-                for (int e = 0; e < 4; e++)
-                {
-                    int row = rowBase + tt * 16 + g + (e >= 2 ? 8 : 0), col = col0 + nt * 8 + 2 * t + (e & 1);
-                    if (row >= partRows || col >= a.m) continue;
-                    __stcg(a.partials + ((size_t)blockIdx.y * a.m + col) * a.nSum + column + row, acc[tt][nt][e]);
-                }
-    }
+        gq_each_result<NT>(acc, rowBase, col0, partRows, a.m, g, t, [&](int row, int col, float v)
+        {
+            __stcg(a.partials + ((size_t)blockIdx.y * a.m + col) * a.nSum + column + row, v);
+        });
     __threadfence();
     __syncthreads();
     __shared__ int gq_last;
@@ -458,22 +460,3 @@ GQ_KERNEL(gemm_g8_n64, 1, 8)
 GQ_KERNEL(gemm_f8_n32, 2, 4)
 GQ_KERNEL(gemm_f8_n64, 2, 8)
 GQ_KERNEL(gemm_w8a8_n64, 3, 8)
-
-// W8A8 activations: one warp per (row, k-group of `group` values, a multiple of 32): scale = amax / 448 (1 when
-// the group is all zeros), q = e4m3(x · (448 / amax)), rounded to nearest even and saturating like the host's
-// Float8E4M3.FromSingle. xq e4m3 [rows, k]; scales F32 [rows, k / group].
-extern "C" __global__ void fp8_act_quant(const bf16_t* x, int rows, int k, int group, unsigned char* xq, float* scales)
-{
-    long long warpId = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-    int lane = threadIdx.x & 31, groups = k / group;
-    if (warpId >= (long long)rows * groups) return;
-    int row = (int)(warpId / groups), grp = (int)(warpId % groups);
-    const bf16_t* src = x + (size_t)row * k + (size_t)grp * group;
-    float amax = 0.0f;
-    for (int i = lane; i < group; i += 32) amax = fmaxf(amax, fabsf(bf16_to_f32(src[i])));
-    amax = warp_max(amax);
-    float inv = amax > 0.0f ? 448.0f / amax : 0.0f;
-    unsigned char* dst = xq + (size_t)row * k + (size_t)grp * group;
-    for (int i = lane; i < group; i += 32) dst[i] = (unsigned char)f32_to_fp8e4m3(bf16_to_f32(src[i]) * inv);
-    if (lane == 0) scales[(size_t)row * groups + grp] = amax > 0.0f ? amax / 448.0f : 1.0f;
-}

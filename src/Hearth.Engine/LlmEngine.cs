@@ -83,6 +83,9 @@ public sealed class LlmEngine : ILlmEngine
                 finished = output.IsFinished;
                 yield return output;
                 if (finished) yield break;
+                // ReadAllAsync hands out buffered outputs without looking at the token: a consumer that cancels while
+                // the engine is ahead of it must still stop here, not drain the rest of the generation.
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
         finally

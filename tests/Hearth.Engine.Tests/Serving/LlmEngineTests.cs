@@ -64,6 +64,27 @@ public class LlmEngineTests(ParrotFixture parrot) : IClassFixture<ParrotFixture>
     }
 
     [Fact]
+    public async Task Cancelling_stops_the_stream_even_when_the_engine_has_already_produced_everything()
+    {
+        var c = ParrotCase.Get("poem");
+        await using var engine = LlmEngine.Start(parrot.Model, parrot.Backend, new EngineOptions { MaxNumSeqs = 4, MaxNumBatchedTokens = 64 });
+        using var cts = new CancellationTokenSource();
+        var stream = engine.GenerateAsync(Greedy("c", c.PromptIds, 40), cts.Token);
+        // Every output is buffered before the consumer reads one (the case a slow client or a loaded machine makes).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        static bool Done(EngineStats s) => s.NumGenerationTokens > 0 && s.NumRunning == 0 && s.NumWaiting == 0;
+        while (!Done(engine.GetStats()) && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.True(Done(engine.GetStats()), "the request did not finish in 30 s");
+        int received = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var output in stream)
+                if (++received == 3) cts.Cancel();
+        });
+        Assert.Equal(3, received);
+    }
+
+    [Fact]
     public async Task A_full_queue_refuses_new_requests_instead_of_growing()
     {
         var c = ParrotCase.Get("poem");

@@ -14,12 +14,12 @@ internal static class DecodePipelineTiming
 {
     private const int Hidden = 5120, Heads = 40, KvHeads = 8, HeadDim = 128, Inter = 17408, Vocab = 151936;
 
-    private sealed record AttentionSetting(string Name, int Stages, int PipeBlocksPerSm);
+    private sealed record AttentionSetting(string Name, int Stages, int PipeBlocksPerSm, bool AnyBatch = true);
 
     public static void Run(CudaBackend cuda, ParityReport report, RandomData random)
     {
         int stages = cuda.DecodePipelineStages, pipePerSm = cuda.PipelinedDecodeBlocksPerMultiprocessor, minSeqs = cuda.TensorCoreDecodeMinSeqs;
-        bool autotune = cuda.GemmAutotune;
+        bool autotune = cuda.GemmAutotune, any = cuda.PipelinedDecodeAnyBatch;
         try
         {
             cuda.TensorCoreDecodeMinSeqs = 1;
@@ -27,6 +27,7 @@ internal static class DecodePipelineTiming
             cuda.DecodePipelineStages = stages;
             cuda.PipelinedDecodeBlocksPerMultiprocessor = pipePerSm;
             cuda.TensorCoreDecodeMinSeqs = minSeqs;
+            cuda.PipelinedDecodeAnyBatch = false;
             Linears(cuda, report, random);
             foreach (var (pipe, tune) in new[] { (0, false), (stages, false), (stages, true) })
             {
@@ -42,6 +43,7 @@ internal static class DecodePipelineTiming
             cuda.PipelinedDecodeBlocksPerMultiprocessor = pipePerSm;
             cuda.TensorCoreDecodeMinSeqs = minSeqs;
             cuda.GemmAutotune = autotune;
+            cuda.PipelinedDecodeAnyBatch = any;
         }
     }
 
@@ -49,6 +51,7 @@ internal static class DecodePipelineTiming
     {
         AttentionSetting[] settings =
         [
+            new("default plan", DecodeKernelPlan.DefaultPipelineStages, 0, false),
             new("unpipelined (session 5), 4 blocks/SM", 0, 0),
             new("pipe2, occupancy blocks/SM", 2, 0),
             new("pipe2, 2 blocks/SM", 2, 2),
@@ -66,6 +69,7 @@ internal static class DecodePipelineTiming
             {
                 cuda.DecodePipelineStages = s.Stages;
                 cuda.PipelinedDecodeBlocksPerMultiprocessor = s.PipeBlocksPerSm;
+                cuda.PipelinedDecodeAnyBatch = s.AnyBatch;
                 const int Layers = 40;
                 double seconds = GraphTiming.SecondsPerReplay(cuda, () => { for (int l = 0; l < Layers; l++) layer(); }, replays: 20) / Layers;
                 double kvGBs = 2.0 * 2 * batch * context * KvHeads * HeadDim / seconds / 1e9;

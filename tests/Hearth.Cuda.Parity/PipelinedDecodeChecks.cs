@@ -17,12 +17,13 @@ internal static class PipelinedDecodeChecks
     {
         using var checks = new Fp8AttentionChecks(cuda, report, random);
         int minSeqs = cuda.TensorCoreDecodeMinSeqs, stages = cuda.DecodePipelineStages, perSm = cuda.PipelinedDecodeBlocksPerMultiprocessor;
-        bool fp8 = cuda.TensorCoreDecodeFp8;
+        bool fp8 = cuda.TensorCoreDecodeFp8, any = cuda.PipelinedDecodeAnyBatch;
         (int, int)[] contexts = [(1, 1), (15, 1), (16, 1), (17, 1), (63, 1), (65, 1), (512, 1), (4100, 1)];
         (int, int)[] batch32 = Enumerable.Range(0, 32).Select(i => (i == 3 ? 1 : i == 5 ? 17 : 480 + 7 * i, 1)).ToArray();
         try
         {
             cuda.TensorCoreDecodeMinSeqs = 1;
+            cuda.PipelinedDecodeAnyBatch = true;
             foreach (int depth in new[] { 2, 3 })
             {
                 cuda.DecodePipelineStages = depth;
@@ -56,6 +57,12 @@ internal static class PipelinedDecodeChecks
             cuda.DecodePipelineStages = 0;
             Console.WriteLine("unpipelined tensor-core decode:");
             Guard(report, "bf16 decode (unpipelined) batch 32 h=40 kv=8", () => checks.Attention(DType.BF16, batch32, 40, 8, 128, 16));
+            cuda.DecodePipelineStages = stages;
+            cuda.PipelinedDecodeAnyBatch = false;
+            Console.WriteLine("default kernel plan (pipelined at batch 32, not at 64):");
+            Guard(report, "bf16 decode (default plan) batch 32 h=40 kv=8", () => checks.Attention(DType.BF16, batch32, 40, 8, 128, 16));
+            Guard(report, "bf16 decode (default plan) batch 64 h=40 kv=8",
+                () => checks.Attention(DType.BF16, [.. batch32, .. batch32], 40, 8, 128, 16));
         }
         finally
         {
@@ -63,6 +70,7 @@ internal static class PipelinedDecodeChecks
             cuda.DecodePipelineStages = stages;
             cuda.PipelinedDecodeBlocksPerMultiprocessor = perSm;
             cuda.TensorCoreDecodeFp8 = fp8;
+            cuda.PipelinedDecodeAnyBatch = any;
         }
     }
 

@@ -79,6 +79,12 @@ public sealed unsafe partial class CudaBackend
         int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_PIPE_BLOCKS_PER_SM"), out int pipePerSm) ? pipePerSm : 0;
 
     /// <summary>
+    /// The pipelined kernel for every batch size instead of only where <see cref="DecodeKernelPlan.UsePipeline"/>
+    /// measured it faster (off by default; HEARTH_CUDA_DECODE_PIPE_ANY=1; the parity checks turn it on).
+    /// </summary>
+    public bool PipelinedDecodeAnyBatch { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_PIPE_ANY") == "1";
+
+    /// <summary>
     /// Split blocks aimed for per SM when the fused decode kernel splits the keys (<see cref="DecodeSplitPlan.Splits"/>);
     /// 1 to 16, default <see cref="DecodeSplitPlan.BlocksPerMultiprocessor"/>, HEARTH_CUDA_DECODE_BLOCKS_PER_SM overrides it.
     /// </summary>
@@ -158,7 +164,8 @@ public sealed unsafe partial class CudaBackend
         int perSm = _decodeBlocksPerSm;
         uint shared = (uint)(FusedWarps * group * headDim * sizeof(float));
         if (!fp8 && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
-            && _decodeMmaPipe.TryGetValue((headDim, DecodePipelineStages), out var pipe))
+            && _decodeMmaPipe.TryGetValue((headDim, DecodePipelineStages), out var pipe)
+            && (PipelinedDecodeAnyBatch || DecodeKernelPlan.UsePipeline(numSeqs * kvHeads, _device.NumMultiprocessors, pipe.BlocksPerSm)))
         {
             kernel = pipe.Function;
             shared = Math.Max(shared, (uint)pipe.SharedBytes);

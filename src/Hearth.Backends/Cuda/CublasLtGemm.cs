@@ -42,8 +42,8 @@ internal sealed unsafe class CublasLtGemm : IDisposable
         _workspace = CudaBuffer.Allocate(device, WorkspaceBytes);
     }
 
-    /// <summary>Autotune shapes of at most <see cref="AutotuneMaxRows"/> rows (HEARTH_CUDA_GEMM_AUTOTUNE=0: off).</summary>
-    public bool Autotune { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_GEMM_AUTOTUNE") != "0";
+    /// <summary>Autotune shapes of at most <see cref="AutotuneMaxRows"/> rows (off by default; HEARTH_CUDA_GEMM_AUTOTUNE=1).</summary>
+    public bool Autotune { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_GEMM_AUTOTUNE") == "1";
 
     public IReadOnlyList<GemmTuneRecord> TuneRecords => _tuneRecords;
 

@@ -17,6 +17,7 @@ bool opsOnly = false;
 bool baseline = false;
 bool decodeTiming = false;
 bool quantTiming = false;
+bool att2 = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -31,6 +32,7 @@ for (int i = 0; i < args.Length; i++)
         case "--baseline": baseline = true; break;
         case "--decode-timing": decodeTiming = true; break;
         case "--quant-timing": quantTiming = true; break;
+        case "--att2": att2 = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -63,6 +65,14 @@ using (cuda)
 
     Console.WriteLine($"reference backend: {referenceName}");
     var report = new ParityReport();
+    if (att2)   // session 6: the decode-attention checks and the pipeline / GEMM autotune timings only
+    {
+        TensorCoreDecodeChecks.Run(cuda, report, new RandomData(seed));
+        PipelinedDecodeChecks.Run(cuda, report, new RandomData(seed));
+        DecodePipelineTiming.Run(cuda, report, new RandomData(seed));
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
     var opsWatch = Stopwatch.StartNew();
     using (var reference = ReferenceBackend.Create(referenceName))
     using (var pair = new BackendPair(reference, cuda))
@@ -75,6 +85,7 @@ using (cuda)
         using (var fp8 = new Fp8AttentionChecks(cuda, report, random)) fp8.RunAll();
         DecodeVariantChecks.Run(cuda, report, random);
         TensorCoreDecodeChecks.Run(cuda, report, random);
+        PipelinedDecodeChecks.Run(cuda, report, random);
         KvWriteFusionChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);

@@ -36,10 +36,11 @@ python3 "$here/hf_baseline.py" make --dir "$model" 2>&1 | grep -v Warning | tee 
   --batch 32 --concurrent 64 --output-tokens 256 2>&1 | tee "$out/bench-hearth.log"
 if [ "$ab" -eq 1 ]; then
   # Each speed path switched off in turn, same model and options: what each one is worth.
-  # AB_VARIANTS picks a subset, e.g. AB_VARIANTS=HEARTH_CUDA_FUSE_SILU=0.
+  # AB_VARIANTS picks a subset, e.g. AB_VARIANTS=HEARTH_CUDA_FUSE_SILU=0; AB_BATCH=32 adds the batch-32 decode.
   for variant in ${AB_VARIANTS:-HEARTH_CUDA_GRAPHS=0 HEARTH_GPU_SAMPLING=0 HEARTH_CUDA_GEMV=0 HEARTH_CUDA_GEMV_SPLITK=0 HEARTH_CUDA_FUSE_SILU=0 HEARTH_CUDA_FLASH_LDMATRIX=0}; do
     echo "== $variant"
-    env "$variant" "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 2>&1 \
+    env "$variant" "$hearth" bench --model "$model" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 \
+      ${AB_BATCH:+--batch "$AB_BATCH"} 2>&1 \
       | grep -E "^prefill 2048|^decode|warning" | sed "s/^/$variant: /" | tee -a "$out/bench-ab.log"
   done
 fi

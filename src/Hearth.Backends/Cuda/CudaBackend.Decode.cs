@@ -1,3 +1,4 @@
+using Hearth.Backends.Cuda.Interop;
 using Hearth.Core;
 
 namespace Hearth.Backends.Cuda;
@@ -14,6 +15,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
+    private readonly Dictionary<(int HeadDim, int Stages), (nint Function, int SharedBytes, int BlocksPerSm)> _decodeMmaPipe = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
     /// <summary>The most split blocks per SM <see cref="DecodeBlocksPerMultiprocessor"/> may ask for: what the partials are sized for.</summary>
@@ -63,6 +65,26 @@ public sealed unsafe partial class CudaBackend
     public bool TensorCoreDecodeFourBlocks { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_O4") != "0";
 
     /// <summary>
+    /// Ring depth of the pipelined bf16 tensor-core decode kernel (cp.async into shared memory, the next rounds' loads
+    /// in flight during this round's MMAs): 2 by default, 3, or 0 for the unpipelined kernel (HEARTH_CUDA_DECODE_PIPE).
+    /// fp8 caches always take the unpipelined kernels.
+    /// </summary>
+    public int DecodePipelineStages { get; set; } = DecodeKernelPlan.ParsePipelineStages(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_PIPE"));
+
+    /// <summary>
+    /// Split blocks per SM the pipelined kernel's split plan aims for; 0 (default) takes the kernel's occupancy
+    /// (HEARTH_CUDA_DECODE_PIPE_BLOCKS_PER_SM overrides it).
+    /// </summary>
+    public int PipelinedDecodeBlocksPerMultiprocessor { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_PIPE_BLOCKS_PER_SM"), out int pipePerSm) ? pipePerSm : 0;
+
+    /// <summary>
+    /// The pipelined kernel for every batch size instead of only where <see cref="DecodeKernelPlan.UsePipeline"/>
+    /// measured it faster (off by default; HEARTH_CUDA_DECODE_PIPE_ANY=1; the parity checks turn it on).
+    /// </summary>
+    public bool PipelinedDecodeAnyBatch { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_PIPE_ANY") == "1";
+
+    /// <summary>
     /// Split blocks aimed for per SM when the fused decode kernel splits the keys (<see cref="DecodeSplitPlan.Splits"/>);
     /// 1 to 16, default <see cref="DecodeSplitPlan.BlocksPerMultiprocessor"/>, HEARTH_CUDA_DECODE_BLOCKS_PER_SM overrides it.
     /// </summary>
@@ -94,6 +116,8 @@ public sealed unsafe partial class CudaBackend
             _decodeMma[(dim, false)] = Function($"decode_attention_mma_d{dim}");
             _decodeMma[(dim, true)] = Function($"decode_attention_mma_fp8_d{dim}");
             _decodeMmaFourBlocks[(dim, false)] = Function($"decode_attention_mma_o4_d{dim}");
+            foreach (int stages in new[] { 2, 3 })
+                AddPipelinedDecode(dim, stages);
         }
         foreach (int dim in new[] { 32, 64, 128, 256 })
         {
@@ -109,6 +133,21 @@ public sealed unsafe partial class CudaBackend
         _fusedWorkspace = CudaBuffer.Allocate(_device, (_fusedPartialFloats + 2 * _fusedPartialRows + blocks) * sizeof(float));
     }
 
+    private void AddPipelinedDecode(int headDim, int stages)
+    {
+        string name = $"decode_attention_mma_pipe{stages}_d{headDim}";
+        nint function = Function(name);
+        int shared = DecodeKernelPlan.PipelineSharedBytes(headDim, stages, FusedWarps), blocks;
+        CuDriver.Check(CuDriver.cuFuncSetAttribute(function, CuDriver.FuncAttributeMaxDynamicSharedBytes, shared), $"cuFuncSetAttribute({name})");
+        CuDriver.Check(CuDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, function, (int)DecodeThreads, (nuint)shared),
+            $"cuOccupancyMaxActiveBlocksPerMultiprocessor({name})");
+        _decodeMmaPipe[(headDim, stages)] = (function, shared, Math.Max(1, blocks));
+    }
+
+    /// <summary>Blocks per SM the pipelined decode kernel fits (its occupancy), for the parity runner's report; 0 when not compiled.</summary>
+    public int PipelinedDecodeOccupancy(int headDim, int stages) =>
+        _decodeMmaPipe.TryGetValue((headDim, stages), out var pipe) ? pipe.BlocksPerSm : 0;
+
     private bool TryFusedDecode(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output, int maxBlocksPerSeq)
     {
         int heads = query.Shape[1], headDim = query.Shape[2], kvHeads = cache.NumKvHeads, blockSize = cache.BlockSize;
@@ -122,7 +161,17 @@ public sealed unsafe partial class CudaBackend
         // The batch size alone picks the kernel, so a graph captured for a batch bucket keeps its choice.
         if (DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8) && _decodeMma.TryGetValue((headDim, fp8), out nint mma))
             kernel = TensorCoreDecodeFourBlocks && _decodeMmaFourBlocks.TryGetValue((headDim, fp8), out nint capped) ? capped : mma;
-        int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, _decodeBlocksPerSm);
+        int perSm = _decodeBlocksPerSm;
+        uint shared = (uint)(FusedWarps * group * headDim * sizeof(float));
+        if (!fp8 && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
+            && _decodeMmaPipe.TryGetValue((headDim, DecodePipelineStages), out var pipe)
+            && (PipelinedDecodeAnyBatch || DecodeKernelPlan.UsePipeline(numSeqs * kvHeads, _device.NumMultiprocessors, pipe.BlocksPerSm)))
+        {
+            kernel = pipe.Function;
+            shared = Math.Max(shared, (uint)pipe.SharedBytes);
+            perSm = DecodeKernelPlan.PipelineBlocksPerMultiprocessor(PipelinedDecodeBlocksPerMultiprocessor, pipe.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor);
+        }
+        int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, perSm);
         int minKeys = DecodeSplitPlan.MinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
         nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data;
@@ -132,7 +181,6 @@ public sealed unsafe partial class CudaBackend
         nint counters = partialSum + (nint)(_fusedPartialRows * sizeof(float));
         void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &heads, &kvHeads,
             &blockSize, &scale, &splits, &minKeys, &outPtr, &partialOut, &partialMax, &partialSum, &counters };
-        uint shared = (uint)(FusedWarps * group * headDim * sizeof(float));
         LaunchZ(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
         return true;
     }

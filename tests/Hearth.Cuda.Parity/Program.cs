@@ -17,6 +17,7 @@ bool opsOnly = false;
 bool baseline = false;
 bool decodeTiming = false;
 bool quantTiming = false;
+bool pdlTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -31,6 +32,7 @@ for (int i = 0; i < args.Length; i++)
         case "--baseline": baseline = true; break;
         case "--decode-timing": decodeTiming = true; break;
         case "--quant-timing": quantTiming = true; break;
+        case "--pdl-timing": pdlTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -78,6 +80,7 @@ using (cuda)
         KvWriteFusionChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
+        PdlChecks.Run(cuda, report, random);
         bool w8a8 = cuda.UseFp8W8A8;
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
@@ -122,6 +125,7 @@ using (cuda)
             StepTiming.Run(cuda);
         }
     }
+    if (pdlTiming) PdlTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Issues 6 and 8, session 6, run ON THE GPU MACHINE: bash <carry>/pdl_run.sh [header] [harness] [parity] [make-bg] [bench]
-# (carry = the folder holding this script, kernels/{common,gemv_quant,gemv_quant_stream}.cu, qdec_harness.cu, and
+# (carry = the folder holding this script, kernels/{common,gemv_quant,gemv_quant_stream}.cu, qdec_harness.cu, qdec_run.sh, and
 # for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh, bench_quant_cuda.sh, hf_baseline.py).
 # header: prints cuda.h's CUlaunchConfig / CUlaunchAttribute declarations and the attribute's enum value, which
-#   Interop/CuLaunch.cs mirrors. harness: nvcc-compiles qdec_harness.cu once per VARIANTS entry "tiles:sumx[:nomath]"
-#   (QS_TILES tiles a block, QS_SUMX 0/1; the other QS_* at the shipped 4:4:4:3) and runs it: streaming vs 16-column
-#   check, then µs a 14B layer for the 16-column kernel, the streaming one, and the streaming one with PDL launches.
+#   Interop/CuLaunch.cs mirrors. harness: qdec_run.sh's (VARIANTS "warps:loads:ring:minBlocks"): streaming vs 16-column check,
+#   then µs a 14B layer for the 16-column kernel, the streaming one, and the streaming one with PDL launches.
 # parity: quant_cuda_parity.sh --pdl-timing --quant-timing (every op incl. PdlChecks, the quantized parrots, then
 #   PdlTiming's whole-step PDL off/on and QuantTiming's per-layer GEMV). make-bg/bench: as in qdec_run.sh.
 set -uo pipefail
@@ -26,23 +25,7 @@ for stage in "$@"; do
       grep -n "char pad\[64\]" "$h" | head -3 | tee -a "$out/header.log"
       ;;
     harness)
-      cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/kernels/gemv_quant_stream.cu" "$carry/qdec_harness.cu" > /tmp/pdl_all.cu
-      pids=()
-      for v in ${VARIANTS:-1:0 2:0}; do
-        IFS=: read -r tiles sumx x <<< "$v"
-        extra=""; [ "${x:-}" = nomath ] && extra="-DQS_NO_MATH"
-        ( /usr/local/cuda/bin/nvcc -O3 -arch=sm_90 -DQS_TILES=$tiles -DQS_SUMX=$sumx $extra -Xptxas -v \
-            -o "/tmp/pdl_${v//:/-}" /tmp/pdl_all.cu > "/tmp/pdl_${v//:/-}.build" 2>&1 ) &
-        pids+=($!)
-      done
-      for p in "${pids[@]}"; do wait "$p"; done
-      for v in ${VARIANTS:-1:0 2:0}; do
-        b="/tmp/pdl_${v//:/-}"
-        echo "== variant $v (tiles:sumx)" | tee -a "$out/harness.log"
-        grep -A2 "entry function 'gemv_.*_stream'" "$b.build" | grep -E "registers|spill" | tee -a "$out/harness.log"
-        grep -E "error" "$b.build" | head -20 | tee -a "$out/harness.log"
-        [ -x "$b" ] && timeout 100 "$b" 2>&1 | tee -a "$out/harness.log"
-      done
+      OUT="$out" bash "$carry/qdec_run.sh" harness   # VARIANTS as there: warps:loads:ring:minBlocks[:nomath]
       ;;
     parity)
       OUT="$out" bash "$carry/quant_cuda_parity.sh" --pdl-timing --quant-timing > "$out/parity-stdout.log" 2>&1

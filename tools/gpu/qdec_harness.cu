@@ -57,7 +57,7 @@ static Part make_part(const Format& f, int n, int k, unsigned int seed, size_t& 
 typedef void (*Kernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int, int, int,
     const bf16_t*, int, void*, long long, int);
 
-// tilesPerBlock: 1 for gemv_g*, QS_TILES for the streaming kernels; pdl: launched with programmatic stream
+// tilesPerBlock: tiles a block takes (1 for today's kernels); pdl: launched with programmatic stream
 // serialization (sm_90+), as the backend launches the streaming kernels there.
 static void launch(Kernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, int outF32, cudaStream_t s,
     int tilesPerBlock = 1, bool pdl = false)
@@ -103,8 +103,7 @@ int main()
         printf("d2d copy: %.0f GB/s (read + write)\n", 2.0 * bytes * 5 / (ms * 1e-3) / 1e9);
         CK(cudaFree(a)); CK(cudaFree(b));
     }
-    printf("config: QS_WARPS=%d QS_LOADS=%d QS_RING=%d QS_MIN_BLOCKS=%d QS_TILES=%d QS_SUMX=%d\n", QS_WARPS, QS_LOADS, QS_RING, QS_MIN_BLOCKS,
-        QS_TILES, QS_SUMX);
+    printf("config: QS_WARPS=%d QS_LOADS=%d QS_RING=%d QS_MIN_BLOCKS=%d\n", QS_WARPS, QS_LOADS, QS_RING, QS_MIN_BLOCKS);
     for (const Format& f : formats)
     {
         int ki = f.fmt == 0 ? 0 : f.fmt == 1 ? 1 : 2;
@@ -131,7 +130,7 @@ int main()
                 int ld = 0; for (int i = 0; i < l.count; i++) ld += l.parts[i].n;
                 CK(cudaMemset(outA, 0, (size_t)m * ld * 4)); CK(cudaMemset(outB, 0xFF, (size_t)m * ld * 4));
                 launch(oldK[ki], 256, f, l, x, m, outA, 1, s);
-                launch(newK[ki], 32 * QS_WARPS, f, l, x, m, outB, 1, s, QS_TILES);
+                launch(newK[ki], 32 * QS_WARPS, f, l, x, m, outB, 1, s);
                 CK(cudaStreamSynchronize(s));
                 std::vector<float> a((size_t)m * ld), b((size_t)m * ld);
                 CK(cudaMemcpy(a.data(), outA, a.size() * 4, cudaMemcpyDeviceToHost));
@@ -149,7 +148,7 @@ int main()
             {
                 if (variant == 2 && m == 8) continue;
                 Kernel k = variant == 0 ? oldK[ki] : newK[ki];
-                int threads = variant == 0 ? 256 : 32 * QS_WARPS, perBlock = variant == 0 ? 1 : QS_TILES;
+                int threads = variant == 0 ? 256 : 32 * QS_WARPS, perBlock = 1;
                 // whole layers, and each linear alone (two layers' copies alternating), from graphs
                 double us[5];
                 for (int which = -1; which < 4; which++)

@@ -22,8 +22,6 @@ public sealed unsafe partial class CudaBackend
     // gemv_*_stream's QS_WARPS and QS_LOADS (gemv_quant_stream.cu): warps a block, 16-byte loads per lane a ring stage.
     private const uint QuantStreamWarps = 4;
     private const int QuantStreamLoads = 4;
-    // 16-row tiles a streaming block takes in turn (QS_TILES in gemv_quant_stream.cu).
-    private const int QuantStreamTiles = 2;
 
     /// <summary>Rows the streaming decode GEMV serves; 9-16 rows run the 16-column kernel.</summary>
     public const int QuantStreamMaxRows = 8;
@@ -148,7 +146,7 @@ public sealed unsafe partial class CudaBackend
             chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
-            if (stream && chunkRows <= QuantStreamMaxRows) Launch(kernels.Stream, (uint)((tiles + QuantStreamTiles - 1) / QuantStreamTiles), 1, 32 * QuantStreamWarps, 0, args);
+            if (stream && chunkRows <= QuantStreamMaxRows) Launch(kernels.Stream, (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
             else Launch(kernels.Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
         }
     }

@@ -1,13 +1,14 @@
-// Batches of 1-8 rows (decode), streaming: the layouts and arithmetic of gemv_quant.cu's qm_body (the operand
-// helpers are in common.cu), but each warp's weights travel through a ring of QS_RING stages in shared memory filled
-// with cp.async (sm_80+), so the bytes in flight (warps x (QS_RING - 1) stages) cost no registers. A stage is
-// QS_LOADS 16-byte loads per lane (KT k-tiles) plus the params of the GPS groups it covers (copied by the first
-// lanes), so no fold waits on a global load either; x (read by every block, so it sits in L1/L2) is loaded a stage
-// ahead into registers. Block = QS_TILES consecutive 16-row tiles, QS_WARPS warps each streaming a contiguous share
-// of k of every tile in turn: a warp's ring runs on across the tile boundaries, so it fills and drains once per
-// block, not once per tile. A warp parks its partial sums of a tile in shared memory; they meet after the loop.
-// PDL (common.cu): the first ring stages (weights and params, never written by a kernel) are requested before the
-// wait, x after it.
+// Batches of 1-8 rows (decode), streaming: the same layouts and arithmetic as gemv_quant.cu's qm_body (operand
+// helpers in common.cu), but each warp's weights
+// travel through a ring of QS_RING stages in shared memory filled with cp.async (sm_80+), so the bytes in flight
+// (warps x (QS_RING - 1) stages) cost no registers. A stage is QS_LOADS 16-byte loads per lane (KT k-tiles) plus
+// the params of the GPS groups it covers (copied by the first lanes), so no fold waits on a global load either; x
+// (read by every block, so it sits in L1/L2) is loaded a stage ahead into registers. Block = one 16-row tile,
+// QS_WARPS warps each streaming a contiguous share of its k; their partial sums meet in the ring's memory. Written
+// for programmatic dependent launch (common.cu): the first ring stages (weights and params, which no kernel writes)
+// are requested before the wait, x after it. (Session 6 measured and dropped two variants: blocks of 2 or 4 tiles
+// with the ring running on across tiles, which leave the GPU half empty on the 320-tile o and down products, and
+// group sums of x by adds and shuffles instead of the all-ones MMA, 6 % slower for int4; docs/performance.md.)
 #ifndef QS_WARPS
 #define QS_WARPS 4
 #endif
@@ -19,14 +20,6 @@
 #endif
 #ifndef QS_MIN_BLOCKS
 #define QS_MIN_BLOCKS 3
-#endif
-#ifndef QS_TILES
-#define QS_TILES 2
-#endif
-// 1: the group sums of x for the offset term come from the x registers by adds and four shuffles a fold, instead of
-// an all-ones MMA every k-tile.
-#ifndef QS_SUMX
-#define QS_SUMX 0
 #endif
 #define QS_PARAM_BYTES 512
 #define QS_SLOT_BYTES (QS_LOADS * 512 + QS_PARAM_BYTES)
@@ -48,37 +41,27 @@ __device__ __forceinline__ void qs_copy4(unsigned int dst, const void* src)
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" :: "r"(dst), "l"(src) : "memory");
 }
 
-// Σ of this lane's four x values (column g, k offsets 4t..4t+3 of one k-tile).
-__device__ __forceinline__ float qs_sum4(uint2 x)
-{
-    return (__uint_as_float(x.x << 16) + __uint_as_float(x.x & 0xffff0000u)) + (__uint_as_float(x.y << 16) + __uint_as_float(x.y & 0xffff0000u));
-}
-
 template <int FMT, int GPS>
 __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32, unsigned char* ring, float (*partial)[QS_WARPS][4][32])
+    void* out, long long ldOut, int outF32, unsigned char* ring)
 {
     const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QS_LOADS, P = KT / GPS;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    int totalTiles = ((parts.n[0] + 15) >> 4) + ((parts.n[1] + 15) >> 4) + ((parts.n[2] + 15) >> 4);
-    int firstTile = blockIdx.x * QS_TILES, numTiles = min(QS_TILES, totalTiles - firstTile);
+    int tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
     int kTiles = k >> 4, stages = kTiles / KT, groups = k / group, groupShift = 31 - __clz(group >> 4);
-    int s0 = warp * stages / QS_WARPS, s1 = (warp + 1) * stages / QS_WARPS, perTile = s1 - s0, steps = numTiles * perTile;
+    const uint4* data = parts.data[part] + (size_t)tile * (kTiles / TPL) * 32 + lane;
+    const unsigned char* params = FMT == 2 ? (const unsigned char*)((const float*)parts.params[part] + (size_t)(tile * 16 / blockRows) * scaleCols)
+        : (const unsigned char*)parts.params[part] + (size_t)tile * groups * 64;
+    int s0 = warp * stages / QS_WARPS, s1 = (warp + 1) * stages / QS_WARPS;
     unsigned char* myRing = ring + warp * QS_RING * QS_SLOT_BYTES;
     unsigned int ringAddress = qs_shared_address(myRing);
 
-    // Step i = stage s0 + i % perTile of the block's tile i / perTile. Every step commits one group (empty past the
-    // end), so "step i has landed" is always wait_group(QS_RING - 1).
-    auto issue = [&](int i) {
-        if (i < steps)
+    // Every stage commits one group (empty past the end), so "stage s has landed" is always wait_group(QS_RING - 1).
+    auto issue = [&](int s) {
+        if (s < s1)
         {
-            int tile = firstTile + i / perTile, s = s0 + i % perTile, part, column;
-            qm_find_part(parts, tile, part, column);
-            const uint4* data = parts.data[part] + (size_t)tile * (kTiles / TPL) * 32 + lane;
-            const unsigned char* params = FMT == 2
-                ? (const unsigned char*)((const float*)parts.params[part] + (size_t)(tile * 16 / blockRows) * scaleCols)
-                : (const unsigned char*)parts.params[part] + (size_t)tile * groups * 64;
-            unsigned int slot = ringAddress + (i % QS_RING) * QS_SLOT_BYTES;
+            unsigned int slot = ringAddress + (s % QS_RING) * QS_SLOT_BYTES;
 #pragma unroll
             for (int u = 0; u < QS_LOADS; u++) qs_copy16(slot + u * 512 + lane * 16, data + (size_t)(s * QS_LOADS + u) * 32);
             int grp = (s * KT) >> groupShift;
@@ -88,7 +71,7 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
         asm volatile("cp.async.commit_group;" ::: "memory");
     };
 #pragma unroll
-    for (int i = 0; i < QS_RING - 1; i++) issue(i);
+    for (int s = 0; s < QS_RING - 1; s++) issue(s0 + s);
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
 
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f }, gacc[2][4], sx[2][4];
@@ -97,20 +80,19 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
     const bf16_t* xRow = x + (size_t)g * k + 4 * t;
     uint2 xs[KT], xNext[KT];
 #pragma unroll
-    for (int j = 0; j < KT; j++) xNext[j] = g < m && steps > 0 ? __ldg((const uint2*)(xRow + (s0 * KT + j) * 16)) : make_uint2(0u, 0u);
-    for (int i = 0; i < steps; i++)
+    for (int j = 0; j < KT; j++) xNext[j] = g < m && s0 < s1 ? __ldg((const uint2*)(xRow + (s0 * KT + j) * 16)) : make_uint2(0u, 0u);
+    for (int s = s0; s < s1; s++)
     {
-        issue(i + QS_RING - 1);
-        int sNext = s0 + (i + 1) % perTile;
+        issue(s + QS_RING - 1);
 #pragma unroll
         for (int j = 0; j < KT; j++)
         {
             xs[j] = xNext[j];
-            xNext[j] = g < m && i + 1 < steps ? __ldg((const uint2*)(xRow + (sNext * KT + j) * 16)) : make_uint2(0u, 0u);
+            xNext[j] = g < m && s + 1 < s1 ? __ldg((const uint2*)(xRow + ((s + 1) * KT + j) * 16)) : make_uint2(0u, 0u);
         }
         asm volatile("cp.async.wait_group %0;" :: "n"(QS_RING - 1) : "memory");
         __syncwarp();
-        const unsigned char* slot = myRing + (i % QS_RING) * QS_SLOT_BYTES;
+        const unsigned char* slot = myRing + (s % QS_RING) * QS_SLOT_BYTES;
         uint4 q[QS_LOADS];
 #pragma unroll
         for (int u = 0; u < QS_LOADS; u++) q[u] = *(const uint4*)(slot + u * 512 + lane * 16);
@@ -125,11 +107,11 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
                 pb[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 64 + (g + 8) * 4);
             }
         }
-        __syncwarp();   // the slot is refilled at the next step
+        __syncwarp();   // the slot is refilled at the next stage
 #ifdef QS_NO_MATH
         acc[0] += __uint_as_float((q[0].x ^ q[QS_LOADS - 1].w ^ pa[0] ^ pb[0] ^ xs[0].x) & 0x3FFFFFFFu);
-#else
-        float xSum = 0.0f;
+        continue;
+#endif
 #pragma unroll
         for (int j = 0; j < KT; j++)
         {
@@ -143,18 +125,17 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
             const unsigned int one = 0x3F803F80u;
             qm_mma(gacc[j & 1], a[0], a[1], a[2], a[3], xs[j].x, xs[j].y);
             if (FMT == 1) qm_mma(gacc[j & 1], h[0], h[1], h[2], h[3], xs[j].x, xs[j].y);
-            if (FMT != 2 && !QS_SUMX) qm_mma(sx[j & 1], one, one, one, one, xs[j].x, xs[j].y);
-            if (FMT != 2 && QS_SUMX) xSum += qs_sum4(xs[j]);
+            if (FMT != 2) qm_mma(sx[j & 1], one, one, one, one, xs[j].x, xs[j].y);
             if ((j + 1) % P != 0) continue;
             int f = j / P;
             if (FMT == 2)
             {
                 float sc = __uint_as_float(pa[f]);
 #pragma unroll
-                for (int r = 0; r < 4; r++)
+                for (int i = 0; i < 4; i++)
                 {
-                    acc[r] = fmaf(sc, gacc[0][r] + gacc[1][r], acc[r]);
-                    gacc[0][r] = gacc[1][r] = 0.0f;
+                    acc[i] = fmaf(sc, gacc[0][i] + gacc[1][i], acc[i]);
+                    gacc[0][i] = gacc[1][i] = 0.0f;
                 }
                 continue;
             }
@@ -162,52 +143,30 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
             const float bias = FMT == 0 ? 128.0f : 2304.0f;
             float sa = qm_half(pa[f] & 0xffffu), sb = qm_half(pb[f] & 0xffffu);
             float oa = qm_half(pa[f] >> 16) - bias * sa, ob = qm_half(pb[f] >> 16) - bias * sb;
-            float x0, x1;
-            if (QS_SUMX)
-            {
-                // Column g's group sum in the four lanes of g, then the accumulator's columns 2t and 2t + 1.
-                xSum += __shfl_xor_sync(0xffffffffu, xSum, 1);
-                xSum += __shfl_xor_sync(0xffffffffu, xSum, 2);
-                x0 = __shfl_sync(0xffffffffu, xSum, 8 * t);
-                x1 = __shfl_sync(0xffffffffu, xSum, 8 * t + 4);
-                xSum = 0.0f;
-            }
-            else
-            {
-                x0 = sx[0][0] + sx[1][0];
-                x1 = sx[0][1] + sx[1][1];
-            }
+            float x0 = sx[0][0] + sx[1][0], x1 = sx[0][1] + sx[1][1];
             acc[0] = fmaf(sa, gacc[0][0] + gacc[1][0], fmaf(oa, x0, acc[0]));
             acc[1] = fmaf(sa, gacc[0][1] + gacc[1][1], fmaf(oa, x1, acc[1]));
             acc[2] = fmaf(sb, gacc[0][2] + gacc[1][2], fmaf(ob, x0, acc[2]));
             acc[3] = fmaf(sb, gacc[0][3] + gacc[1][3], fmaf(ob, x1, acc[3]));
 #pragma unroll
-            for (int r = 0; r < 4; r++) gacc[0][r] = gacc[1][r] = sx[0][r] = sx[1][r] = 0.0f;
-        }
-#endif
-        if ((i + 1) % perTile == 0)
-        {
-#pragma unroll
-            for (int r = 0; r < 4; r++) { partial[i / perTile][warp][r][lane] = acc[r]; acc[r] = 0.0f; }
+            for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[0][i] = sx[1][i] = 0.0f;
         }
     }
     asm volatile("cp.async.wait_all;" ::: "memory");
-    if (perTile == 0)   // fewer stages than warps: this warp streamed nothing, its share is zero
-    {
-        for (int tl = 0; tl < numTiles; tl++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) partial[tl][warp][r][lane] = 0.0f;
-    }
+
+    // The partial sums reuse the ring, which every warp is done with after this barrier.
     __syncthreads();
-    for (int idx = threadIdx.x; idx < numTiles * 4 * 32; idx += blockDim.x)
+    float (*partial)[4][32] = (float (*)[4][32])ring;
+#pragma unroll
+    for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < 4 * 32; idx += blockDim.x)
     {
-        int tl = idx >> 7, r = (idx >> 5) & 3, l = idx & 31;
+        int i = idx >> 5, l = idx & 31;
         float sum = 0.0f;
 #pragma unroll
-        for (int w = 0; w < QS_WARPS; w++) sum += partial[tl][w][r][l];
-        int tile = firstTile + tl, part, column;
-        qm_find_part(parts, tile, part, column);
-        int row = tile * 16 + (l >> 2) + (r >= 2 ? 8 : 0), col = 2 * (l & 3) + (r & 1);
+        for (int w = 0; w < QS_WARPS; w++) sum += partial[w][i][l];
+        int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
         if (row >= parts.n[part] || col >= m) continue;
         size_t o = (size_t)col * ldOut + column + row;
         if (outF32) ((float*)out)[o] = sum;
@@ -216,21 +175,20 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
 }
 
 // m <= 8; k a multiple of a stage's k-tiles KT, and groups of 2^i k-tiles that hold whole stages (GPS = 1) or whose
-// 2, 4 or 8 fill one stage (the host checks; other shapes run gemv_g*). Grid: ceil(tiles / QS_TILES) blocks.
+// 2, 4 or 8 fill one stage (the host checks; other shapes run gemv_g*).
 #define QS_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
     int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
 { \
     __shared__ __align__(16) unsigned char ring[QS_WARPS * QS_RING * QS_SLOT_BYTES]; \
-    __shared__ float partial[QS_TILES][QS_WARPS][4][32]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qs_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring, partial); \
-    else if (tilesPerGroup * 4 == kt) qs_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring, partial); \
-    else if (tilesPerGroup * 2 == kt) qs_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring, partial); \
-    else qs_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring, partial); \
+    if (tilesPerGroup * 8 == kt) qs_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
+    else if (tilesPerGroup * 4 == kt) qs_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
+    else if (tilesPerGroup * 2 == kt) qs_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
+    else qs_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
 }
 
 QS_KERNEL(gemv_g4_stream, 0)

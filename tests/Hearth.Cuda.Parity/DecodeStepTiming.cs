@@ -56,7 +56,8 @@ internal static class DecodeStepTiming
         cuda.FuseKvWrite = s.FuseKvWrite;
     }
 
-    private static Action BuildStep(CudaBackend cuda, BackendPair memory, int batch)
+    /// <summary>One decode step; <paramref name="layerWeights"/> (q|k|v, o, gate|up, down) replaces the zero bf16 weights.</summary>
+    internal static Action BuildStep(CudaBackend cuda, BackendPair memory, int batch, LinearWeight[]? layerWeights = null)
     {
         Tensor Z(DType t, params int[] d) => memory.Zeros(cuda, d.Length switch
         {
@@ -66,6 +67,7 @@ internal static class DecodeStepTiming
         var oW = LinearWeight.Dense(Z(DType.BF16, Hidden, Heads * HeadDim));
         var gateUpW = LinearWeight.Dense(Z(DType.BF16, Inter, Hidden), Z(DType.BF16, Inter, Hidden));
         var downW = LinearWeight.Dense(Z(DType.BF16, Hidden, Inter));
+        if (layerWeights is not null) (qkvW, oW, gateUpW, downW) = (layerWeights[0], layerWeights[1], layerWeights[2], layerWeights[3]);
         var lmHead = LinearWeight.Dense(Z(DType.BF16, Vocab, Hidden));
         var norm = Z(DType.BF16, Hidden);
         var headNorm = Z(DType.BF16, HeadDim);

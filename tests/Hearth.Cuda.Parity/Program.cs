@@ -18,6 +18,7 @@ bool baseline = false;
 bool decodeTiming = false;
 bool quantTiming = false;
 bool att2 = false;
+bool pdlTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -33,6 +34,7 @@ for (int i = 0; i < args.Length; i++)
         case "--decode-timing": decodeTiming = true; break;
         case "--quant-timing": quantTiming = true; break;
         case "--att2": att2 = true; break;
+        case "--pdl-timing": pdlTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -89,6 +91,7 @@ using (cuda)
         KvWriteFusionChecks.Run(cuda, report, random);
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
+        PdlChecks.Run(cuda, report, random);
         bool w8a8 = cuda.UseFp8W8A8;
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
@@ -133,6 +136,7 @@ using (cuda)
             StepTiming.Run(cuda);
         }
     }
+    if (pdlTiming) PdlTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

@@ -60,7 +60,7 @@ internal static unsafe class QuantTiming
         }
     }
 
-    private static LinearWeight Fused(CudaBackend cuda, params QuantizedMatrix[] parts) =>
+    internal static LinearWeight Fused(CudaBackend cuda, params QuantizedMatrix[] parts) =>
         new(parts.Select(cuda.UploadQuantized).ToArray());
 
     private static double PerLayer(CudaBackend cuda, List<LinearWeight[]> layers, int batch)
@@ -81,7 +81,7 @@ internal static unsafe class QuantTiming
         return GraphTiming.SecondsPerReplay(cuda, Step, Replays) / layers.Count;
     }
 
-    private static QuantizedMatrix Int4(int n, int k, Random random, List<nint> blocks)
+    internal static QuantizedMatrix Int4(int n, int k, Random random, List<nint> blocks)
     {
         var data = Host<byte>(n * k / 2, blocks);
         random.NextBytes(data);
@@ -93,7 +93,7 @@ internal static unsafe class QuantTiming
             Wrap(zeros, DType.F32, new Shape(n, k / 128)));
     }
 
-    private static QuantizedMatrix Fp8(int n, int k, Random random, List<nint> blocks)
+    internal static QuantizedMatrix Fp8(int n, int k, Random random, List<nint> blocks)
     {
         var data = Host<byte>(n * k, blocks);
         random.NextBytes(data);
@@ -132,7 +132,7 @@ internal static unsafe class QuantTiming
         fixed (T* p = span) return new Tensor((nint)p, dtype, shape);
     }
 
-    private static void FreeHost(List<nint> blocks)
+    internal static void FreeHost(List<nint> blocks)
     {
         foreach (nint block in blocks) NativeMemory.AlignedFree((void*)block);
         blocks.Clear();

@@ -1,5 +1,5 @@
-// Issue 8, session 5: timing harness for the batch-1..8 quantized GEMV, compiled ON THE GPU MACHINE by qdec_run.sh
-// after common.cu and gemv_quant.cu (cat common.cu gemv_quant.cu qdec_harness.cu). At Qwen3-14B's layer shapes
+// Issue 8, sessions 5-6: timing harness for the batch-1..8 quantized GEMV, compiled ON THE GPU MACHINE by qdec_run.sh
+// and pdl_run.sh after the kernels (cat common.cu gemv_quant.cu gemv_quant_stream.cu qdec_harness.cu). At Qwen3-14B's layer shapes
 // (q|k|v fused, o, gate|up fused, down), random weights and params: checks the streaming kernels against
 // gemv_g*/gemv_f8 (the parity-checked kernels) at m = 1, 3, 8, then times both, two layers replayed from a CUDA graph.
 #include <cmath>
@@ -57,14 +57,26 @@ static Part make_part(const Format& f, int n, int k, unsigned int seed, size_t& 
 typedef void (*Kernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int, int, int,
     const bf16_t*, int, void*, long long, int);
 
-static void launch(Kernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, int outF32, cudaStream_t s)
+// tilesPerBlock: tiles a block takes (1 for today's kernels); pdl: launched with programmatic stream
+// serialization (sm_90+), as the backend launches the streaming kernels there.
+static void launch(Kernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, int outF32, cudaStream_t s,
+    int tilesPerBlock = 1, bool pdl = false)
 {
     int tiles = 0, ldOut = 0;
     for (int i = 0; i < l.count; i++) { tiles += (l.parts[i].n + 15) / 16; ldOut += l.parts[i].n; }
     Part e{nullptr, nullptr, 0};
     const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
-    kernel<<<tiles, threads, 0, s>>>((const uint4*)a.data, a.params, a.n, (const uint4*)b.data, b.params, b.n, (const uint4*)c.data, c.params, c.n,
-        l.k, f.group, f.blockRows, l.k / 128, x, m, out, ldOut, outF32);
+    cudaLaunchConfig_t config = {};
+    config.gridDim = dim3((tiles + tilesPerBlock - 1) / tilesPerBlock);
+    config.blockDim = dim3(threads);
+    config.stream = s;
+    cudaLaunchAttribute attribute;
+    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute.val.programmaticStreamSerializationAllowed = 1;
+    config.attrs = &attribute;
+    config.numAttrs = pdl ? 1 : 0;
+    CK(cudaLaunchKernelEx(&config, kernel, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
+        (const uint4*)c.data, (const void*)c.params, c.n, l.k, f.group, f.blockRows, l.k / 128, (const bf16_t*)x, m, out, (long long)ldOut, outF32));
 }
 
 int main()
@@ -130,11 +142,13 @@ int main()
                 if (!(rel < 1e-4)) printf("  MISMATCH %s m=%d linear %d: max diff %.3g of max %.3g\n", f.name, m, li, maxDiff, maxRef);
             }
         printf("%-14s %.1f MB/layer, stream vs old max rel diff %.2g\n", f.name, layerBytes / 1e6, worst);
-        for (int variant = 0; variant < 2; variant++)
+        // variant 0: the 16-column kernel; 1: streaming; 2: streaming with PDL launches
+        for (int variant = 0; variant < 3; variant++)
             for (int m : { 1, 8 })
             {
+                if (variant == 2 && m == 8) continue;
                 Kernel k = variant == 0 ? oldK[ki] : newK[ki];
-                int threads = variant == 0 ? 256 : 32 * QS_WARPS;
+                int threads = variant == 0 ? 256 : 32 * QS_WARPS, perBlock = 1;
                 // whole layers, and each linear alone (two layers' copies alternating), from graphs
                 double us[5];
                 for (int which = -1; which < 4; which++)
@@ -142,7 +156,7 @@ int main()
                     cudaGraph_t graph; cudaGraphExec_t exec;
                     CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
                     for (int li = 0; li < (int)linears.size(); li++)
-                        if (which < 0 || li % 4 == which) launch(k, threads, f, linears[li], x, m, outA, 0, s);
+                        if (which < 0 || li % 4 == which) launch(k, threads, f, linears[li], x, m, outA, 0, s, perBlock, variant == 2);
                     CK(cudaStreamEndCapture(s, &graph));
                     CK(cudaGraphInstantiate(&exec, graph, 0));
                     CK(cudaGraphLaunch(exec, s));
@@ -153,7 +167,7 @@ int main()
                     us[which + 1] = ms * 1e3 / Replays / Layers;
                     CK(cudaGraphExecDestroy(exec)); CK(cudaGraphDestroy(graph));
                 }
-                printf("  %-6s m=%d: %7.1f us/layer (%5.0f GB/s)   qkv %.1f  o %.1f  gate|up %.1f  down %.1f us\n", variant == 0 ? "old" : "stream", m,
+                printf("  %-6s m=%d: %7.1f us/layer (%5.0f GB/s)   qkv %.1f  o %.1f  gate|up %.1f  down %.1f us\n", variant == 0 ? "old" : variant == 1 ? "stream" : "s+pdl", m,
                     us[0], layerBytes / (us[0] * 1e-6) / 1e9, us[1], us[2], us[3], us[4]);
             }
         for (Linear& l : linears) for (int i = 0; i < l.count; i++) { CK(cudaFree(l.parts[i].data)); CK(cudaFree(l.parts[i].params)); }

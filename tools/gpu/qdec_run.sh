@@ -23,7 +23,7 @@ for stage in "$@"; do
       make_pid=$!
       ;;
     harness)
-      cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/qdec_harness.cu" > /tmp/qdec_all.cu
+      cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/kernels/gemv_quant_stream.cu" "$carry/qdec_harness.cu" > /tmp/qdec_all.cu
       pids=()
       for v in ${VARIANTS:-8:2:4:2}; do
         IFS=: read -r w l r b x <<< "$v"

@@ -19,7 +19,7 @@ public sealed unsafe partial class CudaBackend
 
     private const uint QuantGemvWarps = 8;
 
-    // gemv_*_stream's QS_WARPS and QS_LOADS (gemv_quant.cu): warps a block, 16-byte loads per lane a ring stage.
+    // gemv_*_stream's QS_WARPS and QS_LOADS (gemv_quant_stream.cu): warps a block, 16-byte loads per lane a ring stage.
     private const uint QuantStreamWarps = 4;
     private const int QuantStreamLoads = 4;
 

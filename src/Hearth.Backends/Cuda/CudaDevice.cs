@@ -9,6 +9,7 @@ internal sealed unsafe class CudaDevice : IDisposable
 {
     [ThreadStatic] private static nint t_currentContext;
 
+    private readonly HashSet<nint> _programmaticFunctions = [];
     private nint _stream;
     private bool _disposed;
 
@@ -41,6 +42,19 @@ internal sealed unsafe class CudaDevice : IDisposable
     public int NumMultiprocessors { get; }
 
     public bool IsDisposed => _disposed;
+
+    /// <summary>Programmatic dependent launch (griddepcontrol) exists from sm_90 (Hopper).</summary>
+    public bool SupportsProgrammaticLaunch => ComputeMajor >= 9;
+
+    /// <summary>
+    /// When set (and supported), kernels marked by <see cref="MarkProgrammatic"/> are launched with programmatic stream
+    /// serialization: they may start while the previous kernel drains and wait for it with griddepcontrol.wait.
+    /// </summary>
+    public bool UseProgrammaticLaunch { get; set; }
+
+    /// <summary>Marks a kernel written for programmatic launch: every block runs griddepcontrol.wait before it reads
+    /// anything an earlier kernel wrote, before its first global write, and before it exits.</summary>
+    public void MarkProgrammatic(nint function) => _programmaticFunctions.Add(function);
 
     /// <summary>Loads the driver, initializes it and opens device <paramref name="ordinal"/>; on failure says what is missing.</summary>
     public static bool TryOpen(int ordinal, out CudaDevice? device, out string whyNot)
@@ -116,7 +130,26 @@ internal sealed unsafe class CudaDevice : IDisposable
     public void Launch(nint function, uint gridX, uint gridY, uint gridZ, uint blockX, uint sharedBytes, void** args)
     {
         if (gridX == 0 || gridY == 0 || gridZ == 0) return;
+        if (UseProgrammaticLaunch && _programmaticFunctions.Contains(function))
+        {
+            LaunchProgrammatic(function, gridX, gridY, gridZ, blockX, sharedBytes, args);
+            return;
+        }
         CuDriver.Check(CuDriver.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes, _stream, args, null), "cuLaunchKernel");
+    }
+
+    private void LaunchProgrammatic(nint function, uint gridX, uint gridY, uint gridZ, uint blockX, uint sharedBytes, void** args)
+    {
+        CuDriver.LaunchAttribute attribute = default;
+        attribute.Id = CuDriver.LaunchAttributeProgrammaticStreamSerialization;
+        attribute.ValueInt = 1;
+        var config = new CuDriver.LaunchConfig
+        {
+            GridDimX = gridX, GridDimY = gridY, GridDimZ = gridZ,
+            BlockDimX = blockX, BlockDimY = 1, BlockDimZ = 1,
+            SharedMemBytes = sharedBytes, Stream = _stream, Attributes = &attribute, NumAttributes = 1,
+        };
+        CuDriver.Check(CuDriver.cuLaunchKernelEx(&config, function, args, null), "cuLaunchKernelEx");
     }
 
     private int Attribute(int attribute)

@@ -242,3 +242,102 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p)
         : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
     return v;
 }
+
+// Programmatic dependent launch (sm_90+, CudaBackend.Pdl.cs). A kernel launched with programmatic stream
+// serialization may start while its predecessor still runs: HEARTH_PDL_WAIT blocks until every earlier kernel of the
+// stream has completed and its writes are visible (so it must come before the first read of their outputs, before
+// the first global write, and in every block before it exits: dependencies chain only through the waits);
+// HEARTH_PDL_LAUNCH lets the next kernel's blocks be scheduled once every block of this one has passed it. NVRTC
+// compiles for the exact architecture, so below sm_90 (plain launches, fully serialized) both are nothing.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define HEARTH_PDL_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define HEARTH_PDL_LAUNCH() asm volatile("griddepcontrol.launch_dependents;" :::)
+#else
+#define HEARTH_PDL_WAIT() do { } while (0)
+#define HEARTH_PDL_LAUNCH() do { } while (0)
+#endif
+
+// Pulls a global line into L2 without touching registers: weights a PDL kernel reads before its wait.
+__device__ __forceinline__ void prefetch_l2(const void* p)
+{
+    asm volatile("prefetch.global.L2 [%0];" :: "l"(p));
+}
+
+// The quantized tile layouts' shared pieces (gemv_quant.cu: 9-16 rows; gemv_quant_stream.cu: 1-8 rows; layouts
+// described at the top of gemv_quant.cu).
+__device__ __forceinline__ float qm_half(unsigned int bits)
+{
+    float f;
+    unsigned short h = (unsigned short)bits;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ void qm_mma(float* c, unsigned int a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int b0, unsigned int b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// Two e4m3 bytes (byte lo, byte lo + 1 of w) -> bf16x2 of the exact values: the bits go where bf16 keeps them
+// (giving value · 2^-120, an exact bf16 even for e4m3 subnormals), then one bf16x2 FMA by 2^120 re-biases.
+__device__ __forceinline__ unsigned int qm_e4m3x2(unsigned int w, unsigned int selector)
+{
+    unsigned int t, r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(t) : "r"(w), "r"(0u), "r"(selector));
+    unsigned int bits = ((t & 0x007F007Fu) << 4) | ((t & 0x00800080u) << 8);
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(bits), "r"(0x7B807B80u), "r"(0x80008000u));
+    return r;
+}
+
+struct QmParts
+{
+    const uint4* data[3];
+    const void* params[3];
+    int n[3];
+};
+
+// A operands of one k-tile from its bytes: w0 (and w1 for g8/f8).
+template <int FMT>
+__device__ __forceinline__ void qm_operands(unsigned int w0, unsigned int w1, unsigned int* a, unsigned int* h)
+{
+    const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, magicHigh = 0x45004500u;
+    if (FMT == 2)
+    {
+        a[0] = qm_e4m3x2(w0, 0x4140u); a[1] = qm_e4m3x2(w0, 0x4342u);
+        a[2] = qm_e4m3x2(w1, 0x4140u); a[3] = qm_e4m3x2(w1, 0x4342u);
+        return;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        a[i] = ((w0 >> (4 * i)) & mask) | magic;
+        if (FMT == 1) h[i] = ((w1 >> (4 * i)) & mask) | magicHigh;
+    }
+}
+
+__device__ __forceinline__ QmParts qm_make_parts(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1,
+    const uint4* d2, const void* p2, int n2)
+{
+    QmParts parts;
+    parts.data[0] = d0; parts.data[1] = d1; parts.data[2] = d2;
+    parts.params[0] = p0; parts.params[1] = p1; parts.params[2] = p2;
+    parts.n[0] = n0; parts.n[1] = n1; parts.n[2] = n2;
+    return parts;
+}
+
+// Tiles are numbered through the parts in order: turns a launch-wide 16-row tile into (part, tile within the part,
+// the part's first output column).
+__device__ __forceinline__ void qm_find_part(const QmParts& parts, int& tile, int& part, int& column)
+{
+    part = 0;
+    column = 0;
+    for (; part < 2; part++)
+    {
+        int tiles = (parts.n[part] + 15) >> 4;
+        if (tile < tiles) break;
+        tile -= tiles;
+        column += parts.n[part];
+    }
+}

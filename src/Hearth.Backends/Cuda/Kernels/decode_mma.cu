@@ -190,6 +190,8 @@ extern "C" __global__ void __launch_bounds__(DF_THREADS, MIN_BLOCKS) NAME(const 
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
+    HEARTH_PDL_WAIT(); \
+    HEARTH_PDL_LAUNCH(); \
     decode_mma<D, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
 }
@@ -431,6 +433,8 @@ extern "C" __global__ void __launch_bounds__(DF_THREADS) NAME(const bf16_t* quer
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
+    HEARTH_PDL_WAIT(); \
+    HEARTH_PDL_LAUNCH(); \
     decode_mma_pipe<D, STAGES>(query, (const bf16_t*)keyCache, (const bf16_t*)valueCache, seqLens, blockTables, \
         maxBlocksPerSeq, heads, kvHeads, blockSize, scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, \
         partialSum, counters); \

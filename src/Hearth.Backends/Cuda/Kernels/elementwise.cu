@@ -1,8 +1,11 @@
-// Memory-bound element-wise ops. Grid-stride loops so that any grid size is correct.
+// Memory-bound element-wise ops. Grid-stride loops so that any grid size is correct. The decode step's kernels
+// wait first, for programmatic dependent launch (common.cu).
 
 // One block per token. Ids outside the vocabulary produce a zero row rather than reading out of bounds.
 extern "C" __global__ void embedding_bf16(const bf16_t* table, const int* ids, bf16_t* out, int hidden, int vocab)
 {
+    HEARTH_PDL_WAIT();
+    HEARTH_PDL_LAUNCH();
     int t = blockIdx.x;
     int id = ids[t];
     bf16_t* dst = out + (size_t)t * hidden;
@@ -17,12 +20,16 @@ extern "C" __global__ void embedding_bf16(const bf16_t* table, const int* ids, b
 
 extern "C" __global__ void add_bf16(const bf16_t* a, const bf16_t* b, bf16_t* out, long long n)
 {
+    HEARTH_PDL_WAIT();
+    HEARTH_PDL_LAUNCH();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] = f32_to_bf16(bf16_to_f32(a[i]) + bf16_to_f32(b[i]));
 }
 
 extern "C" __global__ void add_f32(const float* a, const float* b, float* out, long long n)
 {
+    HEARTH_PDL_WAIT();
+    HEARTH_PDL_LAUNCH();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] = a[i] + b[i];
 }
@@ -30,6 +37,8 @@ extern "C" __global__ void add_f32(const float* a, const float* b, float* out, l
 // gateUp [rows, 2*inter] holds gate then up; out [rows, inter].
 extern "C" __global__ void silu_mul_bf16(const bf16_t* gateUp, bf16_t* out, int inter, long long total)
 {
+    HEARTH_PDL_WAIT();
+    HEARTH_PDL_LAUNCH();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
     {
         long long row = i / inter;
@@ -65,6 +74,8 @@ extern "C" __global__ void add_bias(void* out, const bf16_t* bias, int outFeatur
 // value (the CPU sampler's tie rule), so that only token ids cross to the host. NaN never wins.
 extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* out)
 {
+    HEARTH_PDL_WAIT();
+    HEARTH_PDL_LAUNCH();
     __shared__ float bestValues[32];
     __shared__ int bestIndices[32];
     int best = block_argmax(logits + (size_t)blockIdx.x * vocab, vocab, bestValues, bestIndices);
@@ -75,6 +86,8 @@ extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* 
 // one of up, one store, and one division per eight elements.
 extern "C" __global__ void silu_mul_bf16x8(const bf16_t* gateUp, bf16_t* out, int inter, long long totalChunks)
 {
+    HEARTH_PDL_WAIT();
+    HEARTH_PDL_LAUNCH();
     int chunksPerRow = inter >> 3;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < totalChunks; i += (long long)gridDim.x * blockDim.x)
     {

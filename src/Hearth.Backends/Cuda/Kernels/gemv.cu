@@ -2,7 +2,8 @@
 // accumulation. At these batch sizes the product is bound by streaming W once, so each warp owns one output
 // row and streams it with 16-byte loads, GEMV_UNROLL loads in flight per lane; x is small and stays in L1/L2.
 // Up to three weight parts (q|k|v, gate|up) are served by one launch: output row r belongs to the part
-// whose row range holds it. Requires k % 8 == 0 and 16-byte aligned rows (checked on the host).
+// whose row range holds it. Requires k % 8 == 0 and 16-byte aligned rows (checked on the host). Both kernels are
+// written for programmatic dependent launch (common.cu): every warp prefetches its first weights, then waits.
 
 #define GEMV_WARPS 8
 #define GEMV_UNROLL 4
@@ -49,6 +50,21 @@ __device__ __forceinline__ void gemv_range(const bf16_t* __restrict__ w, const b
     }
 }
 
+// PDL: the weights are no kernel's output, so the first GEMV_PREFETCH_LOADS loads of each lane are pulled into L2
+// before the wait, while the previous kernel finishes.
+#define GEMV_PREFETCH_LOADS 8
+
+__device__ __forceinline__ void gemv_prefetch(const bf16_t* w, int c0, int c1)
+{
+    const uint4* wRow = (const uint4*)w;
+#pragma unroll
+    for (int u = 0; u < GEMV_PREFETCH_LOADS; u++)
+    {
+        int c = c0 + (threadIdx.x & 31) + 32 * u;
+        if (c < c1) prefetch_l2(wRow + c);
+    }
+}
+
 // WPR warps share one output row, each taking a contiguous WPR-th of k (partial sums meet in shared
 // memory): matrices with few rows then still spread evenly over the GPU instead of ending in a thin last wave.
 template <int M, int WPR>
@@ -62,16 +78,18 @@ __device__ __forceinline__ void gemv_body(const bf16_t* w0, int n0, const bf16_t
     float acc[M];
 #pragma unroll
     for (int m = 0; m < M; m++) acc[m] = 0.0f;
+    const bf16_t* w = w0;
+    int chunks = k >> 3, perPart = (chunks + WPR - 1) / WPR;
+    int c0 = part * perPart, c1 = min(chunks, c0 + perPart);
     if (valid)
     {
-        const bf16_t* w;
         if (row < n0) w = w0 + (size_t)row * k;
         else if (row < n0 + n1) w = w1 + (size_t)(row - n0) * k;
         else w = w2 + (size_t)(row - n0 - n1) * k;
-        int chunks = k >> 3, perPart = (chunks + WPR - 1) / WPR;
-        int c0 = part * perPart, c1 = min(chunks, c0 + perPart);
-        gemv_range<M>(w, x, k, c0, c1, acc);
+        gemv_prefetch(w, c0, c1);
     }
+    HEARTH_PDL_WAIT();
+    if (valid) gemv_range<M>(w, x, k, c0, c1, acc);
 #pragma unroll
     for (int m = 0; m < M; m++) acc[m] = warp_sum(acc[m]);
     if (WPR > 1)
@@ -120,6 +138,7 @@ __device__ __forceinline__ void gemv_dispatch(const bf16_t* w0, int n0, const bf
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS) gemv_bf16(const bf16_t* w0, int n0, const bf16_t* w1, int n1,
     const bf16_t* w2, int n2, const bf16_t* x, int m, int k, void* out, long long ldOut, int outF32, int warpsPerRow)
 {
+    HEARTH_PDL_LAUNCH();
     if (warpsPerRow == 4) gemv_dispatch<4>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
     else gemv_dispatch<1>(w0, n0, w1, n1, w2, n2, x, m, k, out, ldOut, outF32);
 }
@@ -133,6 +152,12 @@ __device__ __forceinline__ void gemv_silu_body(const bf16_t* wGate, const bf16_t
 {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int row = blockIdx.x * GEMV_WARPS + warp;
+    if (row < n)
+    {
+        gemv_prefetch(wGate + (size_t)row * k, 0, k >> 3);
+        gemv_prefetch(wUp + (size_t)row * k, 0, k >> 3);
+    }
+    HEARTH_PDL_WAIT();
     if (row >= n) return;   // whole warps only: row is the same for every lane
     float g[M], u[M];
 #pragma unroll
@@ -156,6 +181,7 @@ __device__ __forceinline__ void gemv_silu_body(const bf16_t* wGate, const bf16_t
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS) gemv_silu_bf16(const bf16_t* wGate, const bf16_t* wUp, int n,
     const bf16_t* x, int m, int k, bf16_t* out)
 {
+    HEARTH_PDL_LAUNCH();
     switch (m)
     {
         case 1: gemv_silu_body<1>(wGate, wUp, n, x, k, out); break;

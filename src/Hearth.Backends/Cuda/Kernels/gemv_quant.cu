@@ -1,5 +1,5 @@
-// Batch 1-16 products with quantized weights on tensor cores (1-8 rows: gemv_*_stream at the end of this file; 9-16
-// rows: gemv_g4/g8/f8, first): y[m, ldOut] (column slice) = x[m, k] * W[n, k]^T,
+// Batch 1-16 products with quantized weights on tensor cores (1-8 rows: gemv_*_stream in gemv_quant_stream.cu; 9-16
+// rows: gemv_g4/g8/f8, here): y[m, ldOut] (column slice) = x[m, k] * W[n, k]^T,
 // bf16 x, F32 accumulation. Decode streams W once, so what matters is bytes in flight and few instructions per
 // weight: W is stored (at upload, CudaQuantTiles.cs) in the register order of mma.sync.m16n8k16's A operand, so a
 // lane's one 16-byte load holds its A fragments for 4 (g4) or 2 (g8, f8) k-tiles of 16, and a nibble becomes a
@@ -19,58 +19,6 @@
 
 #define QM_WARPS 8
 
-__device__ __forceinline__ float qm_half(unsigned int bits)
-{
-    float f;
-    unsigned short h = (unsigned short)bits;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-    return f;
-}
-
-__device__ __forceinline__ void qm_mma(float* c, unsigned int a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int b0, unsigned int b1)
-{
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-// Two e4m3 bytes (byte lo, byte lo + 1 of w) -> bf16x2 of the exact values: the bits go where bf16 keeps them
-// (giving value · 2^-120, an exact bf16 even for e4m3 subnormals), then one bf16x2 FMA by 2^120 re-biases.
-__device__ __forceinline__ unsigned int qm_e4m3x2(unsigned int w, unsigned int selector)
-{
-    unsigned int t, r;
-    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(t) : "r"(w), "r"(0u), "r"(selector));
-    unsigned int bits = ((t & 0x007F007Fu) << 4) | ((t & 0x00800080u) << 8);
-    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(bits), "r"(0x7B807B80u), "r"(0x80008000u));
-    return r;
-}
-
-struct QmParts
-{
-    const uint4* data[3];
-    const void* params[3];
-    int n[3];
-};
-
-// A operands of one k-tile from its bytes: w0 (and w1 for g8/f8).
-template <int FMT>
-__device__ __forceinline__ void qm_operands(unsigned int w0, unsigned int w1, unsigned int* a, unsigned int* h)
-{
-    const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, magicHigh = 0x45004500u;
-    if (FMT == 2)
-    {
-        a[0] = qm_e4m3x2(w0, 0x4140u); a[1] = qm_e4m3x2(w0, 0x4342u);
-        a[2] = qm_e4m3x2(w1, 0x4140u); a[3] = qm_e4m3x2(w1, 0x4342u);
-        return;
-    }
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-    {
-        a[i] = ((w0 >> (4 * i)) & mask) | magic;
-        if (FMT == 1) h[i] = ((w1 >> (4 * i)) & mask) | magicHigh;
-    }
-}
-
 // Main loop, in batches of QM_LOADS 16-byte loads per lane (KB k-tiles): the next batch's weights are loaded while
 // this one is multiplied, and this batch's x and params are loaded at its start, so no MMA waits on a load of its
 // own. Even and odd k-tiles accumulate into separate registers so consecutive MMAs do not wait on each other.
@@ -85,14 +33,8 @@ __device__ __forceinline__ void qm_body(const QmParts& parts, int k, int group, 
     __shared__ float partial[QM_WARPS][NT * 4][32];
     const int TPL = FMT == 0 ? 4 : 2, KB = QM_LOADS * TPL, FOLDS = KB / P;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    int tile = blockIdx.x, part = 0, column = 0;
-    for (; part < 2; part++)
-    {
-        int tiles = (parts.n[part] + 15) >> 4;
-        if (tile < tiles) break;
-        tile -= tiles;
-        column += parts.n[part];
-    }
+    int tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
     int kTiles = k >> 4, loads = kTiles / TPL, batches = (kTiles + KB - 1) / KB, groups = k / group, tilesPerGroup = group >> 4;
     const uint4* data = parts.data[part] + (size_t)tile * loads * 32 + lane;
     const void* params = parts.params[part];
@@ -240,10 +182,7 @@ extern "C" __global__ void __launch_bounds__(32 * QM_WARPS, 2) NAME(const uint4*
     const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, int scaleCols, \
     const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
 { \
-    QmParts parts; \
-    parts.data[0] = d0; parts.data[1] = d1; parts.data[2] = d2; \
-    parts.params[0] = p0; parts.params[1] = p1; parts.params[2] = p2; \
-    parts.n[0] = n0; parts.n[1] = n1; parts.n[2] = n2; \
+    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     if (m <= 8) qm_dispatch<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
     else qm_dispatch<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32); \
 }
@@ -251,203 +190,3 @@ extern "C" __global__ void __launch_bounds__(32 * QM_WARPS, 2) NAME(const uint4*
 QM_KERNEL(gemv_g4, 0)
 QM_KERNEL(gemv_g8, 1)
 QM_KERNEL(gemv_f8, 2)
-
-
-// Batches of 1-8 rows (decode), streaming: the same layouts and arithmetic as qm_body, but each warp's weights
-// travel through a ring of QS_RING stages in shared memory filled with cp.async (sm_80+), so the bytes in flight
-// (warps x (QS_RING - 1) stages) cost no registers. A stage is QS_LOADS 16-byte loads per lane (KT k-tiles) plus
-// the params of the GPS groups it covers (copied by the first lanes), so no fold waits on a global load either; x
-// (read by every block, so it sits in L1/L2) is loaded a stage ahead into registers. Block = one 16-row tile,
-// QS_WARPS warps each streaming a contiguous share of its k; their partial sums meet in the ring's memory.
-#ifndef QS_WARPS
-#define QS_WARPS 4
-#endif
-#ifndef QS_LOADS
-#define QS_LOADS 4
-#endif
-#ifndef QS_RING
-#define QS_RING 4
-#endif
-#ifndef QS_MIN_BLOCKS
-#define QS_MIN_BLOCKS 3
-#endif
-#define QS_PARAM_BYTES 512
-#define QS_SLOT_BYTES (QS_LOADS * 512 + QS_PARAM_BYTES)
-
-__device__ __forceinline__ unsigned int qs_shared_address(const void* p)
-{
-    unsigned int a;
-    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
-    return a;
-}
-
-__device__ __forceinline__ void qs_copy16(unsigned int dst, const void* src)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: "r"(dst), "l"(src) : "memory");
-}
-
-__device__ __forceinline__ void qs_copy4(unsigned int dst, const void* src)
-{
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" :: "r"(dst), "l"(src) : "memory");
-}
-
-template <int FMT, int GPS>
-__device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32, unsigned char* ring)
-{
-    const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QS_LOADS, P = KT / GPS;
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    int tile = blockIdx.x, part = 0, column = 0;
-    for (; part < 2; part++)
-    {
-        int tiles = (parts.n[part] + 15) >> 4;
-        if (tile < tiles) break;
-        tile -= tiles;
-        column += parts.n[part];
-    }
-    int kTiles = k >> 4, stages = kTiles / KT, groups = k / group, groupShift = 31 - __clz(group >> 4);
-    const uint4* data = parts.data[part] + (size_t)tile * (kTiles / TPL) * 32 + lane;
-    const unsigned char* params = FMT == 2 ? (const unsigned char*)((const float*)parts.params[part] + (size_t)(tile * 16 / blockRows) * scaleCols)
-        : (const unsigned char*)parts.params[part] + (size_t)tile * groups * 64;
-    int s0 = warp * stages / QS_WARPS, s1 = (warp + 1) * stages / QS_WARPS;
-    unsigned char* myRing = ring + warp * QS_RING * QS_SLOT_BYTES;
-    unsigned int ringAddress = qs_shared_address(myRing);
-
-    // Every stage commits one group (empty past the end), so "stage s has landed" is always wait_group(QS_RING - 1).
-    auto issue = [&](int s) {
-        if (s < s1)
-        {
-            unsigned int slot = ringAddress + (s % QS_RING) * QS_SLOT_BYTES;
-#pragma unroll
-            for (int u = 0; u < QS_LOADS; u++) qs_copy16(slot + u * 512 + lane * 16, data + (size_t)(s * QS_LOADS + u) * 32);
-            int grp = (s * KT) >> groupShift;
-            if (FMT == 2) { if (lane < GPS) qs_copy4(slot + QS_LOADS * 512 + lane * 4, params + (size_t)(grp + lane) * 4); }
-            else if (lane < 4 * GPS) qs_copy16(slot + QS_LOADS * 512 + lane * 16, params + (size_t)grp * 64 + lane * 16);
-        }
-        asm volatile("cp.async.commit_group;" ::: "memory");
-    };
-#pragma unroll
-    for (int s = 0; s < QS_RING - 1; s++) issue(s0 + s);
-
-    float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f }, gacc[2][4], sx[2][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[0][i] = sx[1][i] = 0.0f;
-    const bf16_t* xRow = x + (size_t)g * k + 4 * t;
-    uint2 xs[KT], xNext[KT];
-#pragma unroll
-    for (int j = 0; j < KT; j++) xNext[j] = g < m && s0 < s1 ? __ldg((const uint2*)(xRow + (s0 * KT + j) * 16)) : make_uint2(0u, 0u);
-    for (int s = s0; s < s1; s++)
-    {
-        issue(s + QS_RING - 1);
-#pragma unroll
-        for (int j = 0; j < KT; j++)
-        {
-            xs[j] = xNext[j];
-            xNext[j] = g < m && s + 1 < s1 ? __ldg((const uint2*)(xRow + ((s + 1) * KT + j) * 16)) : make_uint2(0u, 0u);
-        }
-        asm volatile("cp.async.wait_group %0;" :: "n"(QS_RING - 1) : "memory");
-        __syncwarp();
-        const unsigned char* slot = myRing + (s % QS_RING) * QS_SLOT_BYTES;
-        uint4 q[QS_LOADS];
-#pragma unroll
-        for (int u = 0; u < QS_LOADS; u++) q[u] = *(const uint4*)(slot + u * 512 + lane * 16);
-        unsigned int pa[GPS], pb[GPS];
-#pragma unroll
-        for (int f = 0; f < GPS; f++)
-        {
-            if (FMT == 2) pa[f] = pb[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 4);
-            else
-            {
-                pa[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 64 + g * 4);
-                pb[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 64 + (g + 8) * 4);
-            }
-        }
-        __syncwarp();   // the slot is refilled at the next stage
-#ifdef QS_NO_MATH
-        acc[0] += __uint_as_float((q[0].x ^ q[QS_LOADS - 1].w ^ pa[0] ^ pb[0] ^ xs[0].x) & 0x3FFFFFFFu);
-        continue;
-#endif
-#pragma unroll
-        for (int j = 0; j < KT; j++)
-        {
-            uint4 w = q[j / TPL];
-            int jj = j % TPL;
-            unsigned int w0, w1 = 0u;
-            if (FMT == 0) w0 = jj == 0 ? w.x : jj == 1 ? w.y : jj == 2 ? w.z : w.w;
-            else { w0 = jj == 0 ? w.x : w.z; w1 = jj == 0 ? w.y : w.w; }
-            unsigned int a[4], h[4];
-            qm_operands<FMT>(w0, w1, a, h);
-            const unsigned int one = 0x3F803F80u;
-            qm_mma(gacc[j & 1], a[0], a[1], a[2], a[3], xs[j].x, xs[j].y);
-            if (FMT == 1) qm_mma(gacc[j & 1], h[0], h[1], h[2], h[3], xs[j].x, xs[j].y);
-            if (FMT != 2) qm_mma(sx[j & 1], one, one, one, one, xs[j].x, xs[j].y);
-            if ((j + 1) % P != 0) continue;
-            int f = j / P;
-            if (FMT == 2)
-            {
-                float sc = __uint_as_float(pa[f]);
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-                {
-                    acc[i] = fmaf(sc, gacc[0][i] + gacc[1][i], acc[i]);
-                    gacc[0][i] = gacc[1][i] = 0.0f;
-                }
-                continue;
-            }
-            // The constant the magic numbers added to every q: 128 (g4), 2048 + 128 + 128 (g8, u = q + 128).
-            const float bias = FMT == 0 ? 128.0f : 2304.0f;
-            float sa = qm_half(pa[f] & 0xffffu), sb = qm_half(pb[f] & 0xffffu);
-            float oa = qm_half(pa[f] >> 16) - bias * sa, ob = qm_half(pb[f] >> 16) - bias * sb;
-            float x0 = sx[0][0] + sx[1][0], x1 = sx[0][1] + sx[1][1];
-            acc[0] = fmaf(sa, gacc[0][0] + gacc[1][0], fmaf(oa, x0, acc[0]));
-            acc[1] = fmaf(sa, gacc[0][1] + gacc[1][1], fmaf(oa, x1, acc[1]));
-            acc[2] = fmaf(sb, gacc[0][2] + gacc[1][2], fmaf(ob, x0, acc[2]));
-            acc[3] = fmaf(sb, gacc[0][3] + gacc[1][3], fmaf(ob, x1, acc[3]));
-#pragma unroll
-            for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[0][i] = sx[1][i] = 0.0f;
-        }
-    }
-    asm volatile("cp.async.wait_all;" ::: "memory");
-
-    // The partial sums reuse the ring, which every warp is done with after this barrier.
-    __syncthreads();
-    float (*partial)[4][32] = (float (*)[4][32])ring;
-#pragma unroll
-    for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
-    __syncthreads();
-    for (int idx = threadIdx.x; idx < 4 * 32; idx += blockDim.x)
-    {
-        int i = idx >> 5, l = idx & 31;
-        float sum = 0.0f;
-#pragma unroll
-        for (int w = 0; w < QS_WARPS; w++) sum += partial[w][i][l];
-        int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
-        if (row >= parts.n[part] || col >= m) continue;
-        size_t o = (size_t)col * ldOut + column + row;
-        if (outF32) ((float*)out)[o] = sum;
-        else ((bf16_t*)out)[o] = f32_to_bf16(sum);
-    }
-}
-
-// m <= 8; k a multiple of a stage's k-tiles KT, and groups of 2^i k-tiles that hold whole stages (GPS = 1) or whose
-// 2, 4 or 8 fill one stage (the host checks; other shapes run gemv_g*).
-#define QS_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
-    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
-    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
-{ \
-    __shared__ __align__(16) unsigned char ring[QS_WARPS * QS_RING * QS_SLOT_BYTES]; \
-    QmParts parts; \
-    parts.data[0] = d0; parts.data[1] = d1; parts.data[2] = d2; \
-    parts.params[0] = p0; parts.params[1] = p1; parts.params[2] = p2; \
-    parts.n[0] = n0; parts.n[1] = n1; parts.n[2] = n2; \
-    const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qs_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
-    else if (tilesPerGroup * 4 == kt) qs_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
-    else if (tilesPerGroup * 2 == kt) qs_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
-    else qs_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, ring); \
-}
-
-QS_KERNEL(gemv_g4_stream, 0)
-QS_KERNEL(gemv_g8_stream, 1)
-QS_KERNEL(gemv_f8_stream, 2)

@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+
+namespace Hearth.Backends.Cuda.Interop;
+
+// cuLaunchKernelEx (CUDA 12.0+) with launch attributes, for programmatic dependent launch on sm_90+.
+// Layouts as in cuda.h of CUDA 12 and 13 (checked by tools/gpu/pdl_run.sh against the device's header).
+internal static unsafe partial class CuDriver
+{
+    /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.</summary>
+    public const int LaunchAttributeProgrammaticStreamSerialization = 6;
+
+    /// <summary>CUlaunchConfig: 56 bytes (the stream pointer is 8-aligned after seven 32-bit fields).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct LaunchConfig
+    {
+        public uint GridDimX, GridDimY, GridDimZ;
+        public uint BlockDimX, BlockDimY, BlockDimZ;
+        public uint SharedMemBytes;
+        public nint Stream;
+        public LaunchAttribute* Attributes;
+        public uint NumAttributes;
+    }
+
+    /// <summary>CUlaunchAttribute: a 32-bit id padded to 8 bytes, then the 64-byte CUlaunchAttributeValue union.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 72)]
+    public struct LaunchAttribute
+    {
+        [FieldOffset(0)] public int Id;
+        /// <summary>The union's first 32 bits: programmaticStreamSerializationAllowed for id 6.</summary>
+        [FieldOffset(8)] public int ValueInt;
+    }
+
+    [LibraryImport(NativeLibraries.Driver)]
+    public static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** kernelParams, void** extra);
+}

@@ -1,0 +1,86 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Hearth.Backends.Cuda;
+
+namespace Hearth.Backends.Tests.Cuda;
+
+/// <summary>
+/// A kernel launched with programmatic stream serialization that does not wait (griddepcontrol.wait) could read its
+/// predecessor's output before it exists: these tests tie the PDL kernel list to the kernel sources, which CI has
+/// without a GPU.
+/// </summary>
+public class ProgrammaticLaunchKernelsTests
+{
+    private static string Source(string module)
+    {
+        var assembly = typeof(CudaBackend).Assembly;
+        using Stream stream = assembly.GetManifestResourceStream("Hearth.Cuda.Kernels." + module)
+            ?? throw new InvalidOperationException($"{module} is not embedded");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    [Fact]
+    public void Every_listed_kernel_is_defined_in_its_module_and_that_module_waits_before_reading()
+    {
+        Assert.NotEmpty(ProgrammaticLaunchKernels.ByModule);
+        foreach (var (module, kernels) in ProgrammaticLaunchKernels.ByModule)
+        {
+            string source = Source(module);
+            Assert.Contains("HEARTH_PDL_WAIT()", source, StringComparison.Ordinal);
+            foreach (string kernel in kernels)
+            {
+                // Literal names, or the ones a macro pastes together from a head-dim suffix (qk_norm_rope_warp_d##D).
+                string pasted = Regex.Replace(kernel, @"_d\d+$", "_d##D");
+                bool defined = Regex.IsMatch(source, $@"\b{Regex.Escape(kernel)}\b") || source.Contains(pasted, StringComparison.Ordinal);
+                Assert.True(defined, $"{kernel} is listed for PDL but not defined in {module}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Each_kernel_entry_of_a_listed_module_body_waits_before_its_first_statement_that_reads()
+    {
+        // The simple kernels wait first: their entry's opening lines must be the wait (then the trigger).
+        foreach (var (module, name) in new[] { ("norm.cu", "rms_norm_bf16"), ("norm.cu", "add_rms_norm_bf16x8"), ("elementwise.cu", "silu_mul_bf16x8"),
+            ("elementwise.cu", "embedding_bf16") })
+        {
+            string source = Source(module);
+            int at = source.IndexOf($"void {name}(", StringComparison.Ordinal);
+            Assert.True(at >= 0, name);
+            string body = source[source.IndexOf('{', at)..];
+            string firstStatement = body[1..].TrimStart().Split('\n')[0].Trim();
+            Assert.Equal("HEARTH_PDL_WAIT();", firstStatement);
+        }
+    }
+
+    [Fact]
+    public void The_wait_and_trigger_compile_to_nothing_below_sm_90()
+    {
+        string common = Source("common.cu");
+        int guard = common.IndexOf("#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900", StringComparison.Ordinal);
+        int wait = common.IndexOf("#define HEARTH_PDL_WAIT() asm volatile(\"griddepcontrol.wait;\"", StringComparison.Ordinal);
+        int fallback = common.IndexOf("#define HEARTH_PDL_WAIT() do { } while (0)", StringComparison.Ordinal);
+        Assert.True(guard >= 0 && wait > guard && fallback > wait, "griddepcontrol must sit behind the sm_90 guard with an empty fallback");
+    }
+
+    [Theory]
+    [InlineData(9, null, true)]
+    [InlineData(10, "1", true)]
+    [InlineData(9, "0", false)]
+    [InlineData(8, null, false)]
+    [InlineData(8, "1", false)]
+    public void Pdl_is_on_from_sm_90_unless_switched_off(int computeMajor, string? environmentValue, bool expected) =>
+        Assert.Equal(expected, ProgrammaticLaunchKernels.IsEnabled(computeMajor, environmentValue));
+
+    [Fact]
+    public void The_launch_structs_have_cuda_h_sizes()
+    {
+        var driver = typeof(CudaBackend).Assembly.GetType("Hearth.Backends.Cuda.Interop.CuDriver", throwOnError: true)!;
+        Type config = driver.GetNestedType("LaunchConfig", BindingFlags.Public)!, attribute = driver.GetNestedType("LaunchAttribute", BindingFlags.Public)!;
+        Assert.Equal(56, System.Runtime.InteropServices.Marshal.SizeOf(config));
+        Assert.Equal(72, System.Runtime.InteropServices.Marshal.SizeOf(attribute));
+        Assert.Equal(32, (int)System.Runtime.InteropServices.Marshal.OffsetOf(config, "Stream"));
+        Assert.Equal(48, (int)System.Runtime.InteropServices.Marshal.OffsetOf(config, "NumAttributes"));
+    }
+}

@@ -65,6 +65,12 @@ internal static class BenchBatchModes
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"decode batch {batch,-3} {tokPerS:F1} tok/s aggregate, {stepMs:F2} ms/step, context {prompt}..{prompt + decode} "
             + $"({rooflineStepMs / stepMs * 100:F1}% of the roofline step: weights once + {kvBytesPerStep / 1e9:F2} GB of KV in {rooflineStepMs:F2} ms)"));
+        // The same step's graph alone, back to back: the difference to the step above is the engine's per-step host work
+        // (scheduling, uploads, the launch, the pick and its copy back) that the GPU waits for.
+        if (core.TimeDecodeGraph(batch, replays: 20) is { } graph)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"graph replay     bucket {graph.Bucket}: {graph.NumNodes} nodes, {graph.ReplayMs:F2} ms a replay back to back "
+                + $"(cuGraphLaunch {graph.LaunchMs:F3} ms of host time); the engine's step adds {stepMs - graph.ReplayMs:F2} ms"));
     }
 
     public static void Concurrent(LoadedModel loaded, IBackend backend, int requests, int prompt, int output, int stepTokens, double utilization)

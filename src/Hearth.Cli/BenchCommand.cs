@@ -75,10 +75,12 @@ internal static class BenchCommand
             Console.WriteLine(DeviceOptions.DescribeKvBudget(backend, loaded.Config, options, parse.GetValue(device.GpuMemoryUtilization)));
             Result result;
             double prefillTokPerS;
+            Hearth.Engine.Runner.GraphReplayTiming? batchOneGraph;
             using (var core = new EngineCore(loaded, backend, options))
             {
                 Console.WriteLine(core.KvCachePlan.Describe());
                 result = Run(core, loaded, prompt, decode);
+                batchOneGraph = core.TimeDecodeGraph(1, replays: 20);
                 prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
             }
             long bytesPerToken = loaded.Model is Hearth.Models.Qwen3.Qwen3Model qwen3 ? StreamedBytesPerToken(qwen3.Weights) : DecodeBytesPerToken(loaded.Config);
@@ -92,6 +94,9 @@ internal static class BenchCommand
                 Console.WriteLine(string.Create(inv, $"prefill {prefill,-8} {prefillTokPerS:F1} tok/s (median of 3 warm runs, one prompt of {prefill} tokens)"));
             Console.WriteLine(string.Create(inv, $"decode           {result.DecodeTokPerS:F2} tok/s at batch 1, context {prompt}..{prompt + decode} ({1000 / result.DecodeTokPerS:F2} ms/token)"));
             Console.WriteLine(string.Create(inv, $"roofline         {rooflineTokPerS:F2} tok/s -> {result.DecodeTokPerS / rooflineTokPerS * 100:F1}% of the bandwidth roofline"));
+            if (batchOneGraph is { } g)
+                Console.WriteLine(string.Create(inv, $"graph replay     bucket 1: {g.NumNodes} nodes, {g.ReplayMs:F2} ms a replay back to back "
+                    + $"(cuGraphLaunch {g.LaunchMs:F3} ms of host time); the engine's step adds {1000 / result.DecodeTokPerS - g.ReplayMs:F2} ms"));
             double utilization = parse.GetValue(device.GpuMemoryUtilization);
             if (batchSize > 1) BenchBatchModes.Batch(loaded, backend, batchSize, prompt, decode, stepTokens, utilization, bandwidthGBps, bytesPerToken);
             if (concurrentRequests > 0) BenchBatchModes.Concurrent(loaded, backend, concurrentRequests, prompt, concurrentOutput, Math.Max(stepTokens, concurrentRequests), utilization);

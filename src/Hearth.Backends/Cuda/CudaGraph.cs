@@ -19,6 +19,18 @@ public sealed class CudaGraph : IDisposable
         _exec = exec;
     }
 
+    /// <summary>The nodes the graph holds (kernels, copies, memsets): what one replay launches.</summary>
+    public unsafe int NumNodes
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_exec == 0, this);
+            nuint count = 0;
+            CuDriver.Check(CuDriver.cuGraphGetNodes(_graph, null, &count), "cuGraphGetNodes");
+            return (int)count;
+        }
+    }
+
     internal nint Exec
     {
         get

@@ -68,6 +68,9 @@ public sealed partial class EngineCore : IDisposable
 
     public int NumRunning => _scheduler.NumRunning;
 
+    /// <summary>The decode graph for <paramref name="numSeqs"/> sequences replayed back to back (CUDA; null otherwise).</summary>
+    public Runner.GraphReplayTiming? TimeDecodeGraph(int numSeqs, int replays) => _runner.TimeDecodeGraph(numSeqs, replays);
+
     public int NumWaiting => _scheduler.NumWaiting;
 
     public BlockManager Blocks => _scheduler.BlockManager;

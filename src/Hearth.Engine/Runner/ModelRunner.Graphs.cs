@@ -64,6 +64,26 @@ public sealed partial class ModelRunner
         return ForwardBucket(bucket, blocksPerSeq);
     }
 
+    /// <summary>
+    /// Replays the captured graph of the bucket that <paramref name="numSeqs"/> decoding sequences use, back to back,
+    /// on its last step's inputs (it rewrites the same cache slots and logits); null when that bucket has no graph.
+    /// </summary>
+    public GraphReplayTiming? TimeDecodeGraph(int numSeqs, int replays)
+    {
+        if (_cuda is null || replays < 1) return null;
+        int bucket = 1;
+        while (bucket < numSeqs) bucket *= 2;
+        if (!_graphs.TryGetValue(Math.Min(bucket, _maxBucket), out var captured)) return null;
+        _cuda.Replay(captured.Graph);
+        _cuda.Synchronize();
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < replays; i++) _cuda.Replay(captured.Graph);
+        double launchMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / replays;
+        _cuda.Synchronize();
+        double replayMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / replays;
+        return new GraphReplayTiming(Math.Min(bucket, _maxBucket), captured.Graph.NumNodes, launchMs, replayMs);
+    }
+
     /// <summary>Counts a bucket's eager steps (the first ones run eagerly, then the graph is captured).</summary>
     private void CountEagerStep(int bucket)
     {

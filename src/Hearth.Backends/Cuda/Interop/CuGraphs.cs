@@ -21,6 +21,9 @@ internal static unsafe partial class CuDriver
     public static partial int cuGraphLaunch(nint graphExec, nint stream);
 
     [LibraryImport(NativeLibraries.Driver)]
+    public static partial int cuGraphGetNodes(nint graph, nint* nodes, nuint* numNodes);
+
+    [LibraryImport(NativeLibraries.Driver)]
     public static partial int cuGraphUpload(nint graphExec, nint stream);
 
     [LibraryImport(NativeLibraries.Driver)]

@@ -43,6 +43,21 @@ public sealed unsafe partial class CudaBackend
 
     internal void MakeCurrent() => _device.MakeCurrent();
 
+    /// <summary>Page-locked host memory of <paramref name="numInts"/> ints, for inputs copied to the GPU every step.</summary>
+    public PinnedHostBuffer AllocatePinnedInts(int numInts)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new PinnedHostBuffer(this, numInts);
+    }
+
+    internal unsafe void CopyPinnedToDevice(void* source, nint destination, long bytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (bytes == 0) return;
+        _device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuMemcpyHtoDAsync(destination, source, (nuint)bytes, _device.Stream), "cuMemcpyHtoDAsync_v2");
+    }
+
     private void LoadFastFunctions()
     {
         _gemv = Function("gemv_bf16");

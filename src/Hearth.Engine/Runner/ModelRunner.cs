@@ -48,6 +48,8 @@ public sealed partial class ModelRunner : IDisposable
         _maxBucket = Math.Min(Math.Min(maxSeqs, maxTokens), model.MaxLogitRows);
         _useGraphs = _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_CUDA_GRAPHS") != "0";
         _padded = new PaddedInputs(_maxBucket, maxBlocksPerSeq);
+        if (_cuda is not null && Environment.GetEnvironmentVariable("HEARTH_CUDA_PINNED_INPUTS") != "0")
+            _pinnedInputs = _cuda.AllocatePinnedInts(6 * _maxBucket + 1 + _maxBucket * maxBlocksPerSeq);
     }
 
     public int VocabSize => _model.VocabSize;

@@ -1,4 +1,5 @@
-// Batches of 1-8 rows (decode), streaming: the same layouts and arithmetic as gemv_quant.cu's qm_body (operand
+// Batches of 1-8 rows (decode), streaming (g4 and f8 now stream into registers instead, QS_REG_MASK below; the ring
+// described here serves g8): the same layouts and arithmetic as gemv_quant.cu's qm_body (operand
 // helpers in common.cu), but each warp's weights
 // travel through a ring of QS_RING stages in shared memory filled with cp.async (sm_80+), so the bytes in flight
 // (warps x (QS_RING - 1) stages) cost no registers. A stage is QS_LOADS 16-byte loads per lane (KT k-tiles) plus
@@ -41,11 +42,17 @@ __device__ __forceinline__ void qs_copy4(unsigned int dst, const void* src)
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" :: "r"(dst), "l"(src) : "memory");
 }
 
-// QS_REG: weights stream into registers (load_streaming, two alternating stage buffers) instead of the ring;
-// QS_RING 0 selects it in the harness.
-#ifndef QS_REG
-#define QS_REG (QS_RING == 0)
+// Bit FMT of QS_REG_MASK set: that format's weights stream into registers (qs_tile's REG: load_streaming into two
+// alternating stage buffers) instead of the cp.async ring. Session 6 (q4) measured, µs a 14B layer at m = 1 with PDL:
+// int4 80.3 registers / 87.3 ring, fp8 133.9 / 136.3, Q4_K 104.5 / 105.2, Q6_K 187.5 / 178.0, Q8_0 159.8 / 162.0, so
+// g4 and f8 take registers and g8 keeps the ring (the harness's QS_RING 0 puts every format on registers).
+#ifndef QS_REG_MASK
+#define QS_REG_MASK (QS_RING == 0 ? 7 : 5)
 #endif
+#ifndef QS_REG_MIN_BLOCKS
+#define QS_REG_MIN_BLOCKS (QS_RING == 0 ? QS_MIN_BLOCKS : 4)
+#endif
+#define QS_IS_REG(FMT) (((QS_REG_MASK) >> (FMT)) & 1)
 
 // One k-tile's MMAs for the KT k-tiles of a stage (q: its QS_LOADS 16-byte loads, pa/pb: its GPS groups' params,
 // xs: its x), folded into acc every P k-tiles (shared by the ring and the register stream).
@@ -101,7 +108,7 @@ __device__ __forceinline__ void qs_stage(const uint4* q, const unsigned int* pa,
 // sum of accumulator i of lane l (the MMA's C fragment: row 16·tile + l/4 (+8 for i >= 2), column 2·(l%4) + i%2).
 // Every warp streams a contiguous share of k; partial sums meet in smem in warp order, so a tile's sums do not
 // depend on which kernel (plain or SiLU-fused) ran it.
-template <int FMT, int GPS>
+template <int FMT, int GPS, int REG>
 __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int tile, int k, int group, int blockRows, int scaleCols,
     const bf16_t* x, int m, unsigned char* smem)
 {
@@ -114,110 +121,113 @@ __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int til
     int s0 = warp * stages / QS_WARPS, s1 = (warp + 1) * stages / QS_WARPS;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     const bf16_t* xRow = x + (size_t)g * k + 4 * t;
-#if QS_REG
-    // Register stream: each lane's QS_LOADS loads of the next stage are in flight while this one is multiplied; two
-    // named buffers (no register copies, which would wait on the loads) alternate.
-    uint4 qa[QS_LOADS], qb[QS_LOADS];
-    unsigned int paA[GPS], pbA[GPS], paB[GPS], pbB[GPS];
-    auto fetch = [&](int s, uint4* q, unsigned int* pa, unsigned int* pb) {
-        if (s >= s1) return;
-#pragma unroll
-        for (int u = 0; u < QS_LOADS; u++) q[u] = load_streaming(data + (size_t)(s * QS_LOADS + u) * 32);
-        int grp = (s * KT) >> groupShift;
-#pragma unroll
-        for (int f = 0; f < GPS; f++)
-        {
-            if (FMT == 2) pa[f] = pb[f] = __ldg((const unsigned int*)params + grp + f);
-            else
-            {
-                const unsigned int* p = (const unsigned int*)(params + (size_t)(grp + f) * 64);
-                pa[f] = __ldg(p + g);
-                pb[f] = __ldg(p + g + 8);
-            }
-        }
-    };
-    auto compute = [&](int s, const uint4* q, const unsigned int* pa, const unsigned int* pb) {
-        uint2 xs[KT];
-#pragma unroll
-        for (int j = 0; j < KT; j++) xs[j] = g < m ? __ldg((const uint2*)(xRow + (s * KT + j) * 16)) : make_uint2(0u, 0u);
-#ifdef QS_NO_MATH
-        acc[0] += __uint_as_float((q[0].x ^ q[QS_LOADS - 1].w ^ pa[0] ^ pb[0] ^ xs[0].x) & 0x3FFFFFFFu);
-#else
-        qs_stage<FMT, GPS>(q, pa, pb, xs, acc);
-#endif
-    };
-    fetch(s0, qa, paA, pbA);
-    HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
-    for (int s = s0; s < s1; s += 2)
+    if constexpr (REG != 0)
     {
-        fetch(s + 1, qb, paB, pbB);
-        compute(s, qa, paA, pbA);
-        if (s + 1 >= s1) break;
-        fetch(s + 2, qa, paA, pbA);
-        compute(s + 1, qb, paB, pbB);
-    }
-    __syncthreads();
-#else
-    unsigned char* myRing = smem + warp * QS_RING * QS_SLOT_BYTES;
-    unsigned int ringAddress = qs_shared_address(myRing);
-
-    // Every stage commits one group (empty past the end), so "stage s has landed" is always wait_group(QS_RING - 1).
-    auto issue = [&](int s) {
-        if (s < s1)
-        {
-            unsigned int slot = ringAddress + (s % QS_RING) * QS_SLOT_BYTES;
+        // Register stream: each lane's QS_LOADS loads of the next stage are in flight while this one is multiplied; two
+        // named buffers (no register copies, which would wait on the loads) alternate.
+        uint4 qa[QS_LOADS], qb[QS_LOADS];
+        unsigned int paA[GPS], pbA[GPS], paB[GPS], pbB[GPS];
+        auto fetch = [&](int s, uint4* q, unsigned int* pa, unsigned int* pb) {
+            if (s >= s1) return;
 #pragma unroll
-            for (int u = 0; u < QS_LOADS; u++) qs_copy16(slot + u * 512 + lane * 16, data + (size_t)(s * QS_LOADS + u) * 32);
+            for (int u = 0; u < QS_LOADS; u++) q[u] = load_streaming(data + (size_t)(s * QS_LOADS + u) * 32);
             int grp = (s * KT) >> groupShift;
-            if (FMT == 2) { if (lane < GPS) qs_copy4(slot + QS_LOADS * 512 + lane * 4, params + (size_t)(grp + lane) * 4); }
-            else if (lane < 4 * GPS) qs_copy16(slot + QS_LOADS * 512 + lane * 16, params + (size_t)grp * 64 + lane * 16);
-        }
-        asm volatile("cp.async.commit_group;" ::: "memory");
-    };
 #pragma unroll
-    for (int s = 0; s < QS_RING - 1; s++) issue(s0 + s);
-    HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
-
-    uint2 xs[KT], xNext[KT];
-#pragma unroll
-    for (int j = 0; j < KT; j++) xNext[j] = g < m && s0 < s1 ? __ldg((const uint2*)(xRow + (s0 * KT + j) * 16)) : make_uint2(0u, 0u);
-    for (int s = s0; s < s1; s++)
-    {
-        issue(s + QS_RING - 1);
-#pragma unroll
-        for (int j = 0; j < KT; j++)
-        {
-            xs[j] = xNext[j];
-            xNext[j] = g < m && s + 1 < s1 ? __ldg((const uint2*)(xRow + ((s + 1) * KT + j) * 16)) : make_uint2(0u, 0u);
-        }
-        asm volatile("cp.async.wait_group %0;" :: "n"(QS_RING - 1) : "memory");
-        __syncwarp();
-        const unsigned char* slot = myRing + (s % QS_RING) * QS_SLOT_BYTES;
-        uint4 q[QS_LOADS];
-#pragma unroll
-        for (int u = 0; u < QS_LOADS; u++) q[u] = *(const uint4*)(slot + u * 512 + lane * 16);
-        unsigned int pa[GPS], pb[GPS];
-#pragma unroll
-        for (int f = 0; f < GPS; f++)
-        {
-            if (FMT == 2) pa[f] = pb[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 4);
-            else
+            for (int f = 0; f < GPS; f++)
             {
-                pa[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 64 + g * 4);
-                pb[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 64 + (g + 8) * 4);
+                if (FMT == 2) pa[f] = pb[f] = __ldg((const unsigned int*)params + grp + f);
+                else
+                {
+                    const unsigned int* p = (const unsigned int*)(params + (size_t)(grp + f) * 64);
+                    pa[f] = __ldg(p + g);
+                    pb[f] = __ldg(p + g + 8);
+                }
             }
-        }
-        __syncwarp();   // the slot is refilled at the next stage
+        };
+        auto compute = [&](int s, const uint4* q, const unsigned int* pa, const unsigned int* pb) {
+            uint2 xs[KT];
+#pragma unroll
+            for (int j = 0; j < KT; j++) xs[j] = g < m ? __ldg((const uint2*)(xRow + (s * KT + j) * 16)) : make_uint2(0u, 0u);
 #ifdef QS_NO_MATH
-        acc[0] += __uint_as_float((q[0].x ^ q[QS_LOADS - 1].w ^ pa[0] ^ pb[0] ^ xs[0].x) & 0x3FFFFFFFu);
-        continue;
+            acc[0] += __uint_as_float((q[0].x ^ q[QS_LOADS - 1].w ^ pa[0] ^ pb[0] ^ xs[0].x) & 0x3FFFFFFFu);
+#else
+            qs_stage<FMT, GPS>(q, pa, pb, xs, acc);
 #endif
-        qs_stage<FMT, GPS>(q, pa, pb, xs, acc);
+        };
+        fetch(s0, qa, paA, pbA);
+        HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
+        for (int s = s0; s < s1; s += 2)
+        {
+            fetch(s + 1, qb, paB, pbB);
+            compute(s, qa, paA, pbA);
+            if (s + 1 >= s1) break;
+            fetch(s + 2, qa, paA, pbA);
+            compute(s + 1, qb, paB, pbB);
+        }
+        __syncthreads();
     }
-    asm volatile("cp.async.wait_all;" ::: "memory");
-    // The partial sums reuse the ring, which every warp is done with after this barrier.
-    __syncthreads();
+    else
+    {
+        unsigned char* myRing = smem + warp * QS_RING * QS_SLOT_BYTES;
+        unsigned int ringAddress = qs_shared_address(myRing);
+
+        // Every stage commits one group (empty past the end), so "stage s has landed" is always wait_group(QS_RING - 1).
+        auto issue = [&](int s) {
+            if (s < s1)
+            {
+                unsigned int slot = ringAddress + (s % QS_RING) * QS_SLOT_BYTES;
+#pragma unroll
+                for (int u = 0; u < QS_LOADS; u++) qs_copy16(slot + u * 512 + lane * 16, data + (size_t)(s * QS_LOADS + u) * 32);
+                int grp = (s * KT) >> groupShift;
+                if (FMT == 2) { if (lane < GPS) qs_copy4(slot + QS_LOADS * 512 + lane * 4, params + (size_t)(grp + lane) * 4); }
+                else if (lane < 4 * GPS) qs_copy16(slot + QS_LOADS * 512 + lane * 16, params + (size_t)grp * 64 + lane * 16);
+            }
+            asm volatile("cp.async.commit_group;" ::: "memory");
+        };
+#pragma unroll
+        for (int s = 0; s < QS_RING - 1; s++) issue(s0 + s);
+        HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
+
+        uint2 xs[KT], xNext[KT];
+#pragma unroll
+        for (int j = 0; j < KT; j++) xNext[j] = g < m && s0 < s1 ? __ldg((const uint2*)(xRow + (s0 * KT + j) * 16)) : make_uint2(0u, 0u);
+        for (int s = s0; s < s1; s++)
+        {
+            issue(s + QS_RING - 1);
+#pragma unroll
+            for (int j = 0; j < KT; j++)
+            {
+                xs[j] = xNext[j];
+                xNext[j] = g < m && s + 1 < s1 ? __ldg((const uint2*)(xRow + ((s + 1) * KT + j) * 16)) : make_uint2(0u, 0u);
+            }
+            asm volatile("cp.async.wait_group %0;" :: "n"(QS_RING - 1) : "memory");
+            __syncwarp();
+            const unsigned char* slot = myRing + (s % QS_RING) * QS_SLOT_BYTES;
+            uint4 q[QS_LOADS];
+#pragma unroll
+            for (int u = 0; u < QS_LOADS; u++) q[u] = *(const uint4*)(slot + u * 512 + lane * 16);
+            unsigned int pa[GPS], pb[GPS];
+#pragma unroll
+            for (int f = 0; f < GPS; f++)
+            {
+                if (FMT == 2) pa[f] = pb[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 4);
+                else
+                {
+                    pa[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 64 + g * 4);
+                    pb[f] = *(const unsigned int*)(slot + QS_LOADS * 512 + f * 64 + (g + 8) * 4);
+                }
+            }
+            __syncwarp();   // the slot is refilled at the next stage
+#ifdef QS_NO_MATH
+            acc[0] += __uint_as_float((q[0].x ^ q[QS_LOADS - 1].w ^ pa[0] ^ pb[0] ^ xs[0].x) & 0x3FFFFFFFu);
+            continue;
 #endif
+            qs_stage<FMT, GPS>(q, pa, pb, xs, acc);
+        }
+        asm volatile("cp.async.wait_all;" ::: "memory");
+        // The partial sums reuse the ring, which every warp is done with after this barrier.
+        __syncthreads();
+    }
     float (*partial)[4][32] = (float (*)[4][32])smem;
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
@@ -232,11 +242,8 @@ __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int til
     return sum;
 }
 
-#if QS_REG
-#define QS_SMEM_BYTES (QS_WARPS * 4 * 32 * 4)
-#else
-#define QS_SMEM_BYTES (QS_WARPS * QS_RING * QS_SLOT_BYTES)
-#endif
+#define QS_SMEM_BYTES(FMT) (QS_IS_REG(FMT) ? QS_WARPS * 4 * 32 * 4 : QS_WARPS * QS_RING * QS_SLOT_BYTES)
+#define QS_BLOCKS(FMT) (QS_IS_REG(FMT) ? QS_REG_MIN_BLOCKS : QS_MIN_BLOCKS)
 static_assert(QS_WARPS >= 4, "a tile's 128 sums are finished by the block's first 128 threads");
 
 template <int FMT, int GPS>
@@ -245,7 +252,7 @@ __device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, 
 {
     int tile = blockIdx.x, part, column;
     qm_find_part(parts, tile, part, column);
-    float sum = qs_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, smem);
+    float sum = qs_tile<FMT, GPS, QS_IS_REG(FMT)>(parts, part, tile, k, group, blockRows, scaleCols, x, m, smem);
     int i = threadIdx.x >> 5, l = threadIdx.x & 31;
     int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
     if (threadIdx.x >= 128 || row >= parts.n[part] || col >= m) return;
@@ -262,8 +269,8 @@ __device__ __forceinline__ void qs_silu_body(const QmParts& parts, int k, int gr
     bf16_t* out, unsigned char* smem)
 {
     int tile = blockIdx.x;
-    float gate = qs_tile<FMT, GPS>(parts, 0, tile, k, group, blockRows, scaleCols, x, m, smem);
-    float up = qs_tile<FMT, GPS>(parts, 1, tile, k, group, blockRows, scaleCols, x, m, smem);
+    float gate = qs_tile<FMT, GPS, QS_IS_REG(FMT)>(parts, 0, tile, k, group, blockRows, scaleCols, x, m, smem);
+    float up = qs_tile<FMT, GPS, QS_IS_REG(FMT)>(parts, 1, tile, k, group, blockRows, scaleCols, x, m, smem);
     int i = threadIdx.x >> 5, l = threadIdx.x & 31;
     int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
     if (threadIdx.x >= 128 || row >= parts.n[0] || col >= m) return;
@@ -274,11 +281,11 @@ __device__ __forceinline__ void qs_silu_body(const QmParts& parts, int k, int gr
 // m <= 8; k a multiple of a stage's k-tiles KT, and groups of 2^i k-tiles that hold whole stages (GPS = 1) or whose
 // 2, 4 or 8 fill one stage (the host checks; other shapes run gemv_g*).
 #define QS_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
+extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_BLOCKS(FMT)) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
     int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
 { \
-    __shared__ __align__(16) unsigned char smem[QS_SMEM_BYTES]; \
+    __shared__ __align__(16) unsigned char smem[QS_SMEM_BYTES(FMT)]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4; \
@@ -294,10 +301,10 @@ QS_KERNEL(gemv_f8_stream, 2)
 
 // gate|up with SiLU·mul (qs_silu_body): d0/p0 gate, d1/p1 up, n rows each; grid = the gate's tiles.
 #define QS_SILU_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, \
+extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_BLOCKS(FMT)) NAME(const uint4* d0, const void* p0, \
     const uint4* d1, const void* p1, int n, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m, bf16_t* out) \
 { \
-    __shared__ __align__(16) unsigned char smem[QS_SMEM_BYTES]; \
+    __shared__ __align__(16) unsigned char smem[QS_SMEM_BYTES(FMT)]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n, d1, p1, n, d1, p1, 0); \
     const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4; \

@@ -5,7 +5,7 @@
 # bench_quant_cuda.sh, hf_baseline.py).
 # harness: qdec_run.sh's nvcc harness over VARIANTS "warps:loads:ring:minBlocks[:nomath]"; ring 0 = the register
 #   stream (QS_REG: load_streaming into two alternating register buffers) instead of the cp.async ring.
-# parity: quant_cuda_parity.sh --silu-timing --quant-timing (every op check incl. QuantSiluChecks, the quantized
+# parity: quant_cuda_parity.sh $PARITY_ARGS, by default --silu-timing --quant-timing (every op check incl. QuantSiluChecks, the quantized
 #   parrots, then QuantSiluTiming's fused gate|up + SiLU·mul off/on per layer and per decode step, and QuantTiming).
 # make-bg / bench: as in qdec_run.sh (FORMATS, MEMORY_CHECK, BUDGET_S for bench_quant_cuda.sh). Logs in $OUT.
 set -uo pipefail
@@ -23,7 +23,7 @@ for stage in "$@"; do
       ;;
     parity)
       start=$(date +%s)
-      OUT="$out" bash "$carry/quant_cuda_parity.sh" --silu-timing --quant-timing > "$out/parity-stdout.log" 2>&1
+      OUT="$out" bash "$carry/quant_cuda_parity.sh" ${PARITY_ARGS:---silu-timing --quant-timing} > "$out/parity-stdout.log" 2>&1
       rc=$?
       grep -E "^FAIL|passed|silu|decode step|layer linears|  (awq|fp8|gguf)|took|quantized GEMV" "$out/quant-parity.log" | head -80
       echo "parity exit $rc after $(( $(date +%s) - start )) s"

@@ -13,7 +13,7 @@ public class QuantSiluFitTests
 {
     private static CudaQuantPart Part(CudaQuantFamily family = CudaQuantFamily.G4, int rows = 17408, int k = 5120, int group = 128,
         int blockRows = 0, int scaleColumns = 0, nint permutation = 0) =>
-        new(family, WeightFormat.Int4, rows, k, 0x1000, 0x2000, group, blockRows, scaleColumns, permutation, 0);
+        new(family, WeightFormat.Int4Group, rows, k, 0x1000, 0x2000, group, blockRows, scaleColumns, permutation, 0);
 
     [Fact]
     public void A_14B_int4_gate_up_pair_is_fused()

@@ -31,7 +31,8 @@ internal sealed class QuantSiluChecks(CudaBackend cuda, ParityReport report, Ran
 
     private void Check(string name, Func<QuantizedMatrix[]> makeParts, bool gguf)
     {
-        bool savedFuse = cuda.FuseSiluMul;
+        bool savedFuse = cuda.FuseSiluMul, savedFp8 = cuda.FuseQuantSiluMulFp8;
+        cuda.FuseQuantSiluMulFp8 = true;   // off by default for speed; the kernel is checked all the same
         try
         {
             var host = makeParts();
@@ -67,6 +68,7 @@ internal sealed class QuantSiluChecks(CudaBackend cuda, ParityReport report, Ran
         finally
         {
             cuda.FuseSiluMul = savedFuse;
+            cuda.FuseQuantSiluMulFp8 = savedFp8;
         }
     }
 

@@ -17,7 +17,8 @@ internal static class QuantSiluTiming
     public static void Run(CudaBackend cuda)
     {
         Console.WriteLine($"fused quantized gate|up + silu_mul off / on / off / on (14B shape, batch 1, PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}):");
-        bool saved = cuda.FuseSiluMul;
+        bool saved = cuda.FuseSiluMul, savedFp8 = cuda.FuseQuantSiluMulFp8;
+        cuda.FuseQuantSiluMulFp8 = true;   // timed for every format, whatever the default
         var random = new Random(7);
         var hostBlocks = new List<nint>();
         try
@@ -55,6 +56,7 @@ internal static class QuantSiluTiming
         {
             QuantTiming.FreeHost(hostBlocks);
             cuda.FuseSiluMul = saved;
+            cuda.FuseQuantSiluMulFp8 = savedFp8;
         }
     }
 

@@ -10,6 +10,13 @@ public sealed unsafe partial class CudaBackend
 {
     private readonly Dictionary<CudaQuantFamily, nint> _quantSiluKernels = [];
 
+    /// <summary>
+    /// Fuse fp8 gate|up weights too (HEARTH_CUDA_FUSE_SILU_FP8=1). Off by default: with the register-stream f8 kernel
+    /// the fused launch made the 14B fp8 decode step 0.16 ms slower (QuantSiluTiming, docs/performance.md), while int4
+    /// was neutral and the g8 (ring) formats gained.
+    /// </summary>
+    public bool FuseQuantSiluMulFp8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FUSE_SILU_FP8") == "1";
+
     /// <summary>Launches of the fused quantized gate|up + SiLU·mul kernel so far (tests check the fused path ran).</summary>
     public long NumQuantSiluLaunches { get; private set; }
 
@@ -20,6 +27,7 @@ public sealed unsafe partial class CudaBackend
         if (matrices.Count != 2 || matrices[0].Format == WeightFormat.Dense || matrices[1].Format == WeightFormat.Dense) return false;
         var gate = PartOf(matrices[0]);
         var up = PartOf(matrices[1]);
+        if (gate.Family == CudaQuantFamily.F8 && !FuseQuantSiluMulFp8) return false;
         if (!QuantSiluFits(gate, up) || input.DType != DType.BF16 || output.DType != DType.BF16) return false;
         int k = gate.InFeatures, inter = gate.OutFeatures;
         long rowsLong = input.NumElements / k;

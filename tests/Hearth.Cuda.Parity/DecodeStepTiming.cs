@@ -107,8 +107,7 @@ internal static class DecodeStepTiming
                 cuda.Attention(q, caches[l], metadata, 0.088f, attention);
                 cuda.Linear(attentionFlat, oW, projected);
                 cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
-                cuda.Linear(normed, gateUpW, gateUp);
-                cuda.SiluMul(gateUp, activated);
+                cuda.LinearSiluMul(normed, gateUpW, gateUp, activated);   // as Qwen3Model runs it
                 cuda.Linear(activated, downW, projected);
                 cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
             }

@@ -19,6 +19,7 @@ bool decodeTiming = false;
 bool quantTiming = false;
 bool att2 = false;
 bool pdlTiming = false;
+bool siluTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -35,6 +36,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quant-timing": quantTiming = true; break;
         case "--att2": att2 = true; break;
         case "--pdl-timing": pdlTiming = true; break;
+        case "--silu-timing": siluTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -95,6 +97,7 @@ using (cuda)
         bool w8a8 = cuda.UseFp8W8A8;
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
+        using (var quantSilu = new QuantSiluChecks(cuda, report, random)) quantSilu.RunAll();
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -137,6 +140,7 @@ using (cuda)
         }
     }
     if (pdlTiming) PdlTiming.Run(cuda);
+    if (siluTiming) QuantSiluTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

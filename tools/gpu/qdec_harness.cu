@@ -1,4 +1,4 @@
-// Issue 8, sessions 5-6: timing harness for the batch-1..8 quantized GEMV, compiled ON THE GPU MACHINE by qdec_run.sh
+// Issue 8, sessions 5-6 (q4: the fused gate|up + SiLU·mul timed too): timing harness for the batch-1..8 quantized GEMV, compiled ON THE GPU MACHINE by qdec_run.sh
 // and pdl_run.sh after the kernels (cat common.cu gemv_quant.cu gemv_quant_stream.cu qdec_harness.cu). At Qwen3-14B's layer shapes
 // (q|k|v fused, o, gate|up fused, down), random weights and params: checks the streaming kernels against
 // gemv_g*/gemv_f8 (the parity-checked kernels) at m = 1, 3, 8, then times both, two layers replayed from a CUDA graph.
@@ -79,12 +79,31 @@ static void launch(Kernel kernel, int threads, const Format& f, const Linear& l,
         (const uint4*)c.data, (const void*)c.params, c.n, l.k, f.group, f.blockRows, l.k / 128, (const bf16_t*)x, m, out, (long long)ldOut, outF32));
 }
 
+typedef void (*SiluKernel)(const uint4*, const void*, const uint4*, const void*, int, int, int, int, int, const bf16_t*, int, bf16_t*);
+
+// gate|up + SiLU·mul in one launch (gemv_silu_*_stream), PDL: l is a 2-part gate|up linear.
+static void launch_silu(SiluKernel kernel, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, cudaStream_t s)
+{
+    cudaLaunchConfig_t config = {};
+    config.gridDim = dim3((l.parts[0].n + 15) / 16);
+    config.blockDim = dim3(32 * QS_WARPS);
+    config.stream = s;
+    cudaLaunchAttribute attribute;
+    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute.val.programmaticStreamSerializationAllowed = 1;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    CK(cudaLaunchKernelEx(&config, kernel, (const uint4*)l.parts[0].data, (const void*)l.parts[0].params, (const uint4*)l.parts[1].data,
+        (const void*)l.parts[1].params, l.parts[0].n, l.k, f.group, f.blockRows, l.k / 128, x, m, (bf16_t*)out));
+}
+
 int main()
 {
     const int H = 5120, I = 17408, KV = 1024, Layers = 2, Replays = 20;
     Format formats[] = { { "awq-int4 g128", 0, 128, 0 }, { "fp8 128x128", 2, 128, 128 }, { "Q4_K (g4 g32)", 0, 32, 0 },
         { "Q6_K (g8 g16)", 1, 16, 0 }, { "Q8_0 (g8 g32)", 1, 32, 0 } };
     Kernel oldK[] = { gemv_g4, gemv_g8, gemv_f8 }, newK[] = { gemv_g4_stream, gemv_g8_stream, gemv_f8_stream };
+    SiluKernel siluK[] = { gemv_silu_g4_stream, gemv_silu_g8_stream, gemv_silu_f8_stream };
     bf16_t* x; void* outA; void* outB;
     CK(cudaMalloc(&x, 8ull * I * 2));
     CK(cudaMalloc(&outA, 8ull * 2 * I * 4));
@@ -170,6 +189,20 @@ int main()
                 printf("  %-6s m=%d: %7.1f us/layer (%5.0f GB/s)   qkv %.1f  o %.1f  gate|up %.1f  down %.1f us\n", variant == 0 ? "old" : variant == 1 ? "stream" : "s+pdl", m,
                     us[0], layerBytes / (us[0] * 1e-6) / 1e9, us[1], us[2], us[3], us[4]);
             }
+        {   // the fused gate|up + SiLU·mul at m = 1 with PDL, against the s+pdl line's gate|up
+            cudaGraph_t graph; cudaGraphExec_t exec;
+            CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+            for (int li = 2; li < (int)linears.size(); li += 4) launch_silu(siluK[ki], f, linears[li], x, 1, outA, s);
+            CK(cudaStreamEndCapture(s, &graph));
+            CK(cudaGraphInstantiate(&exec, graph, 0));
+            CK(cudaGraphLaunch(exec, s));
+            CK(cudaEventRecord(e0, s));
+            for (int r = 0; r < Replays; r++) CK(cudaGraphLaunch(exec, s));
+            CK(cudaEventRecord(e1, s)); CK(cudaEventSynchronize(e1));
+            float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
+            printf("  silu   m=1: gate|up + silu_mul fused %.1f us\n", ms * 1e3 / Replays / Layers);
+            CK(cudaGraphExecDestroy(exec)); CK(cudaGraphDestroy(graph));
+        }
         for (Linear& l : linears) for (int i = 0; i < l.count; i++) { CK(cudaFree(l.parts[i].data)); CK(cudaFree(l.parts[i].params)); }
     }
     return 0;

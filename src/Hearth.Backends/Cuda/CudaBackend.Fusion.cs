@@ -4,7 +4,8 @@ namespace Hearth.Backends.Cuda;
 
 // IBackend.LinearSiluMul as one launch at decode batch sizes: gemv_silu_bf16 computes a gate row and its up row
 // together and writes only silu(gate)·up, so the [rows, 2·inter] gate|up product never goes to memory. Shapes the
-// kernel does not take run as Linear then SiluMul.
+// kernel does not take run as Linear then SiluMul. Quantized gate|up weights at 1-8 rows take gemv_silu_*_stream
+// (CudaBackend.QuantSilu.cs).
 public sealed unsafe partial class CudaBackend
 {
     private nint _gemvSilu;
@@ -14,7 +15,7 @@ public sealed unsafe partial class CudaBackend
 
     public void LinearSiluMul(Tensor input, LinearWeight gateUpWeight, Tensor gateUp, Tensor output)
     {
-        if (TryGemvSilu(input, gateUpWeight, output)) return;
+        if (TryGemvSilu(input, gateUpWeight, output) || TryQuantStreamSilu(input, gateUpWeight, output)) return;
         Linear(input, gateUpWeight, gateUp);
         SiluMul(gateUp, output);
     }

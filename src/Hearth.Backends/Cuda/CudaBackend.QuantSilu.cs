@@ -1,0 +1,62 @@
+using Hearth.Core;
+
+namespace Hearth.Backends.Cuda;
+
+// IBackend.LinearSiluMul for quantized gate|up weights at decode batch sizes (1-8 rows): gemv_silu_*_stream
+// (gemv_quant_stream.cu) streams a gate tile and the matching up tile in one block and writes silu(gate)·up, so the
+// [rows, 2·inter] gate|up product never goes to memory and the silu_mul launch disappears. Bit for bit the unfused
+// Linear then SiluMul: the same tile sums, rounded to bf16 before the SiLU.
+public sealed unsafe partial class CudaBackend
+{
+    private readonly Dictionary<CudaQuantFamily, nint> _quantSiluKernels = [];
+
+    /// <summary>
+    /// Fuse fp8 gate|up weights too (HEARTH_CUDA_FUSE_SILU_FP8=1). Off by default: with the register-stream f8 kernel
+    /// the fused launch made the 14B fp8 decode step 0.16 ms slower (QuantSiluTiming, docs/performance.md), while int4
+    /// was neutral and the g8 (ring) formats gained.
+    /// </summary>
+    public bool FuseQuantSiluMulFp8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FUSE_SILU_FP8") == "1";
+
+    /// <summary>Launches of the fused quantized gate|up + SiLU·mul kernel so far (tests check the fused path ran).</summary>
+    public long NumQuantSiluLaunches { get; private set; }
+
+    private bool TryQuantStreamSilu(Tensor input, LinearWeight weight, Tensor output)
+    {
+        if (!FuseSiluMul || !UseQuantGemv || !UseQuantStreamGemv || !weight.IsQuantized || weight.Bias is not null) return false;
+        var matrices = weight.QuantizedParts;
+        if (matrices.Count != 2 || matrices[0].Format == WeightFormat.Dense || matrices[1].Format == WeightFormat.Dense) return false;
+        var gate = PartOf(matrices[0]);
+        var up = PartOf(matrices[1]);
+        if (gate.Family == CudaQuantFamily.F8 && !FuseQuantSiluMulFp8) return false;
+        if (!QuantSiluFits(gate, up) || input.DType != DType.BF16 || output.DType != DType.BF16) return false;
+        int k = gate.InFeatures, inter = gate.OutFeatures;
+        long rowsLong = input.NumElements / k;
+        if (rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements || output.NumElements != rowsLong * inter) return false;
+        if (input.Data % 16 != 0) return false;
+        if (!_quantSiluKernels.TryGetValue(gate.Family, out nint kernel))
+        {
+            kernel = Function(gate.Family switch
+            {
+                CudaQuantFamily.G4 => "gemv_silu_g4_stream",
+                CudaQuantFamily.G8 => "gemv_silu_g8_stream",
+                _ => "gemv_silu_f8_stream",
+            });
+            _quantSiluKernels[gate.Family] = kernel;
+        }
+        nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
+        int n = inter, group = gate.GroupSize, blockRows = gate.BlockRows, scaleCols = gate.ScaleColumns, rows = (int)rowsLong;
+        void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &group, &blockRows, &scaleCols, &x, &rows, &outPtr };
+        Launch(kernel, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * QuantStreamWarps, 0, args);
+        NumQuantSiluLaunches++;
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a gate and an up part can share gemv_silu_*_stream: one family and parameter layout, the same rows and
+    /// inputs, no input permutation (GPTQ act-order runs unfused), and a shape the streaming GEMV takes.
+    /// </summary>
+    internal static bool QuantSiluFits(CudaQuantPart gate, CudaQuantPart up) =>
+        gate.Family == up.Family && gate.GroupSize == up.GroupSize && gate.BlockRows == up.BlockRows && gate.ScaleColumns == up.ScaleColumns
+        && gate.OutFeatures == up.OutFeatures && gate.InFeatures == up.InFeatures && gate.Permutation == 0 && up.Permutation == 0
+        && StreamFits(gate.Family, gate.InFeatures, gate.GroupSize);
+}

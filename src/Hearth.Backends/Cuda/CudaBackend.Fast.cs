@@ -50,6 +50,27 @@ public sealed unsafe partial class CudaBackend
         return new PinnedHostBuffer(this, numInts);
     }
 
+    /// <summary>An event on this backend's stream (see <see cref="CudaEvent"/>).</summary>
+    public CudaEvent CreateEvent()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new CudaEvent(this);
+    }
+
+    internal void RecordEvent(nint ev)
+    {
+        _device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuEventRecord(ev, _device.Stream), "cuEventRecord");
+    }
+
+    internal unsafe void CopyDeviceToPinned(nint source, void* destination, long bytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (bytes == 0) return;
+        _device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuMemcpyDtoHAsync(destination, source, (nuint)bytes, _device.Stream), "cuMemcpyDtoHAsync_v2");
+    }
+
     internal unsafe void CopyPinnedToDevice(void* source, nint destination, long bytes)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -57,7 +57,11 @@ internal static class DecodeStepTiming
     }
 
     /// <summary>One decode step; <paramref name="layerWeights"/> (q|k|v, o, gate|up, down) replaces the zero bf16 weights.</summary>
-    internal static Action BuildStep(CudaBackend cuda, BackendPair memory, int batch, LinearWeight[]? layerWeights = null)
+    internal static Action BuildStep(CudaBackend cuda, BackendPair memory, int batch, LinearWeight[]? layerWeights = null) =>
+        BuildStep(cuda, memory, batch, out _, layerWeights);
+
+    /// <summary>The step and its logits [batch, vocab] F32.</summary>
+    internal static Action BuildStep(CudaBackend cuda, BackendPair memory, int batch, out Tensor logitsOut, LinearWeight[]? layerWeights = null)
     {
         Tensor Z(DType t, params int[] d) => memory.Zeros(cuda, d.Length switch
         {
@@ -84,6 +88,7 @@ internal static class DecodeStepTiming
         var gateUp = Z(DType.BF16, batch, 2 * Inter);
         var activated = Z(DType.BF16, batch, Inter);
         var logits = Z(DType.F32, batch, Vocab);
+        logitsOut = logits;
         int blocksPerSeq = Context / BlockSize + 1;
         var caches = new KvCacheLayer[Layers];
         for (int l = 0; l < Layers; l++)

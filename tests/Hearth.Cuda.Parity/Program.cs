@@ -19,6 +19,7 @@ bool decodeTiming = false;
 bool quantTiming = false;
 bool att2 = false;
 bool pdlTiming = false;
+bool gapTiming = false;
 bool siluTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
@@ -36,6 +37,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quant-timing": quantTiming = true; break;
         case "--att2": att2 = true; break;
         case "--pdl-timing": pdlTiming = true; break;
+        case "--gap-timing": gapTiming = true; break;
         case "--silu-timing": siluTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
@@ -76,6 +78,11 @@ using (cuda)
         DecodePipelineTiming.Run(cuda, report, new RandomData(seed));
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (gapTiming && modelDir is null)   // the step-gap timings only (tools/gpu/graph_gap.sh)
+    {
+        StepGapTiming.Run(cuda);
+        return 0;
     }
     var opsWatch = Stopwatch.StartNew();
     using (var reference = ReferenceBackend.Create(referenceName))

@@ -19,6 +19,7 @@ public sealed partial class ModelRunner
     private const int EagerStepsBeforeCapture = 2;
     private const int JudgeRounds = 2;
     private bool _useGraphs;
+    private int _lastDecodeRows;   // sequences in the last decode step staged for a graph
     // The decode step's inputs staged in page-locked memory (HEARTH_CUDA_PINNED_INPUTS=0: pageable copies, as before).
     private readonly PinnedHostBuffer? _pinnedInputs;
 
@@ -41,6 +42,7 @@ public sealed partial class ModelRunner
     {
         int blocksPerSeq = inputs.MaxBlocksPerSeq, tableLength = bucket * blocksPerSeq;
         _padded.Fill(inputs, bucket);
+        _lastDecodeRows = inputs.NumSeqs;
         if (_pinnedInputs is { } pinned) StageDecodeInputs(inputs, bucket, pinned, 0);
         else
         {
@@ -88,7 +90,7 @@ public sealed partial class ModelRunner
         double launchMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / replays;
         _cuda.Synchronize();
         double replayMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / replays;
-        return new GraphReplayTiming(Math.Min(bucket, _maxBucket), captured.Graph.NumNodes, launchMs, replayMs);
+        return new GraphReplayTiming(Math.Min(bucket, _maxBucket), captured.Graph.NumNodes, launchMs, replayMs, _lastDecodeRows);
     }
 
     /// <summary>

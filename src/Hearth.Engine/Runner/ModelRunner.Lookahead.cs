@@ -99,6 +99,7 @@ public sealed partial class ModelRunner
         int n = next.NumSeqs, bucket = BucketFor(n);
         var slot = TakeSlot();
         _padded.Fill(next, bucket);
+        _lastDecodeRows = n;
         StageDecodeInputs(next, bucket, _lookaheadHost!, slot.Index * SlotInts);
         // The tokens are this step's picks, still on the device; the staged -1s are overwritten in stream order.
         _cuda!.CopyDeviceToDevice(current.Ids.SliceRows(0, n), _tokenIds.SliceRows(0, n));

@@ -67,9 +67,6 @@ internal static class BenchBatchModes
             + $"({rooflineStepMs / stepMs * 100:F1}% of the roofline step: weights once + {kvBytesPerStep / 1e9:F2} GB of KV in {rooflineStepMs:F2} ms)"));
         // The same step's graph alone, back to back: the difference to the step above is the engine's per-step host work
         // (scheduling, uploads, the launch, the pick and its copy back) that the GPU waits for.
-        var (adopted, abandoned) = core.LookaheadSteps;
-        if (adopted + abandoned > 0)
-            Console.WriteLine($"lookahead        {adopted} decode steps enqueued ahead and adopted, {abandoned} abandoned");
         if (core.TimeDecodeGraph(batch, replays: 20) is { } graph)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"graph replay     bucket {graph.Bucket}: {graph.NumNodes} nodes, {graph.ReplayMs:F2} ms a replay back to back of the last step "

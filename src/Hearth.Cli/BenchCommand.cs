@@ -76,13 +76,11 @@ internal static class BenchCommand
             Result result;
             double prefillTokPerS;
             Hearth.Engine.Runner.GraphReplayTiming? batchOneGraph;
-            (long Adopted, long Abandoned) batchOneLookahead;
             using (var core = new EngineCore(loaded, backend, options))
             {
                 Console.WriteLine(core.KvCachePlan.Describe());
                 result = Run(core, loaded, prompt, decode);
                 batchOneGraph = core.TimeDecodeGraph(1, replays: 20);
-                batchOneLookahead = core.LookaheadSteps;
                 prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
             }
             long bytesPerToken = loaded.Model is Hearth.Models.Qwen3.Qwen3Model qwen3 ? StreamedBytesPerToken(qwen3.Weights) : DecodeBytesPerToken(loaded.Config);
@@ -96,8 +94,6 @@ internal static class BenchCommand
                 Console.WriteLine(string.Create(inv, $"prefill {prefill,-8} {prefillTokPerS:F1} tok/s (median of 3 warm runs, one prompt of {prefill} tokens)"));
             Console.WriteLine(string.Create(inv, $"decode           {result.DecodeTokPerS:F2} tok/s at batch 1, context {prompt}..{prompt + decode} ({1000 / result.DecodeTokPerS:F2} ms/token)"));
             Console.WriteLine(string.Create(inv, $"roofline         {rooflineTokPerS:F2} tok/s -> {result.DecodeTokPerS / rooflineTokPerS * 100:F1}% of the bandwidth roofline"));
-            if (batchOneLookahead.Adopted + batchOneLookahead.Abandoned > 0)
-                Console.WriteLine($"lookahead        {batchOneLookahead.Adopted} decode steps enqueued ahead and adopted, {batchOneLookahead.Abandoned} abandoned");
             if (batchOneGraph is { } g)
                 Console.WriteLine(string.Create(inv, $"graph replay     bucket 1: {g.NumNodes} nodes, {g.ReplayMs:F2} ms a replay back to back "
                     + $"(cuGraphLaunch {g.LaunchMs:F3} ms of host time); the engine's step adds {1000 / result.DecodeTokPerS - g.ReplayMs:F2} ms"));

@@ -43,42 +43,6 @@ public sealed unsafe partial class CudaBackend
 
     internal void MakeCurrent() => _device.MakeCurrent();
 
-    /// <summary>Page-locked host memory of <paramref name="numInts"/> ints, for inputs copied to the GPU every step.</summary>
-    public PinnedHostBuffer AllocatePinnedInts(int numInts)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new PinnedHostBuffer(this, numInts);
-    }
-
-    /// <summary>An event on this backend's stream (see <see cref="CudaEvent"/>).</summary>
-    public CudaEvent CreateEvent()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new CudaEvent(this);
-    }
-
-    internal void RecordEvent(nint ev)
-    {
-        _device.MakeCurrent();
-        CuDriver.Check(CuDriver.cuEventRecord(ev, _device.Stream), "cuEventRecord");
-    }
-
-    internal unsafe void CopyDeviceToPinned(nint source, void* destination, long bytes)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (bytes == 0) return;
-        _device.MakeCurrent();
-        CuDriver.Check(CuDriver.cuMemcpyDtoHAsync(destination, source, (nuint)bytes, _device.Stream), "cuMemcpyDtoHAsync_v2");
-    }
-
-    internal unsafe void CopyPinnedToDevice(void* source, nint destination, long bytes)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (bytes == 0) return;
-        _device.MakeCurrent();
-        CuDriver.Check(CuDriver.cuMemcpyHtoDAsync(destination, source, (nuint)bytes, _device.Stream), "cuMemcpyHtoDAsync_v2");
-    }
-
     private void LoadFastFunctions()
     {
         _gemv = Function("gemv_bf16");

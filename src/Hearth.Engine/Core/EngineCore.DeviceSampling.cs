@@ -17,7 +17,7 @@ public sealed partial class EngineCore
         if (plainGreedy && _runner.CanPickGreedyInBackend)
         {
             // On the CPU too: the pool's threads share the batch's argmaxes (19 MB of logits at 32 parrot rows).
-            _runner.RunGreedy(_inputs, rows, _sampled, PredictNextDecode(output, numSampled));
+            _runner.RunGreedy(_inputs, rows, _sampled);
         }
         else if (!_runner.CanSampleOnDevice)
         {

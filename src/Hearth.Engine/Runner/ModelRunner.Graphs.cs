@@ -20,8 +20,6 @@ public sealed partial class ModelRunner
     private const int JudgeRounds = 2;
     private bool _useGraphs;
     private int _lastDecodeRows;   // sequences in the last decode step staged for a graph
-    // The decode step's inputs staged in page-locked memory (HEARTH_CUDA_PINNED_INPUTS=0: pageable copies, as before).
-    private readonly PinnedHostBuffer? _pinnedInputs;
 
     /// <summary>Decode graphs captured so far (one per batch-size bucket).</summary>
     public int NumCapturedGraphs => _graphs.Count;
@@ -43,17 +41,13 @@ public sealed partial class ModelRunner
         int blocksPerSeq = inputs.MaxBlocksPerSeq, tableLength = bucket * blocksPerSeq;
         _padded.Fill(inputs, bucket);
         _lastDecodeRows = inputs.NumSeqs;
-        if (_pinnedInputs is { } pinned) StageDecodeInputs(inputs, bucket, pinned, 0);
-        else
-        {
-            _backend.CopyToDevice<int>(_padded.TokenIds.AsSpan(0, bucket), _tokenIds.SliceRows(0, bucket));
-            _backend.CopyToDevice<int>(_padded.Positions.AsSpan(0, bucket), _positions.SliceRows(0, bucket));
-            _backend.CopyToDevice<int>(_padded.SlotMapping.AsSpan(0, bucket), _slotMapping.SliceRows(0, bucket));
-            _backend.CopyToDevice<int>(_padded.QueryStartLocs.AsSpan(0, bucket + 1), _queryStartLocs.SliceRows(0, bucket + 1));
-            _backend.CopyToDevice<int>(_padded.SeqLens.AsSpan(0, bucket), _seqLens.SliceRows(0, bucket));
-            _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
-            _backend.CopyToDevice<int>(_padded.Rows.AsSpan(0, bucket), _logitRows.SliceRows(0, bucket));
-        }
+        _backend.CopyToDevice<int>(_padded.TokenIds.AsSpan(0, bucket), _tokenIds.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(_padded.Positions.AsSpan(0, bucket), _positions.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(_padded.SlotMapping.AsSpan(0, bucket), _slotMapping.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(_padded.QueryStartLocs.AsSpan(0, bucket + 1), _queryStartLocs.SliceRows(0, bucket + 1));
+        _backend.CopyToDevice<int>(_padded.SeqLens.AsSpan(0, bucket), _seqLens.SliceRows(0, bucket));
+        _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
+        _backend.CopyToDevice<int>(_padded.Rows.AsSpan(0, bucket), _logitRows.SliceRows(0, bucket));
         Profile?.Mark(Core.StepPhase.Upload);
 
         var stats = Stats(bucket);
@@ -79,7 +73,6 @@ public sealed partial class ModelRunner
     public GraphReplayTiming? TimeDecodeGraph(int numSeqs, int replays)
     {
         if (_cuda is null || replays < 1) return null;
-        AbandonPending();
         int bucket = 1;
         while (bucket < numSeqs) bucket *= 2;
         if (!_graphs.TryGetValue(Math.Min(bucket, _maxBucket), out var captured)) return null;
@@ -92,30 +85,6 @@ public sealed partial class ModelRunner
         double replayMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / replays;
         return new GraphReplayTiming(Math.Min(bucket, _maxBucket), captured.Graph.NumNodes, launchMs, replayMs, _lastDecodeRows);
     }
-
-    /// <summary>
-    /// Copies <see cref="_padded"/> (filled for <paramref name="bucket"/>) and the block tables into page-locked
-    /// memory from <paramref name="offset"/> on and enqueues their DMAs to the decode buffers: nothing for the driver
-    /// to stage (see <see cref="PinnedHostBuffer"/>). Takes <see cref="StagingInts"/> ints.
-    /// </summary>
-    private void StageDecodeInputs(Scheduling.BatchInputs inputs, int bucket, PinnedHostBuffer pinned, int offset)
-    {
-        void Stage(ReadOnlySpan<int> values, Backends.Tensor destination)
-        {
-            values.CopyTo(pinned.Ints[offset..]);
-            pinned.CopyToDevice(offset, values.Length, destination);
-            offset += values.Length;
-        }
-        Stage(_padded.TokenIds.AsSpan(0, bucket), _tokenIds);
-        Stage(_padded.Positions.AsSpan(0, bucket), _positions);
-        Stage(_padded.SlotMapping.AsSpan(0, bucket), _slotMapping);
-        Stage(_padded.QueryStartLocs.AsSpan(0, bucket + 1), _queryStartLocs);
-        Stage(_padded.SeqLens.AsSpan(0, bucket), _seqLens);
-        Stage(inputs.BlockTables.AsSpan(0, bucket * inputs.MaxBlocksPerSeq), _blockTables);
-        Stage(_padded.Rows.AsSpan(0, bucket), _logitRows);
-    }
-
-    private int StagingInts => 6 * _maxBucket + 1 + _maxBucket * _padded.MaxBlocksPerSeq;
 
     /// <summary>Counts a bucket's eager steps (the first ones run eagerly, then the graph is captured).</summary>
     private void CountEagerStep(int bucket)
@@ -213,7 +182,6 @@ public sealed partial class ModelRunner
 
     private void DisposeGraphs()
     {
-        _pinnedInputs?.Dispose();
         foreach (var (graph, _) in _graphs.Values) graph.Dispose();
         _graphs.Clear();
     }

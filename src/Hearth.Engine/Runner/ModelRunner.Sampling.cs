@@ -22,7 +22,6 @@ public sealed partial class ModelRunner
     /// </summary>
     public unsafe void RunSampled(Scheduling.BatchInputs inputs, ReadOnlySpan<int> logitRows, DeviceSamplingInputs sampling, Span<int> tokens)
     {
-        AbandonPending();
         if (_cuda is null) throw new InvalidOperationException("sampling on the device needs the CUDA backend");
         int rows = logitRows.Length;
         if (rows == 0 || tokens.Length < rows || sampling.NumRows != rows) throw new ArgumentException("one sampling row and one token per logit row are needed");

@@ -48,13 +48,6 @@ public sealed partial class ModelRunner : IDisposable
         _maxBucket = Math.Min(Math.Min(maxSeqs, maxTokens), model.MaxLogitRows);
         _useGraphs = _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_CUDA_GRAPHS") != "0";
         _padded = new PaddedInputs(_maxBucket, maxBlocksPerSeq);
-        if (_cuda is not null && Environment.GetEnvironmentVariable("HEARTH_CUDA_PINNED_INPUTS") != "0")
-            _pinnedInputs = _cuda.AllocatePinnedInts(StagingInts);
-        if (_cuda is not null && _useGraphs && LookaheadWanted())
-        {
-            _lookaheadHost = _cuda.AllocatePinnedInts(NumLookaheadSlots * SlotInts);
-            _lookaheadSlots = CreateLookaheadSlots(_cuda);
-        }
     }
 
     public int VocabSize => _model.VocabSize;
@@ -70,7 +63,6 @@ public sealed partial class ModelRunner : IDisposable
     /// </summary>
     public ReadOnlySpan<float> Run(BatchInputs inputs, ReadOnlySpan<int> logitRows)
     {
-        AbandonPending();
         var logits = Forward(inputs, logitRows, out int bucket);
         int rows = logitRows.Length;
         if (rows == 0)
@@ -102,35 +94,13 @@ public sealed partial class ModelRunner : IDisposable
     /// Like <see cref="Run"/> but picks each row's most likely token in the backend (on the GPU, so only the
     /// token ids [rows] cross to the host). Same tie rule as the CPU sampler's greedy path (the lowest id).
     /// </summary>
-    /// <param name="next">
-    /// The step that follows if the batch stays as it is (<see cref="BatchInputs.FillNextDecode"/>), or null: on CUDA
-    /// it is enqueued before this step's ids are awaited (see ModelRunner.Lookahead.cs). It must stay unchanged
-    /// until the next call.
-    /// </param>
-    public void RunGreedy(BatchInputs inputs, ReadOnlySpan<int> logitRows, Span<int> tokens, BatchInputs? next = null)
+    public void RunGreedy(BatchInputs inputs, ReadOnlySpan<int> logitRows, Span<int> tokens)
     {
         if (!CanPickGreedyInBackend) throw new InvalidOperationException($"the {_backend.Name} backend cannot pick greedy tokens here");
         int rows = logitRows.Length;
         if (rows == 0 || tokens.Length < rows) throw new ArgumentException("one token per logit row is needed");
         var ids = _sampledIds.SliceRows(0, rows);
         int bucket;
-        if (_lookaheadSlots is not null)
-        {
-            var current = AdoptPending(inputs);
-            bucket = 0;
-            if (current is null)
-            {
-                var logits = Forward(inputs, logitRows, out bucket);
-                Profile?.Mark(Core.StepPhase.Launch);
-                current = PickIntoSlot(logits, rows);
-                Profile?.Mark(Core.StepPhase.Pick);
-            }
-            if (next is not null && CanLookAhead(next.NumSeqs)) EnqueueAhead(next, current);
-            TakeTokens(current, rows, tokens);
-            Profile?.Mark(Core.StepPhase.Wait);
-            if (bucket > 0) CountEagerStep(bucket);
-            return;
-        }
         if (_cuda is not null)
         {
             // Outside the captured graph: the graphs replay the forward pass alone.
@@ -194,7 +164,6 @@ public sealed partial class ModelRunner : IDisposable
     public void Dispose()
     {
         DisposeGraphs();
-        DisposeLookahead();
         DisposeSampling();
         foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();

@@ -115,64 +115,6 @@ public sealed class BatchInputs
         MaxSeqLen = maxSeqLen;
     }
 
-    /// <summary>
-    /// The decode step that follows <paramref name="current"/> (every one of its sequences decoding one token) if
-    /// the batch stays as it is: each position, slot and length one further, the block tables as the sequences hold
-    /// them now (the next slot's block must already be there). What <see cref="Fill"/> would give for that step,
-    /// except the token ids, which are the ones <paramref name="current"/> samples (-1 here: the runner takes them
-    /// from the device). <paramref name="scheduled"/> is the current step's schedule.
-    /// </summary>
-    public void FillNextDecode(BatchInputs current, IReadOnlyList<ScheduledSequence> scheduled)
-    {
-        ArgumentNullException.ThrowIfNull(current);
-        ArgumentNullException.ThrowIfNull(scheduled);
-        int n = current.NumSeqs;
-        if (current.NumTokens != n || current.NumSampled != n || scheduled.Count != n)
-            throw new ArgumentException("only a step of decoding sequences, one token each, has a predictable next step", nameof(current));
-        int maxSeqLen = 0;
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<int> table = scheduled[i].Sequence.BlockTableSpan;
-            int pos = current.Positions[i] + 1;
-            if (pos / BlockSize >= table.Length) throw new InvalidOperationException($"sequence {scheduled[i].Sequence.Id} has no block for position {pos} yet");
-            TokenIds[i] = -1;
-            Positions[i] = pos;
-            SlotMapping[i] = table[pos / BlockSize] * BlockSize + pos % BlockSize;
-            QueryStartLocs[i] = i;
-            SeqLens[i] = pos + 1;
-            Span<int> tableRow = BlockTables.AsSpan(i * MaxBlocksPerSeq, MaxBlocksPerSeq);
-            table.CopyTo(tableRow);
-            if (_blockTableRowLengths[i] > table.Length) tableRow[table.Length.._blockTableRowLengths[i]].Clear();
-            _blockTableRowLengths[i] = table.Length;
-            SampleRowIndices[i] = i;
-            SampleSeqIndices[i] = i;
-            maxSeqLen = Math.Max(maxSeqLen, pos + 1);
-        }
-        QueryStartLocs[n] = n;
-        NumTokens = NumSeqs = NumSampled = n;
-        MaxQueryLen = 1;
-        MaxSeqLen = maxSeqLen;
-    }
-
-    /// <summary>
-    /// Whether this step, filled by <see cref="FillNextDecode"/>, is the step <paramref name="actual"/> describes:
-    /// the same rows at the same positions, slots and lengths over the same blocks (token ids are not compared).
-    /// </summary>
-    public bool IsSameDecodeStep(BatchInputs actual)
-    {
-        ArgumentNullException.ThrowIfNull(actual);
-        int n = NumSeqs;
-        if (actual.NumSeqs != n || actual.NumTokens != n || actual.NumSampled != n || actual.MaxQueryLen != 1) return false;
-        for (int i = 0; i < n; i++)
-        {
-            if (actual.Positions[i] != Positions[i] || actual.SlotMapping[i] != SlotMapping[i] || actual.SeqLens[i] != SeqLens[i]
-                || actual.QueryStartLocs[i] != i || actual.SampleRowIndices[i] != i) return false;
-            int blocks = (SeqLens[i] + BlockSize - 1) / BlockSize;
-            if (!actual.BlockTables.AsSpan(i * MaxBlocksPerSeq, blocks).SequenceEqual(BlockTables.AsSpan(i * MaxBlocksPerSeq, blocks))) return false;
-        }
-        return true;
-    }
-
     /// <summary>Copies the step's scalar sizes into the attention metadata; the runner uploads the arrays itself.</summary>
     public void CopyCountsTo(AttentionMetadata metadata)
     {

@@ -39,6 +39,7 @@ internal static class BenchBatchModes
         while (core.Step()) { }
 
         var firstTimes = new double[batch];
+        var lastTimes = new double[batch];
         var tokenTimes = new List<double>(batch * decode);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < batch; i++)
@@ -51,13 +52,13 @@ internal static class BenchBatchModes
                     double now = clock.Elapsed.TotalSeconds;
                     if (!seen) { firstTimes[index] = now; seen = true; }
                     else tokenTimes.Add(now);
+                    lastTimes[index] = now;
                 });
         }
         while (core.Step()) { }
-        // Only steps where every sequence decodes count: from the last first token to the last token.
-        double allDecoding = firstTimes.Max(), end = tokenTimes.Max();
-        int counted = tokenTimes.Count(t => t > allDecoding);
-        double tokPerS = counted / (end - allDecoding);
+        // Only steps where every sequence decodes count: from the last first token to the first last token.
+        double tokPerS = Hearth.Engine.Benchmarking.FullBatchRate.TokensPerSecond(firstTimes, lastTimes, tokenTimes)
+            ?? throw new Hearth.Core.HearthException($"no step had all {batch} sequences decoding; raise --decode-tokens or --prefill-tokens");
         double stepMs = 1000.0 * batch / tokPerS;
         double averageContext = prompt + decode / 2.0;
         long kvBytesPerStep = (long)(batch * averageContext * KvBytesPerToken(loaded.Config, backend));

@@ -21,17 +21,18 @@ public sealed unsafe partial class CudaBackend
     public void QkNormRopeWriteKv(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
         RopeParameters rope, Tensor query, Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping)
     {
-        ValidateQkNormRope(qkv, queryNorm, keyNorm, positions, rope, query, key, value);
-        ValidateKvWrite(key, value, cache, slotMapping);
         int tokens = query.Shape[0], heads = query.Shape[1], headDim = query.Shape[2], kvHeads = key.Shape[1];
         bool fusable = FuseKvWrite && rope.RotaryDim % 64 == 0 && tokens < QkNormRopeTokenKernelMinTokens
-            && _qkNormRopeWarp.ContainsKey(headDim) && _qkNormRopeKvWarp.TryGetValue(headDim, out _);
+            && _qkNormRopeWarp.ContainsKey(headDim) && _qkNormRopeKvWarp.ContainsKey(headDim);
         if (!fusable)
         {
+            // Each op checks its own arguments.
             QkNormRope(qkv, queryNorm, keyNorm, epsilon, positions, rope, query, key, value);
             WriteKvCache(key, value, cache, slotMapping);
             return;
         }
+        ValidateQkNormRope(qkv, queryNorm, keyNorm, positions, rope, query, key, value);
+        ValidateKvWrite(key, value, cache, slotMapping);
         nint qkvPtr = qkv.Data, qNorm = queryNorm?.Data ?? 0, kNorm = keyNorm?.Data ?? 0, positionsPtr = positions.Data;
         nint invFreq = rope.InverseFrequencies.Data, q = query.Data, k = key.Data, v = value.Data;
         nint keyCache = cache.Key.Data, valueCache = cache.Value.Data, slots = slotMapping.Data;

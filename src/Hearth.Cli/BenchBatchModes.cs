@@ -40,6 +40,7 @@ internal static class BenchBatchModes
 
         var firstTimes = new double[batch];
         var lastTimes = new double[batch];
+        bool anyFinished = false;
         var tokenTimes = new List<double>(batch * decode);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < batch; i++)
@@ -53,9 +54,19 @@ internal static class BenchBatchModes
                     if (!seen) { firstTimes[index] = now; seen = true; }
                     else tokenTimes.Add(now);
                     lastTimes[index] = now;
+                    anyFinished |= output.IsFinished;
                 });
         }
-        while (core.Step()) { }
+        // The step where the first sequence finishes is the last with all of them decoding: its graph, replayed back to
+        // back right then, is the step the rate below describes. Later steps are outside the rate's window.
+        Hearth.Engine.Runner.GraphReplayTiming? graph = null;
+        bool timed = false;
+        while (core.Step())
+        {
+            if (!anyFinished || timed) continue;
+            graph = core.TimeDecodeGraph(batch, replays: 20);
+            timed = true;
+        }
         // Only steps where every sequence decodes count: from the last first token to the first last token.
         double tokPerS = Hearth.Engine.Benchmarking.FullBatchRate.TokensPerSecond(firstTimes, lastTimes, tokenTimes)
             ?? throw new Hearth.Core.HearthException($"no step had all {batch} sequences decoding; raise --decode-tokens or --prefill-tokens");
@@ -66,12 +77,10 @@ internal static class BenchBatchModes
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"decode batch {batch,-3} {tokPerS:F1} tok/s aggregate, {stepMs:F2} ms/step, context {prompt}..{prompt + decode} "
             + $"({rooflineStepMs / stepMs * 100:F1}% of the roofline step: weights once + {kvBytesPerStep / 1e9:F2} GB of KV in {rooflineStepMs:F2} ms)"));
-        // The same step's graph alone, back to back: the difference to the step above is the engine's per-step host work
-        // (scheduling, uploads, the launch, the pick and its copy back) that the GPU waits for.
-        if (core.TimeDecodeGraph(batch, replays: 20) is { } graph)
+        if (graph is not null)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"graph replay     bucket {graph.Bucket}: {graph.NumNodes} nodes, {graph.ReplayMs:F2} ms a replay back to back of the last step "
-                + $"({graph.NumRealRows} of {graph.Bucket} rows real; padding rows cost less), cuGraphLaunch {graph.LaunchMs:F3} ms of host time"));
+                $"graph replay     bucket {graph.Bucket}: {graph.NumNodes} nodes, {graph.ReplayMs:F2} ms a replay back to back of a step with "
+                + $"{graph.NumRealRows} sequences (cuGraphLaunch {graph.LaunchMs:F3} ms of host time); the engine's step adds {stepMs - graph.ReplayMs:F2} ms"));
     }
 
     public static void Concurrent(LoadedModel loaded, IBackend backend, int requests, int prompt, int output, int stepTokens, double utilization)

@@ -8,5 +8,5 @@ namespace Hearth.Engine.Runner;
 /// <param name="NumNodes">Nodes in that graph (kernels and copies one replay launches).</param>
 /// <param name="LaunchMs">Host time of one cuGraphLaunch call, while earlier replays still run.</param>
 /// <param name="ReplayMs">Wall time per replay over the back-to-back run.</param>
-/// <param name="NumRealRows">Sequences in the replayed step (the bucket's last one); the other rows are padding, which costs less attention.</param>
+/// <param name="NumRealRows">Sequences in the replayed step (the last decode step, which was this bucket's); the other rows are padding, which costs less attention.</param>
 public sealed record GraphReplayTiming(int Bucket, int NumNodes, double LaunchMs, double ReplayMs, int NumRealRows);

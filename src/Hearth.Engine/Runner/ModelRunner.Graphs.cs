@@ -19,7 +19,9 @@ public sealed partial class ModelRunner
     private const int EagerStepsBeforeCapture = 2;
     private const int JudgeRounds = 2;
     private bool _useGraphs;
-    private int _lastDecodeRows;   // sequences in the last decode step staged for a graph
+    // The last decode step staged for a graph: its bucket and its sequences. Only that bucket's graph finds
+    // coherent inputs in the device buffers (a smaller bucket's step since has overwritten their leading rows).
+    private int _lastDecodeBucket, _lastDecodeRows;
 
     /// <summary>Decode graphs captured so far (one per batch-size bucket).</summary>
     public int NumCapturedGraphs => _graphs.Count;
@@ -30,17 +32,23 @@ public sealed partial class ModelRunner
         if (!_useGraphs || inputs.MaxQueryLen != 1 || n != inputs.NumSeqs || logitRows.Length != n) return 0;
         for (int r = 0; r < n; r++)
             if (logitRows[r] != r) return 0;
-        int bucket = 1;
-        while (bucket < n) bucket *= 2;
-        bucket = Math.Min(bucket, _maxBucket);
+        int bucket = BucketFor(n);
         return bucket >= n ? bucket : 0;
+    }
+
+    /// <summary>The power of two at or above <paramref name="numSeqs"/>, at most the largest bucket.</summary>
+    private int BucketFor(int numSeqs)
+    {
+        int bucket = 1;
+        while (bucket < numSeqs) bucket *= 2;
+        return Math.Min(bucket, _maxBucket);
     }
 
     private Tensor ForwardDecodeBucket(Scheduling.BatchInputs inputs, int bucket)
     {
         int blocksPerSeq = inputs.MaxBlocksPerSeq, tableLength = bucket * blocksPerSeq;
         _padded.Fill(inputs, bucket);
-        _lastDecodeRows = inputs.NumSeqs;
+        (_lastDecodeBucket, _lastDecodeRows) = (bucket, inputs.NumSeqs);
         _backend.CopyToDevice<int>(_padded.TokenIds.AsSpan(0, bucket), _tokenIds.SliceRows(0, bucket));
         _backend.CopyToDevice<int>(_padded.Positions.AsSpan(0, bucket), _positions.SliceRows(0, bucket));
         _backend.CopyToDevice<int>(_padded.SlotMapping.AsSpan(0, bucket), _slotMapping.SliceRows(0, bucket));
@@ -68,14 +76,14 @@ public sealed partial class ModelRunner
 
     /// <summary>
     /// Replays the captured graph of the bucket that <paramref name="numSeqs"/> decoding sequences use, back to back,
-    /// on its last step's inputs (it rewrites the same cache slots and logits); null when that bucket has no graph.
+    /// on its last step's inputs (it rewrites the same cache slots and logits); null when that bucket has no graph or
+    /// the last decode step was another bucket's.
     /// </summary>
     public GraphReplayTiming? TimeDecodeGraph(int numSeqs, int replays)
     {
         if (_cuda is null || replays < 1) return null;
-        int bucket = 1;
-        while (bucket < numSeqs) bucket *= 2;
-        if (!_graphs.TryGetValue(Math.Min(bucket, _maxBucket), out var captured)) return null;
+        int bucket = BucketFor(numSeqs);
+        if (bucket != _lastDecodeBucket || !_graphs.TryGetValue(bucket, out var captured)) return null;
         _cuda.Replay(captured.Graph);
         _cuda.Synchronize();
         long start = Stopwatch.GetTimestamp();
@@ -83,7 +91,7 @@ public sealed partial class ModelRunner
         double launchMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / replays;
         _cuda.Synchronize();
         double replayMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / replays;
-        return new GraphReplayTiming(Math.Min(bucket, _maxBucket), captured.Graph.NumNodes, launchMs, replayMs, _lastDecodeRows);
+        return new GraphReplayTiming(bucket, captured.Graph.NumNodes, launchMs, replayMs, _lastDecodeRows);
     }
 
     /// <summary>Counts a bucket's eager steps (the first ones run eagerly, then the graph is captured).</summary>

@@ -27,6 +27,13 @@ public interface IBackend : IDisposable
     Tensor UploadWeight(Tensor host);
 
     /// <summary>
+    /// <see cref="UploadWeight"/> for the parts of one fused projection (q|k|v, gate|up: same input features). A GPU
+    /// backend places them back to back in one allocation, so that one GEMM covers all of them (see
+    /// <see cref="LinearWeight.PartsAreContiguous"/>); the default uploads each part on its own.
+    /// </summary>
+    Tensor[] UploadFusedWeight(IReadOnlyList<Tensor> hostParts) => hostParts.Select(UploadWeight).ToArray();
+
+    /// <summary>
     /// <see cref="UploadWeight"/> for every tensor of a quantized matrix (data, scales, zeros, permutation).
     /// Backends that cannot run <paramref name="host"/>'s format throw a <see cref="HearthException"/> naming it.
     /// </summary>

@@ -77,6 +77,21 @@ public sealed class LinearWeight
 
     public int OutFeatures { get; }
 
+    /// <summary>
+    /// True when the dense parts lie back to back in memory (one [OutFeatures, InFeatures] matrix, as
+    /// <see cref="IBackend.UploadFusedWeight"/> places them on a GPU), so that one product covers every part.
+    /// </summary>
+    public bool PartsAreContiguous
+    {
+        get
+        {
+            if (Parts.Count == 0) return false;
+            for (int p = 1; p < Parts.Count; p++)
+                if (Parts[p].DType != Parts[0].DType || Parts[p].Data != Parts[p - 1].Data + (nint)Parts[p - 1].SizeBytes) return false;
+            return true;
+        }
+    }
+
     /// <summary>The dense parts' dtype, or the first quantized part's data dtype.</summary>
     public DType DType => IsQuantized ? QuantizedParts[0].Data.DType : Parts[0].DType;
 

@@ -58,7 +58,14 @@ internal sealed unsafe class BackendPair : IDisposable
     }
 
     /// <summary>A host weight tensor (F32, F16 or BF16 in native memory that lives until Dispose) passed through UploadWeight.</summary>
-    public Tensor Weight(IBackend backend, float[] values, Shape shape, DType hostDType)
+    public Tensor Weight(IBackend backend, float[] values, Shape shape, DType hostDType) =>
+        backend.UploadWeight(HostWeight(values, shape, hostDType));
+
+    /// <summary>The parts of one fused projection passed through <see cref="IBackend.UploadFusedWeight"/>.</summary>
+    public Tensor[] FusedWeight(IBackend backend, float[][] parts, Shape[] shapes, DType hostDType) =>
+        backend.UploadFusedWeight(parts.Select((values, i) => HostWeight(values, shapes[i], hostDType)).ToArray());
+
+    private Tensor HostWeight(float[] values, Shape shape, DType hostDType)
     {
         nint block = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(64, values.Length * hostDType.ElementSizeBytes()), 64);
         _hostBlocks.Add(block);
@@ -73,7 +80,7 @@ internal sealed unsafe class BackendPair : IDisposable
             var bits = new Span<ushort>((void*)block, values.Length);
             for (int i = 0; i < values.Length; i++) bits[i] = BFloat16Bits.FromSingle(values[i]);
         }
-        return backend.UploadWeight(new Tensor(block, hostDType, shape));
+        return new Tensor(block, hostDType, shape);
     }
 
     public float[] Download(IBackend backend, Tensor tensor)

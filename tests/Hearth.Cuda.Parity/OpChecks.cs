@@ -23,6 +23,10 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         foreach (var (rows, inF, parts) in new[] { (1, 257, new[] { 131 }), (3, 96, new[] { 37, 19, 19 }), (17, 1024, new[] { 512, 128, 128 }), (64, 200, new[] { 300, 300 }),
             (2, 512, new[] { 384, 64, 64 }), (4, 1024, new[] { 700 }), (1, 2048, new[] { 1000, 1000 }), (4, 17408, new[] { 96 }) })
             Guard($"linear bf16 rows={rows} in={inF} parts=[{string.Join(",", parts)}]", () => Linear(rows, inF, parts, DType.BF16, withBias: false));
+        // Parts uploaded as one fused projection: one GEMM over all of them (the decode rows above the GEMV's and prefill).
+        foreach (var (rows, inF, parts) in new[] { (32, 512, new[] { 384, 64, 64 }), (17, 1024, new[] { 512, 128, 128 }), (64, 200, new[] { 300, 300 }), (2, 96, new[] { 37, 19, 19 }) })
+            Guard($"linear bf16 fused rows={rows} in={inF} parts=[{string.Join(",", parts)}]", () => Linear(rows, inF, parts, DType.BF16, withBias: false, fused: true));
+        Guard("linear fused bias host-F32 rows=33 in=40 parts=[13,7]", () => Linear(33, 40, [13, 7], DType.BF16, withBias: true, DType.F32, fused: true));
         Guard("linear f32-out rows=2 in=64 out=1003 (lm_head)", () => Linear(2, 64, [1003], DType.F32, withBias: false));
         Guard("linear f32-out rows=1 in=64 out=151936 (parrot lm_head)", () => Linear(1, 64, [151936], DType.F32, withBias: false));
         Guard("linear bias rows=4 in=40 parts=[13,7]", () => Linear(4, 40, [13, 7], DType.BF16, withBias: true));
@@ -92,7 +96,7 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         report.Compare($"add_rms_norm [{rows}, {dim}] output", refOut, gpuOut, TwoRoundings, 2e-3);
     }
 
-    private void Linear(int rows, int inFeatures, int[] partSizes, DType outputType, bool withBias, DType hostWeightType = DType.BF16)
+    private void Linear(int rows, int inFeatures, int[] partSizes, DType outputType, bool withBias, DType hostWeightType = DType.BF16, bool fused = false)
     {
         float[] x = random.Uniform((long)rows * inFeatures);
         var parts = partSizes.Select(n => random.Uniform((long)n * inFeatures, -0.2f, 0.2f)).ToArray();
@@ -100,15 +104,19 @@ internal sealed class OpChecks(BackendPair pair, ParityReport report, RandomData
         float[]? bias = withBias ? random.Uniform(outFeatures) : null;
         float[] Run(IBackend b)
         {
-            var tensors = parts.Select((p, i) => pair.Weight(b, p, new Shape(partSizes[i], inFeatures), hostWeightType)).ToArray();
+            var shapes = partSizes.Select(n => new Shape(n, inFeatures)).ToArray();
+            var tensors = fused
+                ? pair.FusedWeight(b, parts, shapes, hostWeightType)
+                : parts.Select((p, i) => pair.Weight(b, p, shapes[i], hostWeightType)).ToArray();
             Tensor? biasTensor = bias is null ? null : pair.Weight(b, bias, new Shape(outFeatures), DType.BF16);
             var weight = new LinearWeight(WeightFormat.Dense, tensors, biasTensor);
+            if (fused && b == Gpu && !weight.PartsAreContiguous) throw new InvalidOperationException("UploadFusedWeight did not place the parts back to back");
             DType outType = outputType == DType.F32 ? DType.F32 : b.ActivationDType;
             var output = pair.Zeros(b, new Shape(rows, outFeatures), outType);
             b.Linear(pair.Activation(b, x, new Shape(rows, inFeatures)), weight, output);
             return pair.Download(b, output);
         }
-        string name = $"linear {(outputType == DType.F32 ? "f32-out" : "bf16")} rows={rows} in={inFeatures} parts=[{string.Join(",", partSizes)}]{(withBias ? " bias" : "")}{(hostWeightType != DType.BF16 ? $" host-{hostWeightType}" : "")}";
+        string name = $"linear {(outputType == DType.F32 ? "f32-out" : "bf16")}{(fused ? " fused" : "")} rows={rows} in={inFeatures} parts=[{string.Join(",", partSizes)}]{(withBias ? " bias" : "")}{(hostWeightType != DType.BF16 ? $" host-{hostWeightType}" : "")}";
         if (outputType == DType.F32) report.Compare(name, Run(Ref), Run(Gpu), 1e-3, 1e-3);
         else report.Compare(name, Run(Ref), Run(Gpu), OneRounding, 2e-3);
     }

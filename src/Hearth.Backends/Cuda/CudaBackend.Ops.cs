@@ -90,16 +90,23 @@ public sealed unsafe partial class CudaBackend
         bool outputF32 = output.DType == DType.F32;
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
-        // One GEMM per fused part, each writing its column slice through the output's leading dimension.
+        // One GEMM for parts uploaded back to back, else one per fused part, each writing its column slice through the
+        // output's leading dimension.
         if (weight.IsQuantized) LinearQuantized(input, weight, output, rows);
         else if (!TryGemv(input, weight, output, rows))
         {
-            for (int p = 0; p < weight.Parts.Count; p++)
+            if (weight.PartsAreContiguous)
             {
-                var part = weight.Parts[p];
-                int partOut = part.Shape[0];
-                _gemm.Run(part.Data, input.Data, output.Data + (nint)column * elementBytes, partOut, rows, inFeatures, outFeatures, outputF32);
-                column += partOut;
+                _gemm.Run(weight.Parts[0].Data, input.Data, output.Data, outFeatures, rows, inFeatures, outFeatures, outputF32);
+            }
+            else
+            {
+                for (int p = 0; p < weight.Parts.Count; p++)
+                {
+                    int partOut = weight.Parts[p].Shape[0];
+                    _gemm.Run(weight.Parts[p].Data, input.Data, output.Data + (nint)column * elementBytes, partOut, rows, inFeatures, outFeatures, outputF32);
+                    column += partOut;
+                }
             }
         }
         if (weight.Bias is { } bias)

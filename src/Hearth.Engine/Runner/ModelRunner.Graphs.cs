@@ -18,6 +18,12 @@ public sealed partial class ModelRunner
     private readonly Dictionary<int, BucketStats> _bucketStats = [];
     private const int EagerStepsBeforeCapture = 2;
     private const int JudgeRounds = 2;
+
+    /// <summary>
+    /// Decode steps of one bucket before its graph replays as a matter of course: the eager ones, the capture and the
+    /// judged first replay (which re-runs the step four more times). A benchmark warms each bucket up this long.
+    /// </summary>
+    public const int DecodeStepsBeforeSteadyState = EagerStepsBeforeCapture + 2;
     private bool _useGraphs;
     // The last decode step staged for a graph: its bucket and its sequences. Only that bucket's graph finds
     // coherent inputs in the device buffers (a smaller bucket's step since has overwritten their leading rows).

@@ -84,7 +84,7 @@ public static class GgufQwen3Loader
         {
             var infos = parts.Select(p => Info(p.Name, new Shape(p.OutFeatures, inFeatures))).ToArray();
             if (infos.All(i => !GgufBlockLayout.IsQuantized(i.Type)) && infos.Select(i => i.Type).Distinct().Count() == 1)
-                return new LinearWeight(WeightFormat.Dense, infos.Select(i => backend.UploadWeight(file.GetPlainTensor(i))).ToArray(), bias);
+                return new LinearWeight(WeightFormat.Dense, backend.UploadFusedWeight(infos.Select(file.GetPlainTensor).ToArray()), bias);
             var matrices = new QuantizedMatrix[infos.Length];
             for (int p = 0; p < infos.Length; p++)
             {

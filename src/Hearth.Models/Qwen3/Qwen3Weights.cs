@@ -162,7 +162,7 @@ public sealed partial class Qwen3Weights : IDisposable
         public LinearWeight Linear(Tensor? bias, params (string Module, int Out, int In)[] modules)
         {
             if (quantization is null)
-                return new LinearWeight(WeightFormat.Dense, modules.Select(m => Weight(m.Module + ".weight", new Shape(m.Out, m.In))).ToArray(), bias);
+                return new LinearWeight(WeightFormat.Dense, backend.UploadFusedWeight(modules.Select(m => Host(m.Module + ".weight", new Shape(m.Out, m.In))).ToArray()), bias);
             var parts = new QuantizedMatrix[modules.Length];
             bool anyQuantized = false;
             for (int i = 0; i < modules.Length; i++)

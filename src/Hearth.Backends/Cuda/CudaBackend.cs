@@ -119,6 +119,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (hostParts.Count == 0) return [];
+        if (!FuseUploads) return hostParts.Select(UploadWeight).ToArray();
         var deviceType = DeviceTypeOf(hostParts[0].DType);
         foreach (var part in hostParts)
             if (DeviceTypeOf(part.DType) != deviceType || part.Shape.Rank != 2 || part.Shape[1] != hostParts[0].Shape[1])
@@ -137,6 +138,9 @@ public sealed unsafe partial class CudaBackend : IBackend
         }
         return parts;
     }
+
+    /// <summary>Upload fused projections into one allocation (HEARTH_CUDA_FUSED_UPLOAD=0: one per part, for A/B runs).</summary>
+    private static bool FuseUploads => Environment.GetEnvironmentVariable("HEARTH_CUDA_FUSED_UPLOAD") != "0";
 
     private static DType DeviceTypeOf(DType host) => host is DType.BF16 or DType.F16 or DType.F32 ? DType.BF16 : host;
 

@@ -101,6 +101,7 @@ using (cuda)
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         PdlChecks.Run(cuda, report, random);
+        ArgMaxChecks.Run(cuda, report, random);
         bool w8a8 = cuda.UseFp8W8A8;
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();

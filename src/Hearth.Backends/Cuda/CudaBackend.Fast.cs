@@ -18,7 +18,7 @@ public sealed unsafe partial class CudaBackend
     private const int DecodeMaxSplits = 32;
     private const int FlashQueryTile = 64;
 
-    private nint _gemv, _decodeCombine, _flash64, _flash128, _flashLdm64, _flashLdm128, _argMax;
+    private nint _gemv, _decodeCombine, _flash64, _flash128, _flashLdm64, _flashLdm128;
     private nint _flashFp8_64, _flashFp8_128, _flashLdmFp8_64, _flashLdmFp8_128;
     private readonly Dictionary<int, nint> _decodeSplit = [];
     private CudaBuffer? _decodeWorkspace;
@@ -43,10 +43,18 @@ public sealed unsafe partial class CudaBackend
 
     internal void MakeCurrent() => _device.MakeCurrent();
 
+    internal nint Stream => _device.Stream;
+
+    /// <summary><paramref name="count"/> timing events on this backend's stream (for profiling; the caller disposes them).</summary>
+    public CudaEventTimer CreateEventTimer(int count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new CudaEventTimer(this, count);
+    }
+
     private void LoadFastFunctions()
     {
         _gemv = Function("gemv_bf16");
-        _argMax = Function("argmax_rows_f32");
         foreach (int dim in new[] { 32, 64, 128, 256 }) _decodeSplit[dim] = Function($"decode_attention_split_d{dim}");
         _decodeCombine = Function("decode_attention_combine");
         _flash64 = Function("flash_prefill_d64");
@@ -97,17 +105,6 @@ public sealed unsafe partial class CudaBackend
         CuDriver.Check(CuDriver.cuGraphLaunch(graph.Exec, _device.Stream), "cuGraphLaunch");
     }
 
-    /// <summary>Greedy sampling on the GPU: ids[r] = the first index of the largest value of logits row r. logits [rows, vocab] F32; ids [rows] I32.</summary>
-    public void ArgMaxRows(Tensor logits, Tensor ids)
-    {
-        Require(logits, DType.F32, nameof(logits));
-        Require(ids, DType.I32, nameof(ids));
-        int rows = logits.Shape[0], vocab = (int)(logits.NumElements / Math.Max(1, rows));
-        if (ids.NumElements < rows) throw new ArgumentException($"ids {ids.Shape} has fewer than {rows} rows");
-        nint logitsPtr = logits.Data, idsPtr = ids.Data;
-        void** args = stackalloc void*[] { &logitsPtr, &vocab, &idsPtr };
-        Launch(_argMax, (uint)rows, 1, 1024, 0, args);
-    }
 
     private bool TryGemv(Tensor input, LinearWeight weight, Tensor output, int rows)
     {

@@ -31,6 +31,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         _gemm = new CublasLtGemm(device);
         LoadFunctions();
         LoadFastFunctions();
+        LoadArgMaxFunctions();
         LoadQuantFunctions();
         LoadRopeFusionFunctions();
         LoadProgrammaticLaunchKernels();
@@ -268,6 +269,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         foreach (var weight in _weights) weight.Dispose();
         _weights.Clear();
         _decodeWorkspace?.Dispose();
+        _argMaxWorkspace?.Dispose();
         _fusedWorkspace?.Dispose();
         DisposeQuant();
         _gemm.Dispose();

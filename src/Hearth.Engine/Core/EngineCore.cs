@@ -298,7 +298,7 @@ public sealed partial class EngineCore : IDisposable
 
     public void Dispose()
     {
-        if (_profile is not null) Console.Error.Write(_profile.Format());
+        if (_profile is not null) Console.Error.Write(_profile.Format() + _runner.GpuProfileText);
         _runner.Dispose();
         _cache.Dispose();
     }

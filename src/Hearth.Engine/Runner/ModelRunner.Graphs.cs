@@ -63,6 +63,7 @@ public sealed partial class ModelRunner
         _backend.CopyToDevice<int>(inputs.BlockTables.AsSpan(0, tableLength), _blockTables.SliceRows(0, tableLength));
         _backend.CopyToDevice<int>(_padded.Rows.AsSpan(0, bucket), _logitRows.SliceRows(0, bucket));
         Profile?.Mark(Core.StepPhase.Upload);
+        if (_markGpu) _gpuTimes!.Record(GpuMark.Uploaded);
 
         var stats = Stats(bucket);
         if (_graphs.TryGetValue(bucket, out var captured) && (stats.Judged || KeepGraph(bucket, captured.Graph, blocksPerSeq)))
@@ -158,6 +159,7 @@ public sealed partial class ModelRunner
         _metadata.BlockTables = _blockTables.SliceRows(0, bucket * blocksPerSeq).Reshape(new Shape(bucket, blocksPerSeq));
         _metadata.SlotMapping = _slotMapping.SliceRows(0, bucket);
         _metadata.Positions = _positions.SliceRows(0, bucket);
+        _cuda!.BeginForward(bucket);
         return _model.Forward(_tokenIds.SliceRows(0, bucket), _metadata, _logitRows.SliceRows(0, bucket), _cache.Layers);
     }
 

@@ -53,7 +53,22 @@ public sealed partial class ModelRunner : IDisposable
     public int VocabSize => _model.VocabSize;
 
     /// <summary>Where <see cref="RunGreedy"/> marks its phases (HEARTH_STEP_PROFILE); null: nowhere.</summary>
-    internal Core.StepProfile? Profile { get; init; }
+    internal Core.StepProfile? Profile
+    {
+        get => _profile;
+        init
+        {
+            _profile = value;
+            if (value is not null && _cuda is not null) _gpuTimes = new GpuStepTimes(_cuda);
+        }
+    }
+
+    private readonly Core.StepProfile? _profile;
+    private readonly GpuStepTimes? _gpuTimes;
+    private bool _markGpu;
+
+    /// <summary>The GPU side of the step profile (empty without one).</summary>
+    internal string GpuProfileText => _gpuTimes?.Format() ?? "";
 
     public PagedKvCache Cache => _cache;
 
@@ -103,11 +118,15 @@ public sealed partial class ModelRunner : IDisposable
         int bucket;
         if (_cuda is not null)
         {
+            _markGpu = _gpuTimes is not null;
+            _gpuTimes?.Record(GpuMark.Start);
             // Outside the captured graph: the graphs replay the forward pass alone.
             var logits = Forward(inputs, logitRows, out bucket);
             Profile?.Mark(Core.StepPhase.Launch);
+            _gpuTimes?.Record(GpuMark.Launched);
             _cuda.ArgMaxRows(logits.SliceRows(0, rows), ids);
             Profile?.Mark(Core.StepPhase.Pick);
+            _gpuTimes?.Record(GpuMark.Picked);
         }
         else
         {
@@ -117,6 +136,15 @@ public sealed partial class ModelRunner : IDisposable
         }
         _backend.CopyToHost<int>(ids, tokens[..rows]);
         Profile?.Mark(Core.StepPhase.Wait);
+        if (_markGpu)
+        {
+            // Recorded after the copy returned, so it completes at once: the copy's end to the next step's start is idle.
+            _gpuTimes!.Record(GpuMark.Copied);
+            _cuda!.Synchronize();
+            if (bucket > 0) _gpuTimes.EndStep(bucket);
+            else _gpuTimes.Interrupt();
+            _markGpu = false;
+        }
         if (bucket > 0) CountEagerStep(bucket);
     }
 
@@ -125,6 +153,7 @@ public sealed partial class ModelRunner : IDisposable
     {
         int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
         if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
+        if (!_markGpu) _gpuTimes?.Interrupt();
         if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
 
         bucket = greedyIds is null ? DecodeBucket(inputs, logitRows) : 0;
@@ -149,6 +178,7 @@ public sealed partial class ModelRunner : IDisposable
         int lastRow = n - 1;
         ReadOnlySpan<int> rowsToCompute = rows == 0 ? new ReadOnlySpan<int>(in lastRow) : logitRows;
         _backend.CopyToDevice(rowsToCompute, _logitRows.SliceRows(0, rowsToCompute.Length));
+        _cuda?.BeginForward(n);
         return _model.Forward(_tokenIds.SliceRows(0, n), _metadata, _logitRows.SliceRows(0, rowsToCompute.Length), _cache.Layers,
             rows == 0 ? null : greedyIds);
     }
@@ -163,6 +193,7 @@ public sealed partial class ModelRunner : IDisposable
 
     public void Dispose()
     {
+        _gpuTimes?.Dispose();
         DisposeGraphs();
         DisposeSampling();
         foreach (var buffer in _buffers) buffer.Dispose();

@@ -73,6 +73,32 @@ __device__ float block_max(float v, float* scratch)
 // The first index of the largest value of a row, for every thread of the block (NaN never wins; an all-NaN or
 // all -inf row gives 0). values/indices: 32 shared slots each; blockDim.x a multiple of 32. Greedy sampling
 // (sampling.cu) and argmax_rows_f32 (elementwise.cu) share it so that both pick the same token.
+// The (value, index) pair of a warp with the largest value, the lowest index among equal ones, in every lane.
+__device__ __forceinline__ void warp_reduce_argmax(float& best, int& index)
+{
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
+        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
+        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
+    }
+}
+
+// The block's best (value, index) of every thread's pair (index 0x7fffffff: none), in every lane of every warp;
+// values/indices: 32 floats and ints of shared memory. Returns the index, 0 when no value was a number.
+__device__ int block_reduce_argmax(float& best, int& index, float* values, int* indices)
+{
+    warp_reduce_argmax(best, index);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
+    __syncthreads();
+    if (lane == 0) { values[warp] = best; indices[warp] = index; }
+    __syncthreads();
+    best = lane < numWarps ? values[lane] : HEARTH_NEG_INF;
+    index = lane < numWarps ? indices[lane] : 0x7fffffff;
+    warp_reduce_argmax(best, index);
+    return index == 0x7fffffff ? 0 : index;
+}
+
 __device__ int block_argmax(const float* row, int vocab, float* values, int* indices)
 {
     float best = HEARTH_NEG_INF;
@@ -82,25 +108,7 @@ __device__ int block_argmax(const float* row, int vocab, float* values, int* ind
         float v = row[i];
         if (v > best) { best = v; index = i; }
     }
-    for (int offset = 16; offset > 0; offset >>= 1)
-    {
-        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
-        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
-        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
-    }
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) { values[warp] = best; indices[warp] = index; }
-    __syncthreads();
-    best = lane < numWarps ? values[lane] : HEARTH_NEG_INF;
-    index = lane < numWarps ? indices[lane] : 0x7fffffff;
-    for (int offset = 16; offset > 0; offset >>= 1)
-    {
-        float otherValue = __shfl_xor_sync(0xffffffffu, best, offset);
-        int otherIndex = __shfl_xor_sync(0xffffffffu, index, offset);
-        if (otherValue > best || (otherValue == best && otherIndex < index)) { best = otherValue; index = otherIndex; }
-    }
-    return index == 0x7fffffff ? 0 : index;
+    return block_reduce_argmax(best, index, values, indices);
 }
 
 // The end of a split decode attention block (decode_fused.cu, decode_mma.cu): every warp has stored its

@@ -94,6 +94,7 @@ public sealed unsafe partial class CudaBackend
         bool outputF32 = output.DType == DType.F32;
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
+        if (TryMixedKQuantGemv(input, weight, output, rows)) return;   // GGUF Q4_K|Q6_K mixes (CudaBackend.KQuantMixed.cs)
         var matrices = weight.QuantizedParts;
         bool gemv = UseQuantGemv && rows <= QuantGemvChunkedMaxRows && input.Data % 16 == 0;
         Span<CudaQuantPart?> group = [null, null, null];

@@ -26,6 +26,7 @@ internal static class GgufStepTiming
     {
         Console.WriteLine($"GGUF Q4_K_M decode step op by op (14B shape, batch 1, random blocks, graph replay, PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}):");
         bool savedMixed = cuda.UseMixedKQuantGemv;
+        int savedRing = cuda.KQuantRingMaxTiles;
         var random = new RandomData(11);
         try
         {
@@ -53,9 +54,11 @@ internal static class GgufStepTiming
             var step = new StepBuffers(cuda, memory);
             foreach (var (kind, copies) in new[] { ("Q4_K layer", q4), ("Q6_K layer", q6) })
             {
-                foreach (bool mixed in kind == "Q6_K layer" ? new[] { false, true } : [true])
+                foreach (var (mixed, ring) in new[] { (false, false), (true, false), (true, true) })
                 {
+                    if (mixed && kind == "Q4_K layer" && !ring) continue;   // nothing mixes there
                     cuda.UseMixedKQuantGemv = mixed;
+                    cuda.KQuantRingMaxTiles = ring ? savedRing : 0;
                     var parts = new List<string>();
                     for (int op = 0; op < OpNames.Length; op++)
                     {
@@ -64,11 +67,12 @@ internal static class GgufStepTiming
                         parts.Add($"{OpNames[op]} {s * 1e6:F1} us ({copies[0].Bytes[op] / s / 1e9:F0} GB/s)");
                     }
                     double all = PerCopy(cuda, c => { for (int op = 0; op < OpNames.Length; op++) step.RunLinear(copies[c].Linears, op); });
-                    string label = kind + (kind == "Q6_K layer" ? mixed ? ", q|k|v one launch" : ", q|k|v per family" : "");
+                    string label = kind + (kind == "Q6_K layer" ? mixed ? ", q|k|v one launch" : ", q|k|v per family" : "") + (ring ? ", g4 ring" : ", g4 registers");
                     Console.WriteLine($"  {label,-32} " + string.Join("  ", parts) + $"  | 4 linears {all * 1e6:F1} us ({copies[0].Bytes.Sum() / all / 1e9:F0} GB/s)");
                 }
             }
             cuda.UseMixedKQuantGemv = savedMixed;
+            cuda.KQuantRingMaxTiles = savedRing;
 
             double head = GraphTiming.SecondsPerReplay(cuda, () => cuda.Linear(step.Normed, lmHeadWeight, step.Logits), Replays);
             double pick = GraphTiming.SecondsPerReplay(cuda, () => cuda.ArgMaxRows(step.Logits, step.Ids), Replays);
@@ -78,12 +82,14 @@ internal static class GgufStepTiming
             double rest = GraphTiming.SecondsPerReplay(cuda, () => { for (int l = 0; l < Layers; l++) step.RunAttentionAndNorms(l); }, Replays) / Layers;
             Console.WriteLine($"  per layer besides the linears (q/k norm+rope+kv write, attention at {Context}, 2 add+rmsnorm): {rest * 1e6:F1} us");
 
-            foreach (bool mixed in new[] { false, true, false, true })
-            {
-                cuda.UseMixedKQuantGemv = mixed;
-                double seconds = GraphTiming.SecondsPerReplay(cuda, () => step.RunStep(q6Layer, q4, q6, lmHeadWeight, embedding), StepReplays);
-                Console.WriteLine($"  whole step, q|k|v {(mixed ? "one launch " : "per family")}: {seconds * 1e3:F3} ms ({1 / seconds:F1} tok/s)");
-            }
+            for (int round = 0; round < 2; round++)
+                foreach (var (mixed, ring) in new[] { (false, false), (true, false), (true, true) })
+                {
+                    cuda.UseMixedKQuantGemv = mixed;
+                    cuda.KQuantRingMaxTiles = ring ? savedRing : 0;
+                    double seconds = GraphTiming.SecondsPerReplay(cuda, () => step.RunStep(q6Layer, q4, q6, lmHeadWeight, embedding), StepReplays);
+                    Console.WriteLine($"  whole step, q|k|v {(mixed ? "one launch " : "per family")}, g4 {(ring ? "ring (few tiles)" : "registers")}: {seconds * 1e3:F3} ms ({1 / seconds:F1} tok/s)");
+                }
         }
         catch (Exception e) when (e is HearthException or ArgumentException or InvalidOperationException)
         {
@@ -92,6 +98,7 @@ internal static class GgufStepTiming
         finally
         {
             cuda.UseMixedKQuantGemv = savedMixed;
+            cuda.KQuantRingMaxTiles = savedRing;
         }
     }
 

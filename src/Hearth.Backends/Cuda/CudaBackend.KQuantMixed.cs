@@ -19,6 +19,27 @@ public sealed unsafe partial class CudaBackend
     public long NumMixedKQuantLaunches { get; private set; }
 
     /// <summary>
+    /// GGUF g4 launches (Q4_0, Q4_K) of at most this many 16-row tiles stream through the cp.async ring instead of
+    /// registers (gemv_g4_ring_stream, and the g4 parts of gemv_g4g8_stream): with few blocks an SM the register
+    /// stream's two stages a warp leave too few bytes in flight. Default 4 per SM (q|k|v, o and down at the 14B shape;
+    /// gate|up's 2,176 tiles keep registers); HEARTH_CUDA_KQUANT_RING_TILES sets it, 0 = never.
+    /// </summary>
+    public int KQuantRingMaxTiles { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_KQUANT_RING_TILES"), out int tiles) ? tiles : -1;
+
+    private nint _g4RingStream;
+
+    private bool UsesKQuantRing(long tiles) => tiles <= (KQuantRingMaxTiles >= 0 ? KQuantRingMaxTiles : 4L * _device.NumMultiprocessors);
+
+    /// <summary>The streaming kernel for a launch of <paramref name="first"/>'s family: GGUF g4 with few tiles takes the ring.</summary>
+    private nint StreamKernelFor(CudaQuantPart first, long tiles, nint registerKernel)
+    {
+        if (first.Family != CudaQuantFamily.G4 || first.Format is not (WeightFormat.Q4_K or WeightFormat.Q4_0) || !UsesKQuantRing(tiles)) return registerKernel;
+        if (_g4RingStream == 0) _g4RingStream = Function("gemv_g4_ring_stream");
+        return _g4RingStream;
+    }
+
+    /// <summary>
     /// Whether fused parts can share one gemv_g4g8_stream launch: two or three parts, both families g4 and g8 present
     /// (one family alone already shares a launch), every part unpermuted, of the same k, in a shape the streaming GEMV
     /// takes, and one group size per family (the kernel takes one for each).
@@ -65,7 +86,8 @@ public sealed unsafe partial class CudaBackend
         int m = rows, outF32 = output.DType == DType.F32 ? 1 : 0;
         long ldOut = weight.OutFeatures;
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group4, &group8, &g8Mask, &x, &m, &outPtr, &ldOut, &outF32 };
+        int g4Ring = UsesKQuantRing(tiles) ? 1 : 0;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group4, &group8, &g8Mask, &g4Ring, &x, &m, &outPtr, &ldOut, &outF32 };
         Launch(_mixedKQuantStream, (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
         NumMixedKQuantLaunches++;
         return true;

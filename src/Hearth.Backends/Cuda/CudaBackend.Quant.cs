@@ -147,7 +147,7 @@ public sealed unsafe partial class CudaBackend
             chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
-            if (stream && chunkRows <= QuantStreamMaxRows) Launch(kernels.Stream, (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
+            if (stream && chunkRows <= QuantStreamMaxRows) Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
             else Launch(kernels.Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
         }
     }

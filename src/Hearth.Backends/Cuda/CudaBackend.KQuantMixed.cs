@@ -20,21 +20,30 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>
     /// GGUF g4 launches (Q4_0, Q4_K) of at most this many 16-row tiles stream through the cp.async ring instead of
-    /// registers (gemv_g4_ring_stream, and the g4 parts of gemv_g4g8_stream): with few blocks an SM the register
-    /// stream's two stages a warp leave too few bytes in flight. Default 4 per SM (q|k|v, o and down at the 14B shape;
-    /// gate|up's 2,176 tiles keep registers); HEARTH_CUDA_KQUANT_RING_TILES sets it, 0 = never.
+    /// registers (gemv_g4_ring_stream, and the g4 parts of gemv_g4g8_stream) when their k is long or they mix families
+    /// (<see cref="UsesKQuantRing(long, int, bool, int, int)"/>). Default 4 per SM; HEARTH_CUDA_KQUANT_RING_TILES sets
+    /// it, 0 = never.
     /// </summary>
     public int KQuantRingMaxTiles { get; set; } =
         int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_KQUANT_RING_TILES"), out int tiles) ? tiles : -1;
 
     private nint _g4RingStream;
 
-    private bool UsesKQuantRing(long tiles) => tiles <= (KQuantRingMaxTiles >= 0 ? KQuantRingMaxTiles : 4L * _device.NumMultiprocessors);
+    /// <summary>
+    /// Session 7 on the H100 (GgufStepTiming, µs at the 14B shape): the ring took the Q4_K down (320 tiles, k = 17408)
+    /// from 33.7 to 28.2, where the register stream's two stages a warp keep too few bytes in flight at 2.4 blocks an
+    /// SM; the Q4_K q|k|v alone (448 tiles, k = 5120) went the other way, 12.5 to 17.3, and o (320 tiles, k = 5120)
+    /// 11.4 to 11.1. So: few tiles and a long k, or a mixed launch (ring 21.2, registers 20.9: even, and the ring is the
+    /// combination the parity run checked).
+    /// </summary>
+    internal static bool UsesKQuantRing(long tiles, int k, bool mixesFamilies, int maxTiles, int multiprocessors) =>
+        tiles <= (maxTiles >= 0 ? maxTiles : 4L * multiprocessors) && (k >= 8192 || mixesFamilies);
 
     /// <summary>The streaming kernel for a launch of <paramref name="first"/>'s family: GGUF g4 with few tiles takes the ring.</summary>
     private nint StreamKernelFor(CudaQuantPart first, long tiles, nint registerKernel)
     {
-        if (first.Family != CudaQuantFamily.G4 || first.Format is not (WeightFormat.Q4_K or WeightFormat.Q4_0) || !UsesKQuantRing(tiles)) return registerKernel;
+        if (first.Family != CudaQuantFamily.G4 || first.Format is not (WeightFormat.Q4_K or WeightFormat.Q4_0)
+            || !UsesKQuantRing(tiles, first.InFeatures, mixesFamilies: false, KQuantRingMaxTiles, _device.NumMultiprocessors)) return registerKernel;
         if (_g4RingStream == 0) _g4RingStream = Function("gemv_g4_ring_stream");
         return _g4RingStream;
     }
@@ -86,7 +95,7 @@ public sealed unsafe partial class CudaBackend
         int m = rows, outF32 = output.DType == DType.F32 ? 1 : 0;
         long ldOut = weight.OutFeatures;
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
-        int g4Ring = UsesKQuantRing(tiles) ? 1 : 0;
+        int g4Ring = UsesKQuantRing(tiles, k, mixesFamilies: true, KQuantRingMaxTiles, _device.NumMultiprocessors) ? 1 : 0;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group4, &group8, &g8Mask, &g4Ring, &x, &m, &outPtr, &ldOut, &outF32 };
         Launch(_mixedKQuantStream, (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
         NumMixedKQuantLaunches++;

@@ -21,6 +21,8 @@ bool att2 = false;
 bool pdlTiming = false;
 bool gapTiming = false;
 bool siluTiming = false;
+bool ggufTiming = false;
+bool ggufOnly = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -39,6 +41,8 @@ for (int i = 0; i < args.Length; i++)
         case "--pdl-timing": pdlTiming = true; break;
         case "--gap-timing": gapTiming = true; break;
         case "--silu-timing": siluTiming = true; break;
+        case "--gguf-timing": ggufTiming = true; break;
+        case "--gguf-only": ggufOnly = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -79,6 +83,15 @@ using (cuda)
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (ggufOnly)   // session 7: the GGUF mixed-family and fused-SiLU checks and the Q4_K_M step timing only (tools/gpu/gguf_run.sh quick)
+    {
+        var ggufRandom = new RandomData(seed);
+        using (var ggufMix = new GgufMixChecks(cuda, report, ggufRandom)) ggufMix.RunAll();
+        using (var quantSilu = new QuantSiluChecks(cuda, report, ggufRandom)) quantSilu.RunAll();
+        GgufStepTiming.Run(cuda);
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
     if (gapTiming && modelDir is null)   // the step-gap timings only (tools/gpu/graph_gap.sh)
     {
         StepGapTiming.Run(cuda);
@@ -106,6 +119,7 @@ using (cuda)
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
         using (var quantSilu = new QuantSiluChecks(cuda, report, random)) quantSilu.RunAll();
+        using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();   // its own stream: the checks after it see the same data as before
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -149,6 +163,7 @@ using (cuda)
     }
     if (pdlTiming) PdlTiming.Run(cuda);
     if (siluTiming) QuantSiluTiming.Run(cuda);
+    if (ggufTiming) GgufStepTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

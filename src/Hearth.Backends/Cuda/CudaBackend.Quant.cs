@@ -94,6 +94,7 @@ public sealed unsafe partial class CudaBackend
         bool outputF32 = output.DType == DType.F32;
         int elementBytes = outputF32 ? 4 : 2;
         int column = 0;
+        if (TryMixedKQuantGemv(input, weight, output, rows)) return;   // GGUF Q4_K|Q6_K mixes (CudaBackend.KQuantMixed.cs)
         var matrices = weight.QuantizedParts;
         bool gemv = UseQuantGemv && rows <= QuantGemvChunkedMaxRows && input.Data % 16 == 0;
         Span<CudaQuantPart?> group = [null, null, null];
@@ -146,7 +147,7 @@ public sealed unsafe partial class CudaBackend
             chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
-            if (stream && chunkRows <= QuantStreamMaxRows) Launch(kernels.Stream, (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
+            if (stream && chunkRows <= QuantStreamMaxRows) Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
             else Launch(kernels.Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
         }
     }

@@ -317,3 +317,81 @@ extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_BLOCKS(FMT)) NAME
 QS_SILU_KERNEL(gemv_silu_g4_stream, 0)
 QS_SILU_KERNEL(gemv_silu_g8_stream, 1)
 QS_SILU_KERNEL(gemv_silu_f8_stream, 2)
+
+// GGUF K-quant mixes (session 7): Q4_K_M keeps attn_v in Q6_K on half the layers, so its q|k|v is g4, g4, g8. One
+// launch serves parts of both families: bit p of g8Mask says part p is g8 (group8), else g4 (group4); each block runs
+// its tile with that family's qs_tile, the unmixed kernels' exact sums (so results equal the per-family launches bit
+// for bit). The alternative, a g4 launch for q|k and a 64-block g8 launch for v, leaves half the GPU idle for v.
+template <int FMT>
+__device__ __forceinline__ float qs_tile_any(const QmParts& parts, int part, int tile, int k, int group, const bf16_t* x, int m,
+    unsigned char* smem)
+{
+    const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4;
+    if (tilesPerGroup * 8 == kt) return qs_tile<FMT, 8, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
+    if (tilesPerGroup * 4 == kt) return qs_tile<FMT, 4, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
+    if (tilesPerGroup * 2 == kt) return qs_tile<FMT, 2, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
+    return qs_tile<FMT, 1, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
+}
+
+// g4 through the cp.async ring (REG = 0) instead of registers: session 7 measured the register stream at only 1.4-1.8 TB/s
+// on launches of a few hundred tiles (o and down: 320 tiles, 2.4 blocks an SM, two stages in flight a warp), where the
+// g8 ring reached 2.4 TB/s on the same 320-tile down; gate|up (2,176 tiles) keeps the register stream.
+template <int GPS>
+__device__ __forceinline__ float qs_tile_g4_ring(const QmParts& parts, int part, int tile, int k, int group, const bf16_t* x, int m,
+    unsigned char* smem)
+{
+    return qs_tile<0, GPS, 0>(parts, part, tile, k, group, 0, 0, x, m, smem);
+}
+
+__device__ __forceinline__ float qs_tile_g4_ring_any(const QmParts& parts, int part, int tile, int k, int group, const bf16_t* x, int m,
+    unsigned char* smem)
+{
+    const int kt = 4 * QS_LOADS, tilesPerGroup = group >> 4;
+    if (tilesPerGroup * 8 == kt) return qs_tile_g4_ring<8>(parts, part, tile, k, group, x, m, smem);
+    if (tilesPerGroup * 4 == kt) return qs_tile_g4_ring<4>(parts, part, tile, k, group, x, m, smem);
+    if (tilesPerGroup * 2 == kt) return qs_tile_g4_ring<2>(parts, part, tile, k, group, x, m, smem);
+    return qs_tile_g4_ring<1>(parts, part, tile, k, group, x, m, smem);
+}
+
+#define QS_RING_SMEM_BYTES (QS_WARPS * QS_RING * QS_SLOT_BYTES)
+#define QS_MIXED_SMEM_BYTES (QS_SMEM_BYTES(0) > QS_RING_SMEM_BYTES ? QS_SMEM_BYTES(0) : QS_RING_SMEM_BYTES)
+
+__device__ __forceinline__ void qs_store(const QmParts& parts, int part, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
+{
+    int i = threadIdx.x >> 5, l = threadIdx.x & 31;
+    int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
+    if (threadIdx.x >= 128 || row >= parts.n[part] || col >= m) return;
+    size_t o = (size_t)col * ldOut + column + row;
+    if (outF32) ((float*)out)[o] = sum;
+    else ((bf16_t*)out)[o] = f32_to_bf16(sum);
+}
+
+// Parts of one launch: g8 where bit p of g8Mask is set (group8), else g4 (group4), g4 through the ring when g4Ring is 1.
+extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) gemv_g4g8_stream(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group4, int group8, int g8Mask,
+    int g4Ring, const bf16_t* x, int m, void* out, long long ldOut, int outF32)
+{
+    __shared__ __align__(16) unsigned char smem[QS_MIXED_SMEM_BYTES];
+    HEARTH_PDL_LAUNCH();
+    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
+    int tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
+    float sum = (g8Mask >> part) & 1 ? qs_tile_any<1>(parts, part, tile, k, group8, x, m, smem)
+              : g4Ring ? qs_tile_g4_ring_any(parts, part, tile, k, group4, x, m, smem)
+                       : qs_tile_any<0>(parts, part, tile, k, group4, x, m, smem);
+    qs_store(parts, part, tile, column, sum, m, out, ldOut, outF32);
+}
+
+// GGUF g4 parts alone (Q4_K o, down; q|k|v of the all-Q4_K layers) through the ring: gemv_g4_stream's arguments.
+extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) gemv_g4_ring_stream(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows,
+    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32)
+{
+    __shared__ __align__(16) unsigned char smem[QS_RING_SMEM_BYTES];
+    HEARTH_PDL_LAUNCH();
+    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
+    int tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
+    float sum = qs_tile_g4_ring_any(parts, part, tile, k, group, x, m, smem);
+    qs_store(parts, part, tile, column, sum, m, out, ldOut, outF32);
+}

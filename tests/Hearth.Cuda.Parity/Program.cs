@@ -21,6 +21,7 @@ bool att2 = false;
 bool pdlTiming = false;
 bool gapTiming = false;
 bool siluTiming = false;
+bool wideTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -39,6 +40,7 @@ for (int i = 0; i < args.Length; i++)
         case "--pdl-timing": pdlTiming = true; break;
         case "--gap-timing": gapTiming = true; break;
         case "--silu-timing": siluTiming = true; break;
+        case "--wide-timing": wideTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -105,6 +107,7 @@ using (cuda)
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
         using (var quantSilu = new QuantSiluChecks(cuda, report, random)) quantSilu.RunAll();
+        using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -148,6 +151,7 @@ using (cuda)
     }
     if (pdlTiming) PdlTiming.Run(cuda);
     if (siluTiming) QuantSiluTiming.Run(cuda);
+    if (wideTiming) QuantWideTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

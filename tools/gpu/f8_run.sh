@@ -4,7 +4,7 @@
 # and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh, bench_quant_cuda.sh, hf_baseline.py).
 # harness: nvcc-compiles f8_harness.cu with the kernels once per VARIANTS entry "loads:double:prefetch:minBlocks"
 #   (QW_LOADS, QW_DOUBLE, QW_PREFETCH, QW_MIN_BLOCKS of gemv_quant_wide.cu), prints registers and spills, then runs
-#   each: the wide kernel at 4/8/16 warps a tile checked against the register stream and timed against it and the
+#   each: the wide kernel at 4 and 8 warps a tile checked against the register stream and timed against it and the
 #   bf16 GEMV, per 14B linear and per layer, m = 1 and 8.
 # parity: quant_cuda_parity.sh $PARITY_ARGS (default --ops-only --wide-timing: every op check incl. QuantWideChecks,
 #   then QuantWideTiming's wide kernel off/on/off/on per layer, per linear and per decode step).
@@ -25,7 +25,7 @@ for stage in "$@"; do
       k="$carry/kernels"
       cat "$k/common.cu" "$k/gemv.cu" "$k/gemv_quant_stream.cu" "$k/gemv_quant_wide.cu" "$carry/f8_harness.cu" > /tmp/f8_all.cu
       pids=()
-      for v in ${VARIANTS:-4:0:0:2}; do
+      for v in ${VARIANTS:-8:0:0:2}; do
         IFS=: read -r l d p b <<< "$v"
         ( /usr/local/cuda/bin/nvcc -O3 -arch=sm_90 -DQW_LOADS=$l -DQW_DOUBLE=$d -DQW_PREFETCH=$p -DQW_MIN_BLOCKS=$b -Xptxas -v \
             -o "/tmp/f8h_${v//:/-}" /tmp/f8_all.cu > "/tmp/f8h_${v//:/-}.build" 2>&1 ) &
@@ -33,7 +33,7 @@ for stage in "$@"; do
       done
       for p in "${pids[@]}"; do wait "$p"; done
       echo "harness compiled after $(( $(date +%s) - start )) s" | tee -a "$out/harness.log"
-      for v in ${VARIANTS:-4:0:0:2}; do
+      for v in ${VARIANTS:-8:0:0:2}; do
         b="/tmp/f8h_${v//:/-}"
         echo "== variant $v (loads:double:prefetch:minBlocks)" | tee -a "$out/harness.log"
         grep -A2 "entry function 'gemv_.*_wide'" "$b.build" | grep -E "entry|registers|spill" | sed 's/ptxas info    : //' | tee -a "$out/harness.log"

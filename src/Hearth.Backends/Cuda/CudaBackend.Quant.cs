@@ -56,10 +56,21 @@ public sealed unsafe partial class CudaBackend
     public bool UseQuantStreamGemv { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_STREAM") != "0";
 
     /// <summary>
-    /// Run g4 and f8 batches of 1-8 rows through the wide GEMV (gemv_quant_wide.cu) instead of the register stream
+    /// Run f8 batches of 1-8 rows through the wide GEMV (gemv_quant_wide.cu) instead of the register stream
     /// (HEARTH_CUDA_QUANT_WIDE=0: off, for A/B timing). Needs <see cref="UseQuantStreamGemv"/> too.
     /// </summary>
     public bool UseQuantWideGemv { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_WIDE") != "0";
+
+    /// <summary>
+    /// Send g4 (AWQ/GPTQ) batches to the wide GEMV too (HEARTH_CUDA_QUANT_WIDE_G4=1). Off by default: for int4 it was
+    /// no faster than the register stream (83-88 against 83 µs a 14B layer, docs/performance.md, session 7).
+    /// </summary>
+    public bool UseQuantWideGemvG4 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_WIDE_G4") == "1";
+
+    // Whether the wide GEMV serves this family and shape.
+    private bool WideTakes(CudaQuantFamily family, int k, int groupSize) =>
+        UseQuantStreamGemv && UseQuantWideGemv && (family == CudaQuantFamily.F8 || family == CudaQuantFamily.G4 && UseQuantWideGemvG4)
+        && CudaQuantWide.Fits(family, k, groupSize);
 
     /// <summary>Warps a tile for the wide GEMV (4, 8 or 16; null: CudaQuantWide's rule). HEARTH_CUDA_QUANT_WIDE_WARPS.</summary>
     public int? QuantWideWarps { get; set; } = CudaQuantWide.ParseWarps(Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_WIDE_WARPS"));
@@ -159,7 +170,7 @@ public sealed unsafe partial class CudaBackend
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
         var kernels = _quantKernels[first.Family];
         bool stream = UseQuantStreamGemv && StreamFits(first.Family, k, group);
-        int wideWarps = UseQuantStreamGemv && UseQuantWideGemv && CudaQuantWide.Fits(first.Family, k, group)
+        int wideWarps = WideTakes(first.Family, k, group)
             ? CudaQuantWide.WarpsFor(first.Family, k, Math.Max(n0, Math.Max(n1, n2)), QuantWideWarps) : 0;
         for (int start = 0; start < rows; start += QuantGemvMaxRows)
         {

@@ -11,9 +11,10 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<CudaQuantFamily, nint> _quantSiluKernels = [];
 
     /// <summary>
-    /// Fuse fp8 gate|up weights too (HEARTH_CUDA_FUSE_SILU_FP8=1). Off by default: with the register-stream f8 kernel
-    /// the fused launch made the 14B fp8 decode step 0.16 ms slower (QuantSiluTiming, docs/performance.md), while int4
-    /// was neutral and the g8 (ring) formats gained.
+    /// Fuse fp8 gate|up weights on the register-stream kernel too (HEARTH_CUDA_FUSE_SILU_FP8=1; the wide kernel, fp8's
+    /// default, always fuses: its gate and up warps stream side by side). Off by default: with the register-stream f8
+    /// kernel the fused launch made the 14B fp8 decode step 0.16 ms slower (QuantSiluTiming, docs/performance.md), while
+    /// int4 was neutral and the g8 (ring) formats gained.
     /// </summary>
     public bool FuseQuantSiluMulFp8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FUSE_SILU_FP8") == "1";
 
@@ -30,7 +31,7 @@ public sealed unsafe partial class CudaBackend
         if (!QuantSiluFits(gate, up) || input.DType != DType.BF16 || output.DType != DType.BF16) return false;
         int k = gate.InFeatures, inter = gate.OutFeatures;
         // The wide kernel's gate and up warps stream side by side, so fusing costs it nothing (unlike the stream kernel's f8).
-        bool wide = UseQuantWideGemv && CudaQuantWide.Fits(gate.Family, k, gate.GroupSize);
+        bool wide = WideTakes(gate.Family, k, gate.GroupSize);
         if (gate.Family == CudaQuantFamily.F8 && !FuseQuantSiluMulFp8 && !wide) return false;
         long rowsLong = input.NumElements / k;
         if (rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements || output.NumElements != rowsLong * inter) return false;

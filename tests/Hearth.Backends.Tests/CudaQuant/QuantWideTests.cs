@@ -12,41 +12,42 @@ namespace Hearth.Backends.Tests.CudaQuant;
 public class QuantWideTests
 {
     [Theory]
-    [InlineData(2, 5120, 128, true)]     // FP8 128x128: one scale block a stage
+    [InlineData(2, 5120, 128, true)]      // FP8 128x128: two scale blocks a stage of 256 k
     [InlineData(2, 17408, 128, true)]
-    [InlineData(2, 640, 128, true)]
-    [InlineData(2, 96, 128, false)]      // not a whole stage of 128
-    [InlineData(0, 5120, 128, true)]     // AWQ/GPTQ g128: 2 groups a stage
-    [InlineData(0, 5120, 32, true)]      // Q4_K / Q4_0: 8 groups a stage
-    [InlineData(0, 5120, 16, false)]     // 16 groups a stage
-    [InlineData(0, 384, 128, false)]     // 1.5 stages of 256
-    [InlineData(0, 5120, 5120, false)]   // per-channel: not a power of two of k-tiles
-    [InlineData(1, 5120, 32, false)]     // g8 keeps the ring kernel
+    [InlineData(2, 768, 128, true)]
+    [InlineData(2, 640, 128, false)]      // 2.5 stages
+    [InlineData(2, 5120, 512, true)]      // a scale block holds whole stages
+    [InlineData(0, 5120, 128, true)]      // AWQ/GPTQ g128: 4 groups a stage of 512 k
+    [InlineData(0, 5120, 64, true)]       // 8 groups a stage
+    [InlineData(0, 5120, 32, false)]      // Q4_K / Q4_0: 16 groups a stage
+    [InlineData(0, 768, 128, false)]      // 1.5 stages
+    [InlineData(0, 5120, 5120, false)]    // per-channel: not a power of two of k-tiles
+    [InlineData(1, 5120, 32, false)]      // g8 keeps the ring kernel
     public void Takes_only_shapes_its_stages_cover(int familyIndex, int k, int group, bool expected) =>
         Assert.Equal(expected, CudaQuantWide.Fits((CudaQuantFamily)familyIndex, k, group));
 
     [Theory]
-    [InlineData(2, 5120, 5120, null, 8)]
-    [InlineData(2, 5120, 5120, 16, 16)]   // 40 stages: 16 warps each take 2 or 3
-    [InlineData(2, 640, 200, 16, 4)]      // 5 stages: never fewer than 4 warps, never idle beyond that
-    [InlineData(2, 1024, 200, 16, 8)]     // 8 stages
-    [InlineData(0, 512, 120, null, 4)]    // 2 stages of 256
+    [InlineData(2, 5120, 5120, null, 4)]       // the measured default
+    [InlineData(2, 5120, 17408, 8, 8)]         // 20 stages: 8 warps take 2 or 3
+    [InlineData(2, 768, 200, 8, 4)]            // 3 stages: never fewer than 4 warps, never idle beyond that
+    [InlineData(2, 2048, 200, 8, 8)]           // 8 stages
     [InlineData(0, 17408, 5120, 4, 4)]
-    [InlineData(2, 5120, 5120, 5, 8)]     // not 4, 8 or 16: the rule
+    [InlineData(2, 5120, 5120, 16, 4)]         // not 4 or 8 (a block holds at most 8): the rule
     public void Warps_a_tile_follow_the_override_within_the_stages(int familyIndex, int k, int rows, int? overrideWarps, int expected) =>
         Assert.Equal(expected, CudaQuantWide.WarpsFor((CudaQuantFamily)familyIndex, k, rows, overrideWarps));
 
     [Fact]
-    public void Gate_and_up_get_the_warps_of_their_unfused_launch()
+    public void The_kernel_constants_match_the_host()
     {
-        // The fused kernel asks with the part's rows; the unfused gate|up launch with its largest part, the same rows.
-        foreach (int? warps in new int?[] { null, 4, 8, 16 })
-            Assert.Equal(CudaQuantWide.WarpsFor(CudaQuantFamily.F8, 5120, 17408, warps), CudaQuantWide.WarpsFor(CudaQuantFamily.F8, 5120, Math.Max(17408, 17408), warps));
+        string source = KernelSource("gemv_quant_wide.cu");
+        Assert.Contains($"#define QW_LOADS {CudaQuantWide.Loads}\n", source.Replace("\r", ""), StringComparison.Ordinal);
+        Assert.Contains($"#define QW_MAX_WARPS {CudaQuantWide.MaxWarps}\n", source.Replace("\r", ""), StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("4", 4)]
-    [InlineData("16", 16)]
+    [InlineData("8", 8)]
+    [InlineData("16", null)]
     [InlineData("0", null)]
     [InlineData(null, null)]
     [InlineData("x", null)]

@@ -1,16 +1,17 @@
-// Batches of 1-8 rows (decode) over the g4 and f8 tensor-core tiles (CudaQuantTiles), streamed the way gemv.cu's
-// bf16 GEMV streams: many warps a SM, each issuing its loads and waiting for them, rather than a few warps with deep
-// register pipelines (gemv_quant_stream.cu: 16 warps a SM, whose structure alone capped at ~2.4 TB/s). A block is
-// one 16-row tile and W = blockDim.x / 32 warps (4, 8 or 16, chosen by the host from the shape: CudaQuantWide); warp
-// w streams the contiguous stages [w·S/W, (w+1)·S/W) of the tile's k, a stage being QW_LOADS 16-byte loads a lane
-// (512 contiguous bytes a load across the warp). Registers are capped at 64 so that 32 warps fit a SM. The MMA
-// operands and the per-group fold are gemv_quant_stream.cu's (sums of exact products, the scale applied per group),
-// except that e4m3 is widened with a sign-replicating prmt (3 integer ops and one bf16x2 FMA per two weights). The
-// warps' partial sums meet in shared memory in warp order, so a tile's sums do not depend on which kernel (plain or
-// SiLU-fused) ran it. Programmatic dependent launch: each warp's first stage of weights (and the L2 prefetches) are
-// issued before HEARTH_PDL_WAIT, x only after it.
+// Batches of 1-8 rows (decode) over the f8 (and, opt-in, g4) tensor-core tiles (CudaQuantTiles), streamed the way
+// gemv.cu's bf16 GEMV streams: every lane issues a whole stage of QW_LOADS independent 16-byte loads (512 contiguous
+// bytes a load across the warp), waits for them, multiplies, and issues the next; no register double buffer and no
+// shared-memory ring. A block is one 16-row tile and W = blockDim.x / 32 warps (CudaQuantWide.WarpsFor); warp w streams
+// the contiguous stages [w·S/W, (w+1)·S/W) of the tile's k. The MMA operands and the per-group fold are
+// gemv_quant_stream.cu's (sums of exact products, the scale applied per group), except that e4m3 is widened with a
+// sign-replicating prmt (3 integer ops and one bf16x2 FMA per two weights). The warps' partial sums meet in shared
+// memory in warp order, so a tile's sums do not depend on which kernel (plain or SiLU-fused) ran it. Programmatic
+// dependent launch: each warp's first stage of weights (and any L2 prefetches) are issued before HEARTH_PDL_WAIT, x
+// only after it. Session 7 (tools/gpu/f8_harness.cu, H100, fp8 14B layer at m = 1): 8 loads a stage, 4 warps a tile,
+// 128 registers 119.7 µs against 128.5 for the register stream in the same run; 4 loads double-buffered 125.7; 64
+// registers (32 warps a SM) 136-166 however split; L2 prefetch of later stages slower still (docs/performance.md).
 #ifndef QW_LOADS
-#define QW_LOADS 4
+#define QW_LOADS 8
 #endif
 // 1: the next stage's loads are issued before this stage's math (two register buffers).
 #ifndef QW_DOUBLE
@@ -20,7 +21,9 @@
 #ifndef QW_PREFETCH
 #define QW_PREFETCH 0
 #endif
-#define QW_MAX_WARPS 16
+#define QW_MAX_WARPS 8
+// Blocks of QW_MAX_WARPS warps a SM the registers must allow: 2 caps them at 128 (the SiLU kernel's blocks are twice
+// as large and take half as many, the same cap).
 #ifndef QW_MIN_BLOCKS
 #define QW_MIN_BLOCKS 2
 #endif
@@ -211,7 +214,7 @@ __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int gr
     out[(size_t)col * parts.n[0] + row] = f32_to_bf16(gr / (1.0f + expf(-gr)) * ur);
 }
 
-// m <= 8; blockDim.x = 32·W (W = 4, 8 or 16); k a multiple of a stage's k-tiles, and groups of 2^i k-tiles that hold
+// m <= 8; blockDim.x = 32·W (W = 4 or 8); k a multiple of a stage's k-tiles, and groups of 2^i k-tiles that hold
 // whole stages (GPS = 1) or whose 2, 4 or 8 fill one stage (CudaQuantWide.Fits).
 #define QW_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
@@ -233,7 +236,7 @@ QW_KERNEL(gemv_f8_wide, 2)
 
 // gate|up with SiLU·mul (qw_silu_body): d0/p0 gate, d1/p1 up, n rows each; grid = the gate's tiles, blockDim.x = 64·W.
 #define QW_SILU_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(64 * QW_MAX_WARPS, QW_MIN_BLOCKS / 2 > 0 ? QW_MIN_BLOCKS / 2 : 1) NAME(const uint4* d0, \
+extern "C" __global__ void __launch_bounds__(64 * QW_MAX_WARPS, QW_MIN_BLOCKS > 1 ? QW_MIN_BLOCKS / 2 : 1) NAME(const uint4* d0, \
     const void* p0, const uint4* d1, const void* p1, int n, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m, bf16_t* out) \
 { \
     __shared__ float partial[2 * QW_MAX_WARPS][4][32]; \

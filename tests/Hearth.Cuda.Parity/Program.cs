@@ -23,6 +23,7 @@ bool gapTiming = false;
 bool siluTiming = false;
 bool ggufTiming = false;
 bool ggufOnly = false;
+bool wideTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -43,6 +44,7 @@ for (int i = 0; i < args.Length; i++)
         case "--silu-timing": siluTiming = true; break;
         case "--gguf-timing": ggufTiming = true; break;
         case "--gguf-only": ggufOnly = true; break;
+        case "--wide-timing": wideTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -114,12 +116,13 @@ using (cuda)
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         PdlChecks.Run(cuda, report, random);
-        ArgMaxChecks.Run(cuda, report, random);
+        ArgMaxChecks.Run(cuda, report, new RandomData(seed + 11));   // its own stream: the checks after it see the same data as before
         bool w8a8 = cuda.UseFp8W8A8;
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
         using (var quantSilu = new QuantSiluChecks(cuda, report, random)) quantSilu.RunAll();
         using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();   // its own stream: the checks after it see the same data as before
+        using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -164,6 +167,7 @@ using (cuda)
     if (pdlTiming) PdlTiming.Run(cuda);
     if (siluTiming) QuantSiluTiming.Run(cuda);
     if (ggufTiming) GgufStepTiming.Run(cuda);
+    if (wideTiming) QuantWideTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

@@ -29,6 +29,8 @@ public sealed unsafe partial class CudaBackend
 
     private readonly Dictionary<nint, CudaQuantPart> _quantParts = [];
     private readonly Dictionary<CudaQuantFamily, (nint Gemv, nint Dequant, nint Stream)> _quantKernels = [];
+    private readonly Dictionary<CudaQuantFamily, nint> _quantWideKernels = [];
+    private const string QuantWideModule = "gemv_quant_wide.cu";
     private nint _permuteColumns;
     private CudaBuffer? _dequantScratch, _permutedInput;
     private long _quantWeightBytes;
@@ -53,12 +55,39 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Run batches of 1-8 rows through the streaming GEMV (HEARTH_CUDA_QUANT_STREAM=0: the 16-column kernel, for A/B timing).</summary>
     public bool UseQuantStreamGemv { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_STREAM") != "0";
 
+    /// <summary>
+    /// Run f8 batches of 1-8 rows through the wide GEMV (gemv_quant_wide.cu) instead of the register stream
+    /// (HEARTH_CUDA_QUANT_WIDE=0: off, for A/B timing). Needs <see cref="UseQuantStreamGemv"/> too.
+    /// </summary>
+    public bool UseQuantWideGemv { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_WIDE") != "0";
+
+    /// <summary>
+    /// Send g4 (AWQ/GPTQ) batches to the wide GEMV too (HEARTH_CUDA_QUANT_WIDE_G4=1). Off by default: for int4 it was
+    /// no faster than the register stream (83-88 against 83 µs a 14B layer, docs/performance.md, session 7).
+    /// </summary>
+    public bool UseQuantWideGemvG4 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_WIDE_G4") == "1";
+
+    // Whether the wide GEMV serves this family and shape.
+    private bool WideTakes(CudaQuantFamily family, int k, int groupSize) =>
+        UseQuantStreamGemv && UseQuantWideGemv && (family == CudaQuantFamily.F8 || family == CudaQuantFamily.G4 && UseQuantWideGemvG4)
+        && CudaQuantWide.Fits(family, k, groupSize);
+
+    /// <summary>Warps a tile for the wide GEMV (4, 8 or 16; null: CudaQuantWide's rule). HEARTH_CUDA_QUANT_WIDE_WARPS.</summary>
+    public int? QuantWideWarps { get; set; } = CudaQuantWide.ParseWarps(Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_WIDE_WARPS"));
+
+    /// <summary>Launches of the wide GEMV so far, fused gate|up included (checks that the path ran).</summary>
+    public long NumQuantWideLaunches { get; private set; }
+
     private void LoadQuantFunctions()
     {
         _quantKernels[CudaQuantFamily.G4] = (Function("gemv_g4"), Function("dequant_g4_bf16"), Function("gemv_g4_stream"));
         _quantKernels[CudaQuantFamily.G8] = (Function("gemv_g8"), Function("dequant_g8_bf16"), Function("gemv_g8_stream"));
         _quantKernels[CudaQuantFamily.F8] = (Function("gemv_f8"), Function("dequant_f8_bf16"), Function("gemv_f8_stream"));
         _permuteColumns = Function("permute_columns_bf16");
+        // Compiled (or taken from the kernel cache) here, after the modules CudaBackend.cs prepares side by side.
+        LoadModule(QuantWideModule);
+        _quantWideKernels[CudaQuantFamily.G4] = Function("gemv_g4_wide");
+        _quantWideKernels[CudaQuantFamily.F8] = Function("gemv_f8_wide");
         LoadQuantGemm();
     }
 
@@ -142,12 +171,19 @@ public sealed unsafe partial class CudaBackend
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
         var kernels = _quantKernels[first.Family];
         bool stream = UseQuantStreamGemv && StreamFits(first.Family, k, group);
+        int wideWarps = WideTakes(first.Family, k, group)
+            ? CudaQuantWide.WarpsFor(first.Family, k, Math.Max(n0, Math.Max(n1, n2)), QuantWideWarps) : 0;
         for (int start = 0; start < rows; start += QuantGemvMaxRows)
         {
             chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
-            if (stream && chunkRows <= QuantStreamMaxRows) Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
+            if (wideWarps > 0 && chunkRows <= QuantStreamMaxRows)
+            {
+                Launch(_quantWideKernels[first.Family], (uint)tiles, 1, 32 * (uint)wideWarps, 0, args);
+                NumQuantWideLaunches++;
+            }
+            else if (stream && chunkRows <= QuantStreamMaxRows) Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
             else Launch(kernels.Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
         }
     }

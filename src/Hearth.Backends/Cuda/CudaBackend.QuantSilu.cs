@@ -11,9 +11,10 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<CudaQuantFamily, nint> _quantSiluKernels = [];
 
     /// <summary>
-    /// Fuse fp8 gate|up weights too (HEARTH_CUDA_FUSE_SILU_FP8=1). Off by default: with the register-stream f8 kernel
-    /// the fused launch made the 14B fp8 decode step 0.16 ms slower (QuantSiluTiming, docs/performance.md), while int4
-    /// was neutral and the g8 (ring) formats gained.
+    /// Fuse fp8 gate|up weights on the register-stream kernel too (HEARTH_CUDA_FUSE_SILU_FP8=1; the wide kernel, fp8's
+    /// default, always fuses: its gate and up warps stream side by side). Off by default: with the register-stream f8
+    /// kernel the fused launch made the 14B fp8 decode step 0.16 ms slower (QuantSiluTiming, docs/performance.md), while
+    /// int4 was neutral and the g8 (ring) formats gained.
     /// </summary>
     public bool FuseQuantSiluMulFp8 { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_FUSE_SILU_FP8") == "1";
 
@@ -27,12 +28,27 @@ public sealed unsafe partial class CudaBackend
         if (matrices.Count != 2 || matrices[0].Format == WeightFormat.Dense || matrices[1].Format == WeightFormat.Dense) return false;
         var gate = PartOf(matrices[0]);
         var up = PartOf(matrices[1]);
-        if (gate.Family == CudaQuantFamily.F8 && !FuseQuantSiluMulFp8) return false;
         if (!QuantSiluFits(gate, up) || input.DType != DType.BF16 || output.DType != DType.BF16) return false;
         int k = gate.InFeatures, inter = gate.OutFeatures;
+        // The wide kernel's gate and up warps stream side by side, so fusing costs it nothing (unlike the stream kernel's f8).
+        bool wide = WideTakes(gate.Family, k, gate.GroupSize);
+        if (gate.Family == CudaQuantFamily.F8 && !FuseQuantSiluMulFp8 && !wide) return false;
         long rowsLong = input.NumElements / k;
         if (rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements || output.NumElements != rowsLong * inter) return false;
         if (input.Data % 16 != 0) return false;
+        nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
+        int n = inter, group = gate.GroupSize, blockRows = gate.BlockRows, scaleCols = gate.ScaleColumns, rows = (int)rowsLong;
+        void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &group, &blockRows, &scaleCols, &x, &rows, &outPtr };
+        uint tiles = (uint)(CudaQuantTiles.PaddedRows(inter) / 16);
+        if (wide)
+        {
+            // The unfused gate|up launch's warps a tile (RunQuantGemv), so each tile is summed in the same order.
+            int warps = CudaQuantWide.WarpsFor(gate.Family, k, inter, QuantWideWarps);
+            Launch(Function(gate.Family == CudaQuantFamily.G4 ? "gemv_silu_g4_wide" : "gemv_silu_f8_wide"), tiles, 1, 64 * (uint)warps, 0, args);
+            NumQuantSiluLaunches++;
+            NumQuantWideLaunches++;
+            return true;
+        }
         if (!_quantSiluKernels.TryGetValue(gate.Family, out nint kernel))
         {
             kernel = Function(gate.Family switch
@@ -43,10 +59,7 @@ public sealed unsafe partial class CudaBackend
             });
             _quantSiluKernels[gate.Family] = kernel;
         }
-        nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
-        int n = inter, group = gate.GroupSize, blockRows = gate.BlockRows, scaleCols = gate.ScaleColumns, rows = (int)rowsLong;
-        void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &group, &blockRows, &scaleCols, &x, &rows, &outPtr };
-        Launch(kernel, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * QuantStreamWarps, 0, args);
+        Launch(kernel, tiles, 1, 32 * QuantStreamWarps, 0, args);
         NumQuantSiluLaunches++;
         return true;
     }

@@ -1,0 +1,53 @@
+namespace Hearth.Backends.Cuda;
+
+/// <summary>
+/// Shapes and launch sizes of the wide quantized GEMV (gemv_quant_wide.cu: f8, and g4 on request, tiles at 1-8 rows). A block is one
+/// 16-row tile whose k is split into contiguous runs of stages over its warps; a stage is <see cref="Loads"/> 16-byte
+/// loads a lane. The same warp count must serve a gate|up pair fused (gemv_silu_*_wide) and unfused, so that both
+/// sum each tile in the same order: <see cref="WarpsFor"/> depends on k and the per-part row count only.
+/// </summary>
+internal static class CudaQuantWide
+{
+    /// <summary>QW_LOADS of gemv_quant_wide.cu: 16-byte loads a lane in one stage.</summary>
+    public const int Loads = 8;
+
+    /// <summary>Most warps a block (QW_MAX_WARPS), and the fewest the block's epilogue needs (its first 128 threads).</summary>
+    public const int MaxWarps = 8, MinWarps = 4;
+
+    /// <summary>k-tiles of 16 weights in one stage.</summary>
+    public static int StageTiles(CudaQuantFamily family) => CudaQuantTiles.TilesPerLoad(family) * Loads;
+
+    /// <summary>
+    /// Whether the wide kernel takes this shape: a g4 or f8 layout, k in whole stages, and groups (f8: scale blocks) of
+    /// 2^i k-tiles that hold whole stages or fill one stage in 2, 4 or 8 (a stage reads at most 8 groups' params).
+    /// </summary>
+    public static bool Fits(CudaQuantFamily family, int k, int groupSize)
+    {
+        if (family == CudaQuantFamily.G8) return false;
+        int stageTiles = StageTiles(family), tilesPerGroup = groupSize / CudaQuantTiles.KTile;
+        if (k <= 0 || k % (stageTiles * CudaQuantTiles.KTile) != 0 || tilesPerGroup <= 0 || (tilesPerGroup & (tilesPerGroup - 1)) != 0) return false;
+        return tilesPerGroup % stageTiles == 0 || stageTiles == 2 * tilesPerGroup || stageTiles == 4 * tilesPerGroup || stageTiles == 8 * tilesPerGroup;
+    }
+
+    /// <summary>
+    /// Warps a tile for a launch whose largest part has <paramref name="largestPartRows"/> rows of k inputs:
+    /// <paramref name="overrideWarps"/> (HEARTH_CUDA_QUANT_WIDE_WARPS: 4 or 8) when set, else
+    /// <see cref="DefaultWarps"/>; never more warps than the tile has stages.
+    /// </summary>
+    public static int WarpsFor(CudaQuantFamily family, int k, int largestPartRows, int? overrideWarps = null)
+    {
+        int stages = k / (StageTiles(family) * CudaQuantTiles.KTile);
+        int warps = overrideWarps is 4 or 8 ? overrideWarps.Value : DefaultWarps(k, largestPartRows);
+        while (warps > MinWarps && warps > stages) warps /= 2;
+        return warps;
+    }
+
+    /// <summary>
+    /// The measured choice (docs/performance.md, "Quantized GEMV, session 7"): 4 warps a tile was fastest for every
+    /// 14B shape at m = 1 and 8 (8 warps 3-23 % slower), so the rule does not depend on the shape yet.
+    /// </summary>
+    public static int DefaultWarps(int k, int largestPartRows) => MinWarps;
+
+    /// <summary>Parses HEARTH_CUDA_QUANT_WIDE_WARPS: 4 or 8, else null (the default rule).</summary>
+    public static int? ParseWarps(string? value) => value switch { "4" => 4, "8" => 8, _ => null };
+}

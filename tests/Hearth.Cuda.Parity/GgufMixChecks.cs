@@ -1,5 +1,4 @@
 using Hearth.Backends;
-using Hearth.Backends.Cpu;
 using Hearth.Backends.Cuda;
 using Hearth.Core;
 
@@ -17,9 +16,8 @@ internal sealed class GgufMixChecks(CudaBackend cuda, ParityReport report, Rando
 {
     private static readonly int[] Batches = [1, 3, 8, 9];
 
-    private readonly CpuBackend _cpu = new();
+    private readonly QuantLinearRunner _run = new(cuda);
     private readonly QuantHostMatrices _host = new(random);
-    private readonly List<DeviceBuffer> _buffers = [];
 
     public void RunAll()
     {
@@ -38,7 +36,7 @@ internal sealed class GgufMixChecks(CudaBackend cuda, ParityReport report, Rando
         try
         {
             var host = makeParts();
-            var cpuWeight = new LinearWeight(host.Select(_cpu.UploadQuantized).ToArray());
+            var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             int k = host[0].InFeatures, n = cpuWeight.OutFeatures;
             foreach (int rows in Batches)
@@ -46,16 +44,16 @@ internal sealed class GgufMixChecks(CudaBackend cuda, ParityReport report, Rando
                 var x = random.Uniform((long)rows * k);
                 for (int i = 0; i < x.Length; i++) x[i] = BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(x[i]));
                 string label = $"gguf mixed-family linear {name} rows={rows}";
-                var expected = RunCpu(cpuWeight, x, rows);
+                var expected = _run.CpuLinear(cpuWeight, x, rows);
                 foreach (var dtype in new[] { DType.F32, DType.BF16 })
                 {
                     cuda.UseMixedKQuantGemv = false;
                     cuda.KQuantRingMaxTiles = 0;
-                    var separate = RunCuda(cudaWeight, x, rows, dtype);
+                    var separate = _run.CudaLinear(cudaWeight, x, rows, dtype);
                     cuda.UseMixedKQuantGemv = true;
                     cuda.KQuantRingMaxTiles = savedRing;
                     long before = cuda.NumMixedKQuantLaunches;
-                    var mixed = RunCuda(cudaWeight, x, rows, dtype);
+                    var mixed = _run.CudaLinear(cudaWeight, x, rows, dtype);
                     bool ranMixed = cuda.NumMixedKQuantLaunches == before + 1;
                     string out_ = dtype == DType.F32 ? "f32" : "bf16";
                     report.Record(ranMixed == (mixes && rows <= CudaBackend.QuantStreamMaxRows), $"{label} {out_} path",
@@ -81,46 +79,9 @@ internal sealed class GgufMixChecks(CudaBackend cuda, ParityReport report, Rando
 
     private QuantizedMatrix Gguf(WeightFormat format, int outFeatures, int inFeatures) => _host.Gguf(format, outFeatures, inFeatures);
 
-    private float[] RunCpu(LinearWeight weight, float[] x, int rows)
-    {
-        var input = Buffer(_cpu, DType.F32, new Shape(rows, weight.InFeatures));
-        _cpu.CopyToDevice<float>(x, input);
-        var output = Buffer(_cpu, DType.F32, new Shape(rows, weight.OutFeatures));
-        _cpu.Linear(input, weight, output);
-        var result = new float[output.NumElements];
-        _cpu.CopyToHost<float>(output, result);
-        return result;
-    }
-
-    private float[] RunCuda(LinearWeight weight, float[] x, int rows, DType outputDType)
-    {
-        var input = Buffer(cuda, DType.BF16, new Shape(rows, weight.InFeatures));
-        cuda.CopyToDevice<ushort>(x.Select(BFloat16Bits.FromSingle).ToArray(), input);
-        var output = Buffer(cuda, outputDType, new Shape(rows, weight.OutFeatures));
-        cuda.Linear(input, weight, output);
-        var result = new float[output.NumElements];
-        if (outputDType == DType.F32) cuda.CopyToHost<float>(output, result);
-        else
-        {
-            var bits = new ushort[output.NumElements];
-            cuda.CopyToHost<ushort>(output, bits);
-            for (int i = 0; i < bits.Length; i++) result[i] = BFloat16Bits.ToSingle(bits[i]);
-        }
-        return result;
-    }
-
-    private Tensor Buffer(IBackend backend, DType dtype, Shape shape)
-    {
-        var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
-        _buffers.Add(buffer);
-        return buffer.AsTensor(dtype, shape);
-    }
-
     public void Dispose()
     {
-        foreach (var buffer in _buffers) buffer.Dispose();
-        _buffers.Clear();
+        _run.Dispose();
         _host.Dispose();
-        _cpu.Dispose();
     }
 }

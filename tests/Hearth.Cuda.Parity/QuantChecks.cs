@@ -1,5 +1,4 @@
 using Hearth.Backends;
-using Hearth.Backends.Cpu;
 using Hearth.Backends.Cuda;
 using Hearth.Core;
 
@@ -14,9 +13,8 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
 {
     private static readonly int[] Batches = [1, 3, 8, 16, 33, 2048];
 
-    private readonly CpuBackend _cpu = new();
+    private readonly QuantLinearRunner _run = new(cuda);
     private readonly QuantHostMatrices _host = new(random);
-    private readonly List<DeviceBuffer> _buffers = [];
 
     public void RunAll()
     {
@@ -45,15 +43,15 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
         try
         {
             var host = makeParts();
-            var cpuWeight = new LinearWeight(host.Select(_cpu.UploadQuantized).ToArray());
+            var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             int k = host[0].InFeatures, n = cpuWeight.OutFeatures;
             foreach (int rows in Batches)
             {
                 var x = random.Uniform((long)rows * k);
                 for (int i = 0; i < x.Length; i++) x[i] = BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(x[i]));
-                var expected = RunCpu(cpuWeight, x, rows);
-                var actual = RunCuda(cudaWeight, x, rows);
+                var expected = _run.CpuLinear(cpuWeight, x, rows);
+                var actual = _run.CudaLinear(cudaWeight, x, rows);
                 // The CPU's GGUF kernels quantize x to int8 blocks (as llama.cpp does); the GPU keeps bf16 x.
                 double tolerance = gguf ? 2e-2 : 4e-3;
                 string path = rows <= CudaBackend.QuantStreamMaxRows ? "stream gemv" : rows <= CudaBackend.QuantGemvChunkedMaxRows ? "gemv" : "dequant+gemm";
@@ -74,15 +72,15 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
             const int Vocab = 300, Hidden = 512, Tokens = 7;
             var host = Gguf(format, Vocab, Hidden);
             int[] ids = [0, 299, 17, 17, 150, 1, 256];
-            var cpuIds = Buffer(_cpu, DType.I32, new Shape(Tokens));
-            _cpu.CopyToDevice<int>(ids, cpuIds);
-            var cpuOut = Buffer(_cpu, DType.F32, new Shape(Tokens, Hidden));
-            _cpu.QuantizedEmbedding(_cpu.UploadQuantized(host), cpuIds, cpuOut);
+            var cpuIds = _run.Buffer(_run.Cpu, DType.I32, new Shape(Tokens));
+            _run.Cpu.CopyToDevice<int>(ids, cpuIds);
+            var cpuOut = _run.Buffer(_run.Cpu, DType.F32, new Shape(Tokens, Hidden));
+            _run.Cpu.QuantizedEmbedding(_run.Cpu.UploadQuantized(host), cpuIds, cpuOut);
             var expected = new float[Tokens * Hidden];
-            _cpu.CopyToHost<float>(cpuOut, expected);
-            var cudaIds = Buffer(cuda, DType.I32, new Shape(Tokens));
+            _run.Cpu.CopyToHost<float>(cpuOut, expected);
+            var cudaIds = _run.Buffer(cuda, DType.I32, new Shape(Tokens));
             cuda.CopyToDevice<int>(ids, cudaIds);
-            var cudaOut = Buffer(cuda, DType.BF16, new Shape(Tokens, Hidden));
+            var cudaOut = _run.Buffer(cuda, DType.BF16, new Shape(Tokens, Hidden));
             cuda.QuantizedEmbedding(cuda.UploadQuantized(host), cudaIds, cudaOut);
             var bits = new ushort[Tokens * Hidden];
             cuda.CopyToHost<ushort>(cudaOut, bits);
@@ -95,28 +93,6 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
         }
     }
 
-    private float[] RunCpu(LinearWeight weight, float[] x, int rows)
-    {
-        var input = Buffer(_cpu, DType.F32, new Shape(rows, weight.InFeatures));
-        _cpu.CopyToDevice<float>(x, input);
-        var output = Buffer(_cpu, DType.F32, new Shape(rows, weight.OutFeatures));
-        _cpu.Linear(input, weight, output);
-        var result = new float[output.NumElements];
-        _cpu.CopyToHost<float>(output, result);
-        return result;
-    }
-
-    private float[] RunCuda(LinearWeight weight, float[] x, int rows)
-    {
-        var input = Buffer(cuda, DType.BF16, new Shape(rows, weight.InFeatures));
-        cuda.CopyToDevice<ushort>(x.Select(BFloat16Bits.FromSingle).ToArray(), input);
-        var output = Buffer(cuda, DType.F32, new Shape(rows, weight.OutFeatures));
-        cuda.Linear(input, weight, output);
-        var result = new float[output.NumElements];
-        cuda.CopyToHost<float>(output, result);
-        return result;
-    }
-
     // The host matrices the GEMM checks use too (same generators, same random stream).
     private QuantizedMatrix Int4(int outFeatures, int inFeatures, int group, bool zeros, bool permuted) =>
         _host.Int4(outFeatures, inFeatures, group, zeros, permuted);
@@ -125,18 +101,9 @@ internal sealed unsafe class QuantChecks(CudaBackend cuda, ParityReport report, 
 
     private QuantizedMatrix Gguf(WeightFormat format, int outFeatures, int inFeatures) => _host.Gguf(format, outFeatures, inFeatures);
 
-    private Tensor Buffer(IBackend backend, DType dtype, Shape shape)
-    {
-        var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
-        _buffers.Add(buffer);
-        return buffer.AsTensor(dtype, shape);
-    }
-
     public void Dispose()
     {
-        foreach (var buffer in _buffers) buffer.Dispose();
-        _buffers.Clear();
+        _run.Dispose();
         _host.Dispose();
-        _cpu.Dispose();
     }
 }

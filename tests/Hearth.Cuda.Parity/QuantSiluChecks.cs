@@ -1,5 +1,4 @@
 using Hearth.Backends;
-using Hearth.Backends.Cpu;
 using Hearth.Backends.Cuda;
 using Hearth.Core;
 
@@ -14,9 +13,8 @@ internal sealed class QuantSiluChecks(CudaBackend cuda, ParityReport report, Ran
 {
     private static readonly int[] Batches = [1, 3, 8, 9];
 
-    private readonly CpuBackend _cpu = new();
+    private readonly QuantLinearRunner _run = new(cuda);
     private readonly QuantHostMatrices _host = new(random);
-    private readonly List<DeviceBuffer> _buffers = [];
 
     public void RunAll()
     {
@@ -36,19 +34,19 @@ internal sealed class QuantSiluChecks(CudaBackend cuda, ParityReport report, Ran
         try
         {
             var host = makeParts();
-            var cpuWeight = new LinearWeight(host.Select(_cpu.UploadQuantized).ToArray());
+            var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             int k = host[0].InFeatures, inter = host[0].OutFeatures;
             foreach (int rows in Batches)
             {
                 var x = random.Uniform((long)rows * k);
                 for (int i = 0; i < x.Length; i++) x[i] = BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(x[i]));
-                var expected = RunCpu(cpuWeight, x, rows, inter);
+                var expected = _run.CpuLinearSiluMul(cpuWeight, x, rows, inter);
                 cuda.FuseSiluMul = false;
-                var unfused = RunCuda(cudaWeight, x, rows, inter);
+                var unfused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
                 cuda.FuseSiluMul = true;
                 long launchesBefore = cuda.NumQuantSiluLaunches;
-                var fused = RunCuda(cudaWeight, x, rows, inter);
+                var fused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
                 bool ranFused = cuda.NumQuantSiluLaunches > launchesBefore;
                 string label = $"quant linear+silu_mul {name} rows={rows}";
                 report.Record(ranFused == rows <= CudaBackend.QuantStreamMaxRows, label + " path",
@@ -72,42 +70,9 @@ internal sealed class QuantSiluChecks(CudaBackend cuda, ParityReport report, Ran
         }
     }
 
-    private float[] RunCpu(LinearWeight weight, float[] x, int rows, int inter)
-    {
-        var input = Buffer(_cpu, DType.F32, new Shape(rows, weight.InFeatures));
-        _cpu.CopyToDevice<float>(x, input);
-        var gateUp = Buffer(_cpu, DType.F32, new Shape(rows, 2 * inter));
-        var output = Buffer(_cpu, DType.F32, new Shape(rows, inter));
-        ((IBackend)_cpu).LinearSiluMul(input, weight, gateUp, output);
-        var result = new float[output.NumElements];
-        _cpu.CopyToHost<float>(output, result);
-        return result;
-    }
-
-    private ushort[] RunCuda(LinearWeight weight, float[] x, int rows, int inter)
-    {
-        var input = Buffer(cuda, DType.BF16, new Shape(rows, weight.InFeatures));
-        cuda.CopyToDevice<ushort>(x.Select(BFloat16Bits.FromSingle).ToArray(), input);
-        var gateUp = Buffer(cuda, DType.BF16, new Shape(rows, 2 * inter));
-        var output = Buffer(cuda, DType.BF16, new Shape(rows, inter));
-        cuda.LinearSiluMul(input, weight, gateUp, output);
-        var result = new ushort[output.NumElements];
-        cuda.CopyToHost<ushort>(output, result);
-        return result;
-    }
-
-    private Tensor Buffer(IBackend backend, DType dtype, Shape shape)
-    {
-        var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
-        _buffers.Add(buffer);
-        return buffer.AsTensor(dtype, shape);
-    }
-
     public void Dispose()
     {
-        foreach (var buffer in _buffers) buffer.Dispose();
-        _buffers.Clear();
+        _run.Dispose();
         _host.Dispose();
-        _cpu.Dispose();
     }
 }

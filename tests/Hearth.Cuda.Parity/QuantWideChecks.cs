@@ -1,5 +1,4 @@
 using Hearth.Backends;
-using Hearth.Backends.Cpu;
 using Hearth.Backends.Cuda;
 using Hearth.Core;
 
@@ -17,9 +16,8 @@ internal sealed class QuantWideChecks(CudaBackend cuda, ParityReport report, Ran
     private static readonly int[] Batches = [1, 3, 8];
     private static readonly int?[] WarpChoices = [null, 4, 8];
 
-    private readonly CpuBackend _cpu = new();
+    private readonly QuantLinearRunner _run = new(cuda);
     private readonly QuantHostMatrices _host = new(random);
-    private readonly List<DeviceBuffer> _buffers = [];
 
     public void RunAll()
     {
@@ -49,21 +47,21 @@ internal sealed class QuantWideChecks(CudaBackend cuda, ParityReport report, Ran
         try
         {
             var host = makeParts();
-            var cpuWeight = new LinearWeight(host.Select(_cpu.UploadQuantized).ToArray());
+            var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             int k = host[0].InFeatures;
             foreach (int rows in Batches)
             {
                 var x = RoundedInput(rows, k);
-                var expected = RunCpu(cpuWeight, x, rows);
+                var expected = _run.CpuLinear(cpuWeight, x, rows);
                 cuda.UseQuantWideGemv = false;
-                var stream = RunCuda(cudaWeight, x, rows);
+                var stream = _run.CudaLinear(cudaWeight, x, rows);
                 cuda.UseQuantWideGemv = true;
                 foreach (int? warps in WarpChoices)
                 {
                     cuda.QuantWideWarps = warps;
                     long before = cuda.NumQuantWideLaunches;
-                    var wide = RunCuda(cudaWeight, x, rows);
+                    var wide = _run.CudaLinear(cudaWeight, x, rows);
                     string label = $"quant wide linear {name} rows={rows} warps={warps?.ToString() ?? "default"}";
                     report.Record(cuda.NumQuantWideLaunches > before, label + " ran the wide kernel", $"{cuda.NumQuantWideLaunches - before} launches");
                     // As QuantChecks holds the other GEMVs to the CPU; against the stream kernel only the summation order differs.
@@ -90,26 +88,26 @@ internal sealed class QuantWideChecks(CudaBackend cuda, ParityReport report, Ran
         try
         {
             var host = makeParts();
-            var cpuWeight = new LinearWeight(host.Select(_cpu.UploadQuantized).ToArray());
+            var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             int k = host[0].InFeatures, inter = host[0].OutFeatures;
             cuda.UseQuantWideGemv = true;
             foreach (int rows in Batches)
             {
                 var x = RoundedInput(rows, k);
-                var expected = RunCpuSilu(cpuWeight, x, rows, inter);
+                var expected = _run.CpuLinearSiluMul(cpuWeight, x, rows, inter);
                 foreach (int? warps in WarpChoices)
                 {
                     cuda.QuantWideWarps = warps;
                     string label = $"quant wide linear+silu_mul {name} rows={rows} warps={warps?.ToString() ?? "default"}";
                     cuda.FuseSiluMul = false;
                     long before = cuda.NumQuantWideLaunches;
-                    var unfused = RunCudaSilu(cudaWeight, x, rows, inter);
+                    var unfused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
                     bool unfusedWide = cuda.NumQuantWideLaunches > before;
                     cuda.FuseSiluMul = true;
                     long siluBefore = cuda.NumQuantSiluLaunches;
                     before = cuda.NumQuantWideLaunches;
-                    var fused = RunCudaSilu(cudaWeight, x, rows, inter);
+                    var fused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
                     bool fusedWide = cuda.NumQuantWideLaunches > before && cuda.NumQuantSiluLaunches > siluBefore;
                     report.Record(unfusedWide && fusedWide, label + " path", $"unfused wide: {unfusedWide}, fused wide: {fusedWide}");
                     int differ = 0;
@@ -138,64 +136,9 @@ internal sealed class QuantWideChecks(CudaBackend cuda, ParityReport report, Ran
         return x;
     }
 
-    private float[] RunCpu(LinearWeight weight, float[] x, int rows)
-    {
-        var input = Buffer(_cpu, DType.F32, new Shape(rows, weight.InFeatures));
-        _cpu.CopyToDevice<float>(x, input);
-        var output = Buffer(_cpu, DType.F32, new Shape(rows, weight.OutFeatures));
-        _cpu.Linear(input, weight, output);
-        var result = new float[output.NumElements];
-        _cpu.CopyToHost<float>(output, result);
-        return result;
-    }
-
-    private float[] RunCuda(LinearWeight weight, float[] x, int rows)
-    {
-        var input = Buffer(cuda, DType.BF16, new Shape(rows, weight.InFeatures));
-        cuda.CopyToDevice<ushort>(x.Select(BFloat16Bits.FromSingle).ToArray(), input);
-        var output = Buffer(cuda, DType.F32, new Shape(rows, weight.OutFeatures));
-        cuda.Linear(input, weight, output);
-        var result = new float[output.NumElements];
-        cuda.CopyToHost<float>(output, result);
-        return result;
-    }
-
-    private float[] RunCpuSilu(LinearWeight weight, float[] x, int rows, int inter)
-    {
-        var input = Buffer(_cpu, DType.F32, new Shape(rows, weight.InFeatures));
-        _cpu.CopyToDevice<float>(x, input);
-        var gateUp = Buffer(_cpu, DType.F32, new Shape(rows, 2 * inter));
-        var output = Buffer(_cpu, DType.F32, new Shape(rows, inter));
-        ((IBackend)_cpu).LinearSiluMul(input, weight, gateUp, output);
-        var result = new float[output.NumElements];
-        _cpu.CopyToHost<float>(output, result);
-        return result;
-    }
-
-    private ushort[] RunCudaSilu(LinearWeight weight, float[] x, int rows, int inter)
-    {
-        var input = Buffer(cuda, DType.BF16, new Shape(rows, weight.InFeatures));
-        cuda.CopyToDevice<ushort>(x.Select(BFloat16Bits.FromSingle).ToArray(), input);
-        var gateUp = Buffer(cuda, DType.BF16, new Shape(rows, 2 * inter));
-        var output = Buffer(cuda, DType.BF16, new Shape(rows, inter));
-        cuda.LinearSiluMul(input, weight, gateUp, output);
-        var result = new ushort[output.NumElements];
-        cuda.CopyToHost<ushort>(output, result);
-        return result;
-    }
-
-    private Tensor Buffer(IBackend backend, DType dtype, Shape shape)
-    {
-        var buffer = backend.Allocate(shape.NumElements * dtype.ElementSizeBytes());
-        _buffers.Add(buffer);
-        return buffer.AsTensor(dtype, shape);
-    }
-
     public void Dispose()
     {
-        foreach (var buffer in _buffers) buffer.Dispose();
-        _buffers.Clear();
+        _run.Dispose();
         _host.Dispose();
-        _cpu.Dispose();
     }
 }

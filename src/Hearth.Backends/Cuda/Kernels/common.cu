@@ -251,6 +251,29 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p)
     return v;
 }
 
+// One stage of a quantized tile for the register-streaming GEMVs (gemv_quant_stream.cu, gemv_quant_wide.cu): lane
+// l's LOADS 16-byte loads of stage s (each load covers 32 lanes' 512 bytes), and the params of the GPS groups from
+// group grp on, as the MMA fold wants them for the lane's row pair g and g + 8: fp8 (FMT 2) has one f32 block scale a
+// group, the same in pa and pb; the int formats a 64-byte record a group, rows g and g + 8.
+template <int FMT, int GPS, int LOADS>
+__device__ __forceinline__ void quant_stage_fetch(const uint4* data, const unsigned char* params, int s, int grp, int g,
+    uint4* q, unsigned int* pa, unsigned int* pb)
+{
+#pragma unroll
+    for (int u = 0; u < LOADS; u++) q[u] = load_streaming(data + (size_t)(s * LOADS + u) * 32);
+#pragma unroll
+    for (int f = 0; f < GPS; f++)
+    {
+        if (FMT == 2) pa[f] = pb[f] = __ldg((const unsigned int*)params + grp + f);
+        else
+        {
+            const unsigned int* p = (const unsigned int*)(params + (size_t)(grp + f) * 64);
+            pa[f] = __ldg(p + g);
+            pb[f] = __ldg(p + g + 8);
+        }
+    }
+}
+
 // Programmatic dependent launch (sm_90+, CudaBackend.Pdl.cs). A kernel launched with programmatic stream
 // serialization may start while its predecessor still runs: HEARTH_PDL_WAIT blocks until every earlier kernel of the
 // stream has completed and its writes are visible (so it must come before the first read of their outputs, before

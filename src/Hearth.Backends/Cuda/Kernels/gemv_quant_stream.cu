@@ -129,20 +129,7 @@ __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int til
         unsigned int paA[GPS], pbA[GPS], paB[GPS], pbB[GPS];
         auto fetch = [&](int s, uint4* q, unsigned int* pa, unsigned int* pb) {
             if (s >= s1) return;
-#pragma unroll
-            for (int u = 0; u < QS_LOADS; u++) q[u] = load_streaming(data + (size_t)(s * QS_LOADS + u) * 32);
-            int grp = (s * KT) >> groupShift;
-#pragma unroll
-            for (int f = 0; f < GPS; f++)
-            {
-                if (FMT == 2) pa[f] = pb[f] = __ldg((const unsigned int*)params + grp + f);
-                else
-                {
-                    const unsigned int* p = (const unsigned int*)(params + (size_t)(grp + f) * 64);
-                    pa[f] = __ldg(p + g);
-                    pb[f] = __ldg(p + g + 8);
-                }
-            }
+            quant_stage_fetch<FMT, GPS, QS_LOADS>(data, params, s, (s * KT) >> groupShift, g, q, pa, pb);
         };
         auto compute = [&](int s, const uint4* q, const unsigned int* pa, const unsigned int* pb) {
             uint2 xs[KT];

@@ -116,20 +116,7 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     const bf16_t* xRow = x + (size_t)(hasX ? g : 0) * k + 4 * t;
     auto fetch = [&](int s, uint4* q, unsigned int* pa, unsigned int* pb) {
         if (s >= s1) return;
-#pragma unroll
-        for (int u = 0; u < QW_LOADS; u++) q[u] = load_streaming(data + (size_t)(s * QW_LOADS + u) * 32);
-        int grp = (s * KT) >> groupShift;
-#pragma unroll
-        for (int f = 0; f < GPS; f++)
-        {
-            if (FMT == 2) pa[f] = pb[f] = __ldg((const unsigned int*)params + grp + f);
-            else
-            {
-                const unsigned int* p = (const unsigned int*)(params + (size_t)(grp + f) * 64);
-                pa[f] = __ldg(p + g);
-                pb[f] = __ldg(p + g + 8);
-            }
-        }
+        quant_stage_fetch<FMT, GPS, QW_LOADS>(data, params, s, (s * KT) >> groupShift, g, q, pa, pb);
     };
     // One 128-byte line a lane: a stage is 4·QW_LOADS lines.
     auto prefetch = [&](int s) {

@@ -60,14 +60,6 @@ internal sealed class Fp8AttentionChecks(IBackend cuda, ParityReport report, Ran
         catch (Exception e) when (e is not OutOfMemoryException) { report.Fail(name, e); }
     }
 
-    /// <summary>Values already on the bf16 grid, so the CPU's f32 input and the GPU's bf16 input are the same numbers.</summary>
-    private float[] Bf16Exact(long count, float low, float high)
-    {
-        float[] v = random.Uniform(count, low, high);
-        for (int i = 0; i < v.Length; i++) v[i] = BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(v[i]));
-        return v;
-    }
-
     private sealed record Layout(int[] Tables, int MaxBlocks, int NumBlocks, int[] ContextSlots, int[] QueryStarts, int[] SeqLens);
 
     private Layout Place((int Context, int Query)[] seqs, int blockSize, int extraTableBlocks)
@@ -93,9 +85,9 @@ internal sealed class Fp8AttentionChecks(IBackend cuda, ParityReport report, Ran
     {
         var layout = Place(seqs, blockSize, extraTableBlocks);
         int totalContext = layout.ContextSlots.Length, numTokens = layout.QueryStarts[^1], numSeqs = seqs.Length;
-        float[] keys = Bf16Exact((long)totalContext * kvHeads * headDim, -2, 2);
-        float[] values = Bf16Exact((long)totalContext * kvHeads * headDim, -1, 1);
-        float[] query = Bf16Exact((long)numTokens * heads * headDim, -2, 2);
+        float[] keys = random.Uniform((long)totalContext * kvHeads * headDim, -2, 2);
+        float[] values = random.Uniform((long)totalContext * kvHeads * headDim, -1, 1);
+        float[] query = random.Uniform((long)numTokens * heads * headDim, -2, 2);
         float scale = 1f / MathF.Sqrt(headDim);
         var results = new List<(float[] Out, float[] K, float[] V)>();
         foreach (var b in new IBackend[] { _cpu, cuda })
@@ -150,9 +142,9 @@ internal sealed class Fp8AttentionChecks(IBackend cuda, ParityReport report, Ran
     {
         const int Heads = 40, KvHeads = 8, HeadDim = 128, BlockSize = 16, MaxContext = 5000;
         var layout = Place([(MaxContext, 1)], BlockSize, 0);
-        float[] keys = Bf16Exact((long)MaxContext * KvHeads * HeadDim, -2, 2);
-        float[] values = Bf16Exact((long)MaxContext * KvHeads * HeadDim, -1, 1);
-        float[] query = Bf16Exact(Heads * HeadDim, -2, 2);
+        float[] keys = random.Uniform((long)MaxContext * KvHeads * HeadDim, -2, 2);
+        float[] values = random.Uniform((long)MaxContext * KvHeads * HeadDim, -1, 1);
+        float[] query = random.Uniform(Heads * HeadDim, -2, 2);
         using var pair = new BackendPair(c, c);
         var cacheShape = new Shape(layout.NumBlocks, BlockSize, KvHeads, HeadDim);
         var cache = new KvCacheLayer(pair.Zeros(c, cacheShape, DType.F8E4M3), pair.Zeros(c, cacheShape, DType.F8E4M3));

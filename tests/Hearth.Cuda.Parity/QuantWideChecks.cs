@@ -52,7 +52,7 @@ internal sealed class QuantWideChecks(CudaBackend cuda, ParityReport report, Ran
             int k = host[0].InFeatures;
             foreach (int rows in Batches)
             {
-                var x = RoundedInput(rows, k);
+                var x = random.Uniform((long)rows * k);
                 var expected = _run.CpuLinear(cpuWeight, x, rows);
                 cuda.UseQuantWideGemv = false;
                 var stream = _run.CudaLinear(cudaWeight, x, rows);
@@ -94,7 +94,7 @@ internal sealed class QuantWideChecks(CudaBackend cuda, ParityReport report, Ran
             cuda.UseQuantWideGemv = true;
             foreach (int rows in Batches)
             {
-                var x = RoundedInput(rows, k);
+                var x = random.Uniform((long)rows * k);
                 var expected = _run.CpuLinearSiluMul(cpuWeight, x, rows, inter);
                 foreach (int? warps in WarpChoices)
                 {
@@ -127,13 +127,6 @@ internal sealed class QuantWideChecks(CudaBackend cuda, ParityReport report, Ran
             cuda.FuseSiluMul = savedFuse;
             cuda.UseQuantWideGemv = savedWide;
         }
-    }
-
-    private float[] RoundedInput(int rows, int k)
-    {
-        var x = random.Uniform((long)rows * k);
-        for (int i = 0; i < x.Length; i++) x[i] = BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(x[i]));
-        return x;
     }
 
     public void Dispose()

@@ -34,6 +34,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         LoadArgMaxFunctions();
         LoadQuantFunctions();
         LoadRopeFusionFunctions();
+        LoadL2PrefetchFunction();
         LoadProgrammaticLaunchKernels();
     }
 

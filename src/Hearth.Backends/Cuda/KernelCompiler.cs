@@ -12,7 +12,7 @@ namespace Hearth.Backends.Cuda;
 /// on disk, keyed by a hash of the source, the architecture and the NVRTC version, so that a second start
 /// compiles nothing. Caching is best effort: an unwritable cache directory only costs compile time.
 /// </summary>
-internal sealed unsafe class KernelCompiler
+internal sealed unsafe partial class KernelCompiler
 {
     private const string ResourcePrefix = "Hearth.Cuda.Kernels.";
     private const string PreludeName = "common.cu";
@@ -76,7 +76,26 @@ internal sealed unsafe class KernelCompiler
             : Path.Combine(_cacheDirectory, $"{Path.GetFileNameWithoutExtension(moduleFileName)}-{_architecture}-{key[..24]}.cubin");
     }
 
-    private string[] Options() => [$"--gpu-architecture={_architecture}", "-std=c++17"];
+    private string[] Options() => [$"--gpu-architecture={_architecture}", "-std=c++17", .. _defines];
+
+    private readonly string[] _defines = DefineOptions(Environment.GetEnvironmentVariable("HEARTH_CUDA_KERNEL_DEFINES"));
+
+    /// <summary>
+    /// NVRTC -D options from HEARTH_CUDA_KERNEL_DEFINES ("NAME=VALUE NAME2 ..."), the kernels' compile-time switches
+    /// for A/B runs on a GPU machine without a rebuild; they are part of each module's cache key.
+    /// </summary>
+    internal static string[] DefineOptions(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return [];
+        var tokens = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        foreach (string token in tokens)
+            if (!DefinePattern().IsMatch(token))
+                throw new HearthException($"HEARTH_CUDA_KERNEL_DEFINES: '{token}' is not NAME or NAME=VALUE (letters, digits, '_', '.', '-')");
+        return tokens.Select(t => "-D" + t).ToArray();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z0-9_.\-]+)?$")]
+    private static partial System.Text.RegularExpressions.Regex DefinePattern();
 
     /// <summary>
     /// Returns the CUBIN of one kernel module (a file name under Cuda/Kernels), from the cache or freshly

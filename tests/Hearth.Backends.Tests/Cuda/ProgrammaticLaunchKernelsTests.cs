@@ -27,7 +27,8 @@ public class ProgrammaticLaunchKernelsTests
         foreach (var (module, kernels) in ProgrammaticLaunchKernels.ByModule)
         {
             string source = Source(module);
-            Assert.Contains("HEARTH_PDL_WAIT()", source, StringComparison.Ordinal);
+            Assert.True(source.Contains("HEARTH_PDL_WAIT()", StringComparison.Ordinal) || source.Contains("HEARTH_PDL_ENTRY()", StringComparison.Ordinal),
+                $"{module} never waits");
             foreach (string kernel in kernels)
             {
                 // Literal names, or the ones a macro pastes together from a head-dim suffix (qk_norm_rope_warp_d##D).
@@ -50,8 +51,34 @@ public class ProgrammaticLaunchKernelsTests
             Assert.True(at >= 0, name);
             string body = source[source.IndexOf('{', at)..];
             string firstStatement = body[1..].TrimStart().Split('\n')[0].Trim();
-            Assert.Equal("HEARTH_PDL_WAIT();", firstStatement);
+            Assert.Equal("HEARTH_PDL_ENTRY();", firstStatement);
         }
+    }
+
+    [Fact]
+    public void The_entry_macro_waits_whichever_order_the_early_trigger_switch_picks()
+    {
+        string common = Source("common.cu");
+        string entry = common.Split('\n').Single(l => l.StartsWith("#define HEARTH_PDL_ENTRY()", StringComparison.Ordinal));
+        Assert.Contains("HEARTH_PDL_EARLY_LAUNCH(); HEARTH_PDL_WAIT(); HEARTH_PDL_LATE_LAUNCH();", entry, StringComparison.Ordinal);
+        // Off by default: the dependents launch after the wait unless a define asks otherwise.
+        Assert.Contains("#define HEARTH_PDL_EARLY_TRIGGER 0", common, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_decode_attention_reads_only_step_metadata_before_its_wait()
+    {
+        string source = Source("decode_mma.cu");
+        int start = source.IndexOf("void decode_mma(", StringComparison.Ordinal);
+        int wait = source.IndexOf("HEARTH_PDL_WAIT();", start, StringComparison.Ordinal);
+        Assert.True(start >= 0 && wait > start);
+        string beforeWait = source[start..wait];
+        int body = beforeWait.IndexOf('{');
+        string prologue = Regex.Replace(beforeWait[body..], @"//[^\n]*", "");
+        // The query, the caches and every output are an earlier or later kernel's: none of them before the wait.
+        foreach (string name in new[] { "query", "keyCache", "valueCache", "out", "partialOut", "partialMax", "partialSum", "counters" })
+            Assert.DoesNotMatch($@"\b{name}\b", prologue);
+        Assert.Contains("seqLens[s]", prologue, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -288,6 +288,22 @@ __device__ __forceinline__ void quant_stage_fetch(const uint4* data, const unsig
 #define HEARTH_PDL_LAUNCH() do { } while (0)
 #endif
 
+// The entry of a kernel that reads nothing before its wait. By default it waits, then lets its dependents launch;
+// HEARTH_PDL_EARLY_TRIGGER=1 (an NVRTC define, HEARTH_CUDA_KERNEL_DEFINES, for A/B runs) triggers first, so the
+// next kernel's blocks can start their weight loads while this one still waits on its predecessor. Either order is
+// safe: a dependent's own wait still returns only after this kernel, which waited, has completed.
+#ifndef HEARTH_PDL_EARLY_TRIGGER
+#define HEARTH_PDL_EARLY_TRIGGER 0
+#endif
+#if HEARTH_PDL_EARLY_TRIGGER
+#define HEARTH_PDL_EARLY_LAUNCH() HEARTH_PDL_LAUNCH()
+#define HEARTH_PDL_LATE_LAUNCH() do { } while (0)
+#else
+#define HEARTH_PDL_EARLY_LAUNCH() do { } while (0)
+#define HEARTH_PDL_LATE_LAUNCH() HEARTH_PDL_LAUNCH()
+#endif
+#define HEARTH_PDL_ENTRY() do { HEARTH_PDL_EARLY_LAUNCH(); HEARTH_PDL_WAIT(); HEARTH_PDL_LATE_LAUNCH(); } while (0)
+
 // Pulls a global line into L2 without touching registers: weights a PDL kernel reads before its wait.
 __device__ __forceinline__ void prefetch_l2(const void* p)
 {

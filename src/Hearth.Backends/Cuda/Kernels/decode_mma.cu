@@ -61,6 +61,13 @@ __device__ __forceinline__ void dm_load_words(const void* cache, long long eleme
     }
 }
 
+// The paged cache row (element offset) of key position pos for kv head kvh.
+template <int D>
+__device__ __forceinline__ long long dm_cache_row(const int* table, int pos, int blockSize, int kvHeads, int kvh)
+{
+    return (((long long)table[pos / blockSize] * blockSize + pos % blockSize) * kvHeads + kvh) * D;
+}
+
 __device__ __forceinline__ unsigned int dm_pack_bf16x2(float lo, float hi)
 {
     return (unsigned int)f32_to_bf16(lo) | ((unsigned int)f32_to_bf16(hi) << 16);
@@ -81,8 +88,20 @@ __device__ __forceinline__ void decode_mma(
     int s = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
     int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
     int group = heads / kvHeads;
+    const int* table = blockTables + (size_t)s * maxBlocksPerSeq;
 
+    // The step's metadata (seqLens, block tables) is uploaded before its first kernel, so it is read before the
+    // wait, with the first round's cache row: only the query and the cache are an earlier kernel's output.
+    HEARTH_PDL_EARLY_LAUNCH();
     int seqLen = seqLens[s];
+    int perSplit = max(minKeysPerSplit, (max(seqLen, 0) + numSplits - 1) / numSplits);
+    int active = (seqLen + perSplit - 1) / perSplit;
+    int begin = split * perSplit;
+    int count = min(seqLen, begin + perSplit) - begin;
+    long long firstRow = 0;
+    if (seqLen > 0 && count > 0 && warp * 16 < count) firstRow = dm_cache_row<D>(table, begin + min(warp * 16 + (lane & 15), count - 1), blockSize, kvHeads, kvh);
+    HEARTH_PDL_WAIT();
+    HEARTH_PDL_LATE_LAUNCH();
     if (seqLen <= 0)
     {
         if (split == 0)
@@ -90,11 +109,7 @@ __device__ __forceinline__ void decode_mma(
                 out[((size_t)s * heads + kvh * group) * D + idx] = 0;
         return;
     }
-    int perSplit = max(minKeysPerSplit, (seqLen + numSplits - 1) / numSplits);
-    int active = (seqLen + perSplit - 1) / perSplit;
-    int begin = split * perSplit;
     if (begin >= seqLen) return;   // no work, and not counted: every block computes the same `active`
-    int count = min(seqLen, begin + perSplit) - begin;
 
     unsigned int q[QW];
     if (g < group) dm_load_words<QW, false>(query, ((size_t)s * heads + (size_t)kvh * group + g) * D + t * (D / 4), q);
@@ -108,14 +123,12 @@ __device__ __forceinline__ void decode_mma(
     for (int j = 0; j < NT; j++) { acc[j][0] = 0.0f; acc[j][1] = 0.0f; }
     float m = HEARTH_NEG_INF, l = 0.0f;
     const float scoreScale = scale * 1.4426950408889634f;
-    const int* table = blockTables + (size_t)s * maxBlocksPerSeq;
 
     for (int c0 = warp * 16; c0 < count; c0 += DF_WARPS * 16)
     {
         // Lane i (and i + 16) looks up key c0 + i's row; keys past the range read the last key's row (finite)
         // and get weight 0, so no load is conditional.
-        int pos = begin + min(c0 + (lane & 15), count - 1);
-        long long myRow = (((long long)table[pos / blockSize] * blockSize + pos % blockSize) * kvHeads + kvh) * D;
+        long long myRow = c0 == warp * 16 ? firstRow : dm_cache_row<D>(table, begin + min(c0 + (lane & 15), count - 1), blockSize, kvHeads, kvh);
         long long kRow0 = __shfl_sync(0xffffffffu, myRow, g), kRow1 = __shfl_sync(0xffffffffu, myRow, g + 8);
         long long vRow0 = __shfl_sync(0xffffffffu, myRow, 2 * t), vRow1 = __shfl_sync(0xffffffffu, myRow, 2 * t + 1);
         long long vRow2 = __shfl_sync(0xffffffffu, myRow, 2 * t + 8), vRow3 = __shfl_sync(0xffffffffu, myRow, 2 * t + 9);
@@ -190,8 +203,6 @@ extern "C" __global__ void __launch_bounds__(DF_THREADS, MIN_BLOCKS) NAME(const 
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
-    HEARTH_PDL_WAIT(); \
-    HEARTH_PDL_LAUNCH(); \
     decode_mma<D, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
 }
@@ -433,8 +444,7 @@ extern "C" __global__ void __launch_bounds__(DF_THREADS) NAME(const bf16_t* quer
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
-    HEARTH_PDL_WAIT(); \
-    HEARTH_PDL_LAUNCH(); \
+    HEARTH_PDL_ENTRY(); \
     decode_mma_pipe<D, STAGES>(query, (const bf16_t*)keyCache, (const bf16_t*)valueCache, seqLens, blockTables, \
         maxBlocksPerSeq, heads, kvHeads, blockSize, scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, \
         partialSum, counters); \

@@ -4,8 +4,7 @@
 // One block per token. Ids outside the vocabulary produce a zero row rather than reading out of bounds.
 extern "C" __global__ void embedding_bf16(const bf16_t* table, const int* ids, bf16_t* out, int hidden, int vocab)
 {
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_ENTRY();
     int t = blockIdx.x;
     int id = ids[t];
     bf16_t* dst = out + (size_t)t * hidden;
@@ -20,16 +19,14 @@ extern "C" __global__ void embedding_bf16(const bf16_t* table, const int* ids, b
 
 extern "C" __global__ void add_bf16(const bf16_t* a, const bf16_t* b, bf16_t* out, long long n)
 {
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_ENTRY();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] = f32_to_bf16(bf16_to_f32(a[i]) + bf16_to_f32(b[i]));
 }
 
 extern "C" __global__ void add_f32(const float* a, const float* b, float* out, long long n)
 {
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_ENTRY();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         out[i] = a[i] + b[i];
 }
@@ -37,8 +34,7 @@ extern "C" __global__ void add_f32(const float* a, const float* b, float* out, l
 // gateUp [rows, 2*inter] holds gate then up; out [rows, inter].
 extern "C" __global__ void silu_mul_bf16(const bf16_t* gateUp, bf16_t* out, int inter, long long total)
 {
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_ENTRY();
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
     {
         long long row = i / inter;
@@ -74,8 +70,7 @@ extern "C" __global__ void add_bias(void* out, const bf16_t* bias, int outFeatur
 // value (the CPU sampler's tie rule), so that only token ids cross to the host. NaN never wins.
 extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* out)
 {
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_ENTRY();
     __shared__ float bestValues[32];
     __shared__ int bestIndices[32];
     int best = block_argmax(logits + (size_t)blockIdx.x * vocab, vocab, bestValues, bestIndices);
@@ -89,8 +84,7 @@ extern "C" __global__ void argmax_rows_f32(const float* logits, int vocab, int* 
 extern "C" __global__ void argmax_rows_split_f32(const float* logits, int vocab, int chunk, float* partialValues,
     int* partialIndices, unsigned int* counters, int* out)
 {
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_ENTRY();
     __shared__ float bestValues[32];
     __shared__ int bestIndices[32];
     __shared__ bool isLast;
@@ -150,8 +144,7 @@ extern "C" __global__ void argmax_rows_split_f32(const float* logits, int vocab,
 // one of up, one store, and one division per eight elements.
 extern "C" __global__ void silu_mul_bf16x8(const bf16_t* gateUp, bf16_t* out, int inter, long long totalChunks)
 {
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_ENTRY();
     int chunksPerRow = inter >> 3;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < totalChunks; i += (long long)gridDim.x * blockDim.x)
     {
@@ -165,4 +158,38 @@ extern "C" __global__ void silu_mul_bf16x8(const bf16_t* gateUp, bf16_t* out, in
         for (int j = 0; j < 8; j++) y[j] = gate[j] / (1.0f + expf(-gate[j])) * up[j];
         ((uint4*)out)[i] = f32_to_bf16x8(y);
     }
+}
+
+// Pulls a linear's weights into L2 ahead of the GEMV that reads them, in the DRAM time the short kernels before it
+// leave idle (IBackend.PrefetchWeight). Each range is cut into windows of windowBytes and the first fetchBytes of
+// every window are fetched, so a partial prefetch still covers every tile of the matrix evenly. It writes nothing,
+// so its dependents may launch at once; every block waits before it exits, which keeps the chain of waits whole.
+#define L2P_MAX_RANGES 8
+struct L2PrefetchRanges
+{
+    unsigned long long base[L2P_MAX_RANGES];    // 16-byte aligned
+    unsigned long long bytes[L2P_MAX_RANGES];   // multiples of 16
+    int count;
+    unsigned int windowBytes, fetchBytes;       // multiples of 16, fetchBytes <= windowBytes
+};
+
+extern "C" __global__ void l2_prefetch(L2PrefetchRanges r)
+{
+    HEARTH_PDL_LAUNCH();
+    unsigned long long thread = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x, threads = (unsigned long long)gridDim.x * blockDim.x;
+    for (int i = 0; i < r.count; i++)
+    {
+        unsigned long long windows = (r.bytes[i] + r.windowBytes - 1) / r.windowBytes;
+        for (unsigned long long w = thread; w < windows; w += threads)
+        {
+            unsigned long long offset = w * r.windowBytes;
+            unsigned int size = (unsigned int)min((unsigned long long)r.fetchBytes, r.bytes[i] - offset) & ~15u;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+            if (size > 0) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" :: "l"(r.base[i] + offset), "r"(size) : "memory");
+#else
+            for (unsigned int b = 0; b < size; b += 128) prefetch_l2((const void*)(r.base[i] + offset + b));
+#endif
+        }
+    }
+    HEARTH_PDL_WAIT();
 }

@@ -109,12 +109,6 @@ public interface IBackend : IDisposable
     /// </summary>
     void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output);
 
-    /// <summary>
-    /// A hint that a coming <see cref="Linear"/> (after the ops enqueued between) reads <paramref name="weight"/>: a
-    /// backend may start moving it closer (CUDA: into L2 while those ops run). Results never depend on it.
-    /// </summary>
-    void PrefetchWeight(LinearWeight weight) { }
-
     /// <summary>output = silu(gate) · up where gateUp [rows, 2·inter] holds gate then up; output [rows, inter].</summary>
     void SiluMul(Tensor gateUp, Tensor output);
 

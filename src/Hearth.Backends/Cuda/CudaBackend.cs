@@ -34,7 +34,6 @@ public sealed unsafe partial class CudaBackend : IBackend
         LoadArgMaxFunctions();
         LoadQuantFunctions();
         LoadRopeFusionFunctions();
-        LoadL2PrefetchFunction();
         LoadProgrammaticLaunchKernels();
     }
 

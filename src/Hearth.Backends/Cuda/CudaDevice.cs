@@ -23,7 +23,6 @@ internal sealed unsafe class CudaDevice : IDisposable
         ComputeMajor = Attribute(CuDriver.AttributeComputeCapabilityMajor);
         ComputeMinor = Attribute(CuDriver.AttributeComputeCapabilityMinor);
         NumMultiprocessors = Attribute(CuDriver.AttributeMultiprocessorCount);
-        L2CacheSizeBytes = Attribute(CuDriver.AttributeL2CacheSize);
     }
 
     public int Ordinal { get; }
@@ -41,8 +40,6 @@ internal sealed unsafe class CudaDevice : IDisposable
     public int ComputeMinor { get; }
 
     public int NumMultiprocessors { get; }
-
-    public int L2CacheSizeBytes { get; }
 
     public bool IsDisposed => _disposed;
 

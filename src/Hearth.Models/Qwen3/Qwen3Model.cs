@@ -100,17 +100,13 @@ public sealed class Qwen3Model : ICausalLanguageModel
             b.Linear(normed, layer.Qkv, qkv);
             b.QkNormRopeWriteKv(qkv, layer.QueryNorm, layer.KeyNorm, eps, metadata.Positions, _rope, query, key, value,
                 kvCache[i], metadata.SlotMapping);
-            // The weight prefetches overlap the short ops after them with the weight stream of the next linear.
-            b.PrefetchWeight(layer.O);
             b.Attention(query, kvCache[i], metadata, _attentionScale, attention);
             b.Linear(attentionFlat, layer.O, projected);
             b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
-            b.PrefetchWeight(layer.GateUp);
             b.LinearSiluMul(normed, layer.GateUp, gateUp, activated);
             b.Linear(activated, layer.Down, projected);
-            bool last = i + 1 == _weights.Layers.Count;
-            b.AddRmsNorm(residual, projected, last ? _weights.FinalNorm : _weights.Layers[i + 1].InputLayerNorm, eps, normed);
-            b.PrefetchWeight(last ? _weights.LmHead : _weights.Layers[i + 1].Qkv);
+            Tensor nextNorm = i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].InputLayerNorm : _weights.FinalNorm;
+            b.AddRmsNorm(residual, projected, nextNorm, eps, normed);
         }
 
         Tensor lastHidden = _lastHidden.SliceRows(0, rows), logits = _logits.SliceRows(0, rows);

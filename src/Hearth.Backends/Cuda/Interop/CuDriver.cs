@@ -6,7 +6,6 @@ namespace Hearth.Backends.Cuda.Interop;
 internal static unsafe partial class CuDriver
 {
     public const int AttributeMultiprocessorCount = 16;
-    public const int AttributeL2CacheSize = 38;
     public const int AttributeComputeCapabilityMajor = 75;
     public const int AttributeComputeCapabilityMinor = 76;
     public const uint StreamNonBlocking = 1;

@@ -159,37 +159,3 @@ extern "C" __global__ void silu_mul_bf16x8(const bf16_t* gateUp, bf16_t* out, in
         ((uint4*)out)[i] = f32_to_bf16x8(y);
     }
 }
-
-// Pulls a linear's weights into L2 ahead of the GEMV that reads them, in the DRAM time the short kernels before it
-// leave idle (IBackend.PrefetchWeight). Each range is cut into windows of windowBytes and the first fetchBytes of
-// every window are fetched, so a partial prefetch still covers every tile of the matrix evenly. It writes nothing,
-// so its dependents may launch at once; every block waits before it exits, which keeps the chain of waits whole.
-#define L2P_MAX_RANGES 8
-struct L2PrefetchRanges
-{
-    unsigned long long base[L2P_MAX_RANGES];    // 16-byte aligned
-    unsigned long long bytes[L2P_MAX_RANGES];   // multiples of 16
-    int count;
-    unsigned int windowBytes, fetchBytes;       // multiples of 16, fetchBytes <= windowBytes
-};
-
-extern "C" __global__ void l2_prefetch(L2PrefetchRanges r)
-{
-    HEARTH_PDL_LAUNCH();
-    unsigned long long thread = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x, threads = (unsigned long long)gridDim.x * blockDim.x;
-    for (int i = 0; i < r.count; i++)
-    {
-        unsigned long long windows = (r.bytes[i] + r.windowBytes - 1) / r.windowBytes;
-        for (unsigned long long w = thread; w < windows; w += threads)
-        {
-            unsigned long long offset = w * r.windowBytes;
-            unsigned int size = (unsigned int)min((unsigned long long)r.fetchBytes, r.bytes[i] - offset) & ~15u;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-            if (size > 0) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" :: "l"(r.base[i] + offset), "r"(size) : "memory");
-#else
-            for (unsigned int b = 0; b < size; b += 128) prefetch_l2((const void*)(r.base[i] + offset + b));
-#endif
-        }
-    }
-    HEARTH_PDL_WAIT();
-}

@@ -4,7 +4,7 @@ using Hearth.Core;
 namespace Hearth.Cuda.Parity;
 
 /// <summary>
-/// The pipelined tensor-core decode kernel (decode_mma_pipe in decode_mma.cu: K/V tiles through a cp.async ring)
+/// The pipelined tensor-core decode kernel (decode_mma_pipe.cu: K/V tiles through a cp.async ring)
 /// against the CPU backend, at both ring depths: GQA groups 1, 2, 5, 8 at head dims 64 and 128 over contexts that
 /// are and are not multiples of the 16-key tile and of the 64-key block round (1, 15, 16, 17, 63, 65, 512, 4,100),
 /// odd block sizes (5, 7) so that tiles straddle cache blocks, the engine's batch 32 at 2, 3 (its occupancy) and 4

@@ -11,7 +11,7 @@ namespace Hearth.Backends.Cuda;
 /// </summary>
 public sealed unsafe partial class CudaBackend : IBackend
 {
-    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu", "gemv_quant.cu", "gemv_quant_stream.cu", "gemv_quant_dequant.cu", "decode_fused.cu", "decode_mma.cu", "sampling.cu"];
+    private static readonly string[] ModuleFiles = ["elementwise.cu", "norm.cu", "attention.cu", "gemv.cu", "decode_attention.cu", "flash_attention.cu", "gemv_quant.cu", "gemv_quant_stream.cu", "gemv_quant_dequant.cu", "decode_fused.cu", "decode_mma.cu", "decode_mma_pipe.cu", "sampling.cu"];
 
     private readonly CudaDevice _device;
     private readonly List<nint> _modules = [];

@@ -31,7 +31,7 @@ public static class DecodeKernelPlan
     public static int ParseMinSeqs(string? value) =>
         int.TryParse(value, out int minSeqs) ? (minSeqs <= 0 ? int.MaxValue : minSeqs) : DefaultMinSeqs;
 
-    /// <summary>The ring depths the pipelined tensor-core kernel is compiled for (decode_mma_pipe in decode_mma.cu).</summary>
+    /// <summary>The ring depths the pipelined tensor-core kernel is compiled for (decode_mma_pipe.cu).</summary>
     public static bool SupportsPipelineStages(int stages) => stages is 2 or 3;
 
     /// <summary>

@@ -70,7 +70,7 @@ internal sealed unsafe partial class KernelCompiler
 
     private string? CacheFile(string moduleFileName, out string source)
     {
-        source = ReadResource(PreludeName) + "\n#line 1 \"" + moduleFileName + "\"\n" + ReadResource(moduleFileName);
+        source = ReadResource(PreludeName) + "\n#line 1 \"" + moduleFileName + "\"\n" + ExpandIncludes(ReadResource(moduleFileName), moduleFileName);
         string key = Hash(source + "\n" + string.Join(' ', Options()) + "\nnvrtc " + _nvrtcVersion);
         return _cacheDirectory is null ? null
             : Path.Combine(_cacheDirectory, $"{Path.GetFileNameWithoutExtension(moduleFileName)}-{_architecture}-{key[..24]}.cubin");
@@ -173,6 +173,36 @@ internal sealed unsafe partial class KernelCompiler
         }
         return Encoding.UTF8.GetString(log, 0, log.Length - 1);
     }
+
+    /// <summary>
+    /// Replaces each <c>#include "name.cuh"</c> line of a module with that embedded header (once per module), so two
+    /// modules can share device functions without putting them in the prelude every module compiles.
+    /// </summary>
+    internal static string ExpandIncludes(string source, string moduleFileName, Func<string, string>? readHeader = null)
+    {
+        readHeader ??= ReadResource;
+        var included = new HashSet<string>(StringComparer.Ordinal);
+        var lines = source.Split('\n');
+        var expanded = new StringBuilder(source.Length);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var match = IncludePattern().Match(lines[i]);
+            if (!match.Success)
+            {
+                expanded.Append(lines[i]);
+                if (i + 1 < lines.Length) expanded.Append('\n');
+                continue;
+            }
+            string header = match.Groups[1].Value;
+            if (included.Add(header))
+                expanded.Append("#line 1 \"").Append(header).Append("\"\n").Append(readHeader(header)).Append('\n');
+            expanded.Append("#line ").Append(i + 2).Append(" \"").Append(moduleFileName).Append("\"\n");
+        }
+        return expanded.ToString();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*#include\s+""([A-Za-z0-9_]+\.cuh)""\s*$")]
+    private static partial System.Text.RegularExpressions.Regex IncludePattern();
 
     private static string ReadResource(string fileName)
     {

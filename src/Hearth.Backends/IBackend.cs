@@ -109,18 +109,6 @@ public interface IBackend : IDisposable
     /// </summary>
     void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output);
 
-    /// <summary>
-    /// <see cref="QkNormRopeWriteKv"/> at metadata's positions and slots, then <see cref="Attention"/> of its query:
-    /// a decoder layer's attention from the q|k|v projection on. Backends may fuse them (CUDA does for decode steps);
-    /// query, key, value and the cache are written either way.
-    /// </summary>
-    void QkNormRopeAttention(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, RopeParameters rope, Tensor query,
-        Tensor key, Tensor value, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output)
-    {
-        QkNormRopeWriteKv(qkv, queryNorm, keyNorm, epsilon, metadata.Positions, rope, query, key, value, cache, metadata.SlotMapping);
-        Attention(query, cache, metadata, scale, output);
-    }
-
     /// <summary>output = silu(gate) · up where gateUp [rows, 2·inter] holds gate then up; output [rows, inter].</summary>
     void SiluMul(Tensor gateUp, Tensor output);
 

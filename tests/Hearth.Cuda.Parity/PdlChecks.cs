@@ -92,7 +92,8 @@ internal static class PdlChecks
             for (int l = 0; l < Layers; l++)
             {
                 cuda.Linear(normed, qkvW, qkv);
-                cuda.QkNormRopeAttention(qkv, headNorm, headNorm, 1e-6f, rope, q, k, v, caches[l], metadata, 0.125f, attention);
+                cuda.QkNormRopeWriteKv(qkv, headNorm, headNorm, 1e-6f, metadata.Positions, rope, q, k, v, caches[l], metadata.SlotMapping);
+                cuda.Attention(q, caches[l], metadata, 0.125f, attention);
                 cuda.Linear(attentionFlat, oW, projected);
                 cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
                 cuda.LinearSiluMul(normed, gateUpW, gateUp, activated);

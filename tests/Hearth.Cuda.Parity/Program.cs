@@ -113,7 +113,6 @@ using (cuda)
         TensorCoreDecodeChecks.Run(cuda, report, random);
         PipelinedDecodeChecks.Run(cuda, report, random);
         KvWriteFusionChecks.Run(cuda, report, random);
-        RopeAttentionChecks.Run(cuda, report, new RandomData(seed + 81));
         AllocationCheck.Run(pair, report, random);
         FusionChecks.Run(pair, report, random);
         PdlChecks.Run(cuda, report, random);

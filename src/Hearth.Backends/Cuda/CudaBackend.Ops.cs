@@ -159,10 +159,19 @@ public sealed unsafe partial class CudaBackend
 
     public void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output)
     {
-        int maxBlocksPerSeq = ValidateAttention(query, cache, metadata, output);
+        Require(query, DType.BF16, nameof(query));
+        Require(output, DType.BF16, nameof(output));
+        RequireKvCache(cache);
+        Require(metadata.BlockTables, DType.I32, "metadata.BlockTables");
         int heads = query.Shape[1], headDim = query.Shape[2], kvHeads = cache.NumKvHeads, blockSize = cache.BlockSize;
+        if (headDim != cache.HeadDim) throw new ArgumentException($"query head dim {headDim} differs from the cache's {cache.HeadDim}");
+        if (headDim > AttentionMaxHeadDim) throw new ArgumentException($"head dim {headDim} is above the supported {AttentionMaxHeadDim}");
+        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads are not a multiple of {kvHeads} kv heads");
+        if (output.Shape != query.Shape) throw new ArgumentException($"output {output.Shape} differs from query {query.Shape}");
         int tokens = metadata.NumTokens, numSeqs = metadata.NumSeqs;
+        if (tokens > query.Shape[0]) throw new ArgumentException($"metadata has {tokens} tokens, query {query.Shape[0]} rows");
         if (tokens == 0 || numSeqs == 0) return;
+        int maxBlocksPerSeq = metadata.BlockTables.Shape.Rank == 2 ? metadata.BlockTables.Shape[1] : (int)(metadata.BlockTables.NumElements / numSeqs);
         if (TryFastAttention(query, cache, metadata, scale, output, maxBlocksPerSeq)) return;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data;
         nint startsPtr = metadata.QueryStartLocs.Data, seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data, outPtr = output.Data;
@@ -264,24 +273,6 @@ public sealed unsafe partial class CudaBackend
         if (rope.RotaryDim > headDim) throw new ArgumentException($"rotary dim {rope.RotaryDim} exceeds head dim {headDim}");
         if (queryNorm is { } qn) RequireVector(qn, headDim, "queryNorm");
         if (keyNorm is { } kn) RequireVector(kn, headDim, "keyNorm");
-    }
-
-    /// <summary>Checks Attention's arguments; returns the block table's width (0 for an empty step).</summary>
-    private static int ValidateAttention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, Tensor output)
-    {
-        Require(query, DType.BF16, nameof(query));
-        Require(output, DType.BF16, nameof(output));
-        RequireKvCache(cache);
-        Require(metadata.BlockTables, DType.I32, "metadata.BlockTables");
-        int heads = query.Shape[1], headDim = query.Shape[2], kvHeads = cache.NumKvHeads;
-        if (headDim != cache.HeadDim) throw new ArgumentException($"query head dim {headDim} differs from the cache's {cache.HeadDim}");
-        if (headDim > AttentionMaxHeadDim) throw new ArgumentException($"head dim {headDim} is above the supported {AttentionMaxHeadDim}");
-        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads are not a multiple of {kvHeads} kv heads");
-        if (output.Shape != query.Shape) throw new ArgumentException($"output {output.Shape} differs from query {query.Shape}");
-        int tokens = metadata.NumTokens, numSeqs = metadata.NumSeqs;
-        if (tokens > query.Shape[0]) throw new ArgumentException($"metadata has {tokens} tokens, query {query.Shape[0]} rows");
-        if (tokens == 0 || numSeqs == 0) return 0;
-        return metadata.BlockTables.Shape.Rank == 2 ? metadata.BlockTables.Shape[1] : (int)(metadata.BlockTables.NumElements / numSeqs);
     }
 
     private static void ValidateKvWrite(Tensor key, Tensor value, KvCacheLayer cache, Tensor slotMapping)

@@ -98,8 +98,9 @@ public sealed class Qwen3Model : ICausalLanguageModel
         {
             var layer = _weights.Layers[i];
             b.Linear(normed, layer.Qkv, qkv);
-            b.QkNormRopeAttention(qkv, layer.QueryNorm, layer.KeyNorm, eps, _rope, query, key, value, kvCache[i], metadata,
-                _attentionScale, attention);
+            b.QkNormRopeWriteKv(qkv, layer.QueryNorm, layer.KeyNorm, eps, metadata.Positions, _rope, query, key, value,
+                kvCache[i], metadata.SlotMapping);
+            b.Attention(query, kvCache[i], metadata, _attentionScale, attention);
             b.Linear(attentionFlat, layer.O, projected);
             b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
             b.LinearSiluMul(normed, layer.GateUp, gateUp, activated);

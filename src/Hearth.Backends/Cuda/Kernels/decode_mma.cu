@@ -1,69 +1,14 @@
 // Decode attention on tensor cores, the register kernel (layout and MMA helpers in decode_mma.cuh).
 
 #include "decode_mma.cuh"
-#include "qk_rope.cuh"
 
-// The q/k norm, RoPE and KV write of a decode step (IBackend.QkNormRopeWriteKv) fused into the attention kernel.
-struct DmRope
-{
-    const bf16_t* qkv;                // [seqs, (heads + 2 kvHeads) * D]
-    const bf16_t* queryNorm;
-    const bf16_t* keyNorm;
-    float epsilon;
-    const int* positions;             // [seqs]
-    const float* inverseFrequencies;
-    int rotaryDim;
-    float attentionScaling;
-    bf16_t* query;                    // [seqs, heads, D]
-    bf16_t* key;                      // [seqs, kvHeads, D]
-    bf16_t* value;
-    const int* slotMapping;           // [seqs]
-};
-
-// Every block of (sequence, kv head) norms and rotates its group's query heads into queryOut (shared memory; split 0
-// also stores them to r.query), and the block whose key range holds the new token stores the key and value heads
-// to r.key / r.value and the cache before any of its warps reads the cache: the same values qk_norm_rope_kv_warp
-// stores, from the same device code (qk_rope.cuh).
+// Dynamic shared memory: DF_WARPS * group * D floats (the warps' accumulators), as decode_fused.
 template <int D, bool FP8>
-__device__ __forceinline__ void dm_rope_stage(const DmRope& r, bf16_t* queryOut, int s, int kvh, bool storeQuery, bool storeKv,
-    int heads, int kvHeads, int group, void* keyCache, void* valueCache, int warp, int lane)
-{
-    const int PER_LANE = D / 32;
-    float position = (float)r.positions[s];
-    int jobs = group + (storeKv ? 2 : 0);
-    for (int job = warp; job < jobs; job += DF_WARPS)
-    {
-        if (job < group)
-        {
-            int h = kvh * group + job;
-            float x[PER_LANE];
-            qk_norm_rope_values<PER_LANE, false>(r.qkv + ((size_t)s * (heads + 2 * kvHeads) + h) * D, r.queryNorm, r.epsilon, position,
-                r.inverseFrequencies, r.rotaryDim, r.attentionScaling, 0, 0, lane, x);
-#pragma unroll
-            for (int j = 0; j < PER_LANE; j++)
-            {
-                bf16_t v = f32_to_bf16(x[j]);
-                queryOut[job * D + j * 32 + lane] = v;
-                if (storeQuery) r.query[((size_t)s * heads + h) * D + j * 32 + lane] = v;
-            }
-        }
-        else
-            qk_norm_rope_head<PER_LANE, false, true>(r.qkv, r.queryNorm, r.keyNorm, r.epsilon, position, r.inverseFrequencies,
-                r.rotaryDim, r.attentionScaling, 0, 0, r.query, r.key, r.value, heads, kvHeads, s,
-                heads + (job == group ? 0 : kvHeads) + kvh, lane, keyCache, valueCache, r.slotMapping[s], FP8);
-    }
-    __syncthreads();   // the queries in shared memory, and the new key and value rows in the cache, for every warp
-}
-
-// Dynamic shared memory: DF_WARPS * group * D floats (the warps' accumulators), as decode_fused. With rope (ROPE)
-// the query comes from q|k|v through dm_rope_stage instead of from `query`.
-template <int D, bool FP8, bool ROPE = false>
 __device__ __forceinline__ void decode_mma(
     const bf16_t* query, const void* keyCache, const void* valueCache, const int* seqLens, const int* blockTables,
     int maxBlocksPerSeq, int heads, int kvHeads, int blockSize, float scale, int numSplits, int minKeysPerSplit,
-    bf16_t* out, float* partialOut, float* partialMax, float* partialSum, int* counters, const DmRope* rope = 0)
+    bf16_t* out, float* partialOut, float* partialMax, float* partialSum, int* counters)
 {
-    __shared__ __align__(16) bf16_t ropedQuery[ROPE ? DF_MAX_GROUP * D : 8];   // [group, D]
     const int QW = D / 8;    // words of a lane's quarter row (query and keys)
     const int VW = D / 16;   // words of a lane's eighth of a value row
     const int NT = D / 8;    // PV n-tiles
@@ -88,21 +33,15 @@ __device__ __forceinline__ void decode_mma(
     HEARTH_PDL_LATE_LAUNCH();
     if (seqLen <= 0)
     {
-        // A padded row: split 0 still stores its q, k and v (as the unfused kernels would; its slot is negative).
-        if (ROPE && split == 0) dm_rope_stage<D, FP8>(*rope, ropedQuery, s, kvh, true, true, heads, kvHeads, group,
-            (void*)keyCache, (void*)valueCache, warp, lane);
         if (split == 0)
             for (int idx = tid; idx < group * D; idx += DF_THREADS)
                 out[((size_t)s * heads + kvh * group) * D + idx] = 0;
         return;
     }
     if (begin >= seqLen) return;   // no work, and not counted: every block computes the same `active`
-    if (ROPE) dm_rope_stage<D, FP8>(*rope, ropedQuery, s, kvh, split == 0, split == active - 1, heads, kvHeads, group,
-        (void*)keyCache, (void*)valueCache, warp, lane);
 
     unsigned int q[QW];
-    if (ROPE && g < group) dm_load_words<QW, false>(ropedQuery, (size_t)g * D + t * (D / 4), q);
-    else if (g < group) dm_load_words<QW, false>(query, ((size_t)s * heads + (size_t)kvh * group + g) * D + t * (D / 4), q);
+    if (g < group) dm_load_words<QW, false>(query, ((size_t)s * heads + (size_t)kvh * group + g) * D + t * (D / 4), q);
     else
     {
 #pragma unroll
@@ -196,23 +135,6 @@ extern "C" __global__ void __launch_bounds__(DF_THREADS, MIN_BLOCKS) NAME(const 
     decode_mma<D, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
 }
-
-// With the q/k norm, RoPE and KV write fused in (bf16 caches, the four-blocks-an-SM build): query, key and value are
-// written as IBackend.QkNormRopeWriteKv would, and the attention reads its query from q|k|v.
-#define DECODE_MMA_ROPE_KERNEL(NAME, D) \
-extern "C" __global__ void __launch_bounds__(DF_THREADS, 4) NAME(bf16_t* query, void* keyCache, void* valueCache, \
-    const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int heads, int kvHeads, int blockSize, float scale, \
-    int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, float* partialSum, int* counters, \
-    const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon, const int* positions, \
-    const float* inverseFrequencies, int rotaryDim, float attentionScaling, bf16_t* key, bf16_t* value, const int* slotMapping) \
-{ \
-    DmRope rope = { qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, query, key, value, slotMapping }; \
-    decode_mma<D, false, true>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
-        scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters, &rope); \
-}
-
-DECODE_MMA_ROPE_KERNEL(decode_attention_mma_rope_d64, 64)
-DECODE_MMA_ROPE_KERNEL(decode_attention_mma_rope_d128, 128)
 
 DECODE_MMA_KERNEL(decode_attention_mma_d64, 64, false)
 DECODE_MMA_KERNEL(decode_attention_mma_d128, 128, false)

@@ -1,8 +1,6 @@
 // RMSNorm family, one block per row, sums of squares in F32. The decode kernels (rms_norm*, add_rms_norm*,
 // qk_norm_rope_{warp,kv_warp,token}) are written for programmatic dependent launch: they wait first (common.cu).
 
-#include "qk_rope.cuh"
-
 // One row's RMSNorm, with residual += input first when ADD (the residual is stored as bf16, as the model's
 // residual stream is). Each thread reads back only the elements it wrote itself, so no barrier is needed between
 // the passes.
@@ -145,9 +143,83 @@ extern "C" __global__ void add_rms_norm_bf16x8(bf16_t* residual, const bf16_t* i
     rms_norm_row_x8<true>(residual, input, weight, out, dim, epsilon);
 }
 
-// qk_norm_rope_bf16 with one warp per (token, head) (qk_norm_rope_head, qk_rope.cuh). No block barriers.
+// qk_norm_rope_bf16 with one warp per (token, head): lane l owns dims l, l + 32, ... (PER_LANE of them), so
+// with (rotaryDim / 2) % 32 == 0 both halves of a rotary pair sit in the same lane. No block barriers.
+// The rotation's cosines and sines (already times attentionScaling) come from per-token tables when TABLE is
+// set, else the lane computes them; either way the same float operations, so both kernels agree bit for bit.
 #define QR_WARPS 4
 #define QT_WARPS 8
+
+// One bf16 value into a paged cache row, as write_kv_cache_bf16/_fp8 (attention.cu) would store it.
+__device__ __forceinline__ void qr_cache_store(void* cache, bool fp8, size_t element, bf16_t v)
+{
+    if (fp8) ((unsigned char*)cache)[element] = (unsigned char)f32_to_fp8e4m3(bf16_to_f32(v));
+    else ((bf16_t*)cache)[element] = v;
+}
+
+// KV: also store the token's key and value heads into the paged cache at slotMapping[t] (skipped for a negative
+// slot), which is what WriteKvCache does next in a decoder layer: one launch instead of two.
+template <int PER_LANE, bool TABLE, bool KV = false>
+__device__ __forceinline__ void qk_norm_rope_head(const bf16_t* qkv, const bf16_t* queryNorm, const bf16_t* keyNorm, float epsilon,
+    float position, const float* inverseFrequencies, int rotaryDim, float attentionScaling, const float* cosTable, const float* sinTable,
+    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int t, int h, int lane,
+    void* keyCache = 0, void* valueCache = 0, int slot = -1, bool cacheFp8 = false)
+{
+    const int headDim = 32 * PER_LANE;
+    int total = heads + 2 * kvHeads;
+    const bf16_t* src = qkv + ((size_t)t * total + h) * headDim;
+    if (h >= heads + kvHeads)
+    {
+        bf16_t* dst = value + ((size_t)t * kvHeads + (h - heads - kvHeads)) * headDim;
+        size_t row = ((size_t)slot * kvHeads + (h - heads - kvHeads)) * headDim;
+#pragma unroll
+        for (int j = 0; j < PER_LANE; j++)
+        {
+            bf16_t v = src[j * 32 + lane];
+            dst[j * 32 + lane] = v;
+            if (KV && slot >= 0) qr_cache_store(valueCache, cacheFp8, row + j * 32 + lane, v);
+        }
+        return;
+    }
+    bool isQuery = h < heads;
+    bf16_t* dst = isQuery ? query + ((size_t)t * heads + h) * headDim : key + ((size_t)t * kvHeads + (h - heads)) * headDim;
+    const bf16_t* norm = isQuery ? queryNorm : keyNorm;
+    float x[PER_LANE];
+    float sumSquares = 0.0f;
+#pragma unroll
+    for (int j = 0; j < PER_LANE; j++) { x[j] = bf16_to_f32(src[j * 32 + lane]); sumSquares += x[j] * x[j]; }
+    if (norm != 0)
+    {
+        float inverseRms = rsqrtf(warp_sum(sumSquares) / headDim + epsilon);
+#pragma unroll
+        for (int j = 0; j < PER_LANE; j++) x[j] = x[j] * inverseRms * bf16_to_f32(norm[j * 32 + lane]);
+    }
+    int halfLanes = rotaryDim / 64;
+#pragma unroll
+    for (int j = 0; j < PER_LANE / 2; j++)
+    {
+        if (j >= halfLanes) break;
+        float sine, cosine;
+        if (TABLE) { cosine = cosTable[j * 32 + lane]; sine = sinTable[j * 32 + lane]; }
+        else
+        {
+            sincosf(position * inverseFrequencies[j * 32 + lane], &sine, &cosine);
+            cosine *= attentionScaling;
+            sine *= attentionScaling;
+        }
+        float x1 = x[j], x2 = x[j + halfLanes];
+        x[j] = x1 * cosine - x2 * sine;
+        x[j + halfLanes] = x2 * cosine + x1 * sine;
+    }
+    size_t row = ((size_t)slot * kvHeads + (h - heads)) * headDim;
+#pragma unroll
+    for (int j = 0; j < PER_LANE; j++)
+    {
+        bf16_t v = f32_to_bf16(x[j]);
+        dst[j * 32 + lane] = v;
+        if (KV && !isQuery && slot >= 0) qr_cache_store(keyCache, cacheFp8, row + j * 32 + lane, v);
+    }
+}
 
 // Decode: grid (tokens, ceil(heads / QR_WARPS)), a warp per head, each lane computing its own rotation.
 template <int PER_LANE>

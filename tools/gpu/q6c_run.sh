@@ -4,9 +4,10 @@
 # (carry = the folder holding this script, cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh,
 # bench_quant_cuda.sh, hf_baseline.py). Stages, in the order given:
 #   make-bg: writes the random Qwen3-14B-shaped model (hf_baseline.py make) in the background; bench waits for it.
-#   quick:   the parity runner's --q6c --q6c-timing: G6Checks (every kernel on the compact layout against the CPU's Q6_K),
-#            GgufMixChecks on the G8 layout, then G6Timing (Q6_K ops G8 against G6 and the whole Q4_K_M step with each).
-#   parity:  quant_cuda_parity.sh --q6c-timing (every op check incl. G6Checks, the quantized parrots, the engine cases,
+#   quick:   the parity runner's --q6c: G6Checks (every kernel on the compact layout against the CPU's Q6_K) and
+#            GgufMixChecks on the G8 layout; with QUICK_TIMING=1 then G6Timing (Q6_K ops G8 against G6 and the whole Q4_K_M
+#            step with each).
+#   parity:  (skipped when an earlier stage failed, unless PARITY_ANYWAY=1) quant_cuda_parity.sh --q6c-timing (every op check incl. G6Checks, the quantized parrots, the engine cases,
 #            then G6Timing).
 #   bench:   FORMATS=gguf-q4_k_m SKIP_BF16=1 MEMORY_CHECK=0 bench_quant_cuda.sh (batch 1, prefill 2048, batch 32; GPU weight
 #            bytes), then batch 1 once more with HEARTH_CUDA_Q6K_COMPACT=0 (the G8 repack) for the A/B. Skipped when an
@@ -33,12 +34,14 @@ for stage in "$@"; do
       [ -f "$model/config.json" ] || { python3 "$carry/hf_baseline.py" make --dir "$model" > "$out/make.log" 2>&1 & make_pid=$!; }
       ;;
     quick)
-      timeout "${QUICK_TIMEOUT:-240}" "$runner" --q6c --q6c-timing > "$out/q6c-quick.log" 2>&1
+      quick_args=(--q6c); [ "${QUICK_TIMING:-0}" = 1 ] && quick_args+=(--q6c-timing)
+      timeout "${QUICK_TIMEOUT:-240}" "$runner" "${quick_args[@]}" > "$out/q6c-quick.log" 2>&1
       r=$?; [ "$r" -ne 0 ] && rc=$r
       grep -E "^FAIL|passed, .* failed|^  |^==|^Q6_K|g6 layout bytes|kernel modules" "$out/q6c-quick.log" | head -90
       echo "== quick: exit $r after $(elapsed) s"
       ;;
     parity)
+      if [ "$rc" -ne 0 ] && [ "${PARITY_ANYWAY:-0}" != 1 ]; then echo "== parity: skipped (rc $rc)"; continue; fi
       OUT="$out" bash "$carry/quant_cuda_parity.sh" --q6c-timing > "$out/parity-console.log" 2>&1
       r=$?; [ "$r" -ne 0 ] && rc=$r
       grep -E "^FAIL|passed, .* failed|took|^  |^==|g6 layout bytes" "$out/quant-parity.log" | head -90

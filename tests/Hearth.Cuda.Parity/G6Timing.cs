@@ -17,6 +17,7 @@ internal static class G6Timing
     public static void Run(CudaBackend cuda)
     {
         bool saved = cuda.UseCompactQ6K;
+        int? savedWarps = cuda.G6Warps;
         Console.WriteLine($"Q6_K ops, compact G6 layout against the G8 repack (14B shape, random blocks, graph replay, PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}):");
         try
         {
@@ -43,12 +44,16 @@ internal static class G6Timing
                     int k = weights[0].InFeatures, n = weights[0].OutFeatures;
                     bool f32 = name.Contains("f32");
                     var parts = new List<string>();
+                    int?[] warpVariants = compact && name.StartsWith("ffn_down", StringComparison.Ordinal) ? [4, 8] : [cuda.G6Warps];
+                    foreach (int? warps in warpVariants)
                     foreach (int rows in f32 ? new[] { 1 } : new[] { 1, 8, 32 })
                     {
+                        cuda.G6Warps = warps;
+                        string variant = warps is { } w && warpVariants.Length > 1 ? $"{w} warps " : "";
                         var x = memory.Zeros(cuda, new Shape(rows, k), DType.BF16);
                         var y = memory.Zeros(cuda, new Shape(rows, n), f32 ? DType.F32 : DType.BF16);
                         double s = GraphTiming.SecondsPerReplay(cuda, () => { foreach (var w in weights) cuda.Linear(x, w, y); }, Replays) / copies;
-                        parts.Add($"m={rows} {s * 1e6:F1} us ({bytes / s / 1e9:F0} GB/s)");
+                        parts.Add($"{variant}m={rows} {s * 1e6:F1} us ({bytes / s / 1e9:F0} GB/s)");
                         if (f32)
                         {
                             var ids = memory.Ints(cuda, new int[rows], new Shape(rows));
@@ -56,6 +61,7 @@ internal static class G6Timing
                             parts.Add($"+argmax {pick * 1e6:F1} us");
                         }
                     }
+                    cuda.G6Warps = savedWarps;
                     line.Add($"{(compact ? "G6" : "G8")} {bytes / 1e6:F1} MB: " + string.Join("  ", parts));
                 }
                 Console.WriteLine($"  {name,-34} " + string.Join("  |  ", line));
@@ -68,6 +74,7 @@ internal static class G6Timing
         finally
         {
             cuda.UseCompactQ6K = saved;
+            cuda.G6Warps = savedWarps;
         }
         foreach (bool compact in new[] { false, true })
         {

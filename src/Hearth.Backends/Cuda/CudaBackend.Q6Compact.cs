@@ -8,7 +8,20 @@ namespace Hearth.Backends.Cuda;
 public sealed unsafe partial class CudaBackend
 {
     private const string KQuant6Module = "gemv_kquant6.cu";
-    private nint _g6Gemv, _g6Silu, _g4g6Mixed, _g6Dequant;
+    private nint _g6Gemv, _g6GemvW8, _g6Silu, _g4g6Mixed, _g6Dequant;
+
+    /// <summary>
+    /// Warps a tile in the G6 GEMV: 4 or 8 (HEARTH_CUDA_G6_WARPS); null = <see cref="G6WarpsFor"/>'s rule.
+    /// </summary>
+    public int? G6Warps { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_G6_WARPS") switch { "4" => 4, "8" => 8, _ => null };
+
+    /// <summary>
+    /// 8 warps a tile for launches of few tiles (at most 4 an SM) and a long k (≥ 8192: ffn_down, 320 tiles at k = 17,408),
+    /// where 4 warps a block keep too few loads in flight (the register g4 kernel streamed such a launch at 1.65 TB/s,
+    /// docs/performance.md, session 7); 4 elsewhere.
+    /// </summary>
+    internal static int G6WarpsFor(long tiles, int k, int multiprocessors, int? forced) =>
+        forced ?? (tiles <= 4L * multiprocessors && k >= 8192 ? 8 : 4);
 
     /// <summary>
     /// Upload Q6_K in the compact G6 layout (HEARTH_CUDA_Q6K_COMPACT=0: the older G8 repack, 1.25 bytes a weight, for A/B
@@ -24,6 +37,7 @@ public sealed unsafe partial class CudaBackend
         // Compiled here (first quantized model only) or taken from the kernel cache.
         LoadModule(KQuant6Module);
         _g6Gemv = Function("gemv_g6_stream");
+        _g6GemvW8 = Function("gemv_g6_stream_w8");
         _g6Silu = Function("gemv_silu_g6_stream");
         _g4g6Mixed = Function("gemv_g4g6_stream");
         _g6Dequant = Function("dequant_g6_bf16");
@@ -66,18 +80,19 @@ public sealed unsafe partial class CudaBackend
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
         nint chunkX = 0, chunkOut = 0;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
+        int warps = G6WarpsFor(tiles, k, _device.NumMultiprocessors, G6Warps);
         for (int start = 0; start < rows; start += QuantStreamMaxRows)
         {
             chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
-            Launch(_g6Gemv, (uint)tiles, 1, 32 * G6Warps, 0, args);
+            Launch(warps == 8 ? _g6GemvW8 : _g6Gemv, (uint)tiles, 1, 32 * (uint)warps, 0, args);
             NumG6Launches++;
         }
     }
 
-    // gemv_kquant6.cu's Q6_WARPS.
-    private const uint G6Warps = 4;
+    // gemv_kquant6.cu's Q6_WARPS (the SiLU and mixed kernels, and gemv_g6_stream).
+    private const uint G6BlockWarps = 4;
 
     /// <summary>gate|up both G6 (an all-Q6_K model; Q4_K_M keeps them Q4_K) at 1-8 rows: gemv_silu_g6_stream.</summary>
     private bool TryG6Silu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
@@ -89,7 +104,7 @@ public sealed unsafe partial class CudaBackend
         nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
         int n = inter, rows = (int)rowsLong;
         void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &x, &rows, &outPtr };
-        Launch(_g6Silu, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * G6Warps, 0, args);
+        Launch(_g6Silu, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * G6BlockWarps, 0, args);
         NumQuantSiluLaunches++;
         NumG6Launches++;
         return true;
@@ -132,7 +147,7 @@ public sealed unsafe partial class CudaBackend
         long ldOut = weight.OutFeatures;
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &g6Mask, &x, &m, &outPtr, &ldOut, &outF32 };
-        Launch(_g4g6Mixed, (uint)tiles, 1, 32 * G6Warps, 0, args);
+        Launch(_g4g6Mixed, (uint)tiles, 1, 32 * G6BlockWarps, 0, args);
         NumMixedKQuantLaunches++;
         NumG6Launches++;
         return true;

@@ -213,3 +213,17 @@ public class CudaQuantG6DispatchTests
         Assert.Equal(CudaQuantFamily.G8, CudaQuantLayout.FamilyOf(WeightFormat.Q6_K, compactQ6K: false));
     }
 }
+
+/// <summary>The G6 GEMV's warps a tile: 8 only for few tiles and a long k (the 14B ffn_down), or when forced.</summary>
+public class G6WarpsTests
+{
+    [Theory]
+    [InlineData(320, 17408, 8)]     // ffn_down on 132 SMs
+    [InlineData(64, 5120, 4)]       // attn_v
+    [InlineData(9496, 5120, 4)]     // lm_head
+    [InlineData(2176, 17408, 4)]    // many tiles: enough warps already
+    public void Rule(long tiles, int k, int expected) => Assert.Equal(expected, CudaBackend.G6WarpsFor(tiles, k, 132, null));
+
+    [Fact]
+    public void Forced() => Assert.Equal(4, CudaBackend.G6WarpsFor(320, 17408, 132, 4));
+}

@@ -105,7 +105,8 @@ __device__ __forceinline__ void q6_compute(const Q6Stage& st, const bf16_t* xSta
     acc[3] = fmaf(dB, sacc[3], acc[3]);
 }
 
-// The warps' sums of one tile meet in smem in warp order: thread i·32 + l (i < 4) returns accumulator i of lane l.
+// The W warps' sums of one tile meet in smem in warp order: thread i·32 + l (i < 4) returns accumulator i of lane l.
+template <int W>
 __device__ __forceinline__ float q6_reduce(const float* acc, float* smem)
 {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -117,20 +118,21 @@ __device__ __forceinline__ float q6_reduce(const float* acc, float* smem)
     if (threadIdx.x < 128)
     {
 #pragma unroll
-        for (int w = 0; w < Q6_WARPS; w++) sum += partial[w][threadIdx.x >> 5][threadIdx.x & 31];
+        for (int w = 0; w < W; w++) sum += partial[w][threadIdx.x >> 5][threadIdx.x & 31];
     }
     __syncthreads();   // smem is the next tile's
     return sum;
 }
 
-// One 16-row G6 tile of x·Wᵀ (see q6_reduce for which sum a thread returns).
+// One 16-row G6 tile of x·Wᵀ by W warps (see q6_reduce for which sum a thread returns).
+template <int W = Q6_WARPS>
 __device__ __forceinline__ float q6_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     int stages = k >> 8;
     const unsigned char* tileData = data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES;
     const unsigned char* tileParams = params + (size_t)tile * stages * Q6_PARAM_BYTES;
-    int s0 = warp * stages / Q6_WARPS, s1 = (warp + 1) * stages / Q6_WARPS;
+    int s0 = warp * stages / W, s1 = (warp + 1) * stages / W;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     const bf16_t* xRow = x + (size_t)g * k + 4 * t;
     bool hasColumn = g < m;
@@ -145,7 +147,7 @@ __device__ __forceinline__ float q6_tile(const unsigned char* data, const unsign
         if (s + 2 < s1) q6_fetch(tileData, tileParams, s + 2, lane, g, a);
         q6_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
     }
-    return q6_reduce(acc, smem);
+    return q6_reduce<W>(acc, smem);
 }
 
 __device__ __forceinline__ void q6_store(int rows, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
@@ -158,20 +160,38 @@ __device__ __forceinline__ void q6_store(int rows, int tile, int column, float s
     else ((bf16_t*)out)[o] = f32_to_bf16(sum);
 }
 
-// Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model) side by side; m <= 8; k a multiple of 256.
+// Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model) side by side; m <= 8; k a multiple of 256. W warps a tile:
+// 4 (gemv_g6_stream), or 8 (gemv_g6_stream_w8) for launches of few tiles and a long k (ffn_down: 320 tiles, k = 17,408,
+// 2.4 blocks an SM), where 4 warps keep too few bytes in flight.
+template <int W>
+__device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
+    const void* p2, int n2, int k, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
+{
+    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
+    int tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
+    const unsigned char* data = (const unsigned char*)(part == 0 ? d0 : part == 1 ? d1 : d2);
+    const unsigned char* params = (const unsigned char*)(part == 0 ? p0 : part == 1 ? p1 : p2);
+    float sum = q6_tile<W>(data, params, tile, k, x, m, smem);
+    q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
+}
+
 extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_g6_stream(const uint4* d0, const void* p0, int n0,
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out,
     long long ldOut, int outF32)
 {
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
     HEARTH_PDL_LAUNCH();
-    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
-    int tile = blockIdx.x, part, column;
-    qm_find_part(parts, tile, part, column);
-    const unsigned char* data = (const unsigned char*)(part == 0 ? d0 : part == 1 ? d1 : d2);
-    const unsigned char* params = (const unsigned char*)(part == 0 ? p0 : part == 1 ? p1 : p2);
-    float sum = q6_tile(data, params, tile, k, x, m, smem);
-    q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
+    q6_body<Q6_WARPS>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_g6_stream_w8(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out,
+    long long ldOut, int outF32)
+{
+    __shared__ __align__(16) float smem[8 * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    q6_body<8>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
 }
 
 // gate|up with SiLU·mul: block b sums gate tile b, then up tile b, rounds both to bf16 and writes silu(g)·u with
@@ -260,7 +280,7 @@ __device__ __forceinline__ float q4_tile(const uint4* data, const unsigned int* 
         if (s + 2 < s1) q4_fetch(tileData, tileParams, s + 2, lane, g, a);
         q4_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
     }
-    return q6_reduce(acc, smem);
+    return q6_reduce<Q6_WARPS>(acc, smem);
 }
 
 // Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else G4 with groups of 32 (Q4_K); k a multiple of 256.

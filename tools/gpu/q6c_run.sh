@@ -8,7 +8,7 @@
 #            GgufMixChecks on the G8 layout; with QUICK_TIMING=1 then G6Timing (Q6_K ops G8 against G6 and the whole Q4_K_M
 #            step with each).
 #   parity:  (skipped when an earlier stage failed, unless PARITY_ANYWAY=1) quant_cuda_parity.sh --q6c-timing (every op check incl. G6Checks, the quantized parrots, the engine cases,
-#            then G6Timing).
+#            then G6Timing; PARITY_ARGS="" leaves the timing out).
 #   bench:   FORMATS=gguf-q4_k_m SKIP_BF16=1 MEMORY_CHECK=0 bench_quant_cuda.sh (batch 1, prefill 2048, batch 32; GPU weight
 #            bytes), then batch 1 once more with HEARTH_CUDA_Q6K_COMPACT=0 (the G8 repack) for the A/B. Skipped when an
 #            earlier stage failed (BENCH_ANYWAY=1 runs it all the same).
@@ -42,7 +42,7 @@ for stage in "$@"; do
       ;;
     parity)
       if [ "$rc" -ne 0 ] && [ "${PARITY_ANYWAY:-0}" != 1 ]; then echo "== parity: skipped (rc $rc)"; continue; fi
-      OUT="$out" bash "$carry/quant_cuda_parity.sh" --q6c-timing > "$out/parity-console.log" 2>&1
+      OUT="$out" bash "$carry/quant_cuda_parity.sh" ${PARITY_ARGS---q6c-timing} > "$out/parity-console.log" 2>&1
       r=$?; [ "$r" -ne 0 ] && rc=$r
       grep -E "^FAIL|passed, .* failed|took|^  |^==|g6 layout bytes" "$out/quant-parity.log" | head -90
       echo "== parity: exit $r after $(elapsed) s"

@@ -16,12 +16,12 @@ public sealed unsafe partial class CudaBackend
     public int? G6Warps { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_G6_WARPS") switch { "4" => 4, "8" => 8, _ => null };
 
     /// <summary>
-    /// 8 warps a tile for launches of few tiles (at most 4 an SM) and a long k (≥ 8192: ffn_down, 320 tiles at k = 17,408),
-    /// where 4 warps a block keep too few loads in flight (the register g4 kernel streamed such a launch at 1.65 TB/s,
-    /// docs/performance.md, session 7); 4 elsewhere.
+    /// 8 warps a tile for launches of few tiles (at most 4 an SM) and a long k (≥ 8192: ffn_down, 320 tiles at k = 17,408)
+    /// at 1-4 rows, where 4 warps a block keep too few loads in flight; 4 elsewhere. Session 8 on the H100 (the 14B
+    /// ffn_down, µs): 1 row 34.4 with 8 warps against 37.5 with 4; 8 rows 42.7 against 38.4 (2-7 rows not measured).
     /// </summary>
-    internal static int G6WarpsFor(long tiles, int k, int multiprocessors, int? forced) =>
-        forced ?? (tiles <= 4L * multiprocessors && k >= 8192 ? 8 : 4);
+    internal static int G6WarpsFor(long tiles, int k, int rows, int multiprocessors, int? forced) =>
+        forced ?? (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4 ? 8 : 4);
 
     /// <summary>
     /// Upload Q6_K in the compact G6 layout (HEARTH_CUDA_Q6K_COMPACT=0: the older G8 repack, 1.25 bytes a weight, for A/B
@@ -80,10 +80,10 @@ public sealed unsafe partial class CudaBackend
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
         nint chunkX = 0, chunkOut = 0;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
-        int warps = G6WarpsFor(tiles, k, _device.NumMultiprocessors, G6Warps);
         for (int start = 0; start < rows; start += QuantStreamMaxRows)
         {
             chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
+            int warps = G6WarpsFor(tiles, k, chunkRows, _device.NumMultiprocessors, G6Warps);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
             Launch(warps == 8 ? _g6GemvW8 : _g6Gemv, (uint)tiles, 1, 32 * (uint)warps, 0, args);

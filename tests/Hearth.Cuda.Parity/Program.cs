@@ -24,6 +24,7 @@ bool siluTiming = false;
 bool ggufTiming = false;
 bool ggufOnly = false;
 bool wideTiming = false;
+bool q6c = false, q6cTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -45,6 +46,8 @@ for (int i = 0; i < args.Length; i++)
         case "--gguf-timing": ggufTiming = true; break;
         case "--gguf-only": ggufOnly = true; break;
         case "--wide-timing": wideTiming = true; break;
+        case "--q6c": q6c = true; break;   // session 8: the compact Q6_K checks only (and --q6c-timing)
+        case "--q6c-timing": q6cTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -88,9 +91,23 @@ using (cuda)
     if (ggufOnly)   // session 7: the GGUF mixed-family and fused-SiLU checks and the Q4_K_M step timing only (tools/gpu/gguf_run.sh quick)
     {
         var ggufRandom = new RandomData(seed);
+        bool compactQ6K = cuda.UseCompactQ6K;
+        cuda.UseCompactQ6K = false;   // GgufMixChecks checks the G8 mixed kernel; G6Checks the compact layout
         using (var ggufMix = new GgufMixChecks(cuda, report, ggufRandom)) ggufMix.RunAll();
+        cuda.UseCompactQ6K = compactQ6K;
         using (var quantSilu = new QuantSiluChecks(cuda, report, ggufRandom)) quantSilu.RunAll();
         GgufStepTiming.Run(cuda);
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (q6c)   // session 8: the compact Q6_K layout's checks, the G8 mixed checks, then (--q6c-timing) old against new
+    {
+        using (var g6 = new G6Checks(cuda, report, new RandomData(seed + 8))) g6.RunAll();
+        bool compactQ6K = cuda.UseCompactQ6K;
+        cuda.UseCompactQ6K = false;
+        using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();
+        cuda.UseCompactQ6K = compactQ6K;
+        if (q6cTiming) G6Timing.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
@@ -121,7 +138,11 @@ using (cuda)
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
         using (var quantSilu = new QuantSiluChecks(cuda, report, random)) quantSilu.RunAll();
+        bool compactQ6K = cuda.UseCompactQ6K;
+        cuda.UseCompactQ6K = false;   // GgufMixChecks checks the G8 mixed kernel (Q6_K as G8); G6Checks the compact layout
         using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();   // its own stream: the checks after it see the same data as before
+        cuda.UseCompactQ6K = compactQ6K;
+        using (var g6 = new G6Checks(cuda, report, new RandomData(seed + 8))) g6.RunAll();
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
@@ -166,7 +187,8 @@ using (cuda)
     }
     if (pdlTiming) PdlTiming.Run(cuda);
     if (siluTiming) QuantSiluTiming.Run(cuda);
-    if (ggufTiming) GgufStepTiming.Run(cuda);
+    if (ggufTiming && !q6cTiming) GgufStepTiming.Run(cuda);
+    if (q6cTiming) G6Timing.Run(cuda);   // includes GgufStepTiming with each Q6_K layout
     if (wideTiming) QuantWideTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);

@@ -89,6 +89,8 @@ public sealed unsafe partial class CudaBackend
         _quantWideKernels[CudaQuantFamily.G4] = Function("gemv_g4_wide");
         _quantWideKernels[CudaQuantFamily.F8] = Function("gemv_f8_wide");
         LoadQuantGemm();
+        LoadG6Functions();
+        _quantKernels[CudaQuantFamily.G6] = (0, _g6Dequant, 0);
     }
 
     private void Register(CudaQuantPart part)
@@ -148,6 +150,7 @@ public sealed unsafe partial class CudaBackend
                 && next.BlockRows == first.BlockRows && next.ScaleColumns == first.ScaleColumns && next.Permutation == 0)
                 group[count++] = next;
             if (tensorCores) RunQuantGemm(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
+            else if (gemv && first.Family == CudaQuantFamily.G6) RunG6Gemv(group, input.Data, rows, outSlice, ldOut, outputF32);   // CudaBackend.Q6Compact.cs
             else if (gemv) RunQuantGemv(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
             else RunDequantGemm(first, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
             for (int j = 0; j < count; j++) column += group[j]!.OutFeatures;

@@ -16,9 +16,14 @@ public sealed unsafe partial class CudaBackend
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (host.Format == WeightFormat.Dense) return host.WithTensors(UploadWeight);
         if (CudaQuantTiles.Unsupported(host) is { } why) throw new HearthException(why);
-        var family = CudaQuantLayout.FamilyOf(host.Format)!.Value;
+        var family = CudaQuantLayout.FamilyOf(host.Format, UseCompactQ6K)!.Value;
         int group = CudaQuantLayout.GroupSize(host);
-        return family == CudaQuantFamily.F8 ? UploadFp8(host) : UploadPacked(host, family, group);
+        return family switch
+        {
+            CudaQuantFamily.F8 => UploadFp8(host),
+            CudaQuantFamily.G6 => UploadG6(host),
+            _ => UploadPacked(host, family, group),
+        };
     }
 
     private QuantizedMatrix UploadFp8(QuantizedMatrix host)

@@ -12,18 +12,25 @@ namespace Hearth.Backends.Cuda;
 /// Int4Group (offset = −zero·scale), GGUF Q4_0 (group 32, offset −8·d) and Q4_K (group 32, its 8 sub-blocks:
 /// scale d·sc, offset −dmin·m).</item>
 /// <item><see cref="CudaQuantFamily.G8"/>: I8 [out, in]; params half2 [out, in/group], w = q·scale + offset.
-/// GGUF Q8_0 (group 32), Q5_K (group 32, q 0..31, offset −dmin·m) and Q6_K (group 16, q − 32, scale d·sc).</item>
+/// GGUF Q8_0 (group 32), Q5_K (group 32, q 0..31, offset −dmin·m) and, with HEARTH_CUDA_Q6K_COMPACT=0, Q6_K (group
+/// 16, q − 32, scale d·sc).</item>
+/// <item><see cref="CudaQuantFamily.G6"/>: Q6_K straight into tiles (<see cref="CudaQuantG6"/>), 0.82 byte a weight.</item>
 /// <item><see cref="CudaQuantFamily.F8"/>: the checkpoint's e4m3 [out, in] and F32 block scales, unchanged.</item>
 /// </list>
 /// Scales and offsets are rounded to f16 (AWQ/GPTQ checkpoints store f16 scales; GGUF's are f16 products).
 /// </summary>
 internal static class CudaQuantLayout
 {
-    /// <summary>The GPU layout a format is repacked into, or null when the CUDA backend has no kernel for it.</summary>
-    public static CudaQuantFamily? FamilyOf(WeightFormat format) => format switch
+    /// <summary>
+    /// The GPU layout a format is repacked into, or null when the CUDA backend has no kernel for it. Q6_K takes the
+    /// compact <see cref="CudaQuantFamily.G6"/> unless <paramref name="compactQ6K"/> is false (the older G8 repack, kept
+    /// for A/B timing: <c>HEARTH_CUDA_Q6K_COMPACT=0</c>).
+    /// </summary>
+    public static CudaQuantFamily? FamilyOf(WeightFormat format, bool compactQ6K = true) => format switch
     {
         WeightFormat.Int4Group or WeightFormat.Q4_0 or WeightFormat.Q4_K => CudaQuantFamily.G4,
-        WeightFormat.Q8_0 or WeightFormat.Q5_K or WeightFormat.Q6_K => CudaQuantFamily.G8,
+        WeightFormat.Q6_K => compactQ6K ? CudaQuantFamily.G6 : CudaQuantFamily.G8,
+        WeightFormat.Q8_0 or WeightFormat.Q5_K => CudaQuantFamily.G8,
         WeightFormat.Fp8Block => CudaQuantFamily.F8,
         _ => null,
     };
@@ -47,7 +54,7 @@ internal static class CudaQuantLayout
     /// </summary>
     public static unsafe void PackRows(QuantizedMatrix host, int rowStart, int rowCount, Span<byte> data, Span<uint> parameters)
     {
-        var family = FamilyOf(host.Format) ?? throw new ArgumentException($"{host.Format} has no CUDA layout");
+        var family = FamilyOf(host.Format, compactQ6K: false) ?? throw new ArgumentException($"{host.Format} has no CUDA layout");
         if (family == CudaQuantFamily.F8) throw new ArgumentException("Fp8Block is uploaded unchanged");
         int k = host.InFeatures, groups = ParamsPerRow(host);
         long rowBytes = DataRowBytes(family, k);

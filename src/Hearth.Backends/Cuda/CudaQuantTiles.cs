@@ -33,6 +33,8 @@ internal static class CudaQuantTiles
     {
         if (CudaQuantLayout.FamilyOf(host.Format) is not { } family)
             return $"the CUDA backend cannot run {host.Format} weights; use --device cpu for this model";
+        if (family == CudaQuantFamily.G6 && host.InFeatures % CudaQuantG6.SuperBlock != 0)
+            return $"the CUDA backend needs Q6_K rows in multiples of {CudaQuantG6.SuperBlock} weights, got {host.InFeatures} inputs";
         int group = CudaQuantLayout.GroupSize(host), kMultiple = KMultiple(family);
         if (host.InFeatures % kMultiple != 0 || group % KTile != 0)
             return $"the CUDA backend needs {host.Format} rows in multiples of {kMultiple} weights and groups in multiples of {KTile}, got {host.InFeatures} inputs, group {group}";

@@ -10,6 +10,10 @@
 // per-output-tile counter) sums them in split order, so the result does not depend on arrival order, and resets
 // the counter for the next launch (graph replays included).
 //
+// Compact Q6_K (FMT 4, CudaQuantG6.cs): a stage is one 768-byte unit a tile (4-bit plane, then 2-bit plane) and the
+// tile's 288 bytes of params for the super-block holding it; q − 32 is built exactly as in gemv_kquant6.cu and one bf16x2
+// multiply by the rounded d·scale of its row and 16-k sub-block makes the weight (rounded to bf16 twice, as g8's is).
+//
 // W8A8 (FMT 3, sm_89+): x is first quantized per row and per 128-wide k-group to e4m3 with scale amax / 448
 // (fp8_act_quant), the f8 weight tiles feed mma.m16n8k32 e4m3 directly (a prmt turns two k-tiles' bytes into its
 // A registers), and each group's F32 sum is folded as acc += (w_scale · x_scale[row]) · sum.
@@ -120,9 +124,10 @@ struct GqStage
 {
     static const int XROW = FMT == 3 ? 80 : 160;
     static const int LPS = FMT == 0 ? 1 : 2;                 // 16-byte loads per lane per tile per stage
+    static const int TILE_BYTES = FMT == 4 ? 768 : LPS * 512; // one tile's weights in a stage
     static const int X_BYTES = NT * 8 * XROW;
-    static const int W_BYTES = GQ_TPB * LPS * 512;
-    static const int P_BYTES = FMT <= 1 ? GQ_TPB * GQ_MAX_GROUPS * 64 : (GQ_TPB + NT * 8) * 4;
+    static const int W_BYTES = GQ_TPB * TILE_BYTES;
+    static const int P_BYTES = FMT == 4 ? GQ_TPB * 288 : FMT <= 1 ? GQ_TPB * GQ_MAX_GROUPS * 64 : (GQ_TPB + NT * 8) * 4;
     static const int BYTES = X_BYTES + W_BYTES + P_BYTES;
 };
 
@@ -141,9 +146,28 @@ __device__ __forceinline__ void gq_issue(const GqArgs& a, const unsigned char* d
         const unsigned char* src = (const unsigned char*)a.x + ((size_t)(row < a.m ? row : 0) * k + k0) * xElem + j * 16;
         gq_cp16(stage + r * S::XROW + j * 16, src, row < a.m);
     }
+    unsigned char* w = stage + S::X_BYTES;
+    if (FMT == 4)
+    {
+        // G6: the tiles' 768-byte unit of this stage, then their 288-byte params of its super-block.
+        const int units = k / 64;
+        for (int c = tid; c < GQ_TPB * 48; c += threads)
+        {
+            int t = c / 48, j = c % 48;
+            const unsigned char* src = data + ((size_t)(tile0 + t) * units + s) * 768 + j * 16;
+            gq_cp16(w + c * 16, t < tiles ? src : data, t < tiles);
+        }
+        unsigned char* p = w + S::W_BYTES;
+        for (int c = tid; c < GQ_TPB * 18; c += threads)
+        {
+            int t = c / 18, j = c % 18;
+            const unsigned char* src = (const unsigned char*)params + ((size_t)(tile0 + t) * (k / 256) + s / 4) * 288 + j * 16;
+            gq_cp16(p + c * 16, t < tiles ? (const void*)src : params, t < tiles);
+        }
+        return;
+    }
     // Weights: the tiles' loads of this stage, contiguous per tile (loadsPerTile 16-byte loads per lane).
     const int loadsPerTile = FMT == 0 ? k / 64 : k / 32;
-    unsigned char* w = stage + S::X_BYTES;
     for (int c = tid; c < GQ_TPB * S::LPS * 32; c += threads)
     {
         int t = c / (S::LPS * 32), rest = c % (S::LPS * 32);
@@ -264,7 +288,7 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
         if (!active) continue;
         const unsigned char* st = gq_smem + (i % GQ_STAGES) * S::BYTES;
         const unsigned char* xs = st;
-        const unsigned char* ws = st + S::X_BYTES + warp * GQ_TPW * S::LPS * 512;
+        const unsigned char* ws = st + S::X_BYTES + warp * GQ_TPW * S::TILE_BYTES;
         const unsigned char* ps = st + S::X_BYTES + S::W_BYTES;
         const int k0 = (s0 + i) * GQ_BK;
         if (FMT == 3)
@@ -307,6 +331,45 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
 #pragma unroll
                         for (int e = 0; e < 4; e++) gacc[tt][nt][e] = 0.0f;
                     }
+                }
+            }
+            continue;
+        }
+        if (FMT == 4)
+        {
+#pragma unroll
+            for (int ktl = 0; ktl < 4; ktl++)
+            {
+                unsigned int b[NT][2];
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+                {
+                    uint2 v = *(const uint2*)(xs + (nt * 8 + g) * S::XROW + ktl * 32 + 8 * t);
+                    b[nt][0] = v.x; b[nt][1] = v.y;
+                }
+                const int sub = ((k0 & 255) >> 4) + ktl;   // the 16-k sub-block within the super-block
+#pragma unroll
+                for (int tt = 0; tt < GQ_TPW; tt++)
+                {
+                    const unsigned char* tw = ws + tt * 768;
+                    const unsigned char* tp = ps + (warp * GQ_TPW + tt) * 288;
+                    unsigned int lo = *(const unsigned int*)(tw + lane * 16 + ktl * 4);
+                    unsigned int hi = *(const unsigned int*)(tw + 512 + lane * 8 + (ktl >> 1) * 4);
+                    float sa = gq_half(*(const unsigned short*)(tp + 256 + 2 * g)) * (float)(int)(signed char)tp[16 * g + sub];
+                    float sb = gq_half(*(const unsigned short*)(tp + 256 + 2 * (g + 8))) * (float)(int)(signed char)tp[16 * (g + 8) + sub];
+                    unsigned int s2[2] = { gq_bf16x2(sa, sa), gq_bf16x2(sb, sb) };
+                    unsigned int af[4];
+#pragma unroll
+                    for (int r = 0; r < 4; r++)
+                    {
+                        // Bits 4-5 of each half get the pair at 8·(k-tile & 1) + 2r: 128 + q exactly, then q − 32.
+                        const int shift = 8 * (ktl & 1) + 2 * r - 4;
+                        unsigned int h = shift >= 0 ? hi >> shift : hi << -shift;
+                        unsigned int v = ((lo >> (4 * r)) & 0x000F000Fu) | (h & 0x00300030u) | 0x43004300u;
+                        af[r] = gq_fma2(gq_fma2(v, 0x3F803F80u, 0xC320C320u), s2[r & 1], 0x80008000u);
+                    }
+#pragma unroll
+                    for (int nt = 0; nt < NT; nt++) gq_mma(acc[tt][nt], af, b[nt][0], b[nt][1]);
                 }
             }
             continue;
@@ -460,3 +523,5 @@ GQ_KERNEL(gemm_g8_n64, 1, 8)
 GQ_KERNEL(gemm_f8_n32, 2, 4)
 GQ_KERNEL(gemm_f8_n64, 2, 8)
 GQ_KERNEL(gemm_w8a8_n64, 3, 8)
+GQ_KERNEL(gemm_g6_n32, 4, 4)
+GQ_KERNEL(gemm_g6_n64, 4, 8)

@@ -83,6 +83,52 @@ QM_DEQUANT_KERNEL(dequant_g4_bf16, 0)
 QM_DEQUANT_KERNEL(dequant_g8_bf16, 1)
 QM_DEQUANT_KERNEL(dequant_f8_bf16, 2)
 
+// Compact Q6_K (G6, CudaQuantG6.cs): one thread per (row, 16-wide k-tile), w = d·scale·(q − 32) in F32 in Q6_K's own
+// order of operations (so the weights equal the CPU's Q6_K decode before the one rounding to bf16). The arguments are
+// the other dequantize kernels' (group, blockRows and scaleCols unused).
+extern "C" __global__ void dequant_g6_bf16(const unsigned char* data, const unsigned char* params, int k, int group, int blockRows,
+    int scaleCols, const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut)
+{
+    int kTiles = k >> 4;
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)rows * kTiles) return;
+    int outRow = (int)(i / kTiles), kt = (int)(i % kTiles);
+    int r = rowIds ? rowIds[outRow] : rowStart + outRow;
+    int tile = r >> 4, inTile = r & 15, g = inTile & 7, high = inTile >> 3;
+    const unsigned char* p = params + ((size_t)tile * (k >> 8) + (kt >> 4)) * 288;
+    float d = qd_half(__ldg((const unsigned short*)(p + 256) + inTile));
+    float scale = (float)(int)(signed char)__ldg(p + 16 * inTile + (kt & 15));
+    float ds = d * scale;
+    const unsigned char* unit = data + ((size_t)tile * (k >> 6) + (kt >> 2)) * 768;
+    float w[16];
+#pragma unroll
+    for (int t = 0; t < 4; t++)
+    {
+        int lane = 4 * g + t;
+        unsigned int lo = __ldg((const unsigned int*)(unit + lane * 16) + (kt & 3));
+        unsigned int hi = __ldg((const unsigned int*)(unit + 512 + lane * 8) + ((kt & 3) >> 1));
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+        {
+            // Element e of lane t: k 4t + e, A register 2·(e / 2) + high, half e % 2.
+            int reg = 2 * (e >> 1) + high, half = e & 1;
+            int q = (int)((lo >> (4 * reg + 16 * half)) & 0xFu) | (int)(((hi >> (8 * (kt & 1) + 2 * reg + 16 * half)) & 3u) << 4);
+            w[4 * t + e] = ds * (float)(q - 32);
+        }
+    }
+    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)kt * 16);
+#pragma unroll
+    for (int v = 0; v < 2; v++)
+    {
+        uint4 o;
+        o.x = f32_to_bf16(w[8 * v + 0]) | ((unsigned int)f32_to_bf16(w[8 * v + 1]) << 16);
+        o.y = f32_to_bf16(w[8 * v + 2]) | ((unsigned int)f32_to_bf16(w[8 * v + 3]) << 16);
+        o.z = f32_to_bf16(w[8 * v + 4]) | ((unsigned int)f32_to_bf16(w[8 * v + 5]) << 16);
+        o.w = f32_to_bf16(w[8 * v + 6]) | ((unsigned int)f32_to_bf16(w[8 * v + 7]) << 16);
+        dst[v] = o;
+    }
+}
+
 // xPermuted[row, i] = x[row, perm[i]]: act-order GPTQ stores its columns sorted by group.
 extern "C" __global__ void permute_columns_bf16(const bf16_t* x, const int* perm, int k, long long total, bf16_t* xPermuted)
 {

@@ -1,0 +1,301 @@
+// GGUF Q6_K at decode batch sizes (1-8 rows) on its compact layout (CudaQuantG6.cs, 0.82 byte a weight): per 16-row
+// tile and 64-k unit, a 4-bit plane in G4's fragment order (512 bytes) and a 2-bit plane (256 bytes); per tile and
+// 256-k super-block the int8 scales [16 rows][16] and the f16 d of each row. Register i of a k-tile's A operand is
+// (lo >> 4i) & 0x000F000F | (hi moved to bits 4-5) & 0x00300030 | 0x43004300 = bf16x2 of 128 + q (q = 0..63, exact), and
+// one fma.rn.bf16x2 (· 1 − 160) makes it q − 32, still exact. So a k-tile is ONE mma.m16n8k16 (g8 needed two and a
+// third for Σx), folded by its row's int8 scale into a super-block sum, which d multiplies once per 256 k.
+// Streaming as gemv_quant_stream.cu's register kernels: block = one 16-row tile, Q6_WARPS warps each taking a
+// contiguous run of super-blocks (one stage each: 4 16-byte and 4 8-byte loads a lane plus its rows' scales), the next
+// stage's loads in flight while this one is multiplied, partial sums meeting in shared memory in warp order. Written
+// for PDL: the first stage's weights and params (which no kernel writes) are loaded before HEARTH_PDL_WAIT, x after.
+#ifndef Q6_WARPS
+#define Q6_WARPS 4
+#endif
+#ifndef Q6_MIN_BLOCKS
+#define Q6_MIN_BLOCKS 4
+#endif
+#define Q6_UNIT_BYTES 768
+#define Q6_PARAM_BYTES 288
+
+__device__ __forceinline__ uint2 q6_load8(const void* p)
+{
+    uint2 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];" : "=r"(v.x), "=r"(v.y) : "l"(p));
+    return v;
+}
+
+__device__ __forceinline__ unsigned int q6_fma2(unsigned int a, unsigned int b, unsigned int c)
+{
+    unsigned int r;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+// A register i of a k-tile as the exact bf16x2 pair q − 32: lo = the k-tile's 4-bit word, hi = the 2-bit word holding
+// it, parity = k-tile & 1 (which byte of each half of hi).
+template <int I, int PARITY>
+__device__ __forceinline__ unsigned int q6_operand(unsigned int lo, unsigned int hi)
+{
+    const int shift = 8 * PARITY + 2 * I - 4;
+    unsigned int h = shift >= 0 ? hi >> shift : hi << -shift;
+    unsigned int v = ((lo >> (4 * I)) & 0x000F000Fu) | (h & 0x00300030u) | 0x43004300u;
+    return q6_fma2(v, 0x3F803F80u, 0xC320C320u);
+}
+
+// One 256-k stage of a lane: its 4-bit and 2-bit plane words, and its rows' (g, g + 8) int8 scales and f16 d.
+struct Q6Stage
+{
+    uint4 lo[4];
+    uint2 hi[4];
+    uint4 sa, sb;
+    unsigned int d;
+};
+
+__device__ __forceinline__ void q6_fetch(const unsigned char* tileData, const unsigned char* tileParams, int s, int lane, int g, Q6Stage& st)
+{
+#pragma unroll
+    for (int u = 0; u < 4; u++)
+    {
+        const unsigned char* unit = tileData + (size_t)(4 * s + u) * Q6_UNIT_BYTES;
+        st.lo[u] = load_streaming((const uint4*)(unit + lane * 16));
+        st.hi[u] = q6_load8(unit + 512 + lane * 8);
+    }
+    const unsigned char* p = tileParams + (size_t)s * Q6_PARAM_BYTES;
+    st.sa = __ldg((const uint4*)(p + 16 * g));
+    st.sb = __ldg((const uint4*)(p + 16 * (g + 8)));
+    st.d = (unsigned int)__ldg((const unsigned short*)(p + 256) + g) | ((unsigned int)__ldg((const unsigned short*)(p + 256) + g + 8) << 16);
+}
+
+__device__ __forceinline__ float q6_scale(const uint4& s, int kt)
+{
+    unsigned int w = kt < 4 ? s.x : kt < 8 ? s.y : kt < 12 ? s.z : s.w;
+    return (float)(int)(signed char)(w >> (8 * (kt & 3)));
+}
+
+// acc (the MMA's C fragment: rows g, g + 8; columns 2t, 2t + 1) += this stage's x·Wᵀ.
+__device__ __forceinline__ void q6_compute(const Q6Stage& st, const bf16_t* xStage, bool hasColumn, float* acc)
+{
+    float sacc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+#pragma unroll
+    for (int u = 0; u < 4; u++)
+    {
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+        {
+            const int kt = 4 * u + j;
+            uint2 xs = hasColumn ? __ldg((const uint2*)(xStage + kt * 16)) : make_uint2(0u, 0u);
+            unsigned int lo = j == 0 ? st.lo[u].x : j == 1 ? st.lo[u].y : j == 2 ? st.lo[u].z : st.lo[u].w;
+            unsigned int hi = j < 2 ? st.hi[u].x : st.hi[u].y;
+            unsigned int a0, a1, a2, a3;
+            if (j & 1) { a0 = q6_operand<0, 1>(lo, hi); a1 = q6_operand<1, 1>(lo, hi); a2 = q6_operand<2, 1>(lo, hi); a3 = q6_operand<3, 1>(lo, hi); }
+            else { a0 = q6_operand<0, 0>(lo, hi); a1 = q6_operand<1, 0>(lo, hi); a2 = q6_operand<2, 0>(lo, hi); a3 = q6_operand<3, 0>(lo, hi); }
+            float c[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+            qm_mma(c, a0, a1, a2, a3, xs.x, xs.y);
+            float scA = q6_scale(st.sa, kt), scB = q6_scale(st.sb, kt);
+            sacc[0] = fmaf(scA, c[0], sacc[0]);
+            sacc[1] = fmaf(scA, c[1], sacc[1]);
+            sacc[2] = fmaf(scB, c[2], sacc[2]);
+            sacc[3] = fmaf(scB, c[3], sacc[3]);
+        }
+    }
+    float dA = qm_half(st.d & 0xffffu), dB = qm_half(st.d >> 16);
+    acc[0] = fmaf(dA, sacc[0], acc[0]);
+    acc[1] = fmaf(dA, sacc[1], acc[1]);
+    acc[2] = fmaf(dB, sacc[2], acc[2]);
+    acc[3] = fmaf(dB, sacc[3], acc[3]);
+}
+
+// The W warps' sums of one tile meet in smem in warp order: thread i·32 + l (i < 4) returns accumulator i of lane l.
+template <int W>
+__device__ __forceinline__ float q6_reduce(const float* acc, float* smem)
+{
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    float (*partial)[4][32] = (float (*)[4][32])smem;
+#pragma unroll
+    for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
+    __syncthreads();
+    float sum = 0.0f;
+    if (threadIdx.x < 128)
+    {
+#pragma unroll
+        for (int w = 0; w < W; w++) sum += partial[w][threadIdx.x >> 5][threadIdx.x & 31];
+    }
+    __syncthreads();   // smem is the next tile's
+    return sum;
+}
+
+// One 16-row G6 tile of x·Wᵀ by W warps (see q6_reduce for which sum a thread returns).
+template <int W = Q6_WARPS>
+__device__ __forceinline__ float q6_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
+{
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    int stages = k >> 8;
+    const unsigned char* tileData = data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES;
+    const unsigned char* tileParams = params + (size_t)tile * stages * Q6_PARAM_BYTES;
+    int s0 = warp * stages / W, s1 = (warp + 1) * stages / W;
+    float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    const bf16_t* xRow = x + (size_t)g * k + 4 * t;
+    bool hasColumn = g < m;
+    Q6Stage a, b;
+    if (s0 < s1) q6_fetch(tileData, tileParams, s0, lane, g, a);
+    HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
+    for (int s = s0; s < s1; s += 2)
+    {
+        if (s + 1 < s1) q6_fetch(tileData, tileParams, s + 1, lane, g, b);
+        q6_compute(a, xRow + (size_t)s * 256, hasColumn, acc);
+        if (s + 1 >= s1) break;
+        if (s + 2 < s1) q6_fetch(tileData, tileParams, s + 2, lane, g, a);
+        q6_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
+    }
+    return q6_reduce<W>(acc, smem);
+}
+
+__device__ __forceinline__ void q6_store(int rows, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
+{
+    int i = threadIdx.x >> 5, l = threadIdx.x & 31;
+    int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
+    if (threadIdx.x >= 128 || row >= rows || col >= m) return;
+    size_t o = (size_t)col * ldOut + column + row;
+    if (outF32) ((float*)out)[o] = sum;
+    else ((bf16_t*)out)[o] = f32_to_bf16(sum);
+}
+
+// Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model) side by side; m <= 8; k a multiple of 256. W warps a tile:
+// 4 (gemv_g6_stream), or 8 (gemv_g6_stream_w8) for launches of few tiles and a long k (ffn_down: 320 tiles, k = 17,408,
+// 2.4 blocks an SM), where 4 warps keep too few bytes in flight.
+template <int W>
+__device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
+    const void* p2, int n2, int k, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
+{
+    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
+    int tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
+    const unsigned char* data = (const unsigned char*)(part == 0 ? d0 : part == 1 ? d1 : d2);
+    const unsigned char* params = (const unsigned char*)(part == 0 ? p0 : part == 1 ? p1 : p2);
+    float sum = q6_tile<W>(data, params, tile, k, x, m, smem);
+    q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_g6_stream(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out,
+    long long ldOut, int outF32)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    q6_body<Q6_WARPS>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_g6_stream_w8(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out,
+    long long ldOut, int outF32)
+{
+    __shared__ __align__(16) float smem[8 * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    q6_body<8>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+}
+
+// gate|up with SiLU·mul: block b sums gate tile b, then up tile b, rounds both to bf16 and writes silu(g)·u with
+// silu_mul_bf16's expression (so it equals Linear then SiluMul). out [m, n].
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_silu_g6_stream(const uint4* d0, const void* p0,
+    const uint4* d1, const void* p1, int n, int k, const bf16_t* x, int m, bf16_t* out)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    int tile = blockIdx.x;
+    float gate = q6_tile((const unsigned char*)d0, (const unsigned char*)p0, tile, k, x, m, smem);
+    float up = q6_tile((const unsigned char*)d1, (const unsigned char*)p1, tile, k, x, m, smem);
+    int i = threadIdx.x >> 5, l = threadIdx.x & 31;
+    int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
+    if (threadIdx.x >= 128 || row >= n || col >= m) return;
+    float gv = bf16_to_f32(f32_to_bf16(gate)), uv = bf16_to_f32(f32_to_bf16(up));
+    out[(size_t)col * n + row] = f32_to_bf16(gv / (1.0f + expf(-gv)) * uv);
+}
+
+// Q4_K's G4 tiles (group 32: an f16 (scale, offset) pair a group and row, [tile][group][16 rows]) with the same
+// streaming as q6_tile, so that Q4_K_M's q|k|v (Q4_K, Q4_K, Q6_K) is one launch: a stage is 256 k = 16 k-tiles = 4
+// 16-byte loads a lane and 8 groups' params; per group Σ(128 + q)·x and Σx (an all-ones MMA) fold in as
+// s·Σ(128 + q)x + (o − 128·s)·Σx.
+struct Q4Stage
+{
+    uint4 w[4];
+    unsigned int pa[8], pb[8];
+};
+
+__device__ __forceinline__ void q4_fetch(const uint4* tileData, const unsigned int* tileParams, int s, int lane, int g, Q4Stage& st)
+{
+#pragma unroll
+    for (int u = 0; u < 4; u++) st.w[u] = load_streaming(tileData + (size_t)(4 * s + u) * 32 + lane);
+#pragma unroll
+    for (int f = 0; f < 8; f++)
+    {
+        st.pa[f] = __ldg(tileParams + (size_t)(8 * s + f) * 16 + g);
+        st.pb[f] = __ldg(tileParams + (size_t)(8 * s + f) * 16 + g + 8);
+    }
+}
+
+__device__ __forceinline__ void q4_compute(const Q4Stage& st, const bf16_t* xStage, bool hasColumn, float* acc)
+{
+    const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, one = 0x3F803F80u;
+#pragma unroll
+    for (int f = 0; f < 8; f++)
+    {
+        float gacc[4] = { 0.0f, 0.0f, 0.0f, 0.0f }, sx[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+        {
+            const int kt = 2 * f + j;
+            uint2 xs = hasColumn ? __ldg((const uint2*)(xStage + kt * 16)) : make_uint2(0u, 0u);
+            const uint4& q = st.w[kt >> 2];
+            unsigned int w = (kt & 3) == 0 ? q.x : (kt & 3) == 1 ? q.y : (kt & 3) == 2 ? q.z : q.w;
+            qm_mma(gacc, (w & mask) | magic, ((w >> 4) & mask) | magic, ((w >> 8) & mask) | magic, ((w >> 12) & mask) | magic, xs.x, xs.y);
+            qm_mma(sx, one, one, one, one, xs.x, xs.y);
+        }
+        float sa = qm_half(st.pa[f] & 0xffffu), sb = qm_half(st.pb[f] & 0xffffu);
+        float oa = qm_half(st.pa[f] >> 16) - 128.0f * sa, ob = qm_half(st.pb[f] >> 16) - 128.0f * sb;
+        acc[0] = fmaf(sa, gacc[0], fmaf(oa, sx[0], acc[0]));
+        acc[1] = fmaf(sa, gacc[1], fmaf(oa, sx[1], acc[1]));
+        acc[2] = fmaf(sb, gacc[2], fmaf(ob, sx[0], acc[2]));
+        acc[3] = fmaf(sb, gacc[3], fmaf(ob, sx[1], acc[3]));
+    }
+}
+
+__device__ __forceinline__ float q4_tile(const uint4* data, const unsigned int* params, int tile, int k, const bf16_t* x, int m, float* smem)
+{
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    int stages = k >> 8;
+    const uint4* tileData = data + (size_t)tile * (k >> 6) * 32;
+    const unsigned int* tileParams = params + (size_t)tile * (k >> 5) * 16;
+    int s0 = warp * stages / Q6_WARPS, s1 = (warp + 1) * stages / Q6_WARPS;
+    float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    const bf16_t* xRow = x + (size_t)g * k + 4 * t;
+    bool hasColumn = g < m;
+    Q4Stage a, b;
+    if (s0 < s1) q4_fetch(tileData, tileParams, s0, lane, g, a);
+    HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
+    for (int s = s0; s < s1; s += 2)
+    {
+        if (s + 1 < s1) q4_fetch(tileData, tileParams, s + 1, lane, g, b);
+        q4_compute(a, xRow + (size_t)s * 256, hasColumn, acc);
+        if (s + 1 >= s1) break;
+        if (s + 2 < s1) q4_fetch(tileData, tileParams, s + 2, lane, g, a);
+        q4_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
+    }
+    return q6_reduce<Q6_WARPS>(acc, smem);
+}
+
+// Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else G4 with groups of 32 (Q4_K); k a multiple of 256.
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_g4g6_stream(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m,
+    void* out, long long ldOut, int outF32)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
+    int tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
+    const uint4* data = part == 0 ? d0 : part == 1 ? d1 : d2;
+    const void* params = part == 0 ? p0 : part == 1 ? p1 : p2;
+    float sum = (g6Mask >> part) & 1 ? q6_tile((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
+                                     : q4_tile(data, (const unsigned int*)params, tile, k, x, m, smem);
+    q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
+}

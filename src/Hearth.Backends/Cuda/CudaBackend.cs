@@ -26,7 +26,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         _device = device;
         _compiler = new KernelCompiler(device.ComputeMajor, device.ComputeMinor);
         // The quantized GEMM's modules are loaded on first use but compiled with the rest.
-        _compiler.Prepare([.. ModuleFiles, QuantGemmModule, Fp8ActivationModule, QuantWideModule], progress);
+        _compiler.Prepare([.. ModuleFiles, QuantGemmModule, Fp8ActivationModule, QuantWideModule, KQuant6Module], progress);
         foreach (var file in ModuleFiles) LoadModule(file);
         _gemm = new CublasLtGemm(device);
         LoadFunctions();

@@ -63,35 +63,6 @@ internal static class EngineChecks
         }
     }
 
-    /// <summary>GPU greedy sampling against the host's first-largest-index rule, ties and -inf rows included.</summary>
-    public static void ArgMax(Hearth.Backends.Cuda.CudaBackend cuda, ParityReport report)
-    {
-        const int Rows = 5, Vocab = 151936;
-        var random = new Random(7);
-        var logits = new float[Rows * Vocab];
-        for (int i = 0; i < logits.Length; i++) logits[i] = (float)(random.NextDouble() * 20 - 10);
-        logits[1 * Vocab + 77] = 50; logits[1 * Vocab + 99_000] = 50;           // a tie: the lower id wins
-        for (int i = 0; i < Vocab; i++) logits[2 * Vocab + i] = float.NegativeInfinity;
-        logits[2 * Vocab + Vocab - 1] = -1e30f;                                 // the only finite value, last
-        logits[3 * Vocab + Vocab - 1] = 1e9f;
-        using var logitsBuffer = cuda.Allocate(logits.Length * 4L);
-        using var idsBuffer = cuda.Allocate(Rows * 4L);
-        var logitsTensor = logitsBuffer.AsTensor(Hearth.Core.DType.F32, new Shape(Rows, Vocab));
-        var idsTensor = idsBuffer.AsTensor(Hearth.Core.DType.I32, new Shape(Rows));
-        cuda.CopyToDevice<float>(logits, logitsTensor);
-        cuda.ArgMaxRows(logitsTensor, idsTensor);
-        var ids = new int[Rows];
-        cuda.CopyToHost<int>(idsTensor, ids);
-        var expected = Enumerable.Range(0, Rows).Select(r =>
-        {
-            int best = 0;
-            for (int i = 1; i < Vocab; i++) if (logits[r * Vocab + i] > logits[r * Vocab + best]) best = i;
-            return best;
-        }).ToArray();
-        report.Record(ids.SequenceEqual(expected), "argmax_rows (GPU greedy sampling) 5 x 151936",
-            $"got [{string.Join(", ", ids)}], expected [{string.Join(", ", expected)}]");
-    }
-
     public static void HuggingFaceGoldens(string goldensDir, IBackend cuda, ParityReport report, string label = "")
     {
         foreach (var file in Directory.GetFiles(goldensDir, "*.json").Order())

@@ -153,7 +153,6 @@ using (cuda)
     if (modelDir is not null && !opsOnly)
     {
         var engineWatch = Stopwatch.StartNew();
-        EngineChecks.ArgMax(cuda, report);
         SamplingChecks.Run(cuda, report);
         SamplingChecks.EngineSeeds(modelDir, cuda, report);
         SamplingChecks.JsonConstrained(modelDir, cuda, report);

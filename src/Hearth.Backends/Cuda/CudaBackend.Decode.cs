@@ -97,6 +97,12 @@ public sealed unsafe partial class CudaBackend
     private int _decodeBlocksPerSm = int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_BLOCKS_PER_SM"), out int perSm)
         ? Math.Clamp(perSm, 1, MaxDecodeBlocksPerMultiprocessor) : DecodeSplitPlan.BlocksPerMultiprocessor;
 
+    /// <summary>
+    /// The fewest keys a decode split takes (default <see cref="DecodeSplitPlan.MinKeysPerSplit"/>; HEARTH_CUDA_DECODE_MIN_KEYS
+    /// overrides it, a multiple of 16 from 16 to 1024): more keys a split means fewer splits to combine at short contexts.
+    /// </summary>
+    public int DecodeMinKeysPerSplit { get; set; } = DecodeSplitPlan.ParseMinKeys(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MIN_KEYS"));
+
     private void LoadDecodeFunctions()
     {
         foreach (int dim in new[] { 64, 128 })
@@ -172,7 +178,7 @@ public sealed unsafe partial class CudaBackend
             perSm = DecodeKernelPlan.PipelineBlocksPerMultiprocessor(PipelinedDecodeBlocksPerMultiprocessor, pipe.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor);
         }
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, perSm);
-        int minKeys = DecodeSplitPlan.MinKeysPerSplit;
+        int minKeys = DecodeMinKeysPerSplit;
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
         nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data;
         nint partialOut = _fusedWorkspace!.Data;

@@ -14,6 +14,10 @@ public static class DecodeSplitPlan
     /// <summary>Four warps of eight keys each: one load round per warp, the fewest keys worth a block.</summary>
     public const int MinKeysPerSplit = 32;
 
+    /// <summary>A minimum keys-per-split setting: a multiple of 16 from 16 to 1024, else <see cref="MinKeysPerSplit"/>.</summary>
+    public static int ParseMinKeys(string? value) =>
+        int.TryParse(value, out int keys) && keys is >= 16 and <= 1024 && keys % 16 == 0 ? keys : MinKeysPerSplit;
+
     /// <summary>
     /// Blocks aimed for per launch, per streaming multiprocessor: two to three fit an SM at the kernel's
     /// register use, and four give the memory system enough rows in flight at long contexts.

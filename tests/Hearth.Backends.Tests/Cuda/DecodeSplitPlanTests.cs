@@ -66,4 +66,17 @@ public class DecodeSplitPlanTests
         Assert.Equal(expected, DecodeSplitPlan.Splits(numSeqs, 8, 2560, 16, H100Sms, blocksPerSm));
         if (expected > 1) Assert.True(numSeqs * 8L * expected <= DecodeSplitPlan.MaxSplitBlocks(H100Sms, blocksPerSm));
     }
+
+    [Theory]
+    [InlineData(null, 32)]
+    [InlineData("64", 64)]
+    [InlineData("1024", 1024)]
+    [InlineData("16", 16)]
+    [InlineData("48", 48)]
+    [InlineData("8", 32)]       // below a warp's 16-key round
+    [InlineData("40", 32)]      // not whole rounds
+    [InlineData("2048", 32)]
+    [InlineData("lots", 32)]
+    public void The_minimum_keys_a_split_setting_takes_whole_16_key_rounds_or_the_default(string? value, int expected) =>
+        Assert.Equal(expected, DecodeSplitPlan.ParseMinKeys(value));
 }

@@ -120,6 +120,10 @@ __device__ int block_argmax(const float* row, int vocab, float* values, int* ind
 #define DF_WARPS (DF_THREADS / 32)
 #define DF_MAX_GROUP 8
 #define DF_MAX_SPLITS 64
+// Partials the combining block loads at once per output element (a multiple of 4; 4 was the rule before session 8).
+#ifndef DF_COMBINE_LOADS
+#define DF_COMBINE_LOADS 16
+#endif
 
 __device__ __forceinline__ void decode_split_finish(const float* warpAcc, float (*warpMax)[DF_MAX_GROUP],
     float (*warpSum)[DF_MAX_GROUP], int s, int kvh, int split, int heads, int kvHeads, int group, int headDim,
@@ -191,9 +195,18 @@ __device__ __forceinline__ void decode_split_finish(const float* warpAcc, float 
         int g = idx / headDim, d = idx % headDim;
         int h = kvh * group + g;
         size_t base = ((size_t)s * heads + h) * numSplits;
-        // Four partials at a time into four sums: their loads are in flight together, not one after another.
+        // DF_COMBINE_LOADS partials' loads in flight together, summed into four sums in split order (sum j takes
+        // splits j, j + 4, j + 8, ...), so the result does not depend on how many loads a round issues.
         float o4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         int i = 0;
+        for (; i + DF_COMBINE_LOADS <= active; i += DF_COMBINE_LOADS)
+        {
+            float p[DF_COMBINE_LOADS];
+#pragma unroll
+            for (int j = 0; j < DF_COMBINE_LOADS; j++) p[j] = __ldcg(partialOut + (base + i + j) * headDim + d);
+#pragma unroll
+            for (int j = 0; j < DF_COMBINE_LOADS; j++) o4[j & 3] = fmaf(splitWeight[g][i + j], p[j], o4[j & 3]);
+        }
         for (; i + 4 <= active; i += 4)
         {
             float p[4];

@@ -372,3 +372,34 @@ __device__ __forceinline__ void qm_find_part(const QmParts& parts, int& tile, in
         column += parts.n[part];
     }
 }
+
+// ---- split-k (branch splitk)
+// The end of a k-split quantized GEMV tile (gemv_quant_stream.cu, gemv_quant_wide.cu: blockIdx.x = tile · splits +
+// split). Threads 0-127 hold the block's 128 sums (value threadIdx.x of the 16 x 8 tile). With splits = 1 they are the
+// result. Otherwise every block stores its sums as f32 partials [tile, split, 128], and the block that finishes its
+// tile last (an atomic per-tile counter) adds the partials in split order, so the result does not depend on which
+// block arrived when, then resets the counter for the next launch or graph replay. Every thread of the block must
+// call it, after HEARTH_PDL_WAIT (partials and counters are shared by consecutive launches). Returns whether this
+// block writes the tile (sum then holds the total in threads 0-127).
+__device__ __forceinline__ bool splitk_finish(float& sum, int tile, int split, int splits, float* partials, int* counters)
+{
+    if (splits == 1) return true;
+    __shared__ int splitkIsLast;
+    int tid = threadIdx.x;
+    if (tid < 128) __stcg(partials + ((size_t)tile * splits + split) * 128 + tid, sum);
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) splitkIsLast = atomicAdd(counters + tile, 1) == splits - 1;
+    __syncthreads();
+    if (!splitkIsLast) return false;
+    __threadfence();
+    if (tid < 128)
+    {
+        const float* p = partials + (size_t)tile * splits * 128 + tid;
+        float total = 0.0f;
+        for (int i = 0; i < splits; i++) total += __ldcg(p + (size_t)i * 128);
+        sum = total;
+    }
+    if (tid == 0) counters[tile] = 0;
+    return true;
+}

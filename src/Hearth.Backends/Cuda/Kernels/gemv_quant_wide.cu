@@ -152,22 +152,25 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
 #endif
 }
 
+// Split k (session 8): blockIdx.x = tile · splits + split; the tile's stages are shared by splits · W warps over
+// `splits` blocks (warp w of split i streams the run of virtual warp i · W + w), and splitk_finish (common.cu) adds
+// the blocks' sums in split order. splits = 1 is the unsplit arithmetic exactly.
 template <int FMT, int GPS>
 __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32, float (*partial)[4][32])
+    void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters)
 {
     int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int tile = blockIdx.x, part, column;
+    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, warp, warps, acc);
+    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc);
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
     __syncthreads();
-    if (threadIdx.x >= 128) return;
-    int i = threadIdx.x >> 5;
+    int i = (threadIdx.x >> 5) & 3;
     float sum = 0.0f;
     for (int w = 0; w < warps; w++) sum += partial[w][i][lane];
+    if (!splitk_finish(sum, launchTile, split, splits, partials, counters) || threadIdx.x >= 128) return;
     int row = tile * 16 + (lane >> 2) + (i >= 2 ? 8 : 0), col = 2 * (lane & 3) + (i & 1);
     if (row >= parts.n[part] || col >= m) return;
     size_t o = (size_t)col * ldOut + column + row;
@@ -202,20 +205,21 @@ __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int gr
 }
 
 // m <= 8; blockDim.x = 32·W (W = 4 or 8); k a multiple of a stage's k-tiles, and groups of 2^i k-tiles that hold
-// whole stages (GPS = 1) or whose 2, 4 or 8 fill one stage (CudaQuantWide.Fits).
+// whole stages (GPS = 1) or whose 2, 4 or 8 fill one stage (CudaQuantWide.Fits). grid = tiles · splits; partials
+// [tiles, splits, 128] f32 and counters [tiles] (zero) are the host's split-k workspace (unused when splits = 1).
 #define QW_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
-    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
+    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32, int splits, float* partials, int* counters) \
 { \
     __shared__ float partial[QW_MAX_WARPS][4][32]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qw_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
-    else if (tilesPerGroup * 4 == kt) qw_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
-    else if (tilesPerGroup * 2 == kt) qw_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
-    else qw_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
+    if (tilesPerGroup * 8 == kt) qw_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
+    else if (tilesPerGroup * 4 == kt) qw_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
+    else if (tilesPerGroup * 2 == kt) qw_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
+    else qw_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
 }
 
 QW_KERNEL(gemv_g4_wide, 0)

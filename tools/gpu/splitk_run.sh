@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Issue 8, session 8 (branch splitk): split k in the quantized decode GEMVs, run ON THE GPU MACHINE:
+#   bash <carry>/splitk_run.sh [harness] [parity] [make-bg] [bench] [bench-off]
+# (carry = the folder holding this script, kernels/{common,gemv_quant_stream,gemv_quant_wide}.cu, splitk_harness.cu,
+# and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh, bench_quant_cuda.sh, hf_baseline.py).
+# harness: nvcc-compiles splitk_harness.cu with the kernels (registers and spills printed), checks split = unsplit and
+#   times splits 1-4 per 14B linear and per layer for int4, fp8 and Q4_K/Q6_K at m = 1 and 8.
+# parity: quant_cuda_parity.sh $PARITY_ARGS (default --ops-only --splitk-timing: every op check incl. SplitKChecks,
+#   then SplitKTiming's split off/on per linear and per layer in one process).
+# make-bg / bench / bench-off: the random 14B model in the background, then bench_quant_cuda.sh (FORMATS, SKIP_BF16,
+#   MEMORY_CHECK) with split k on, then off (HEARTH_CUDA_QUANT_SPLITK=0). Logs in $OUT.
+set -uo pipefail
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+carry="$(cd "$(dirname "$0")" && pwd)"
+out="${OUT:-/tmp/splitk-out}"
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv,noheader | tee "$out/gpu.txt"
+rc=0
+make_pid=""
+for stage in "$@"; do
+  start=$(date +%s)
+  case "$stage" in
+    harness)
+      k="$carry/kernels"
+      cat "$k/common.cu" "$k/gemv_quant_stream.cu" "$k/gemv_quant_wide.cu" "$carry/splitk_harness.cu" > /tmp/splitk_all.cu
+      /usr/local/cuda/bin/nvcc -O3 -arch=sm_90 -std=c++17 -Xptxas -v -o /tmp/splitk_h /tmp/splitk_all.cu > /tmp/splitk_h.build 2>&1
+      echo "harness compiled (exit $?) after $(( $(date +%s) - start )) s" | tee -a "$out/harness.log"
+      grep -A2 "entry function 'gemv_" /tmp/splitk_h.build | grep -E "entry|registers|spill" | sed 's/ptxas info    : //' >> "$out/harness.log"
+      grep -E "error|warning" /tmp/splitk_h.build | head -30 | tee -a "$out/harness.log"
+      [ -x /tmp/splitk_h ] && timeout 200 /tmp/splitk_h 2>&1 | tee -a "$out/harness.log"
+      echo "harness done after $(( $(date +%s) - start )) s" | tee -a "$out/harness.log"
+      ;;
+    parity)
+      OUT="$out" bash "$carry/quant_cuda_parity.sh" ${PARITY_ARGS:---ops-only --splitk-timing} > "$out/parity-stdout.log" 2>&1
+      rc=$?
+      grep -E "^FAIL|passed|split|took|kernel modules" "$out/quant-parity.log" | grep -v "^PASS" | head -80
+      echo "parity exit $rc after $(( $(date +%s) - start )) s"
+      ;;
+    make-bg)
+      python3 "$carry/hf_baseline.py" make --dir /tmp/qwen3-14b-random > "$out/make.log" 2>&1 &
+      make_pid=$!
+      ;;
+    bench)
+      [ -n "$make_pid" ] && wait "$make_pid" && make_pid=""
+      OUT="$out" bash "$carry/bench_quant_cuda.sh" > "$out/bench-on.log" 2>&1
+      grep -iE "tok/s|decode|error" "$out/bench-on.log" | head -40
+      echo "bench (split on) done after $(( $(date +%s) - start )) s"
+      ;;
+    bench-off)
+      [ -n "$make_pid" ] && wait "$make_pid" && make_pid=""
+      HEARTH_CUDA_QUANT_SPLITK=0 OUT="$out/off" bash "$carry/bench_quant_cuda.sh" > "$out/bench-off.log" 2>&1
+      grep -iE "tok/s|decode|error" "$out/bench-off.log" | head -40
+      echo "bench (split off) done after $(( $(date +%s) - start )) s"
+      ;;
+  esac
+done
+exit $rc

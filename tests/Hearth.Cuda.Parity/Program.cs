@@ -24,6 +24,7 @@ bool siluTiming = false;
 bool ggufTiming = false;
 bool ggufOnly = false;
 bool wideTiming = false;
+bool splitKTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -45,6 +46,7 @@ for (int i = 0; i < args.Length; i++)
         case "--gguf-timing": ggufTiming = true; break;
         case "--gguf-only": ggufOnly = true; break;
         case "--wide-timing": wideTiming = true; break;
+        case "--splitk-timing": splitKTiming = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -123,6 +125,7 @@ using (cuda)
         using (var quantSilu = new QuantSiluChecks(cuda, report, random)) quantSilu.RunAll();
         using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();   // its own stream: the checks after it see the same data as before
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
+        using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();   // its own stream, as ggufMix
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -168,6 +171,7 @@ using (cuda)
     if (siluTiming) QuantSiluTiming.Run(cuda);
     if (ggufTiming) GgufStepTiming.Run(cuda);
     if (wideTiming) QuantWideTiming.Run(cuda);
+    if (splitKTiming) SplitKTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

@@ -30,6 +30,17 @@ __global__ void sh_fill(unsigned int* p, size_t words, unsigned int seed, int ki
     }
 }
 
+// Stands in for the small kernels between a layer's GEMVs (norms, RoPE, attention): m blocks read a row of x and write
+// a scratch row, PDL-launched like them (launch_dependents first, the wait before any read).
+__global__ void sh_glue(const bf16_t* x, bf16_t* y, int k)
+{
+    HEARTH_PDL_LAUNCH();
+    HEARTH_PDL_WAIT();
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < k; i += blockDim.x) sum += bf16_to_f32(x[(size_t)blockIdx.x * k + i]);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) y[(size_t)blockIdx.x * k + i] = f32_to_bf16(sum * 1e-3f + bf16_to_f32(x[(size_t)blockIdx.x * k + i]));
+}
+
 static void fill(void* p, size_t bytes, unsigned int seed, int kind, unsigned int mask = 0xFFFFFFFFu)
 {
     sh_fill<<<1024, 256>>>((unsigned int*)p, bytes / 4, seed, kind, mask);
@@ -64,13 +75,13 @@ static Linear make_linear(const Fmt* fs, const int* ns, int count, int k, unsign
 static int tiles_of(const Linear& l) { int t = 0; for (int i = 0; i < l.count; i++) t += (l.parts[i].n + 15) / 16; return t; }
 
 typedef void (*Kernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int, int, int,
-    const bf16_t*, int, void*, long long, int, int, float*, int*);
+    const bf16_t*, int, void*, long long, int, int, float*, int*, int);
 typedef void (*SiluKernel)(const uint4*, const void*, const uint4*, const void*, int, int, int, int, int, const bf16_t*, int, bf16_t*);
 
 // What runs a linear: kernel (or the g4|g8 mix when kernel is null), threads a block, and the mix's g4Ring.
 struct Variant { const char* name; Kernel kernel; int threads; int g4Ring; };
 
-static float* g_partials; static int* g_counters;
+static float* g_partials; static int* g_counters; static int g_prefetch = 0;   // lines a warp pulls into L2 before the wait
 
 static cudaLaunchConfig_t config(int blocks, int threads, cudaStream_t s, cudaLaunchAttribute* attribute)
 {
@@ -94,14 +105,14 @@ static void launch(const Variant& v, const Linear& l, int splits, const bf16_t* 
     if (v.kernel != nullptr)
         CK(cudaLaunchKernelEx(&cfg, v.kernel, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
             (const uint4*)c.data, (const void*)c.params, c.n, l.k, a.f.group, a.f.blockRows, l.k / 128, x, m, out, (long long)l.rows, outF32,
-            splits, g_partials, g_counters));
+            splits, g_partials, g_counters, g_prefetch));
     else
     {
         int group4 = 0, group8 = 0, mask = 0;
         for (int i = 0; i < l.count; i++) { if (l.parts[i].f.fmt == 1) { group8 = l.parts[i].f.group; mask |= 1 << i; } else group4 = l.parts[i].f.group; }
         CK(cudaLaunchKernelEx(&cfg, gemv_g4g8_stream, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
             (const uint4*)c.data, (const void*)c.params, c.n, l.k, group4, group8, mask, v.g4Ring, x, m, out, (long long)l.rows, outF32,
-            splits, g_partials, g_counters));
+            splits, g_partials, g_counters, g_prefetch));
     }
 }
 
@@ -112,6 +123,15 @@ static void launch_silu(SiluKernel kernel, int threads, const Linear& l, const b
     const Fmt& f = l.parts[0].f;
     CK(cudaLaunchKernelEx(&cfg, kernel, (const uint4*)l.parts[0].data, (const void*)l.parts[0].params, (const uint4*)l.parts[1].data,
         (const void*)l.parts[1].params, l.parts[0].n, l.k, f.group, f.blockRows, l.k / 128, x, m, (bf16_t*)out));
+}
+
+static bf16_t* g_glueOut;
+
+static void glue(const bf16_t* x, int m, int k, cudaStream_t s)
+{
+    cudaLaunchAttribute attribute;
+    cudaLaunchConfig_t cfg = config(m, 256, s, &attribute);
+    CK(cudaLaunchKernelEx(&cfg, sh_glue, x, g_glueOut, k));
 }
 
 static std::vector<float> fetch_f32(const void* p, size_t n)
@@ -154,15 +174,18 @@ static double g_worst = 0; static int g_mismatches = 0;
 
 // Checks splits 2-4 against 1 at m = 1, 3, 8 (the third of three launches in a row), then returns the fastest split
 // at m (1-4) after printing each one's µs and GB/s. copies[layer] is the linear of each layer copy.
+static int g_maxSplits = 4;
+
 static int explore(const char* label, const Variant& v, const std::vector<Linear>& copies, int m, bool check)
 {
+    if (g_maxSplits == 1) check = false;
     const Linear& l0 = copies[0];
     if (check)
         for (int mm : { 1, 3, 8 })
         {
             CK(cudaMemset(g_outA, 0, (size_t)mm * l0.rows * 4));
             launch(v, l0, 1, g_x, mm, g_outA, 1, g_s);
-            for (int splits = 2; splits <= 4; splits++)
+            for (int splits = 2; splits <= g_maxSplits; splits++)
             {
                 CK(cudaMemset(g_outB, 0xFF, (size_t)mm * l0.rows * 4));
                 for (int r = 0; r < 3; r++) launch(v, l0, splits, g_x, mm, g_outB, 1, g_s);
@@ -174,20 +197,54 @@ static int explore(const char* label, const Variant& v, const std::vector<Linear
         }
     double us[5];
     int best = 1;
-    for (int splits = 1; splits <= 4; splits++)
+    for (int splits = 1; splits <= g_maxSplits; splits++)
     {
         us[splits] = time_graph(g_s, (int)copies.size(), [&](int c) { launch(v, copies[c], splits, g_x, m, g_outA, 0, g_s); });
         if (us[splits] < us[best]) best = splits;
     }
     printf("  %-8s %-14s m=%d tiles %4d:", label, v.name, m, tiles_of(l0));
-    for (int splits = 1; splits <= 4; splits++) printf("  s%d %6.2f us %5.0f GB/s", splits, us[splits], l0.bytes / (us[splits] * 1e-6) / 1e9);
+    for (int splits = 1; splits <= g_maxSplits; splits++) printf("  s%d %6.2f us %5.0f GB/s", splits, us[splits], l0.bytes / (us[splits] * 1e-6) / 1e9);
     printf("  best s%d\n", best);
     return best;
+}
+
+// Smaller models' shapes (1.7B, 4B, 8B), where a launch has fewer tiles than the GPU has SMs or barely more: splits
+// 1-4 at m = 1 and 8, enough copies that they stream from memory.
+static void small_shapes(const char* name, Fmt f, const Variant& v)
+{
+    struct Shape { const char* label; int n, k; };
+    Shape shapes[] = { { "1.7B qkv", 4096, 2048 }, { "1.7B o", 2048, 2048 }, { "1.7B down", 2048, 6144 }, { "4B qkv", 6144, 2560 },
+        { "4B o", 2560, 4096 }, { "4B down", 2560, 9728 }, { "8B qkv", 6144, 4096 }, { "8B o", 4096, 4096 }, { "8B down", 4096, 12288 } };
+    printf("%s, smaller models (%s):\n", name, v.name);
+    for (const Shape& sh : shapes)
+    {
+        if (sh.k % 256 != 0) continue;
+        std::vector<Linear> copies;
+        unsigned int seed = 901;
+        Linear first = make_linear(&f, &sh.n, 1, sh.k, seed);
+        copies.push_back(first);
+        int count = (int)fmin(256.0, ceil(200e6 / first.bytes));
+        while ((int)copies.size() < count) copies.push_back(make_linear(&f, &sh.n, 1, sh.k, seed));
+        CK(cudaDeviceSynchronize());
+        for (int m : { 1, 8 }) explore(sh.label, v, copies, m, m == 1);
+        for (Linear& l : copies) { CK(cudaFree(l.parts[0].data)); CK(cudaFree(l.parts[0].params)); }
+    }
 }
 
 int main()
 {
     const int H = 5120, I = 17408, KV = 1024, NL = 8;
+    // HARNESS_MODE=pf: splits = 1 only, no small shapes, once per PREFETCH value (lines a warp pulls into L2 before the
+    // PDL wait); otherwise splits 1-4 with no prefetch.
+    bool pfMode = getenv("HARNESS_MODE") != nullptr && strcmp(getenv("HARNESS_MODE"), "pf") == 0;
+    if (pfMode) g_maxSplits = 1;
+    std::vector<int> prefetches = { 0 };
+    if (pfMode && getenv("PREFETCH") != nullptr)
+    {
+        prefetches.clear();
+        for (char* t = strtok(getenv("PREFETCH"), " ,"); t != nullptr; t = strtok(nullptr, " ,")) prefetches.push_back(atoi(t));
+    }
+    CK(cudaMalloc(&g_glueOut, 8ull * I * 2));
     CK(cudaMalloc(&g_x, 8ull * I * 2));
     CK(cudaMalloc(&g_outA, 8ull * 2 * I * 4));
     CK(cudaMalloc(&g_outB, 8ull * 2 * I * 4));
@@ -208,8 +265,11 @@ int main()
         { "fp8", fp8, { { &f8Wide4, &f8Wide8, &f8Stream }, { &f8Wide4, &f8Wide8, &f8Stream }, { &f8Wide4, &f8Wide8, &f8Stream } }, gemv_silu_f8_wide, 256 },
         { "Q4_K", q4k, { { &g4Stream, &g4Ring, nullptr }, { &g4Stream, &g4Ring, nullptr }, { &g4Ring, &g4Stream, nullptr } }, gemv_silu_g4_stream, 128 },
     };
+    for (int pf : prefetches)
     for (Case& c : cases)
     {
+        g_prefetch = pf;
+        printf("== prefetch %d lines a warp before the PDL wait, mode %s\n", pf, pfMode ? "pf" : "full");
         std::vector<Linear> qkv, o, gu, down;
         unsigned int seed = 1;
         for (int l = 0; l < NL; l++)
@@ -236,18 +296,25 @@ int main()
                 }
             double silu = time_graph(g_s, NL, [&](int l) { launch_silu(c.silu, c.siluThreads, gu[l], g_x, m, g_outA, g_s); });
             double layerBytes = qkv[0].bytes + o[0].bytes + gu[0].bytes + down[0].bytes;
-            for (int planned = 0; planned < 2; planned++)
-            {
-                double us = time_graph(g_s, NL, [&](int l) {
-                    launch(*c.shapeVariants[0][0], qkv[l], planned ? best[0] : 1, g_x, m, g_outA, 0, g_s);
-                    launch(*c.shapeVariants[1][0], o[l], planned ? best[1] : 1, g_x, m, g_outA, 0, g_s);
-                    launch_silu(c.silu, c.siluThreads, gu[l], g_x, m, g_outA, g_s);
-                    launch(*c.shapeVariants[2][0], down[l], planned ? best[2] : 1, g_x, m, g_outA, 0, g_s);
-                });
-                printf("  LAYER %s m=%d %s: %7.2f us (%5.0f GB/s)  [gate|up+silu alone %.2f us, %.0f GB/s]\n", c.name, m,
-                    planned ? "split (qkv/o/down best)" : "unsplit", us, layerBytes / (us * 1e-6) / 1e9, silu, gu[0].bytes / (silu * 1e-6) / 1e9);
-                if (planned) printf("    splits qkv %d o %d down %d\n", best[0], best[1], best[2]);
-            }
+            double glueUs = time_graph(g_s, NL, [&](int) { glue(g_x, m, H, g_s); glue(g_x, m, H, g_s); glue(g_x, m, H, g_s); glue(g_x, m, H, g_s); });
+            for (int withGlue = 0; withGlue < 2; withGlue++)
+                for (int planned = 0; planned < (g_maxSplits > 1 ? 2 : 1); planned++)
+                {
+                    double us = time_graph(g_s, NL, [&](int l) {
+                        if (withGlue) glue(g_x, m, H, g_s);
+                        launch(*c.shapeVariants[0][0], qkv[l], planned ? best[0] : 1, g_x, m, g_outA, 0, g_s);
+                        if (withGlue) glue(g_x, m, H, g_s);
+                        launch(*c.shapeVariants[1][0], o[l], planned ? best[1] : 1, g_x, m, g_outA, 0, g_s);
+                        if (withGlue) glue(g_x, m, H, g_s);
+                        launch_silu(c.silu, c.siluThreads, gu[l], g_x, m, g_outA, g_s);
+                        launch(*c.shapeVariants[2][0], down[l], planned ? best[2] : 1, g_x, m, g_outA, 0, g_s);
+                        if (withGlue) glue(g_x, m, H, g_s);
+                    });
+                    printf("  LAYER%s %s m=%d %s: %7.2f us (%5.0f GB/s)  [gate|up+silu alone %.2f us, %.0f GB/s; 4 glue alone %.2f us]\n",
+                        withGlue ? "+GLUE" : "", c.name, m, planned ? "split (qkv/o/down best)" : "unsplit", us, layerBytes / (us * 1e-6) / 1e9,
+                        silu, gu[0].bytes / (silu * 1e-6) / 1e9, glueUs);
+                    if (planned) printf("    splits qkv %d o %d down %d\n", best[0], best[1], best[2]);
+                }
         }
         if (c.f.group == 32)
         {
@@ -269,6 +336,11 @@ int main()
             for (auto* set : { &mix, &down6 }) for (Linear& l : *set) for (int i = 0; i < l.count; i++) { CK(cudaFree(l.parts[i].data)); CK(cudaFree(l.parts[i].params)); }
         }
         for (auto* set : { &qkv, &o, &gu, &down }) for (Linear& l : *set) for (int i = 0; i < l.count; i++) { CK(cudaFree(l.parts[i].data)); CK(cudaFree(l.parts[i].params)); }
+    }
+    if (!pfMode)
+    {
+        small_shapes("awq-int4", awq, g4Stream);
+        small_shapes("fp8", fp8, f8Wide4);
     }
     std::vector<int> counters(4096);
     CK(cudaMemcpy(counters.data(), g_counters, 4096 * 4, cudaMemcpyDeviceToHost));

@@ -27,7 +27,11 @@ for stage in "$@"; do
       echo "harness compiled (exit $?) after $(( $(date +%s) - start )) s" | tee -a "$out/harness.log"
       grep -A2 "entry function 'gemv_" /tmp/splitk_h.build | grep -E "entry|registers|spill" | sed 's/ptxas info    : //' >> "$out/harness.log"
       grep -E "error|warning" /tmp/splitk_h.build | head -30 | tee -a "$out/harness.log"
-      [ -x /tmp/splitk_h ] && timeout 200 /tmp/splitk_h 2>&1 | tee -a "$out/harness.log"
+      [ -x /tmp/splitk_h ] && timeout 150 /tmp/splitk_h > "$out/harness-full.log" 2>&1; echo "full mode exit $?" | tee -a "$out/harness.log"
+      grep -E "LAYER|best|MISMATCH|worst|smaller|==" "$out/harness-full.log" | cut -c1-250 | tee -a "$out/harness.log"
+      [ -x /tmp/splitk_h ] && HARNESS_MODE=pf PREFETCH="${PREFETCH:-0 16 64 256 100000}" timeout 150 /tmp/splitk_h > "$out/harness-pf.log" 2>&1
+      echo "pf mode exit $?" | tee -a "$out/harness.log"
+      grep -E "LAYER|==|s1" "$out/harness-pf.log" | cut -c1-200 | tee -a "$out/harness.log"
       echo "harness done after $(( $(date +%s) - start )) s" | tee -a "$out/harness.log"
       ;;
     parity)

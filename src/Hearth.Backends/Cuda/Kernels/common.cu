@@ -403,3 +403,14 @@ __device__ __forceinline__ bool splitk_finish(float& sum, int tile, int split, i
     if (tid == 0) counters[tile] = 0;
     return true;
 }
+
+// Weight lines a quantized GEMV's warp pulls into L2 before HEARTH_PDL_WAIT (prefetchLines, a kernel argument), so that
+// a launch's weights start streaming while its predecessors finish: up to `lines` 128-byte lines of stages [first, s1)
+// (stageBytes each, contiguous from tileData), one line a lane at a time. No registers, no effect on the arithmetic.
+__device__ __forceinline__ void qs_pdl_prefetch(const uint4* tileData, int first, int s1, int stageBytes, int lane, int lines)
+{
+    if (lines <= 0 || first >= s1) return;
+    lines = min((s1 - first) * (stageBytes >> 7), lines);
+    const unsigned char* from = (const unsigned char*)tileData + (size_t)first * stageBytes;
+    for (int i = lane; i < lines; i += 32) prefetch_l2(from + (size_t)i * 128);
+}

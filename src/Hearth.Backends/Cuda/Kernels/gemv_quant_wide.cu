@@ -102,7 +102,7 @@ __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa,
 // acc (the MMA's C fragment: row 16·tile + g (+8 for i >= 2), batch row 2t + i%2). Runs HEARTH_PDL_WAIT.
 template <int FMT, int GPS>
 __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile, int k, int group, int blockRows, int scaleCols,
-    const bf16_t* x, int m, int warp, int warps, float* acc)
+    const bf16_t* x, int m, int warp, int warps, float* acc, int prefetchLines = 0)
 {
     const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QW_LOADS;
     int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -128,6 +128,7 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     fetch(s0, qa, paA, pbA);
 #pragma unroll
     for (int d = 1; d <= QW_PREFETCH; d++) prefetch(s0 + d);
+    qs_pdl_prefetch(tileData, s0 + 1 + QW_PREFETCH, s1, QW_LOADS * 512, lane, prefetchLines);
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
 #if QW_DOUBLE
     uint4 qb[QW_LOADS];
@@ -157,13 +158,13 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
 // the blocks' sums in split order. splits = 1 is the unsplit arithmetic exactly.
 template <int FMT, int GPS>
 __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters)
+    void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters, int prefetchLines)
 {
     int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc);
+    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc, prefetchLines);
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
     __syncthreads();
@@ -210,16 +211,16 @@ __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int gr
 #define QW_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
-    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32, int splits, float* partials, int* counters) \
+    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32, int splits, float* partials, int* counters, int prefetchLines) \
 { \
     __shared__ float partial[QW_MAX_WARPS][4][32]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qw_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
-    else if (tilesPerGroup * 4 == kt) qw_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
-    else if (tilesPerGroup * 2 == kt) qw_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
-    else qw_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters); \
+    if (tilesPerGroup * 8 == kt) qw_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
+    else if (tilesPerGroup * 4 == kt) qw_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
+    else if (tilesPerGroup * 2 == kt) qw_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
+    else qw_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
 }
 
 QW_KERNEL(gemv_g4_wide, 0)

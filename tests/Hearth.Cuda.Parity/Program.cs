@@ -25,6 +25,7 @@ bool ggufTiming = false;
 bool ggufOnly = false;
 bool wideTiming = false;
 bool splitKTiming = false;
+bool splitKOnly = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -47,6 +48,7 @@ for (int i = 0; i < args.Length; i++)
         case "--gguf-only": ggufOnly = true; break;
         case "--wide-timing": wideTiming = true; break;
         case "--splitk-timing": splitKTiming = true; break;
+        case "--splitk-only": splitKOnly = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -93,6 +95,13 @@ using (cuda)
         using (var ggufMix = new GgufMixChecks(cuda, report, ggufRandom)) ggufMix.RunAll();
         using (var quantSilu = new QuantSiluChecks(cuda, report, ggufRandom)) quantSilu.RunAll();
         GgufStepTiming.Run(cuda);
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (splitKOnly)   // session 8: the split-k checks and timings only (tools/gpu/splitk_run.sh quick)
+    {
+        using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
+        SplitKTiming.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }

@@ -9,31 +9,34 @@ namespace Hearth.Cuda.Parity;
 /// turn in one process: µs per decoder layer of quantized linears at batch 1 and 8 and each linear alone at batch 1
 /// (four distinct layers replayed from a CUDA graph, so L2 holds none of them; gate|up through LinearSiluMul), for
 /// int4 and fp8 at Qwen3-14B's shape and at Qwen3-4B's (hidden 2560, q 4096, kv 1024, inter 9728: 160-tile o and down,
-/// fewer tiles than the H100 has SMs), and ms per whole 14B decode step at batch 1 (DecodeStepTiming's step).
+/// which the rule splits), and ms per whole 14B decode step at batch 1 (DecodeStepTiming's step).
 /// </summary>
 internal static class SplitKTiming
 {
-    private const int Layers = 4, Replays = 20, StepReplays = 10;
+    private const int Replays = 20, StepReplays = 10;
     private static readonly string[] LinearNames = ["qkv", "o", "gate|up+silu", "down"];
 
-    private sealed record ModelShape(string Name, int Hidden, int QRows, int KvRows, int Inter);
+    // Layers: distinct copies replayed, enough that one linear's copies (the 4B down: 12.5 MB of int4) exceed the 50 MB L2.
+    private sealed record ModelShape(string Name, int Hidden, int QRows, int KvRows, int Inter, int Layers);
 
     public static void Run(CudaBackend cuda)
     {
         Console.WriteLine($"split-k timing (PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}, {cuda.MultiprocessorCount} SMs):");
         bool savedSplit = cuda.UseQuantSplitK;
         int? savedForced = cuda.QuantSplitKForced;
-        int savedPrefetch = cuda.QuantPrefetchLines;
+        int? savedPrefetch = cuda.QuantPrefetchLines;
         var random = new Random(13);
         var hostBlocks = new List<nint>();
-        (string Label, bool Split, int? Forced, int Prefetch)[] settings =
+        // Prefetch null: the default (16 lines for the wide kernel, none for the register stream).
+        (string Label, bool Split, int? Forced, int? Prefetch)[] settings =
         [
-            ("split off, prefetch 0", false, null, 0), ("split rule, prefetch 0", true, null, 0), ("split 2 forced", true, 2, 0),
-            ("split off, prefetch 64", false, null, 64), ("split off, prefetch 256", false, null, 256), ("split off, prefetch 0 (again)", false, null, 0),
+            ("all off (split 0, prefetch 0)", false, null, 0), ("defaults (split rule, prefetch)", true, null, null),
+            ("split rule, prefetch 0", true, null, 0), ("split off, default prefetch", false, null, null), ("split off, prefetch 16 all", false, null, 16),
+            ("all off (again)", false, null, 0), ("defaults (again)", true, null, null),
         ];
         try
         {
-            foreach (var shape in new[] { new ModelShape("14B", 5120, 5120, 1024, 17408), new ModelShape("4B", 2560, 4096, 1024, 9728) })
+            foreach (var shape in new[] { new ModelShape("14B", 5120, 5120, 1024, 17408, 4), new ModelShape("4B", 2560, 4096, 1024, 9728, 16) })
                 foreach (var (name, make) in new (string, Func<int, int, QuantizedMatrix>)[]
                 {
                     ("awq-int4 g128", (n, k) => QuantTiming.Int4(n, k, random, hostBlocks)),
@@ -42,7 +45,7 @@ internal static class SplitKTiming
                 {
                     long before = cuda.QuantizedWeightBytes;
                     var layers = new List<LinearWeight[]>();
-                    for (int l = 0; l < Layers; l++)
+                    for (int l = 0; l < shape.Layers; l++)
                     {
                         layers.Add([
                             QuantTiming.Fused(cuda, make(shape.QRows, shape.Hidden), make(shape.KvRows, shape.Hidden), make(shape.KvRows, shape.Hidden)),
@@ -52,7 +55,7 @@ internal static class SplitKTiming
                         ]);
                         QuantTiming.FreeHost(hostBlocks);
                     }
-                    double bytesPerLayer = (double)(cuda.QuantizedWeightBytes - before) / Layers;
+                    double bytesPerLayer = (double)(cuda.QuantizedWeightBytes - before) / shape.Layers;
                     foreach (var (label, split, forced, prefetch) in settings)
                     {
                         cuda.UseQuantSplitK = split;

@@ -167,7 +167,7 @@ public sealed unsafe partial class CudaBackend
         int k = first.InFeatures, group = first.GroupSize, blockRows = first.BlockRows, scaleCols = first.ScaleColumns;
         int outF32 = outputF32 ? 1 : 0;
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
-        int chunkRows = 0, splits = 1, prefetchLines = QuantPrefetchLines;
+        int chunkRows = 0, splits = 1, prefetchLines = 0;
         nint chunkX = 0, chunkOut = 0, partials = SplitPartials, counters = SplitCounters;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32,
             &splits, &partials, &counters, &prefetchLines };
@@ -185,12 +185,14 @@ public sealed unsafe partial class CudaBackend
             if (wideWarps > 0 && chunkRows <= QuantStreamMaxRows)
             {
                 splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, wideWarps);
+                prefetchLines = PrefetchLinesFor(wideKernel: true);
                 Launch(_quantWideKernels[first.Family], (uint)(tiles * splits), 1, 32 * (uint)wideWarps, 0, args);
                 NumQuantWideLaunches++;
             }
             else if (stream && chunkRows <= QuantStreamMaxRows)
             {
                 splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, (int)QuantStreamWarps);
+                prefetchLines = PrefetchLinesFor(wideKernel: false);
                 Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)(tiles * splits), 1, 32 * QuantStreamWarps, 0, args);
             }
             else Launch(kernels.Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);

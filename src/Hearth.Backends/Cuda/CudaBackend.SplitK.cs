@@ -18,13 +18,22 @@ public sealed unsafe partial class CudaBackend
     public int? QuantSplitKForced { get; set; } = CudaQuantSplitK.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_SPLITK")).Forced;
 
     /// <summary>
-    /// 128-byte weight lines each warp of a quantized decode GEMV pulls into L2 before its PDL wait
-    /// (HEARTH_CUDA_QUANT_PREFETCH; 0 = none). Only matters with programmatic dependent launch (sm_90+).
+    /// 128-byte weight lines each warp of a quantized decode GEMV pulls into L2 before its PDL wait, for every launch
+    /// (HEARTH_CUDA_QUANT_PREFETCH; 0 = none); null = <see cref="DefaultPrefetchLines"/>. Only matters with programmatic
+    /// dependent launch (sm_90+): the lines stream in while the previous kernels finish.
     /// </summary>
-    public int QuantPrefetchLines { get; set; } =
-        int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_PREFETCH"), out int lines) && lines >= 0 ? lines : DefaultQuantPrefetchLines;
+    public int? QuantPrefetchLines { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_PREFETCH"), out int lines) && lines >= 0 ? lines : null;
 
-    private const int DefaultQuantPrefetchLines = 0;
+    /// <summary>
+    /// Session 8 (H100, 14B layer at m = 1 in the harness, PDL): 16 lines a warp (half the wide kernel's second stage)
+    /// took the fp8 wide GEMV's layer from 128.4 to 119.1 µs; 64 lines 122.0, 256 and more slower than none. The int4
+    /// register stream gained 1.5 % at 16 and lost at 64 (through the backend 84.0 → 88.8 µs), Q4_K lost at every
+    /// depth, so only the wide kernel prefetches by default.
+    /// </summary>
+    internal static int DefaultPrefetchLines(bool wideKernel) => wideKernel ? 16 : 0;
+
+    private int PrefetchLinesFor(bool wideKernel) => QuantPrefetchLines ?? DefaultPrefetchLines(wideKernel);
 
     /// <summary>Streaming multiprocessors of the device (the split rule's measure of a short launch).</summary>
     public int MultiprocessorCount => _device.NumMultiprocessors;

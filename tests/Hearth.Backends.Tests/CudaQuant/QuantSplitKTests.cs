@@ -5,8 +5,8 @@ namespace Hearth.Backends.Tests.CudaQuant;
 
 /// <summary>
 /// Which quantized decode GEMV launches split k (CudaQuantSplitK, session 8's H100 measurements): Qwen3-14B's launches
-/// (320-2,176 tiles on 132 SMs) never do; launches of fewer tiles than SMs do, as many ways as k allows; the fused
-/// parts of one launch split alike whether they run together or apart; HEARTH_CUDA_QUANT_SPLITK forces or disables it.
+/// (320-2,176 tiles on 132 SMs) never do; few-tile launches with a long k do, as far as brings the grid to about four
+/// blocks an SM; a short k does not; HEARTH_CUDA_QUANT_SPLITK forces or disables it.
 /// </summary>
 public class QuantSplitKTests
 {
@@ -23,20 +23,31 @@ public class QuantSplitKTests
     }
 
     [Theory]
-    [InlineData(128, 2048, 2)]   // a 1.7B o: 8 units of 256, 4 warps
-    [InlineData(64, 4096, 4)]    // 16 units: every warp of 4 splits keeps one unit
-    [InlineData(100, 17408, 4)]  // capped at MaxSplits
-    [InlineData(8, 512, 1)]      // 2 units: fewer than a warp each
-    public void Short_launches_split_as_far_as_k_allows(long tiles, int k, int expected)
+    [InlineData(128, 6144, 3)]    // a 1.7B down: 24 units of k leave 2 a warp at 3 splits
+    [InlineData(160, 9728, 3)]    // a 4B down: the grid's 4 blocks an SM
+    [InlineData(256, 12288, 2)]   // an 8B down
+    [InlineData(160, 4096, 2)]    // a 4B o
+    [InlineData(128, 2048, 1)]    // a 1.7B o: k too short
+    [InlineData(384, 4096, 1)]    // an 8B q|k|v: enough tiles
+    [InlineData(16, 17408, 4)]    // capped at MaxSplits
+    public void Few_tiles_and_a_long_k_split(long tiles, int k, int expected)
     {
         Assert.Equal(expected, CudaQuantSplitK.SplitsFor(tiles, k, StreamWarps, H100));
     }
 
     [Fact]
-    public void A_short_launchs_split_depends_on_k_alone()
+    public void More_warps_a_block_split_less()
     {
-        // A GGUF q|k|v mix (8 tiles) and its per-family launches (6 and 2 tiles) must sum each tile alike.
+        Assert.Equal(3, CudaQuantSplitK.SplitsFor(160, 9728, 4, H100));
+        Assert.Equal(2, CudaQuantSplitK.SplitsFor(160, 9728, 8, H100));
+    }
+
+    [Fact]
+    public void Tiny_launches_split_by_k_alone()
+    {
+        // A GGUF q|k|v mix (8 tiles) and its per-family launches (6 and 2 tiles) sum each tile alike.
         int mixed = CudaQuantSplitK.SplitsFor(8, 5120, StreamWarps, H100);
+        Assert.Equal(2, mixed);
         Assert.Equal(mixed, CudaQuantSplitK.SplitsFor(6, 5120, StreamWarps, H100));
         Assert.Equal(mixed, CudaQuantSplitK.SplitsFor(2, 5120, StreamWarps, H100));
     }

@@ -31,8 +31,7 @@ internal static class SplitKTiming
         (string Label, bool Split, int? Forced, int? Prefetch)[] settings =
         [
             ("all off (split 0, prefetch 0)", false, null, 0), ("defaults (split rule, prefetch)", true, null, null),
-            ("split rule, prefetch 0", true, null, 0), ("split off, default prefetch", false, null, null), ("split off, prefetch 16 all", false, null, 16),
-            ("all off (again)", false, null, 0), ("defaults (again)", true, null, null),
+            ("split rule, prefetch 0", true, null, 0), ("all off (again)", false, null, 0), ("defaults (again)", true, null, null),
         ];
         try
         {

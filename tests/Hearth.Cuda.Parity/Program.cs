@@ -25,6 +25,8 @@ bool ggufTiming = false;
 bool ggufOnly = false;
 bool wideTiming = false;
 bool q6c = false, q6cTiming = false;
+bool splitKTiming = false;
+bool splitKOnly = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -48,6 +50,8 @@ for (int i = 0; i < args.Length; i++)
         case "--wide-timing": wideTiming = true; break;
         case "--q6c": q6c = true; break;   // session 8: the compact Q6_K checks only (and --q6c-timing)
         case "--q6c-timing": q6cTiming = true; break;
+        case "--splitk-timing": splitKTiming = true; break;
+        case "--splitk-only": splitKOnly = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -111,6 +115,13 @@ using (cuda)
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (splitKOnly)   // session 8: the split-k checks and timings only (tools/gpu/splitk_run.sh quick)
+    {
+        using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
+        SplitKTiming.Run(cuda);
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
     if (gapTiming && modelDir is null)   // the step-gap timings only (tools/gpu/graph_gap.sh)
     {
         StepGapTiming.Run(cuda);
@@ -144,6 +155,7 @@ using (cuda)
         cuda.UseCompactQ6K = compactQ6K;
         using (var g6 = new G6Checks(cuda, report, new RandomData(seed + 8))) g6.RunAll();
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
+        using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();   // its own stream, as ggufMix
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -189,6 +201,7 @@ using (cuda)
     if (ggufTiming && !q6cTiming) GgufStepTiming.Run(cuda);
     if (q6cTiming) G6Timing.Run(cuda);   // includes GgufStepTiming with each Q6_K layout
     if (wideTiming) QuantWideTiming.Run(cuda);
+    if (splitKTiming) SplitKTiming.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

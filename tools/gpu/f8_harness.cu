@@ -59,7 +59,7 @@ static Part make_part(const Format& f, int n, int k, unsigned int seed, size_t& 
 }
 
 typedef void (*Kernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int, int, int,
-    const bf16_t*, int, void*, long long, int);
+    const bf16_t*, int, void*, long long, int, int, float*, int*, int);   // session 8: + splits, partials, counters, prefetch lines
 typedef void (*SiluKernel)(const uint4*, const void*, const uint4*, const void*, int, int, int, int, int, const bf16_t*, int, bf16_t*);
 
 static cudaLaunchConfig_t config(int blocks, int threads, cudaStream_t s, cudaLaunchAttribute* attribute)
@@ -84,7 +84,8 @@ static void launch(Kernel kernel, int threads, const Format& f, const Linear& l,
     cudaLaunchAttribute attribute;
     cudaLaunchConfig_t cfg = config(tiles, threads, s, &attribute);
     CK(cudaLaunchKernelEx(&cfg, kernel, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
-        (const uint4*)c.data, (const void*)c.params, c.n, l.k, f.group, f.blockRows, l.k / 128, x, m, out, (long long)l.rows, outF32));
+        (const uint4*)c.data, (const void*)c.params, c.n, l.k, f.group, f.blockRows, l.k / 128, x, m, out, (long long)l.rows, outF32,
+        1, (float*)nullptr, (int*)nullptr, 0));
 }
 
 static void launch_silu(SiluKernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, cudaStream_t s)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 8, session 7 (branch f8): the wide quantized GEMV, run ON THE GPU MACHINE: bash <carry>/f8_run.sh [harness] [parity] [make-bg] [bench]
-# (carry = the folder holding this script, kernels/{common,gemv,gemv_quant_stream,gemv_quant_wide}.cu, f8_harness.cu,
+# (carry = the folder holding this script, kernels/{common,gemv,gemv_quant_stream,gemv_quant_wide}.cu and quant_splitk.cuh, f8_harness.cu,
 # and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh, bench_quant_cuda.sh, hf_baseline.py).
 # harness: nvcc-compiles f8_harness.cu with the kernels once per VARIANTS entry "loads:double:prefetch:minBlocks"
 #   (QW_LOADS, QW_DOUBLE, QW_PREFETCH, QW_MIN_BLOCKS of gemv_quant_wide.cu), prints registers and spills, then runs
@@ -27,7 +27,7 @@ for stage in "$@"; do
       pids=()
       for v in ${VARIANTS:-8:0:0:2}; do
         IFS=: read -r l d p b <<< "$v"
-        ( /usr/local/cuda/bin/nvcc -O3 -arch=sm_90 -DQW_LOADS=$l -DQW_DOUBLE=$d -DQW_PREFETCH=$p -DQW_MIN_BLOCKS=$b -Xptxas -v \
+        ( /usr/local/cuda/bin/nvcc -O3 -arch=sm_90 -I"$k" -DQW_LOADS=$l -DQW_DOUBLE=$d -DQW_PREFETCH=$p -DQW_MIN_BLOCKS=$b -Xptxas -v \
             -o "/tmp/f8h_${v//:/-}" /tmp/f8_all.cu > "/tmp/f8h_${v//:/-}.build" 2>&1 ) &
         pids+=($!)
       done

@@ -97,8 +97,11 @@ public sealed unsafe partial class CudaBackend
         long ldOut = weight.OutFeatures;
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
         int g4Ring = UsesKQuantRing(tiles, k, mixesFamilies: true, KQuantRingMaxTiles, _device.NumMultiprocessors) ? 1 : 0;
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group4, &group8, &g8Mask, &g4Ring, &x, &m, &outPtr, &ldOut, &outF32 };
-        Launch(_mixedKQuantStream, (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
+        int splits = QuantSplitsFor(tiles, k, (int)QuantStreamWarps), prefetchLines = PrefetchLinesFor(wideKernel: false);
+        nint partials = SplitPartials, counters = SplitCounters;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group4, &group8, &g8Mask, &g4Ring, &x, &m, &outPtr, &ldOut, &outF32,
+            &splits, &partials, &counters, &prefetchLines };
+        Launch(_mixedKQuantStream, (uint)(tiles * splits), 1, 32 * QuantStreamWarps, 0, args);
         NumMixedKQuantLaunches++;
         return true;
     }

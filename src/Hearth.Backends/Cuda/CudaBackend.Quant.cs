@@ -91,6 +91,7 @@ public sealed unsafe partial class CudaBackend
         LoadQuantGemm();
         LoadG6Functions();
         _quantKernels[CudaQuantFamily.G6] = (0, _g6Dequant, 0);
+        AllocateSplitWorkspace();
     }
 
     private void Register(CudaQuantPart part)
@@ -169,13 +170,16 @@ public sealed unsafe partial class CudaBackend
         int k = first.InFeatures, group = first.GroupSize, blockRows = first.BlockRows, scaleCols = first.ScaleColumns;
         int outF32 = outputF32 ? 1 : 0;
         long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
-        int chunkRows = 0;
-        nint chunkX = 0, chunkOut = 0;
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
+        int chunkRows = 0, splits = 1, prefetchLines = 0;
+        nint chunkX = 0, chunkOut = 0, partials = SplitPartials, counters = SplitCounters;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32,
+            &splits, &partials, &counters, &prefetchLines };
         var kernels = _quantKernels[first.Family];
         bool stream = UseQuantStreamGemv && StreamFits(first.Family, k, group);
         int wideWarps = WideTakes(first.Family, k, group)
             ? CudaQuantWide.WarpsFor(first.Family, k, Math.Max(n0, Math.Max(n1, n2)), QuantWideWarps) : 0;
+        // A gate|up pair stays unsplit: the fused gate|up + SiLU kernels (which do not split) must sum its tiles alike.
+        bool mayFuse = parts[1] is { } second && parts[2] is null && QuantSiluFits(first, second);
         for (int start = 0; start < rows; start += QuantGemvMaxRows)
         {
             chunkRows = Math.Min(QuantGemvMaxRows, rows - start);
@@ -183,10 +187,17 @@ public sealed unsafe partial class CudaBackend
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
             if (wideWarps > 0 && chunkRows <= QuantStreamMaxRows)
             {
-                Launch(_quantWideKernels[first.Family], (uint)tiles, 1, 32 * (uint)wideWarps, 0, args);
+                splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, wideWarps);
+                prefetchLines = PrefetchLinesFor(wideKernel: true);
+                Launch(_quantWideKernels[first.Family], (uint)(tiles * splits), 1, 32 * (uint)wideWarps, 0, args);
                 NumQuantWideLaunches++;
             }
-            else if (stream && chunkRows <= QuantStreamMaxRows) Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)tiles, 1, 32 * QuantStreamWarps, 0, args);
+            else if (stream && chunkRows <= QuantStreamMaxRows)
+            {
+                splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, (int)QuantStreamWarps);
+                prefetchLines = PrefetchLinesFor(wideKernel: false);
+                Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)(tiles * splits), 1, 32 * QuantStreamWarps, 0, args);
+            }
             else Launch(kernels.Gemv, (uint)tiles, 1, 32 * QuantGemvWarps, 0, args);
         }
     }
@@ -197,10 +208,13 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     internal static bool StreamFits(CudaQuantFamily family, int k, int groupSize)
     {
-        int stageTiles = CudaQuantTiles.TilesPerLoad(family) * QuantStreamLoads, tilesPerGroup = groupSize / CudaQuantTiles.KTile;
+        int stageTiles = StreamStageTiles(family), tilesPerGroup = groupSize / CudaQuantTiles.KTile;
         if (k % (stageTiles * CudaQuantTiles.KTile) != 0 || tilesPerGroup <= 0 || (tilesPerGroup & (tilesPerGroup - 1)) != 0) return false;
         return tilesPerGroup % stageTiles == 0 || stageTiles == 2 * tilesPerGroup || stageTiles == 4 * tilesPerGroup || stageTiles == 8 * tilesPerGroup;
     }
+
+    /// <summary>k-tiles of 16 in one stage of the streaming GEMV (its unit of a warp's run of k).</summary>
+    internal static int StreamStageTiles(CudaQuantFamily family) => CudaQuantTiles.TilesPerLoad(family) * QuantStreamLoads;
 
     private void RunDequantGemm(CudaQuantPart part, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
     {
@@ -251,6 +265,7 @@ public sealed unsafe partial class CudaBackend
         _dequantScratch = null;
         _permutedInput?.Dispose();
         _permutedInput = null;
+        DisposeSplitWorkspace();
         _quantParts.Clear();
         FreeHostResident();
     }

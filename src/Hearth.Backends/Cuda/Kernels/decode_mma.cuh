@@ -18,6 +18,9 @@
 // Shared by decode_mma.cu (the register kernel, with or without the fused q/k norm and RoPE) and
 // decode_mma_pipe.cu (the cp.async-pipelined kernel).
 
+#ifndef HEARTH_DECODE_MMA_CUH
+#define HEARTH_DECODE_MMA_CUH
+
 // D += A B for an m16n8k16 tile whose A rows 8..15 are zero: c holds the two accumulators of row g.
 __device__ __forceinline__ void dm_mma_top(float* c, unsigned int a0, unsigned int a2, unsigned int b0, unsigned int b1)
 {
@@ -75,3 +78,5 @@ __device__ __forceinline__ unsigned int dm_pack_bf16x2(float lo, float hi)
 {
     return (unsigned int)f32_to_bf16(lo) | ((unsigned int)f32_to_bf16(hi) << 16);
 }
+
+#endif  // HEARTH_DECODE_MMA_CUH

@@ -10,6 +10,8 @@
 // are requested before the wait, x after it. (Session 6 measured and dropped two variants: blocks of 2 or 4 tiles
 // with the ring running on across tiles, which leave the GPU half empty on the 320-tile o and down products, and
 // group sums of x by adds and shuffles instead of the all-ones MMA, 6 % slower for int4; docs/performance.md.)
+
+#include "quant_splitk.cuh"
 #ifndef QS_WARPS
 #define QS_WARPS 4
 #endif
@@ -110,7 +112,7 @@ __device__ __forceinline__ void qs_stage(const uint4* q, const unsigned int* pa,
 // depend on which kernel (plain or SiLU-fused) ran it.
 template <int FMT, int GPS, int REG>
 __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int tile, int k, int group, int blockRows, int scaleCols,
-    const bf16_t* x, int m, unsigned char* smem)
+    const bf16_t* x, int m, unsigned char* smem, int split = 0, int splits = 1, int prefetchLines = 0)
 {
     const int KT = (FMT == 0 ? 4 : 2) * QS_LOADS;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -118,7 +120,10 @@ __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int til
     const uint4* data = parts.data[part] + (size_t)tile * (kTiles / (FMT == 0 ? 4 : 2)) * 32 + lane;
     const unsigned char* params = FMT == 2 ? (const unsigned char*)((const float*)parts.params[part] + (size_t)(tile * 16 / blockRows) * scaleCols)
         : (const unsigned char*)parts.params[part] + (size_t)tile * groups * 64;
-    int s0 = warp * stages / QS_WARPS, s1 = (warp + 1) * stages / QS_WARPS;
+    // Split k (splits > 1): the tile's stages are shared by splits · QS_WARPS warps over `splits` blocks, warp w of
+    // split i taking the run of virtual warp i · QS_WARPS + w (stage ends are group ends or fold points).
+    int vw = split * QS_WARPS + warp, vws = splits * QS_WARPS;
+    int s0 = vw * stages / vws, s1 = (vw + 1) * stages / vws;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     const bf16_t* xRow = x + (size_t)g * k + 4 * t;
     if constexpr (REG != 0)
@@ -142,6 +147,7 @@ __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int til
 #endif
         };
         fetch(s0, qa, paA, pbA);
+        qs_pdl_prefetch(data - lane, s0 + 1, s1, QS_LOADS * 512, lane, prefetchLines);
         HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
         for (int s = s0; s < s1; s += 2)
         {
@@ -173,6 +179,7 @@ __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int til
         };
 #pragma unroll
         for (int s = 0; s < QS_RING - 1; s++) issue(s0 + s);
+        qs_pdl_prefetch(data - lane, s0 + QS_RING - 1, s1, QS_LOADS * 512, lane, prefetchLines);
         HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
 
         uint2 xs[KT], xNext[KT];
@@ -233,19 +240,26 @@ __device__ __forceinline__ float qs_tile(const QmParts& parts, int part, int til
 #define QS_BLOCKS(FMT) (QS_IS_REG(FMT) ? QS_REG_MIN_BLOCKS : QS_MIN_BLOCKS)
 static_assert(QS_WARPS >= 4, "a tile's 128 sums are finished by the block's first 128 threads");
 
-template <int FMT, int GPS>
-__device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32, unsigned char* smem)
+__device__ __forceinline__ void qs_store(const QmParts& parts, int part, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
 {
-    int tile = blockIdx.x, part, column;
-    qm_find_part(parts, tile, part, column);
-    float sum = qs_tile<FMT, GPS, QS_IS_REG(FMT)>(parts, part, tile, k, group, blockRows, scaleCols, x, m, smem);
     int i = threadIdx.x >> 5, l = threadIdx.x & 31;
     int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
     if (threadIdx.x >= 128 || row >= parts.n[part] || col >= m) return;
     size_t o = (size_t)col * ldOut + column + row;
     if (outF32) ((float*)out)[o] = sum;
     else ((bf16_t*)out)[o] = f32_to_bf16(sum);
+}
+
+// Split k (session 8): blockIdx.x = tile · splits + split; `splits` blocks share each tile's k and splitk_finish
+// (common.cu) adds their sums in split order. splits = 1 is the unsplit kernel's arithmetic exactly.
+template <int FMT, int GPS>
+__device__ __forceinline__ void qs_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
+    void* out, long long ldOut, int outF32, unsigned char* smem, int splits, float* partials, int* counters, int prefetchLines)
+{
+    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
+    qm_find_part(parts, tile, part, column);
+    float sum = qs_tile<FMT, GPS, QS_IS_REG(FMT)>(parts, part, tile, k, group, blockRows, scaleCols, x, m, smem, split, splits, prefetchLines);
+    if (splitk_finish(sum, launchTile, split, splits, partials, counters)) qs_store(parts, part, tile, column, sum, m, out, ldOut, outF32);
 }
 
 // IBackend.LinearSiluMul: part 0 is gate, part 1 up (same rows, n0 = n1); block b computes gate tile b, then up tile
@@ -266,20 +280,21 @@ __device__ __forceinline__ void qs_silu_body(const QmParts& parts, int k, int gr
 }
 
 // m <= 8; k a multiple of a stage's k-tiles KT, and groups of 2^i k-tiles that hold whole stages (GPS = 1) or whose
-// 2, 4 or 8 fill one stage (the host checks; other shapes run gemv_g*).
+// 2, 4 or 8 fill one stage (the host checks; other shapes run gemv_g*). grid = tiles · splits; partials [tiles, splits,
+// 128] f32 and counters [tiles] (zero) are the host's split-k workspace (unused when splits = 1).
 #define QS_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_BLOCKS(FMT)) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
-    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
+    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32, int splits, float* partials, int* counters, int prefetchLines) \
 { \
     __shared__ __align__(16) unsigned char smem[QS_SMEM_BYTES(FMT)]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qs_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem); \
-    else if (tilesPerGroup * 4 == kt) qs_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem); \
-    else if (tilesPerGroup * 2 == kt) qs_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem); \
-    else qs_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem); \
+    if (tilesPerGroup * 8 == kt) qs_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem, splits, partials, counters, prefetchLines); \
+    else if (tilesPerGroup * 4 == kt) qs_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem, splits, partials, counters, prefetchLines); \
+    else if (tilesPerGroup * 2 == kt) qs_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem, splits, partials, counters, prefetchLines); \
+    else qs_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, smem, splits, partials, counters, prefetchLines); \
 }
 
 QS_KERNEL(gemv_g4_stream, 0)
@@ -311,13 +326,13 @@ QS_SILU_KERNEL(gemv_silu_f8_stream, 2)
 // for bit). The alternative, a g4 launch for q|k and a 64-block g8 launch for v, leaves half the GPU idle for v.
 template <int FMT>
 __device__ __forceinline__ float qs_tile_any(const QmParts& parts, int part, int tile, int k, int group, const bf16_t* x, int m,
-    unsigned char* smem)
+    unsigned char* smem, int split = 0, int splits = 1, int prefetchLines = 0)
 {
     const int kt = (FMT == 0 ? 4 : 2) * QS_LOADS, tilesPerGroup = group >> 4;
-    if (tilesPerGroup * 8 == kt) return qs_tile<FMT, 8, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
-    if (tilesPerGroup * 4 == kt) return qs_tile<FMT, 4, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
-    if (tilesPerGroup * 2 == kt) return qs_tile<FMT, 2, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
-    return qs_tile<FMT, 1, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem);
+    if (tilesPerGroup * 8 == kt) return qs_tile<FMT, 8, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem, split, splits, prefetchLines);
+    if (tilesPerGroup * 4 == kt) return qs_tile<FMT, 4, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem, split, splits, prefetchLines);
+    if (tilesPerGroup * 2 == kt) return qs_tile<FMT, 2, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem, split, splits, prefetchLines);
+    return qs_tile<FMT, 1, QS_IS_REG(FMT)>(parts, part, tile, k, group, 0, 0, x, m, smem, split, splits, prefetchLines);
 }
 
 // g4 through the cp.async ring (REG = 0) instead of registers: session 7 measured the register stream at only 1.4-1.8 TB/s
@@ -325,60 +340,51 @@ __device__ __forceinline__ float qs_tile_any(const QmParts& parts, int part, int
 // g8 ring reached 2.4 TB/s on the same 320-tile down; gate|up (2,176 tiles) keeps the register stream.
 template <int GPS>
 __device__ __forceinline__ float qs_tile_g4_ring(const QmParts& parts, int part, int tile, int k, int group, const bf16_t* x, int m,
-    unsigned char* smem)
+    unsigned char* smem, int split, int splits, int prefetchLines)
 {
-    return qs_tile<0, GPS, 0>(parts, part, tile, k, group, 0, 0, x, m, smem);
+    return qs_tile<0, GPS, 0>(parts, part, tile, k, group, 0, 0, x, m, smem, split, splits, prefetchLines);
 }
 
 __device__ __forceinline__ float qs_tile_g4_ring_any(const QmParts& parts, int part, int tile, int k, int group, const bf16_t* x, int m,
-    unsigned char* smem)
+    unsigned char* smem, int split = 0, int splits = 1, int prefetchLines = 0)
 {
     const int kt = 4 * QS_LOADS, tilesPerGroup = group >> 4;
-    if (tilesPerGroup * 8 == kt) return qs_tile_g4_ring<8>(parts, part, tile, k, group, x, m, smem);
-    if (tilesPerGroup * 4 == kt) return qs_tile_g4_ring<4>(parts, part, tile, k, group, x, m, smem);
-    if (tilesPerGroup * 2 == kt) return qs_tile_g4_ring<2>(parts, part, tile, k, group, x, m, smem);
-    return qs_tile_g4_ring<1>(parts, part, tile, k, group, x, m, smem);
+    if (tilesPerGroup * 8 == kt) return qs_tile_g4_ring<8>(parts, part, tile, k, group, x, m, smem, split, splits, prefetchLines);
+    if (tilesPerGroup * 4 == kt) return qs_tile_g4_ring<4>(parts, part, tile, k, group, x, m, smem, split, splits, prefetchLines);
+    if (tilesPerGroup * 2 == kt) return qs_tile_g4_ring<2>(parts, part, tile, k, group, x, m, smem, split, splits, prefetchLines);
+    return qs_tile_g4_ring<1>(parts, part, tile, k, group, x, m, smem, split, splits, prefetchLines);
 }
 
 #define QS_RING_SMEM_BYTES (QS_WARPS * QS_RING * QS_SLOT_BYTES)
 #define QS_MIXED_SMEM_BYTES (QS_SMEM_BYTES(0) > QS_RING_SMEM_BYTES ? QS_SMEM_BYTES(0) : QS_RING_SMEM_BYTES)
 
-__device__ __forceinline__ void qs_store(const QmParts& parts, int part, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
-{
-    int i = threadIdx.x >> 5, l = threadIdx.x & 31;
-    int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
-    if (threadIdx.x >= 128 || row >= parts.n[part] || col >= m) return;
-    size_t o = (size_t)col * ldOut + column + row;
-    if (outF32) ((float*)out)[o] = sum;
-    else ((bf16_t*)out)[o] = f32_to_bf16(sum);
-}
-
 // Parts of one launch: g8 where bit p of g8Mask is set (group8), else g4 (group4), g4 through the ring when g4Ring is 1.
 extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) gemv_g4g8_stream(const uint4* d0, const void* p0, int n0,
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group4, int group8, int g8Mask,
-    int g4Ring, const bf16_t* x, int m, void* out, long long ldOut, int outF32)
+    int g4Ring, const bf16_t* x, int m, void* out, long long ldOut, int outF32, int splits, float* partials, int* counters, int prefetchLines)
 {
     __shared__ __align__(16) unsigned char smem[QS_MIXED_SMEM_BYTES];
     HEARTH_PDL_LAUNCH();
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
-    int tile = blockIdx.x, part, column;
+    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
-    float sum = (g8Mask >> part) & 1 ? qs_tile_any<1>(parts, part, tile, k, group8, x, m, smem)
-              : g4Ring ? qs_tile_g4_ring_any(parts, part, tile, k, group4, x, m, smem)
-                       : qs_tile_any<0>(parts, part, tile, k, group4, x, m, smem);
-    qs_store(parts, part, tile, column, sum, m, out, ldOut, outF32);
+    float sum = (g8Mask >> part) & 1 ? qs_tile_any<1>(parts, part, tile, k, group8, x, m, smem, split, splits, prefetchLines)
+              : g4Ring ? qs_tile_g4_ring_any(parts, part, tile, k, group4, x, m, smem, split, splits, prefetchLines)
+                       : qs_tile_any<0>(parts, part, tile, k, group4, x, m, smem, split, splits, prefetchLines);
+    if (splitk_finish(sum, launchTile, split, splits, partials, counters)) qs_store(parts, part, tile, column, sum, m, out, ldOut, outF32);
 }
 
 // GGUF g4 parts alone (Q4_K o, down; q|k|v of the all-Q4_K layers) through the ring: gemv_g4_stream's arguments.
 extern "C" __global__ void __launch_bounds__(32 * QS_WARPS, QS_MIN_BLOCKS) gemv_g4_ring_stream(const uint4* d0, const void* p0, int n0,
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows,
-    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32)
+    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32, int splits, float* partials, int* counters, int prefetchLines)
 {
     __shared__ __align__(16) unsigned char smem[QS_RING_SMEM_BYTES];
     HEARTH_PDL_LAUNCH();
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
-    int tile = blockIdx.x, part, column;
+    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
-    float sum = qs_tile_g4_ring_any(parts, part, tile, k, group, x, m, smem);
-    qs_store(parts, part, tile, column, sum, m, out, ldOut, outF32);
+    float sum = qs_tile_g4_ring_any(parts, part, tile, k, group, x, m, smem, split, splits, prefetchLines);
+    if (splitk_finish(sum, launchTile, split, splits, partials, counters)) qs_store(parts, part, tile, column, sum, m, out, ldOut, outF32);
 }
+

@@ -10,6 +10,8 @@
 // only after it. Session 7 (tools/gpu/f8_harness.cu, H100, fp8 14B layer at m = 1): 8 loads a stage, 4 warps a tile,
 // 128 registers 119.7 µs against 128.5 for the register stream in the same run; 4 loads double-buffered 125.7; 64
 // registers (32 warps a SM) 136-166 however split; L2 prefetch of later stages slower still (docs/performance.md).
+
+#include "quant_splitk.cuh"
 #ifndef QW_LOADS
 #define QW_LOADS 8
 #endif
@@ -102,7 +104,7 @@ __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa,
 // acc (the MMA's C fragment: row 16·tile + g (+8 for i >= 2), batch row 2t + i%2). Runs HEARTH_PDL_WAIT.
 template <int FMT, int GPS>
 __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile, int k, int group, int blockRows, int scaleCols,
-    const bf16_t* x, int m, int warp, int warps, float* acc)
+    const bf16_t* x, int m, int warp, int warps, float* acc, int prefetchLines = 0)
 {
     const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QW_LOADS;
     int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -128,6 +130,7 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     fetch(s0, qa, paA, pbA);
 #pragma unroll
     for (int d = 1; d <= QW_PREFETCH; d++) prefetch(s0 + d);
+    qs_pdl_prefetch(tileData, s0 + 1 + QW_PREFETCH, s1, QW_LOADS * 512, lane, prefetchLines);
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
 #if QW_DOUBLE
     uint4 qb[QW_LOADS];
@@ -152,22 +155,25 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
 #endif
 }
 
+// Split k (session 8): blockIdx.x = tile · splits + split; the tile's stages are shared by splits · W warps over
+// `splits` blocks (warp w of split i streams the run of virtual warp i · W + w), and splitk_finish (common.cu) adds
+// the blocks' sums in split order. splits = 1 is the unsplit arithmetic exactly.
 template <int FMT, int GPS>
 __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32, float (*partial)[4][32])
+    void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters, int prefetchLines)
 {
     int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int tile = blockIdx.x, part, column;
+    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, warp, warps, acc);
+    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc, prefetchLines);
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
     __syncthreads();
-    if (threadIdx.x >= 128) return;
-    int i = threadIdx.x >> 5;
+    int i = (threadIdx.x >> 5) & 3;
     float sum = 0.0f;
     for (int w = 0; w < warps; w++) sum += partial[w][i][lane];
+    if (!splitk_finish(sum, launchTile, split, splits, partials, counters) || threadIdx.x >= 128) return;
     int row = tile * 16 + (lane >> 2) + (i >= 2 ? 8 : 0), col = 2 * (lane & 3) + (i & 1);
     if (row >= parts.n[part] || col >= m) return;
     size_t o = (size_t)col * ldOut + column + row;
@@ -202,20 +208,21 @@ __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int gr
 }
 
 // m <= 8; blockDim.x = 32·W (W = 4 or 8); k a multiple of a stage's k-tiles, and groups of 2^i k-tiles that hold
-// whole stages (GPS = 1) or whose 2, 4 or 8 fill one stage (CudaQuantWide.Fits).
+// whole stages (GPS = 1) or whose 2, 4 or 8 fill one stage (CudaQuantWide.Fits). grid = tiles · splits; partials
+// [tiles, splits, 128] f32 and counters [tiles] (zero) are the host's split-k workspace (unused when splits = 1).
 #define QW_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
-    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
+    int scaleCols, const bf16_t* x, int m, void* out, long long ldOut, int outF32, int splits, float* partials, int* counters, int prefetchLines) \
 { \
     __shared__ float partial[QW_MAX_WARPS][4][32]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qw_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
-    else if (tilesPerGroup * 4 == kt) qw_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
-    else if (tilesPerGroup * 2 == kt) qw_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
-    else qw_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial); \
+    if (tilesPerGroup * 8 == kt) qw_body<FMT, 8>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
+    else if (tilesPerGroup * 4 == kt) qw_body<FMT, 4>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
+    else if (tilesPerGroup * 2 == kt) qw_body<FMT, 2>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
+    else qw_body<FMT, 1>(parts, k, group, blockRows, scaleCols, x, m, out, ldOut, outF32, partial, splits, partials, counters, prefetchLines); \
 }
 
 QW_KERNEL(gemv_g4_wide, 0)

@@ -23,7 +23,7 @@ internal sealed class SplitKChecks(CudaBackend cuda, ParityReport report, Random
 
     public void RunAll()
     {
-        bool savedWideG4 = cuda.UseQuantWideGemvG4;
+        bool savedWideG4 = cuda.UseQuantWideGemvG4, savedCompactQ6K = cuda.UseCompactQ6K;
         try
         {
             Linear("int4 awq g128 n=203 k=5120", () => [_host.Int4(203, 5120, 128, zeros: true)]);
@@ -34,9 +34,12 @@ internal sealed class SplitKChecks(CudaBackend cuda, ParityReport report, Random
             Linear("fp8 n=24 k=17408 (wide)", () => [_host.Fp8(24, 17408)]);
             Linear("Q4_K n=72 k=5120", () => [_host.Gguf(WeightFormat.Q4_K, 72, 5120)], gguf: true);
             Linear("Q4_K n=24 k=17408 (g4 ring)", () => [_host.Gguf(WeightFormat.Q4_K, 24, 17408)], gguf: true);
+            // Q6_K as g8 (the layout before the compact g6, which has no split kernels): the g8 ring and g4g8 mixed paths.
+            cuda.UseCompactQ6K = false;
             Linear("Q6_K n=40 k=5120 (g8 ring)", () => [_host.Gguf(WeightFormat.Q6_K, 40, 5120)], gguf: true);
             Linear("Q4_K|Q4_K|Q6_K 80|16|24 k=5120 (mixed)", () => [_host.Gguf(WeightFormat.Q4_K, 80, 5120), _host.Gguf(WeightFormat.Q4_K, 16, 5120),
                 _host.Gguf(WeightFormat.Q6_K, 24, 5120)], gguf: true);
+            cuda.UseCompactQ6K = savedCompactQ6K;
             cuda.UseQuantWideGemvG4 = true;
             Linear("int4 awq g128 n=77 k=5120 (wide)", () => [_host.Int4(77, 5120, 128, zeros: true)]);
             cuda.UseQuantWideGemvG4 = savedWideG4;
@@ -45,6 +48,7 @@ internal sealed class SplitKChecks(CudaBackend cuda, ParityReport report, Random
         finally
         {
             cuda.UseQuantWideGemvG4 = savedWideG4;
+            cuda.UseCompactQ6K = savedCompactQ6K;
         }
     }
 

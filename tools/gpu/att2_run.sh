@@ -9,11 +9,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-/tmp/att2-out}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.memory --format=csv
-for k in decode_mma; do
+for k in decode_mma decode_mma_pipe; do
   cat "$here/kernels/common.cu" "$here/kernels/$k.cu" > "/tmp/$k.cu"
-  /usr/local/cuda/bin/nvcc -arch=sm_90 -std=c++17 -cubin -Xptxas -v "/tmp/$k.cu" -o "/tmp/$k.cubin" > "/tmp/ptxas-$k.log" 2>&1 \
+  /usr/local/cuda/bin/nvcc -arch=sm_90 -std=c++17 -I"$here/kernels" -cubin -Xptxas -v "/tmp/$k.cu" -o "/tmp/$k.cubin" > "/tmp/ptxas-$k.log" 2>&1 \
     || { echo "nvcc FAILED on $k.cu"; grep -m12 -E "error" "/tmp/ptxas-$k.log"; }
-  /usr/local/cuda/bin/nvcc -arch=sm_80 -std=c++17 -cubin "/tmp/$k.cu" -o "/tmp/$k-80.cubin" > /dev/null 2>&1 \
+  /usr/local/cuda/bin/nvcc -arch=sm_80 -std=c++17 -I"$here/kernels" -cubin "/tmp/$k.cu" -o "/tmp/$k-80.cubin" > /dev/null 2>&1 \
     && echo "$k.cu compiles for sm_80" || echo "nvcc FAILED on $k.cu for sm_80"
   grep -E -A3 "entry function 'decode_attention_mma_(o4_d128|pipe2_d128|pipe3_d128)" "/tmp/ptxas-$k.log" | grep -E "entry|registers|spill"
 done

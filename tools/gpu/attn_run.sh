@@ -12,7 +12,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.memory --format=csv
 # Every module through nvcc first: a compile error shows here with its line, not as a failed backend start.
 for k in elementwise norm attention gemv decode_attention flash_attention gemv_quant decode_fused decode_mma sampling; do
   cat "$here/kernels/common.cu" "$here/kernels/$k.cu" > "/tmp/$k.cu"
-  /usr/local/cuda/bin/nvcc -arch=sm_90 -std=c++17 -cubin -Xptxas -v "/tmp/$k.cu" -o "/tmp/$k.cubin" > "/tmp/ptxas-$k.log" 2>&1 \
+  /usr/local/cuda/bin/nvcc -arch=sm_90 -std=c++17 -I"$here/kernels" -cubin -Xptxas -v "/tmp/$k.cu" -o "/tmp/$k.cubin" > "/tmp/ptxas-$k.log" 2>&1 \
     || { echo "nvcc FAILED on $k.cu"; grep -m8 -E "error" "/tmp/ptxas-$k.log"; }
   grep -E -A3 "entry function '(decode_attention_mma|decode_attention_fused_tr_g5_d128|qk_norm_rope_kv_warp_d128)" "/tmp/ptxas-$k.log" | grep -E "entry|registers|spill"
 done

@@ -54,13 +54,14 @@ static Part make_part(const Format& f, int n, int k, unsigned int seed, size_t& 
     return p;
 }
 
-typedef void (*Kernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int, int, int,
-    const bf16_t*, int, void*, long long, int);
+// The 16-column kernels (gemv_quant.cu) take the arguments up to outF32; the streaming kernels four more since session 8
+// (splits, partials, counters, prefetchLines: here 1, none, none, 0, i.e. unsplit and no L2 prefetch).
+typedef const void* Kernel;
 
 // tilesPerBlock: tiles a block takes (1 for today's kernels); pdl: launched with programmatic stream
 // serialization (sm_90+), as the backend launches the streaming kernels there.
-static void launch(Kernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, int outF32, cudaStream_t s,
-    int tilesPerBlock = 1, bool pdl = false)
+static void launch(Kernel kernel, bool stream, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, int outF32,
+    cudaStream_t s, int tilesPerBlock = 1, bool pdl = false)
 {
     int tiles = 0, ldOut = 0;
     for (int i = 0; i < l.count; i++) { tiles += (l.parts[i].n + 15) / 16; ldOut += l.parts[i].n; }
@@ -75,8 +76,16 @@ static void launch(Kernel kernel, int threads, const Format& f, const Linear& l,
     attribute.val.programmaticStreamSerializationAllowed = 1;
     config.attrs = &attribute;
     config.numAttrs = pdl ? 1 : 0;
-    CK(cudaLaunchKernelEx(&config, kernel, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
-        (const uint4*)c.data, (const void*)c.params, c.n, l.k, f.group, f.blockRows, l.k / 128, (const bf16_t*)x, m, out, (long long)ldOut, outF32));
+    const uint4 *ad = (const uint4*)a.data, *bd = (const uint4*)b.data, *cd = (const uint4*)c.data;
+    const void *ap = a.params, *bp = b.params, *cp = c.params;
+    int an = a.n, bn = b.n, cn = c.n, k = l.k, group = f.group, blockRows = f.blockRows, scaleCols = l.k / 128;
+    long long ld = ldOut;
+    int splits = 1, prefetchLines = 0;
+    float* partials = nullptr; int* counters = nullptr;
+    void* args[] = { &ad, &ap, &an, &bd, &bp, &bn, &cd, &cp, &cn, &k, &group, &blockRows, &scaleCols, &x, &m, &out, &ld, &outF32,
+        &splits, &partials, &counters, &prefetchLines };
+    (void)stream;   // the 16-column kernels read only the first 18 arguments
+    CK(cudaLaunchKernelExC(&config, kernel, args));
 }
 
 typedef void (*SiluKernel)(const uint4*, const void*, const uint4*, const void*, int, int, int, int, int, const bf16_t*, int, bf16_t*);
@@ -102,7 +111,7 @@ int main()
     const int H = 5120, I = 17408, KV = 1024, Layers = 2, Replays = 20;
     Format formats[] = { { "awq-int4 g128", 0, 128, 0 }, { "fp8 128x128", 2, 128, 128 }, { "Q4_K (g4 g32)", 0, 32, 0 },
         { "Q6_K (g8 g16)", 1, 16, 0 }, { "Q8_0 (g8 g32)", 1, 32, 0 } };
-    Kernel oldK[] = { gemv_g4, gemv_g8, gemv_f8 }, newK[] = { gemv_g4_stream, gemv_g8_stream, gemv_f8_stream };
+    Kernel oldK[] = { (Kernel)gemv_g4, (Kernel)gemv_g8, (Kernel)gemv_f8 }, newK[] = { (Kernel)gemv_g4_stream, (Kernel)gemv_g8_stream, (Kernel)gemv_f8_stream };
     SiluKernel siluK[] = { gemv_silu_g4_stream, gemv_silu_g8_stream, gemv_silu_f8_stream };
     bf16_t* x; void* outA; void* outB;
     CK(cudaMalloc(&x, 8ull * I * 2));
@@ -148,8 +157,8 @@ int main()
                 const Linear& l = linears[li];
                 int ld = 0; for (int i = 0; i < l.count; i++) ld += l.parts[i].n;
                 CK(cudaMemset(outA, 0, (size_t)m * ld * 4)); CK(cudaMemset(outB, 0xFF, (size_t)m * ld * 4));
-                launch(oldK[ki], 256, f, l, x, m, outA, 1, s);
-                launch(newK[ki], 32 * QS_WARPS, f, l, x, m, outB, 1, s);
+                launch(oldK[ki], false, 256, f, l, x, m, outA, 1, s);
+                launch(newK[ki], true, 32 * QS_WARPS, f, l, x, m, outB, 1, s);
                 CK(cudaStreamSynchronize(s));
                 std::vector<float> a((size_t)m * ld), b((size_t)m * ld);
                 CK(cudaMemcpy(a.data(), outA, a.size() * 4, cudaMemcpyDeviceToHost));
@@ -175,7 +184,7 @@ int main()
                     cudaGraph_t graph; cudaGraphExec_t exec;
                     CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
                     for (int li = 0; li < (int)linears.size(); li++)
-                        if (which < 0 || li % 4 == which) launch(k, threads, f, linears[li], x, m, outA, 0, s, perBlock, variant == 2);
+                        if (which < 0 || li % 4 == which) launch(k, variant != 0, threads, f, linears[li], x, m, outA, 0, s, perBlock, variant == 2);
                     CK(cudaStreamEndCapture(s, &graph));
                     CK(cudaGraphInstantiate(&exec, graph, 0));
                     CK(cudaGraphLaunch(exec, s));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 8, session 5, run ON THE GPU MACHINE: bash <carry>/qdec_run.sh [make-bg] [harness] [parity] [bench]
-# (carry = the folder holding this script, kernels/{common,gemv_quant}.cu, qdec_harness.cu, and for parity/bench
+# (carry = the folder holding this script, kernels/{common,gemv_quant,gemv_quant_stream}.cu and quant_splitk.cuh,
+# qdec_harness.cu, and for parity/bench
 # cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh, bench_quant_cuda.sh, hf_baseline.py).
 # harness: nvcc-compiles the GEMV kernels with qdec_harness.cu once per VARIANTS entry ("warps:loads:ring:minBlocks",
 # a fifth field "nomath" drops the arithmetic to time the bare weight stream),
@@ -28,7 +29,7 @@ for stage in "$@"; do
       for v in ${VARIANTS:-8:2:4:2}; do
         IFS=: read -r w l r b x <<< "$v"
         extra=""; [ "${x:-}" = nomath ] && extra="-DQS_NO_MATH"
-        ( /usr/local/cuda/bin/nvcc -O3 -arch=sm_90 -DQS_WARPS=$w -DQS_LOADS=$l -DQS_RING=$r -DQS_MIN_BLOCKS=$b $extra -Xptxas -v \
+        ( /usr/local/cuda/bin/nvcc -O3 -arch=sm_90 -I"$carry/kernels" -DQS_WARPS=$w -DQS_LOADS=$l -DQS_RING=$r -DQS_MIN_BLOCKS=$b $extra -Xptxas -v \
             -o "/tmp/qdec_${v//:/-}" /tmp/qdec_all.cu > "/tmp/qdec_${v//:/-}.build" 2>&1 ) &
         pids+=($!)
       done

@@ -17,7 +17,7 @@ pids=(); names=()
 for name in "${!sources[@]}"; do
   # shellcheck disable=SC2086
   cat ${sources[$name]} > "/tmp/check_$name.cu"
-  ( $nvcc -O3 -arch=sm_90 -std=c++17 -I"$k" -o "/tmp/check_$name" "/tmp/check_$name.cu" > "$out/$name.build" 2>&1 ) &
+  ( $nvcc -O3 -arch=sm_90 -std=c++17 -I"$k" -Itools/gpu -o "/tmp/check_$name" "/tmp/check_$name.cu" > "$out/$name.build" 2>&1 ) &
   pids+=($!); names+=("$name")
 done
 # Every kernel module as NVRTC builds it (common.cu + the module, headers from -I), for sm_90 and for sm_80: the kernels

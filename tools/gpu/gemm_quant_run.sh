@@ -21,7 +21,7 @@ for stage in "$@"; do
       cat "$carry/kernels/common.cu" "$carry/kernels/gemm_quant.cu" "$carry/kernels/fp8_act_quant.cu" > /tmp/gemm_quant_all.cu
       $nvcc -arch=sm_80 -cubin -o /tmp/gq80.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -v "Warning: " | head -20
       $nvcc -arch=sm_90 -cubin -Xptxas -v -o /tmp/gq90.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -E "error|Compiling|registers|spill" | grep -B1 -A1 "spill\|error" | head -40
-      cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/kernels/gemm_quant.cu" "$carry/kernels/fp8_act_quant.cu" "$carry/gemm_quant_harness.cu" > /tmp/gq_harness.cu
+      cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/kernels/gemv_quant_dequant.cu" "$carry/kernels/gemm_quant.cu" "$carry/kernels/fp8_act_quant.cu" "$carry/gemm_quant_harness.cu" > /tmp/gq_harness.cu
       cp "$carry/gemm_quant_timing.inc" /tmp/
       if $nvcc -O3 -std=c++17 -arch=sm_90 -I/tmp -o /tmp/gq_harness /tmp/gq_harness.cu -lcublas 2>&1 | grep -v "Warning: " | head -30; [ -x /tmp/gq_harness ]; then
         timeout "${HARNESS_TIMEOUT:-200}" /tmp/gq_harness 2>&1 | tee "$out/harness.log"

@@ -11,13 +11,13 @@ declare -A sources=(
   [qdec]="$k/common.cu $k/gemv_quant.cu $k/gemv_quant_stream.cu tools/gpu/qdec_harness.cu"
   [f8]="$k/common.cu $k/gemv.cu $k/gemv_quant_stream.cu $k/gemv_quant_wide.cu tools/gpu/f8_harness.cu"
   [splitk]="$k/common.cu $k/gemv_quant_stream.cu $k/gemv_quant_wide.cu tools/gpu/splitk_harness.cu"
-  [gemm_quant]="$k/common.cu $k/gemv_quant.cu $k/gemm_quant.cu $k/fp8_act_quant.cu tools/gpu/gemm_quant_harness.cu"
+  [gemm_quant]="$k/common.cu $k/gemv_quant.cu $k/gemv_quant_dequant.cu $k/gemm_quant.cu $k/fp8_act_quant.cu tools/gpu/gemm_quant_harness.cu"
 )
 pids=(); names=()
 for name in "${!sources[@]}"; do
   # shellcheck disable=SC2086
   cat ${sources[$name]} > "/tmp/check_$name.cu"
-  ( $nvcc -O3 -arch=sm_90 -std=c++17 -I"$k" -Itools/gpu -o "/tmp/check_$name" "/tmp/check_$name.cu" > "$out/$name.build" 2>&1 ) &
+  ( $nvcc -O3 -arch=sm_90 -std=c++17 -I"$k" -Itools/gpu -o "/tmp/check_$name" "/tmp/check_$name.cu" -lcublas > "$out/$name.build" 2>&1 ) &
   pids+=($!); names+=("$name")
 done
 # Every kernel module as NVRTC builds it (common.cu + the module, headers from -I), for sm_90 and for sm_80: the kernels

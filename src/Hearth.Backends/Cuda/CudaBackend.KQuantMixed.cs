@@ -95,7 +95,7 @@ public sealed unsafe partial class CudaBackend
         nint x = input.Data, outPtr = output.Data;
         int m = rows, outF32 = output.DType == DType.F32 ? 1 : 0;
         long ldOut = weight.OutFeatures;
-        long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
+        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
         int g4Ring = UsesKQuantRing(tiles, k, mixesFamilies: true, KQuantRingMaxTiles, _device.NumMultiprocessors) ? 1 : 0;
         int splits = QuantSplitsFor(tiles, k, (int)QuantStreamWarps), prefetchLines = PrefetchLinesFor(wideKernel: false);
         nint partials = SplitPartials, counters = SplitCounters;

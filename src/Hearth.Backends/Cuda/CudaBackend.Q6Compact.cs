@@ -77,7 +77,7 @@ public sealed unsafe partial class CudaBackend
         nint d0 = first.Data, p0 = first.Params, d1 = parts[1]?.Data ?? 0, p1 = parts[1]?.Params ?? 0, d2 = parts[2]?.Data ?? 0, p2 = parts[2]?.Params ?? 0;
         int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0, k = first.InFeatures;
         int outF32 = outputF32 ? 1 : 0, chunkRows = 0;
-        long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
+        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
         nint chunkX = 0, chunkOut = 0;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
         for (int start = 0; start < rows; start += QuantStreamMaxRows)
@@ -145,7 +145,7 @@ public sealed unsafe partial class CudaBackend
         nint x = input.Data, outPtr = output.Data;
         int m = rows, outF32 = output.DType == DType.F32 ? 1 : 0;
         long ldOut = weight.OutFeatures;
-        long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
+        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &g6Mask, &x, &m, &outPtr, &ldOut, &outF32 };
         Launch(_g4g6Mixed, (uint)tiles, 1, 32 * G6BlockWarps, 0, args);
         NumMixedKQuantLaunches++;

@@ -169,7 +169,7 @@ public sealed unsafe partial class CudaBackend
         int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0;
         int k = first.InFeatures, group = first.GroupSize, blockRows = first.BlockRows, scaleCols = first.ScaleColumns;
         int outF32 = outputF32 ? 1 : 0;
-        long tiles = (long)CudaQuantTiles.PaddedRows(n0) / 16 + CudaQuantTiles.PaddedRows(n1) / 16 + CudaQuantTiles.PaddedRows(n2) / 16;
+        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
         int chunkRows = 0, splits = 1, prefetchLines = 0;
         nint chunkX = 0, chunkOut = 0, partials = SplitPartials, counters = SplitCounters;
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32,

@@ -45,6 +45,9 @@ internal static class CudaQuantTiles
 
     public static int PaddedRows(int outFeatures) => (outFeatures + TileRows - 1) / TileRows * TileRows;
 
+    /// <summary>16-row tiles of up to three fused parts (0 rows for an absent part): a decode GEMV launch's grid.</summary>
+    public static long Tiles(int n0, int n1, int n2) => ((long)PaddedRows(n0) + PaddedRows(n1) + PaddedRows(n2)) / TileRows;
+
     /// <summary>Bytes of one 16-row tile of data.</summary>
     public static long TileBytes(CudaQuantFamily family, int inFeatures) => family == CudaQuantFamily.G4 ? 8L * inFeatures : 16L * inFeatures;
 

@@ -139,4 +139,12 @@ public sealed class CudaQuantTilesTests
             }
         return (data, values);
     }
+
+    [Theory]
+    [InlineData(5120, 1024, 1024, 448)]   // Qwen3-14B q|k|v
+    [InlineData(160, 72, 41, 10 + 5 + 3)]  // each part padded to whole tiles on its own
+    [InlineData(17, 0, 0, 2)]
+    [InlineData(0, 0, 0, 0)]
+    public void A_launch_has_each_parts_rows_padded_to_whole_tiles(int n0, int n1, int n2, long expected) =>
+        Assert.Equal(expected, CudaQuantTiles.Tiles(n0, n1, n2));
 }

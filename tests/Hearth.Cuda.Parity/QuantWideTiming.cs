@@ -50,10 +50,10 @@ internal static class QuantWideTiming
                     var parts = new List<string>();
                     foreach (int batch in new[] { 1, 8 })
                     {
-                        double seconds = PerLayer(cuda, layers, batch, only: -1);
+                        double seconds = QuantLayerTiming.SecondsPerLayer(cuda, Hidden, Hidden, Inter, layers, batch, only: -1, Replays);
                         parts.Add($"m={batch} {seconds * 1e6:F1} us ({bytesPerLayer / seconds / 1e9:F0} GB/s)");
                     }
-                    for (int i = 0; i < 4; i++) parts.Add($"{LinearNames[i]} {PerLayer(cuda, layers, 1, only: i) * 1e6:F1}");
+                    for (int i = 0; i < 4; i++) parts.Add($"{LinearNames[i]} {QuantLayerTiming.SecondsPerLayer(cuda, Hidden, Hidden, Inter, layers, 1, only: i, Replays) * 1e6:F1}");
                     using var memory = new BackendPair(cuda, cuda);
                     double step = GraphTiming.SecondsPerReplay(cuda, DecodeStepTiming.BuildStep(cuda, memory, 1, layers[0]), StepReplays);
                     parts.Add($"step {step * 1e3:F3} ms ({1 / step:F1} tok/s)");
@@ -66,27 +66,5 @@ internal static class QuantWideTiming
             QuantTiming.FreeHost(hostBlocks);
             cuda.UseQuantWideGemv = saved;
         }
-    }
-
-    // only: -1 = the whole layer, else that linear of each layer alone.
-    private static double PerLayer(CudaBackend cuda, List<LinearWeight[]> layers, int batch, int only)
-    {
-        using var memory = new BackendPair(cuda, cuda);
-        var normed = memory.Zeros(cuda, new Shape(batch, Hidden), DType.BF16);
-        var activated = memory.Zeros(cuda, new Shape(batch, Inter), DType.BF16);
-        var gateUp = memory.Zeros(cuda, new Shape(batch, 2 * Inter), DType.BF16);
-        var qkv = memory.Zeros(cuda, new Shape(batch, layers[0][0].OutFeatures), DType.BF16);
-        var projected = memory.Zeros(cuda, new Shape(batch, Hidden), DType.BF16);
-        void Step()
-        {
-            foreach (var layer in layers)
-            {
-                if (only is -1 or 0) cuda.Linear(normed, layer[0], qkv);
-                if (only is -1 or 1) cuda.Linear(normed, layer[1], projected);
-                if (only is -1 or 2) cuda.LinearSiluMul(normed, layer[2], gateUp, activated);
-                if (only is -1 or 3) cuda.Linear(activated, layer[3], projected);
-            }
-        }
-        return GraphTiming.SecondsPerReplay(cuda, Step, Replays) / layers.Count;
     }
 }

@@ -63,10 +63,10 @@ internal static class SplitKTiming
                         var parts = new List<string>();
                         foreach (int batch in new[] { 1, 8 })
                         {
-                            double seconds = PerLayer(cuda, shape, layers, batch, only: -1);
+                            double seconds = QuantLayerTiming.SecondsPerLayer(cuda, shape.Hidden, shape.QRows, shape.Inter, layers, batch, only: -1, Replays);
                             parts.Add($"m={batch} {seconds * 1e6:F1} us ({bytesPerLayer / seconds / 1e9:F0} GB/s)");
                         }
-                        for (int i = 0; i < 4; i++) parts.Add($"{LinearNames[i]} {PerLayer(cuda, shape, layers, 1, only: i) * 1e6:F1}");
+                        for (int i = 0; i < 4; i++) parts.Add($"{LinearNames[i]} {QuantLayerTiming.SecondsPerLayer(cuda, shape.Hidden, shape.QRows, shape.Inter, layers, 1, only: i, Replays) * 1e6:F1}");
                         if (shape.Hidden == 5120)
                         {
                             using var memory = new BackendPair(cuda, cuda);
@@ -84,28 +84,5 @@ internal static class SplitKTiming
             cuda.QuantSplitKForced = savedForced;
             cuda.QuantPrefetchLines = savedPrefetch;
         }
-    }
-
-    // only: -1 = the whole layer, else that linear of each layer alone.
-    private static double PerLayer(CudaBackend cuda, ModelShape shape, List<LinearWeight[]> layers, int batch, int only)
-    {
-        using var memory = new BackendPair(cuda, cuda);
-        var normed = memory.Zeros(cuda, new Shape(batch, shape.Hidden), DType.BF16);
-        var attention = memory.Zeros(cuda, new Shape(batch, shape.QRows), DType.BF16);
-        var activated = memory.Zeros(cuda, new Shape(batch, shape.Inter), DType.BF16);
-        var gateUp = memory.Zeros(cuda, new Shape(batch, 2 * shape.Inter), DType.BF16);
-        var qkv = memory.Zeros(cuda, new Shape(batch, layers[0][0].OutFeatures), DType.BF16);
-        var projected = memory.Zeros(cuda, new Shape(batch, shape.Hidden), DType.BF16);
-        void Step()
-        {
-            foreach (var layer in layers)
-            {
-                if (only is -1 or 0) cuda.Linear(normed, layer[0], qkv);
-                if (only is -1 or 1) cuda.Linear(attention, layer[1], projected);
-                if (only is -1 or 2) cuda.LinearSiluMul(normed, layer[2], gateUp, activated);
-                if (only is -1 or 3) cuda.Linear(activated, layer[3], projected);
-            }
-        }
-        return GraphTiming.SecondsPerReplay(cuda, Step, Replays) / layers.Count;
     }
 }

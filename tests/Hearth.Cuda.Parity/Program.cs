@@ -27,6 +27,8 @@ bool wideTiming = false;
 bool q6c = false, q6cTiming = false;
 bool splitKTiming = false;
 bool splitKOnly = false;
+bool ablationTiming = false;
+bool foldOnly = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -52,6 +54,8 @@ for (int i = 0; i < args.Length; i++)
         case "--q6c-timing": q6cTiming = true; break;
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
+        case "--ablation-timing": ablationTiming = true; break;
+        case "--fold-only": foldOnly = true; break;   // session 9: the folded residual norm's checks, then the ablation timing   // session 9: the quantized step without each group of small ops
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -115,6 +119,18 @@ using (cuda)
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (foldOnly)
+    {
+        using (var fold = new NormFoldChecks(cuda, report, new RandomData(seed + 9))) fold.RunAll();
+        StepAblationTiming.Run(cuda);
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (ablationTiming)
+    {
+        StepAblationTiming.Run(cuda);
+        return 0;
+    }
     if (splitKOnly)   // session 8: the split-k checks and timings only (tools/gpu/splitk_run.sh quick)
     {
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
@@ -155,6 +171,7 @@ using (cuda)
         cuda.UseCompactQ6K = compactQ6K;
         using (var g6 = new G6Checks(cuda, report, new RandomData(seed + 8))) g6.RunAll();
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
+        using (var normFold = new NormFoldChecks(cuda, report, new RandomData(seed + 9))) normFold.RunAll();   // its own stream, as ggufMix
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();   // its own stream, as ggufMix
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();

@@ -27,8 +27,8 @@ public class ProgrammaticLaunchKernelsTests
         foreach (var (module, kernels) in ProgrammaticLaunchKernels.ByModule)
         {
             string source = Source(module);
-            Assert.True(source.Contains("HEARTH_PDL_WAIT()", StringComparison.Ordinal) || source.Contains("HEARTH_PDL_ENTRY()", StringComparison.Ordinal),
-                $"{module} never waits");
+            Assert.True(source.Contains("HEARTH_PDL_WAIT()", StringComparison.Ordinal) || source.Contains("HEARTH_PDL_ENTRY()", StringComparison.Ordinal)
+                || source.Contains("HEARTH_PDL_ENTRY_OF(", StringComparison.Ordinal), $"{module} never waits");
             foreach (string kernel in kernels)
             {
                 // Literal names, or the ones a macro pastes together from a head-dim suffix (qk_norm_rope_warp_d##D).
@@ -51,7 +51,7 @@ public class ProgrammaticLaunchKernelsTests
             Assert.True(at >= 0, name);
             string body = source[source.IndexOf('{', at)..];
             string firstStatement = body[1..].TrimStart().Split('\n')[0].Trim();
-            Assert.Equal("HEARTH_PDL_ENTRY();", firstStatement);
+            Assert.Matches(@"^HEARTH_PDL_ENTRY(\(\)|_OF\(HEARTH_PDL_EARLY_[A-Z]+\));$", firstStatement);
         }
     }
 
@@ -59,8 +59,11 @@ public class ProgrammaticLaunchKernelsTests
     public void The_entry_macro_waits_whichever_order_the_early_trigger_switch_picks()
     {
         string common = Source("common.cu");
-        string entry = common.Split('\n').Single(l => l.StartsWith("#define HEARTH_PDL_ENTRY()", StringComparison.Ordinal));
-        Assert.Contains("HEARTH_PDL_EARLY_LAUNCH(); HEARTH_PDL_WAIT(); HEARTH_PDL_LATE_LAUNCH();", entry, StringComparison.Ordinal);
+        string entry = common.Split('\n').Single(l => l.StartsWith("#define HEARTH_PDL_ENTRY_OF(GROUP)", StringComparison.Ordinal));
+        Assert.Contains("HEARTH_PDL_EARLY_LAUNCH_IF(GROUP); HEARTH_PDL_WAIT(); HEARTH_PDL_LATE_LAUNCH_IF(GROUP);", entry, StringComparison.Ordinal);
+        // The two launch macros of one group are exact complements: exactly one of them triggers.
+        Assert.Contains("if ((HEARTH_PDL_EARLY_TRIGGER) & (GROUP)) HEARTH_PDL_LAUNCH();", common, StringComparison.Ordinal);
+        Assert.Contains("if (!((HEARTH_PDL_EARLY_TRIGGER) & (GROUP))) HEARTH_PDL_LAUNCH();", common, StringComparison.Ordinal);
         // Off by default: the dependents launch after the wait unless a define asks otherwise.
         Assert.Contains("#define HEARTH_PDL_EARLY_TRIGGER 0", common, StringComparison.Ordinal);
     }

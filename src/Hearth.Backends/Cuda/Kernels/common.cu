@@ -302,20 +302,22 @@ __device__ __forceinline__ void quant_stage_fetch(const uint4* data, const unsig
 #endif
 
 // The entry of a kernel that reads nothing before its wait. By default it waits, then lets its dependents launch;
-// HEARTH_PDL_EARLY_TRIGGER=1 (an NVRTC define, HEARTH_CUDA_KERNEL_DEFINES, for A/B runs) triggers first, so the
-// next kernel's blocks can start their weight loads while this one still waits on its predecessor. Either order is
-// safe: a dependent's own wait still returns only after this kernel, which waited, has completed.
+// HEARTH_PDL_EARLY_TRIGGER (an NVRTC define, HEARTH_CUDA_KERNEL_DEFINES, for A/B runs) is a mask of the kernel groups
+// that trigger first instead, so that the next kernel's blocks can start their weight loads while this one still
+// waits on its predecessor: 1 the row RMSNorms (norm.cu), 2 the q/k norm + RoPE kernels, 4 the decode attention
+// (decode_mma*.cu), 8 every other HEARTH_PDL_ENTRY kernel. Either order is safe: a dependent's own wait still returns
+// only after this kernel, which waited, has completed.
 #ifndef HEARTH_PDL_EARLY_TRIGGER
 #define HEARTH_PDL_EARLY_TRIGGER 0
 #endif
-#if HEARTH_PDL_EARLY_TRIGGER
-#define HEARTH_PDL_EARLY_LAUNCH() HEARTH_PDL_LAUNCH()
-#define HEARTH_PDL_LATE_LAUNCH() do { } while (0)
-#else
-#define HEARTH_PDL_EARLY_LAUNCH() do { } while (0)
-#define HEARTH_PDL_LATE_LAUNCH() HEARTH_PDL_LAUNCH()
-#endif
-#define HEARTH_PDL_ENTRY() do { HEARTH_PDL_EARLY_LAUNCH(); HEARTH_PDL_WAIT(); HEARTH_PDL_LATE_LAUNCH(); } while (0)
+#define HEARTH_PDL_EARLY_NORM 1
+#define HEARTH_PDL_EARLY_ROPE 2
+#define HEARTH_PDL_EARLY_ATTENTION 4
+#define HEARTH_PDL_EARLY_OTHER 8
+#define HEARTH_PDL_EARLY_LAUNCH_IF(GROUP) do { if ((HEARTH_PDL_EARLY_TRIGGER) & (GROUP)) HEARTH_PDL_LAUNCH(); } while (0)
+#define HEARTH_PDL_LATE_LAUNCH_IF(GROUP) do { if (!((HEARTH_PDL_EARLY_TRIGGER) & (GROUP))) HEARTH_PDL_LAUNCH(); } while (0)
+#define HEARTH_PDL_ENTRY_OF(GROUP) do { HEARTH_PDL_EARLY_LAUNCH_IF(GROUP); HEARTH_PDL_WAIT(); HEARTH_PDL_LATE_LAUNCH_IF(GROUP); } while (0)
+#define HEARTH_PDL_ENTRY() HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_OTHER)
 
 // Pulls a global line into L2 without touching registers: weights a PDL kernel reads before its wait.
 __device__ __forceinline__ void prefetch_l2(const void* p)

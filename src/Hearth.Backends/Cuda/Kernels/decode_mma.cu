@@ -21,7 +21,7 @@ __device__ __forceinline__ void decode_mma(
 
     // The step's metadata (seqLens, block tables) is uploaded before its first kernel, so it is read before the
     // wait, with the first round's cache row: only the query and the cache are an earlier kernel's output.
-    HEARTH_PDL_EARLY_LAUNCH();
+    HEARTH_PDL_EARLY_LAUNCH_IF(HEARTH_PDL_EARLY_ATTENTION);
     int seqLen = seqLens[s];
     int perSplit = max(minKeysPerSplit, (max(seqLen, 0) + numSplits - 1) / numSplits);
     int active = (seqLen + perSplit - 1) / perSplit;
@@ -30,7 +30,7 @@ __device__ __forceinline__ void decode_mma(
     long long firstRow = 0;
     if (seqLen > 0 && count > 0 && warp * 16 < count) firstRow = dm_cache_row<D>(table, begin + min(warp * 16 + (lane & 15), count - 1), blockSize, kvHeads, kvh);
     HEARTH_PDL_WAIT();
-    HEARTH_PDL_LATE_LAUNCH();
+    HEARTH_PDL_LATE_LAUNCH_IF(HEARTH_PDL_EARLY_ATTENTION);
     if (seqLen <= 0)
     {
         if (split == 0)

@@ -230,7 +230,7 @@ extern "C" __global__ void __launch_bounds__(DF_THREADS) NAME(const bf16_t* quer
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
-    HEARTH_PDL_ENTRY(); \
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_ATTENTION); \
     decode_mma_pipe<D, STAGES>(query, (const bf16_t*)keyCache, (const bf16_t*)valueCache, seqLens, blockTables, \
         maxBlocksPerSeq, heads, kvHeads, blockSize, scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, \
         partialSum, counters); \

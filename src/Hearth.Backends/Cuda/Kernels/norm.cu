@@ -32,14 +32,14 @@ __device__ __forceinline__ void rms_norm_row(bf16_t* residual, const bf16_t* inp
 
 extern "C" __global__ void rms_norm_bf16(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
 {
-    HEARTH_PDL_ENTRY();
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_NORM);
     rms_norm_row<false>(nullptr, input, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_bf16(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
     int dim, float epsilon)
 {
-    HEARTH_PDL_ENTRY();
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_NORM);
     rms_norm_row<true>(residual, input, weight, out, dim, epsilon);
 }
 
@@ -132,14 +132,14 @@ __device__ __forceinline__ void rms_norm_row_x8(bf16_t* residual, const bf16_t* 
 
 extern "C" __global__ void rms_norm_bf16x8(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon)
 {
-    HEARTH_PDL_ENTRY();
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_NORM);
     rms_norm_row_x8<false>(nullptr, input, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_bf16x8(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
     int dim, float epsilon)
 {
-    HEARTH_PDL_ENTRY();
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_NORM);
     rms_norm_row_x8<true>(residual, input, weight, out, dim, epsilon);
 }
 
@@ -273,7 +273,7 @@ extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_warp_d#
     const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \
     bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim) \
 { \
-    HEARTH_PDL_ENTRY(); \
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_ROPE); \
     qk_norm_rope_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
         query, key, value, heads, kvHeads); \
 } \
@@ -282,7 +282,7 @@ extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_kv_warp
     bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim, void* keyCache, void* valueCache, \
     const int* slotMapping, int cacheFp8) \
 { \
-    HEARTH_PDL_ENTRY(); \
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_ROPE); \
     qk_norm_rope_kv_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
         query, key, value, heads, kvHeads, keyCache, valueCache, slotMapping, cacheFp8); \
 } \
@@ -290,7 +290,7 @@ extern "C" __global__ void __launch_bounds__(32 * QT_WARPS) qk_norm_rope_token_d
     const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \
     bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim) \
 { \
-    HEARTH_PDL_ENTRY(); \
+    HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_ROPE); \
     qk_norm_rope_token<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
         query, key, value, heads, kvHeads); \
 }

@@ -15,6 +15,9 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Launches of the i4 kernel so far (checks that the path ran, or did not).</summary>
     public long NumQuantI4Launches { get; private set; }
 
+    /// <summary>The most 16-row tiles a launch may have to take the i4 kernel on this device (one wave at its occupancy).</summary>
+    public long QuantI4MaxTiles => (long)CudaQuantI4.BlocksPerMultiprocessor * _device.NumMultiprocessors;
+
     private void LoadQuantI4Functions()
     {
         LoadModule(QuantI4Module);

@@ -8,8 +8,8 @@
 #   gemv_g4_stream and times each 14B launch and whole layers, old against new, at m = 1 and 8.
 # parity: quant_cuda_parity.sh $PARITY_ARGS (default --ops-only --i4-timing).
 # quick: the parity runner's --i4-only (I4Checks, SplitKChecks, QuantChecks, then I4Timing: old vs new per launch, per layer).
-# make-bg / bench: the random 14B model in the background, then FORMATS=awq-int4 SKIP_BF16=1 MEMORY_CHECK=0
-#   bench_quant_cuda.sh with the new path, then (BENCH_OFF=1) with HEARTH_CUDA_I4_NEW=0.
+# make-bg / bench: the random 14B model (hf_baseline.py make) in the background; then one awq-int4 quantize and two
+#   hearth bench runs: HEARTH_CUDA_I4_NEW=0 (batch-1 decode), then the new path with bench_quant_cuda.sh's flags.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 carry="$(cd "$(dirname "$0")" && pwd)"
@@ -50,15 +50,19 @@ for stage in "$@"; do
       make_pid=$!
       ;;
     bench)
+      # One quantize of the random 14B model, then hearth bench with HEARTH_CUDA_I4_NEW=0 (batch-1 decode only), then
+      # with the new path: bench_quant_cuda.sh's bench command (decode at batch 1, prefill 2048, batch-32 decode).
       [ -n "$make_pid" ] && wait "$make_pid" && make_pid=""
-      FORMATS=awq-int4 SKIP_BF16=1 MEMORY_CHECK=0 OUT="$out" bash "$carry/bench_quant_cuda.sh" > "$out/bench-new.log" 2>&1
-      grep -E "^==|^decode|^prefill" "$out/bench-new.log" | head -12
-      if [ "${BENCH_OFF:-1}" = 1 ]; then
-        mv "$out/bench-quant.log" "$out/bench-quant-new.log" 2>/dev/null
-        echo "== HEARTH_CUDA_I4_NEW=0"
-        HEARTH_CUDA_I4_NEW=0 FORMATS=awq-int4 SKIP_BF16=1 MEMORY_CHECK=0 BENCH_TIMEOUT=60 OUT="$out" bash "$carry/bench_quant_cuda.sh" > "$out/bench-off.log" 2>&1
-        grep -E "^==|^decode|^prefill" "$out/bench-off.log" | head -12
-      fi
+      hearth="$carry/hearth/hearth"; chmod +x "$hearth"
+      dir=/tmp/qwen3-14b-awq-int4; rm -rf "$dir"; mkdir -p "$dir"
+      q0=$(date +%s)
+      timeout 150 "$hearth" quantize --model /tmp/qwen3-14b-random --to awq-int4 --out "$dir" > "$out/quantize-14b.log" 2>&1
+      echo "== awq-int4: quantize exit $? in $(( $(date +%s) - q0 )) s" | tee -a "$out/bench.log"
+      echo "== HEARTH_CUDA_I4_NEW=0: hearth bench --prompt-tokens 512 --decode-tokens 128" | tee -a "$out/bench.log"
+      HEARTH_CUDA_I4_NEW=0 timeout 100 "$hearth" bench --model "$dir" --device cuda --prompt-tokens 512 --decode-tokens 128 2>&1 | tee -a "$out/bench.log" | grep -E "^decode|^prefill|rror"
+      echo "== new: hearth bench --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 --batch 32" | tee -a "$out/bench.log"
+      timeout 150 "$hearth" bench --model "$dir" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 --batch 32 2>&1 | tee -a "$out/bench.log" | grep -E "^decode|^prefill|rror"
+      rm -rf "$dir"
       echo "bench done after $(( $(date +%s) - start )) s"
       ;;
   esac

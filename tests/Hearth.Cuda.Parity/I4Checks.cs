@@ -12,7 +12,8 @@ namespace Hearth.Cuda.Parity;
 /// the CPU backend as the other quantized checks do, and give the same bits on three launches in a row and from a
 /// captured CUDA graph replayed three times. Shapes the rule leaves alone (GGUF Q4_K, GPTQ g64, a k of six stages,
 /// a launch beyond one wave) must not run it and stay right; a gate|up pair through Linear runs it while the fused
-/// LinearSiluMul (gemv_silu_g4_stream) equals Linear then SiLU·mul.
+/// LinearSiluMul (gemv_silu_g4_stream) equals Linear then SiLU·mul. Split k (which takes few-tile launches before the
+/// i4 rule) is off for these checks, and one check confirms that precedence with it on.
 /// </summary>
 internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData random) : IDisposable
 {
@@ -23,9 +24,13 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
 
     public void RunAll()
     {
-        bool saved = cuda.UseQuantI4;
+        bool saved = cuda.UseQuantI4, savedSplit = cuda.UseQuantSplitK;
         try
         {
+            // Split k comes first for few-tile launches (CudaQuantSplitK), which all of these small shapes are: off, so that
+            // they reach the i4 rule (the session 9 GPU run had it on, and these shapes ran split, not i4).
+            SplitTakesPrecedence();
+            cuda.UseQuantSplitK = false;
             cuda.UseQuantI4 = true;
             Linear("awq g128 n=203 k=5120", true, () => [_host.Int4(203, 5120, 128, zeros: true)]);
             Linear("awq g128 n=40 k=17408", true, () => [_host.Int4(40, 17408, 128, zeros: true)]);
@@ -44,7 +49,20 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
         finally
         {
             cuda.UseQuantI4 = saved;
+            cuda.UseQuantSplitK = savedSplit;
         }
+    }
+
+    // With split k on (the default), a 13-tile launch of k = 5120 splits and does not run i4.
+    private void SplitTakesPrecedence()
+    {
+        cuda.UseQuantSplitK = true;
+        cuda.UseQuantI4 = true;
+        var weight = new LinearWeight([cuda.UploadQuantized(_host.Int4(203, 5120, 128, zeros: true))]);
+        long i4Before = cuda.NumQuantI4Launches, splitBefore = cuda.NumQuantSplitLaunches;
+        _run.CudaLinear(weight, random.Uniform(5120), 1);
+        report.Record(cuda.NumQuantI4Launches == i4Before && cuda.NumQuantSplitLaunches > splitBefore, "i4 few tiles with split k on: split, not i4",
+            $"{cuda.NumQuantI4Launches - i4Before} i4 launches, {cuda.NumQuantSplitLaunches - splitBefore} split launches");
     }
 
     private void Linear(string name, bool taken, Func<QuantizedMatrix[]> makeParts, bool gguf = false)

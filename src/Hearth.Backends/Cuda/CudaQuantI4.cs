@@ -9,6 +9,8 @@ namespace Hearth.Backends.Cuda;
 /// 8, main's register stream → this one): o (320 tiles) 9.80 → 8.14 / 10.70 → 9.87, down (320 tiles, k = 17408)
 /// 27.22 → 21.26 / 30.61 → 25.38; but q|k|v (448 tiles) 10.2 → 13.9, since 448 blocks no longer fit the 396 slots of
 /// one wave, and gate|up (2,176 tiles, many waves) 40.0 → 40.4. So: launches that fit one wave at its occupancy.
+/// Through the backend (I4Timing, four 14B layers from a graph, PDL): o 9.8 → 8.5 µs, down 26.9 → 21.7, the layer
+/// 84.8 → 82.3 at m = 1 and 94.7 → 92.2 at m = 8; the whole decode step only 4.51 → 4.49 ms.
 /// </para>
 /// </summary>
 internal static class CudaQuantI4

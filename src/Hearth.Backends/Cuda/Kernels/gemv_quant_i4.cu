@@ -8,6 +8,11 @@
 // grid), and the SiLU-fused launch equals the plain one on its gate and up tiles.
 // Programmatic dependent launch (common.cu): the first D - 1 stages (weights and params, which no kernel writes) are
 // requested before the wait, x and out are touched only after it.
+// Shipped: W 4, L 4, D 3 at 3 blocks an SM (168 registers, no spills), for launches that fit one wave (CudaQuantI4): the
+// 14B o and down. Session 9's harness (tools/gpu/i4_harness.cu, H100, µs at m = 1) measured o 9.80 → 8.14 and down
+// 27.22 → 21.26 with it; D 4 and L 2 with D 3-6 were slower or equal, 8 warps (L 2) and 2 warps (L 4, D 4) slower, the
+// 448-tile q|k|v slower at 3 blocks an SM (two waves), and the blocks-over-tile-ranges grid gave gate|up nothing
+// (39.6 against 40.0). The harness instances its variants from I4_KERNEL below.
 
 // One stage (KT = 4 L k-tiles) of MMAs, folded into acc every P = KT / GPS k-tiles with the groups' params.
 template <int GPS, int L>

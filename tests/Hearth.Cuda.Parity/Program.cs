@@ -29,6 +29,7 @@ bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
 bool foldOnly = false;
+bool i4Timing = false, i4Only = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -54,8 +55,10 @@ for (int i = 0; i < args.Length; i++)
         case "--q6c-timing": q6cTiming = true; break;
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
-        case "--ablation-timing": ablationTiming = true; break;
-        case "--fold-only": foldOnly = true; break;   // session 9: the folded residual norm's checks, then the ablation timing   // session 9: the quantized step without each group of small ops
+        case "--ablation-timing": ablationTiming = true; break;   // session 9: the quantized step without each group of small ops
+        case "--fold-only": foldOnly = true; break;   // session 9: the folded residual norm's checks, then the ablation timing
+        case "--i4-timing": i4Timing = true; break;
+        case "--i4-only": i4Only = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -138,6 +141,24 @@ using (cuda)
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (i4Only)   // session 9: the int4 i4 checks, the quantized checks it must keep passing, then I4Timing (tools/gpu/i4_run.sh quick)
+    {
+        var i4Random = new RandomData(seed);
+        using (var i4 = new I4Checks(cuda, report, new RandomData(seed + 17))) i4.RunAll();
+        bool i4W8a8 = cuda.UseFp8W8A8;
+        cuda.UseFp8W8A8 = false;
+        using (var quant = new QuantChecks(cuda, report, i4Random)) quant.RunAll();
+        cuda.UseFp8W8A8 = i4W8a8;
+        using (var quantSilu = new QuantSiluChecks(cuda, report, i4Random)) quantSilu.RunAll();
+        bool i4CompactQ6K = cuda.UseCompactQ6K;
+        cuda.UseCompactQ6K = false;
+        using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();
+        cuda.UseCompactQ6K = i4CompactQ6K;
+        using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        I4Timing.Run(cuda);
+        return report.NumFailed > 0 ? 1 : 0;
+    }
     if (gapTiming && modelDir is null)   // the step-gap timings only (tools/gpu/graph_gap.sh)
     {
         StepGapTiming.Run(cuda);
@@ -173,6 +194,7 @@ using (cuda)
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
         using (var normFold = new NormFoldChecks(cuda, report, new RandomData(seed + 9))) normFold.RunAll();   // its own stream, as ggufMix
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();   // its own stream, as ggufMix
+        using (var i4 = new I4Checks(cuda, report, new RandomData(seed + 17))) i4.RunAll();   // its own stream, as ggufMix
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -219,6 +241,7 @@ using (cuda)
     if (q6cTiming) G6Timing.Run(cuda);   // includes GgufStepTiming with each Q6_K layout
     if (wideTiming) QuantWideTiming.Run(cuda);
     if (splitKTiming) SplitKTiming.Run(cuda);
+    if (i4Timing) I4Timing.Run(cuda);
     if (quantTiming) QuantTiming.Run(cuda);
     if (quantTiming) QuantGemmTiming.Run(cuda);
     if (baseline)

@@ -91,6 +91,7 @@ public sealed unsafe partial class CudaBackend
         LoadQuantGemm();
         LoadG6Functions();
         _quantKernels[CudaQuantFamily.G6] = (0, _g6Dequant, 0);
+        LoadQuantI4Functions();
         AllocateSplitWorkspace();
     }
 
@@ -195,6 +196,11 @@ public sealed unsafe partial class CudaBackend
             else if (stream && chunkRows <= QuantStreamMaxRows)
             {
                 splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, (int)QuantStreamWarps);
+                if (splits == 1 && QuantI4Takes(first, tiles, chunkRows))
+                {
+                    LaunchQuantI4(parts, tiles, chunkX, chunkRows, chunkOut, ldOut, outputF32);
+                    continue;
+                }
                 prefetchLines = PrefetchLinesFor(wideKernel: false);
                 Launch(StreamKernelFor(first, tiles, kernels.Stream), (uint)(tiles * splits), 1, 32 * QuantStreamWarps, 0, args);
             }

@@ -1,0 +1,74 @@
+using Hearth.Backends;
+using Hearth.Backends.Cuda;
+using Hearth.Core;
+
+namespace Hearth.Cuda.Parity;
+
+/// <summary>
+/// The int4 i4 kernel against main's stream kernel (CudaBackend.UseQuantI4 off / on, alternating twice in one process;
+/// --i4-timing): µs per 14B decoder layer of AWQ g128 linears at batch 1 and 8, each linear alone at batch 1 and 8 with
+/// its TB/s (four distinct layers replayed from a CUDA graph with PDL, so L2 holds none; gate|up through LinearSiluMul),
+/// and ms per whole 14B decode step at batch 1 (DecodeStepTiming's step with these layer weights).
+/// </summary>
+internal static class I4Timing
+{
+    private const int Replays = 20, StepReplays = 10, Layers = 4, Hidden = 5120, QRows = 5120, KvRows = 1024, Inter = 17408;
+    private static readonly string[] LinearNames = ["qkv", "o", "gate|up+silu", "down"];
+
+    public static void Run(CudaBackend cuda)
+    {
+        Console.WriteLine($"i4 timing (PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}, {cuda.MultiprocessorCount} SMs), 14B awq-int4 g128:");
+        bool saved = cuda.UseQuantI4;
+        var random = new Random(29);
+        var hostBlocks = new List<nint>();
+        try
+        {
+            var layers = new List<LinearWeight[]>();
+            long before = cuda.QuantizedWeightBytes;
+            for (int l = 0; l < Layers; l++)
+            {
+                QuantizedMatrix Make(int n, int k) => QuantTiming.Int4(n, k, random, hostBlocks);
+                layers.Add([
+                    QuantTiming.Fused(cuda, Make(QRows, Hidden), Make(KvRows, Hidden), Make(KvRows, Hidden)),
+                    QuantTiming.Fused(cuda, Make(Hidden, QRows)),
+                    QuantTiming.Fused(cuda, Make(Inter, Hidden), Make(Inter, Hidden)),
+                    QuantTiming.Fused(cuda, Make(Hidden, Inter)),
+                ]);
+                QuantTiming.FreeHost(hostBlocks);
+            }
+            double bytesPerLayer = (double)(cuda.QuantizedWeightBytes - before) / Layers;
+            // Bytes of each linear: 16-row tiles of 8 bytes a k plus one 64-byte param record a tile and group of 128.
+            double[] linearBytes = [Bytes(QRows + 2 * KvRows, Hidden), Bytes(Hidden, QRows), Bytes(2 * Inter, Hidden), Bytes(Hidden, Inter)];
+            foreach (var (label, useI4) in new[] { ("old (HEARTH_CUDA_I4_NEW=0)", false), ("new", true), ("old (again)", false), ("new (again)", true) })
+            {
+                cuda.UseQuantI4 = useI4;
+                long launches = cuda.NumQuantI4Launches;
+                var parts = new List<string>();
+                foreach (int batch in new[] { 1, 8 })
+                {
+                    double seconds = QuantLayerTiming.SecondsPerLayer(cuda, Hidden, QRows, Inter, layers, batch, only: -1, Replays);
+                    parts.Add($"layer m={batch} {seconds * 1e6:F1} us ({bytesPerLayer / seconds / 1e12:F2} TB/s)");
+                }
+                foreach (int batch in new[] { 1, 8 })
+                    for (int i = 0; i < 4; i++)
+                    {
+                        double seconds = QuantLayerTiming.SecondsPerLayer(cuda, Hidden, QRows, Inter, layers, batch, only: i, Replays);
+                        parts.Add($"{LinearNames[i]} m={batch} {seconds * 1e6:F1} ({linearBytes[i] / seconds / 1e12:F2})");
+                    }
+                using (var memory = new BackendPair(cuda, cuda))
+                {
+                    double step = GraphTiming.SecondsPerReplay(cuda, DecodeStepTiming.BuildStep(cuda, memory, 1, layers[0]), StepReplays);
+                    parts.Add($"step {step * 1e3:F3} ms ({1 / step:F1} tok/s)");
+                }
+                Console.WriteLine($"  {bytesPerLayer / 1e6:F1} MB/layer, {label,-27} [{cuda.NumQuantI4Launches - launches} i4 launches]: " + string.Join("  ", parts));
+            }
+        }
+        finally
+        {
+            QuantTiming.FreeHost(hostBlocks);
+            cuda.UseQuantI4 = saved;
+        }
+    }
+
+    private static double Bytes(int rows, int k) => (rows + 15) / 16 * (8.0 * k + k / 128 * 64);
+}

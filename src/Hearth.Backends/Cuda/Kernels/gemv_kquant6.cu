@@ -124,30 +124,50 @@ __device__ __forceinline__ float q6_reduce(const float* acc, float* smem)
     return sum;
 }
 
-// One 16-row G6 tile of x·Wᵀ by W warps (see q6_reduce for which sum a thread returns).
-template <int W = Q6_WARPS>
-__device__ __forceinline__ float q6_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
+// The streaming loop of a G6 or G4 tile: warp w of W takes stages [s0, s1), stage s + 1's loads in flight while stage s
+// is multiplied (the first stage's before HEARTH_PDL_WAIT: weights only, x after), then the warps' sums meet in smem
+// (see q6_reduce for which sum a thread returns). Source supplies fetch(s, stage) and compute(stage, x, hasColumn, acc).
+template <int W, typename Stage, typename Source>
+__device__ __forceinline__ float kq_stream_tile(const Source& src, int stages, const bf16_t* xRow, bool hasColumn, float* smem)
 {
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    int stages = k >> 8;
-    const unsigned char* tileData = data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES;
-    const unsigned char* tileParams = params + (size_t)tile * stages * Q6_PARAM_BYTES;
+    int warp = threadIdx.x >> 5;
     int s0 = warp * stages / W, s1 = (warp + 1) * stages / W;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    const bf16_t* xRow = x + (size_t)g * k + 4 * t;
-    bool hasColumn = g < m;
-    Q6Stage a, b;
-    if (s0 < s1) q6_fetch(tileData, tileParams, s0, lane, g, a);
+    Stage a, b;
+    if (s0 < s1) src.fetch(s0, a);
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
     for (int s = s0; s < s1; s += 2)
     {
-        if (s + 1 < s1) q6_fetch(tileData, tileParams, s + 1, lane, g, b);
-        q6_compute(a, xRow + (size_t)s * 256, hasColumn, acc);
+        if (s + 1 < s1) src.fetch(s + 1, b);
+        src.compute(a, xRow + (size_t)s * 256, hasColumn, acc);
         if (s + 1 >= s1) break;
-        if (s + 2 < s1) q6_fetch(tileData, tileParams, s + 2, lane, g, a);
-        q6_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
+        if (s + 2 < s1) src.fetch(s + 2, a);
+        src.compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
     }
     return q6_reduce<W>(acc, smem);
+}
+
+// One tile's G6 stages for kq_stream_tile.
+struct Q6Source
+{
+    const unsigned char* tileData;
+    const unsigned char* tileParams;
+    int lane, g;
+    __device__ __forceinline__ void fetch(int s, Q6Stage& st) const { q6_fetch(tileData, tileParams, s, lane, g, st); }
+    __device__ __forceinline__ void compute(const Q6Stage& st, const bf16_t* xStage, bool hasColumn, float* acc) const
+    {
+        q6_compute(st, xStage, hasColumn, acc);
+    }
+};
+
+// One 16-row G6 tile of x·Wᵀ by W warps.
+template <int W = Q6_WARPS>
+__device__ __forceinline__ float q6_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
+{
+    int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    int stages = k >> 8;
+    Q6Source src{ data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES, params + (size_t)tile * stages * Q6_PARAM_BYTES, lane, g };
+    return kq_stream_tile<W, Q6Stage>(src, stages, x + (size_t)g * k + 4 * t, g < m, smem);
 }
 
 __device__ __forceinline__ void q6_store(int rows, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
@@ -259,28 +279,24 @@ __device__ __forceinline__ void q4_compute(const Q4Stage& st, const bf16_t* xSta
     }
 }
 
+// One tile's G4 stages for kq_stream_tile.
+struct Q4Source
+{
+    const uint4* tileData;
+    const unsigned int* tileParams;
+    int lane, g;
+    __device__ __forceinline__ void fetch(int s, Q4Stage& st) const { q4_fetch(tileData, tileParams, s, lane, g, st); }
+    __device__ __forceinline__ void compute(const Q4Stage& st, const bf16_t* xStage, bool hasColumn, float* acc) const
+    {
+        q4_compute(st, xStage, hasColumn, acc);
+    }
+};
+
 __device__ __forceinline__ float q4_tile(const uint4* data, const unsigned int* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    int stages = k >> 8;
-    const uint4* tileData = data + (size_t)tile * (k >> 6) * 32;
-    const unsigned int* tileParams = params + (size_t)tile * (k >> 5) * 16;
-    int s0 = warp * stages / Q6_WARPS, s1 = (warp + 1) * stages / Q6_WARPS;
-    float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    const bf16_t* xRow = x + (size_t)g * k + 4 * t;
-    bool hasColumn = g < m;
-    Q4Stage a, b;
-    if (s0 < s1) q4_fetch(tileData, tileParams, s0, lane, g, a);
-    HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
-    for (int s = s0; s < s1; s += 2)
-    {
-        if (s + 1 < s1) q4_fetch(tileData, tileParams, s + 1, lane, g, b);
-        q4_compute(a, xRow + (size_t)s * 256, hasColumn, acc);
-        if (s + 1 >= s1) break;
-        if (s + 2 < s1) q4_fetch(tileData, tileParams, s + 2, lane, g, a);
-        q4_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
-    }
-    return q6_reduce<Q6_WARPS>(acc, smem);
+    int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    Q4Source src{ data + (size_t)tile * (k >> 6) * 32, params + (size_t)tile * (k >> 5) * 16, lane, g };
+    return kq_stream_tile<Q6_WARPS, Q4Stage>(src, k >> 8, x + (size_t)g * k + 4 * t, g < m, smem);
 }
 
 // Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else G4 with groups of 32 (Q4_K); k a multiple of 256.

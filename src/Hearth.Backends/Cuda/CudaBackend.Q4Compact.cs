@@ -81,7 +81,8 @@ public sealed unsafe partial class CudaBackend
         for (int start = 0; start < rows; start += QuantStreamMaxRows)
         {
             chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
-            int warps = K4WarpsFor(tiles, k, chunkRows, _device.NumMultiprocessors, K4Warps);
+            // Several parts (q|k|v, gate|up) keep 4 warps: the fused gate|up + SiLU kernel must sum its tiles alike.
+            int warps = parts[1] is null ? K4WarpsFor(tiles, k, chunkRows, _device.NumMultiprocessors, K4Warps) : 4;
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
             Launch(warps == 8 ? _k4GemvW8 : _k4Gemv, (uint)tiles, 1, 32 * (uint)warps, 0, args);

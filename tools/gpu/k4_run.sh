@@ -10,7 +10,8 @@
 #   parity:  (skipped when an earlier stage failed, unless PARITY_ANYWAY=1) quant_cuda_parity.sh --k4-timing (every op check
 #            incl. K4Checks, the quantized parrots, the engine cases, then K4Timing; PARITY_ARGS="" leaves the timing out).
 #   bench:   FORMATS=gguf-q4_k_m SKIP_BF16=1 MEMORY_CHECK=0 bench_quant_cuda.sh (batch 1, prefill 2048, batch 32; GPU weight
-#            bytes), then (AB=1) batch 1 with HEARTH_CUDA_Q4K_COMPACT=0 (the G4 repack) and =1 for the A/B. Skipped when an
+#            bytes), then (AB=1, and only before AB_MAX_ELAPSED seconds) batch 1 with HEARTH_CUDA_Q4K_COMPACT=0 (the G4 repack)
+#            and =1 for the A/B. PARITY_TIMEOUT limits the parity stage. Skipped when an
 #            earlier stage failed (BENCH_ANYWAY=1 runs it all the same).
 # Logs in $OUT.
 set -uo pipefail
@@ -42,7 +43,7 @@ for stage in "$@"; do
       ;;
     parity)
       if [ "$rc" -ne 0 ] && [ "${PARITY_ANYWAY:-0}" != 1 ]; then echo "== parity: skipped (rc $rc)"; continue; fi
-      OUT="$out" bash "$carry/quant_cuda_parity.sh" ${PARITY_ARGS---k4-timing} > "$out/parity-console.log" 2>&1
+      OUT="$out" timeout "${PARITY_TIMEOUT:-900}" bash "$carry/quant_cuda_parity.sh" ${PARITY_ARGS---k4-timing} > "$out/parity-console.log" 2>&1
       r=$?; [ "$r" -ne 0 ] && rc=$r
       grep -E "^FAIL|passed, .* failed|took|^  |^==|layout bytes" "$out/quant-parity.log" | head -100
       echo "== parity: exit $r after $(elapsed) s"
@@ -52,7 +53,7 @@ for stage in "$@"; do
       wait_model
       FORMATS=gguf-q4_k_m SKIP_BF16=1 MEMORY_CHECK=0 OUT="$out" bash "$carry/bench_quant_cuda.sh" > "$out/bench-console.log" 2>&1
       grep -E "^==|^prefill|^decode|weights on the GPU|GPU memory|roofline|graph|slower|warning" "$out/bench-quant.log" | head -40
-      if [ "${AB:-0}" = 1 ]; then
+      if [ "${AB:-0}" = 1 ] && [ "$(elapsed)" -lt "${AB_MAX_ELAPSED:-100000}" ]; then
         dir=/tmp/qwen3-14b-gguf-ab; rm -rf "$dir"; mkdir -p "$dir"
         timeout 120 "$hearth" quantize --model "$model" --to gguf-q4_k_m --out "$dir/model.gguf" > "$out/quantize-ab.log" 2>&1
         for compact in 0 1; do

@@ -25,6 +25,7 @@ bool ggufTiming = false;
 bool ggufOnly = false;
 bool wideTiming = false;
 bool q6c = false, q6cTiming = false;
+bool k4 = false, k4Timing = false;
 bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
@@ -53,6 +54,8 @@ for (int i = 0; i < args.Length; i++)
         case "--wide-timing": wideTiming = true; break;
         case "--q6c": q6c = true; break;   // session 8: the compact Q6_K checks only (and --q6c-timing)
         case "--q6c-timing": q6cTiming = true; break;
+        case "--k4": k4 = true; break;   // session 9: the compact Q4_K checks, --q6c's checks (Q4_K as G4) and (--k4-timing) old against new
+        case "--k4-timing": k4Timing = true; break;
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
         case "--ablation-timing": ablationTiming = true; break;   // session 9: the quantized step without each group of small ops
@@ -102,23 +105,30 @@ using (cuda)
     if (ggufOnly)   // session 7: the GGUF mixed-family and fused-SiLU checks and the Q4_K_M step timing only (tools/gpu/gguf_run.sh quick)
     {
         var ggufRandom = new RandomData(seed);
-        bool compactQ6K = cuda.UseCompactQ6K;
+        bool compactQ6K = cuda.UseCompactQ6K, compactQ4K = cuda.UseCompactQ4K;
         cuda.UseCompactQ6K = false;   // GgufMixChecks checks the G8 mixed kernel; G6Checks the compact layout
+        cuda.UseCompactQ4K = false;   // and the G4 ring and g4|g8 mix; K4Checks the compact Q4_K
         using (var ggufMix = new GgufMixChecks(cuda, report, ggufRandom)) ggufMix.RunAll();
         cuda.UseCompactQ6K = compactQ6K;
+        cuda.UseCompactQ4K = compactQ4K;
         using (var quantSilu = new QuantSiluChecks(cuda, report, ggufRandom)) quantSilu.RunAll();
         GgufStepTiming.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
-    if (q6c)   // session 8: the compact Q6_K layout's checks, the G8 mixed checks, then (--q6c-timing) old against new
+    if (q6c || k4)   // session 8: the compact Q6_K layout's checks, the G8 mixed checks, then (--q6c-timing) old against new
     {
+        bool compactQ4K = cuda.UseCompactQ4K;
+        cuda.UseCompactQ4K = false;   // G6Checks' Q4_K parts on G4 (gemv_g4g6_stream); K4Checks covers gemv_k4g6_stream
         using (var g6 = new G6Checks(cuda, report, new RandomData(seed + 8))) g6.RunAll();
         bool compactQ6K = cuda.UseCompactQ6K;
         cuda.UseCompactQ6K = false;
         using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();
         cuda.UseCompactQ6K = compactQ6K;
+        cuda.UseCompactQ4K = compactQ4K;
+        if (k4) using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
         if (q6cTiming) G6Timing.Run(cuda);
+        if (k4Timing) K4Timing.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
@@ -136,7 +146,9 @@ using (cuda)
     }
     if (splitKOnly)   // session 8: the split-k checks and timings only (tools/gpu/splitk_run.sh quick)
     {
+        cuda.UseCompactQ4K = false;   // SplitKChecks checks the split G4 kernels (K4 does not split)
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
+        cuda.UseCompactQ4K = true;
         SplitKTiming.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
@@ -150,11 +162,13 @@ using (cuda)
         using (var quant = new QuantChecks(cuda, report, i4Random)) quant.RunAll();
         cuda.UseFp8W8A8 = i4W8a8;
         using (var quantSilu = new QuantSiluChecks(cuda, report, i4Random)) quantSilu.RunAll();
-        bool i4CompactQ6K = cuda.UseCompactQ6K;
+        bool i4CompactQ6K = cuda.UseCompactQ6K, i4CompactQ4K = cuda.UseCompactQ4K;
         cuda.UseCompactQ6K = false;
+        cuda.UseCompactQ4K = false;   // GgufMixChecks and SplitKChecks check the G4 kernels (K4Checks the compact Q4_K)
         using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();
         cuda.UseCompactQ6K = i4CompactQ6K;
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
+        cuda.UseCompactQ4K = i4CompactQ4K;
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         I4Timing.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
@@ -186,15 +200,18 @@ using (cuda)
         cuda.UseFp8W8A8 = false;   // QuantChecks holds fp8 to the exact CPU math (W8A16); QuantGemmChecks checks W8A8
         using (var quant = new QuantChecks(cuda, report, random)) quant.RunAll();
         using (var quantSilu = new QuantSiluChecks(cuda, report, random)) quantSilu.RunAll();
-        bool compactQ6K = cuda.UseCompactQ6K;
+        bool compactQ6K = cuda.UseCompactQ6K, compactQ4K = cuda.UseCompactQ4K;
         cuda.UseCompactQ6K = false;   // GgufMixChecks checks the G8 mixed kernel (Q6_K as G8); G6Checks the compact layout
+        cuda.UseCompactQ4K = false;   // GgufMixChecks, G6Checks' mixes and SplitKChecks check the G4 kernels; K4Checks the compact Q4_K
         using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();   // its own stream: the checks after it see the same data as before
         cuda.UseCompactQ6K = compactQ6K;
         using (var g6 = new G6Checks(cuda, report, new RandomData(seed + 8))) g6.RunAll();
-        using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
-        using (var normFold = new NormFoldChecks(cuda, report, new RandomData(seed + 9))) normFold.RunAll();   // its own stream, as ggufMix
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();   // its own stream, as ggufMix
         using (var i4 = new I4Checks(cuda, report, new RandomData(seed + 17))) i4.RunAll();   // its own stream, as ggufMix
+        cuda.UseCompactQ4K = compactQ4K;
+        using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
+        using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
+        using (var normFold = new NormFoldChecks(cuda, report, new RandomData(seed + 19))) normFold.RunAll();   // its own stream, as ggufMix
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");
@@ -237,8 +254,9 @@ using (cuda)
     }
     if (pdlTiming) PdlTiming.Run(cuda);
     if (siluTiming) QuantSiluTiming.Run(cuda);
-    if (ggufTiming && !q6cTiming) GgufStepTiming.Run(cuda);
-    if (q6cTiming) G6Timing.Run(cuda);   // includes GgufStepTiming with each Q6_K layout
+    if (ggufTiming && !q6cTiming && !k4Timing) GgufStepTiming.Run(cuda);
+    if (q6cTiming && !q6c && !k4) G6Timing.Run(cuda);   // includes GgufStepTiming with each Q6_K layout
+    if (k4Timing && !k4 && !q6c) K4Timing.Run(cuda);     // includes GgufStepTiming with each Q4_K layout
     if (wideTiming) QuantWideTiming.Run(cuda);
     if (splitKTiming) SplitKTiming.Run(cuda);
     if (i4Timing) I4Timing.Run(cuda);

@@ -60,7 +60,7 @@ public sealed unsafe partial class CudaBackend
         foreach (var part in parts)
         {
             if (part.Permutation != 0 || part.InFeatures != k || !StreamFits(part.Family, k, part.GroupSize)) return false;
-            if (part.Family is CudaQuantFamily.F8 or CudaQuantFamily.G6) return false;
+            if (part.Family is CudaQuantFamily.F8 or CudaQuantFamily.G6 or CudaQuantFamily.K4) return false;
             int group = part.Family == CudaQuantFamily.G4 ? group4 : group8;
             if (group != 0 && group != part.GroupSize) return false;
             if (part.Family == CudaQuantFamily.G4) group4 = part.GroupSize;
@@ -81,6 +81,7 @@ public sealed unsafe partial class CudaBackend
             parts[i] = PartOf(matrices[i]);
         }
         if (TryMixedG6Gemv(parts, input, weight, output, rows)) return true;   // Q4_K|Q6_K on the compact layout (CudaBackend.Q6Compact.cs)
+        if (TryMixedK4Gemv(parts, input, weight, output, rows)) return true;   // the same with compact Q4_K (CudaBackend.Q4Compact.cs)
         if (!MixedKQuantFits(parts)) return false;
         if (_mixedKQuantStream == 0) _mixedKQuantStream = Function("gemv_g4g8_stream");
         nint d0 = parts[0].Data, p0 = parts[0].Params, d1 = parts[1].Data, p1 = parts[1].Params;

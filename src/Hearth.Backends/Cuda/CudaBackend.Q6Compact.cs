@@ -41,6 +41,7 @@ public sealed unsafe partial class CudaBackend
         _g6Silu = Function("gemv_silu_g6_stream");
         _g4g6Mixed = Function("gemv_g4g6_stream");
         _g6Dequant = Function("dequant_g6_bf16");
+        LoadK4Functions();   // compact Q4_K, the same module (CudaBackend.Q4Compact.cs)
     }
 
     private QuantizedMatrix UploadG6(QuantizedMatrix host)

@@ -153,6 +153,7 @@ public sealed unsafe partial class CudaBackend
                 group[count++] = next;
             if (tensorCores) RunQuantGemm(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
             else if (gemv && first.Family == CudaQuantFamily.G6) RunG6Gemv(group, input.Data, rows, outSlice, ldOut, outputF32);   // CudaBackend.Q6Compact.cs
+            else if (gemv && first.Family == CudaQuantFamily.K4) RunK4Gemv(group, input.Data, rows, outSlice, ldOut, outputF32);   // CudaBackend.Q4Compact.cs
             else if (gemv) RunQuantGemv(group, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
             else RunDequantGemm(first, PermutedIfNeeded(first, input.Data, rows), rows, outSlice, ldOut, outputF32);
             for (int j = 0; j < count; j++) column += group[j]!.OutFeatures;

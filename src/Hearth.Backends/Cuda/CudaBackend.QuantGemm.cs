@@ -40,7 +40,7 @@ public sealed unsafe partial class CudaBackend
     {
         LoadModule(QuantGemmModule);
         LoadModule(Fp8ActivationModule);
-        foreach (var kind in new[] { QuantGemmPlanner.Kind.G4, QuantGemmPlanner.Kind.G8, QuantGemmPlanner.Kind.F8, QuantGemmPlanner.Kind.G6 })
+        foreach (var kind in new[] { QuantGemmPlanner.Kind.G4, QuantGemmPlanner.Kind.G8, QuantGemmPlanner.Kind.F8, QuantGemmPlanner.Kind.G6, QuantGemmPlanner.Kind.K4 })
             foreach (int columns in new[] { 32, 64 })
                 AddGemm(kind, columns, $"gemm_{kind.ToString().ToLowerInvariant()}_n{columns}");
         if (SupportsFp8W8A8) AddGemm(QuantGemmPlanner.Kind.W8A8, 64, "gemm_w8a8_n64");
@@ -65,6 +65,7 @@ public sealed unsafe partial class CudaBackend
             CudaQuantFamily.G4 => QuantGemmPlanner.Kind.G4,
             CudaQuantFamily.G8 => QuantGemmPlanner.Kind.G8,
             CudaQuantFamily.G6 => QuantGemmPlanner.Kind.G6,
+            CudaQuantFamily.K4 => QuantGemmPlanner.Kind.K4,
             _ => UseFp8W8A8 && SupportsFp8W8A8 && rows >= Fp8W8A8MinRows
                 && QuantGemmPlanner.Unsupported(QuantGemmPlanner.Kind.W8A8, part.InFeatures, part.GroupSize) is null
                 ? QuantGemmPlanner.Kind.W8A8 : QuantGemmPlanner.Kind.F8,

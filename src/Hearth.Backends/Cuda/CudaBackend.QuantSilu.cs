@@ -31,6 +31,7 @@ public sealed unsafe partial class CudaBackend
         if (!QuantSiluFits(gate, up) || input.DType != DType.BF16 || output.DType != DType.BF16) return false;
         int k = gate.InFeatures, inter = gate.OutFeatures;
         if (gate.Family == CudaQuantFamily.G6) return TryG6Silu(gate, up, input, output);   // CudaBackend.Q6Compact.cs
+        if (gate.Family == CudaQuantFamily.K4) return TryK4Silu(gate, up, input, output);   // CudaBackend.Q4Compact.cs
         // The wide kernel's gate and up warps stream side by side, so fusing costs it nothing (unlike the stream kernel's f8).
         bool wide = WideTakes(gate.Family, k, gate.GroupSize);
         if (gate.Family == CudaQuantFamily.F8 && !FuseQuantSiluMulFp8 && !wide) return false;

@@ -16,12 +16,13 @@ public sealed unsafe partial class CudaBackend
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (host.Format == WeightFormat.Dense) return host.WithTensors(UploadWeight);
         if (CudaQuantTiles.Unsupported(host) is { } why) throw new HearthException(why);
-        var family = CudaQuantLayout.FamilyOf(host.Format, UseCompactQ6K)!.Value;
+        var family = CudaQuantLayout.FamilyOf(host.Format, UseCompactQ6K, UseCompactQ4K)!.Value;
         int group = CudaQuantLayout.GroupSize(host);
         return family switch
         {
             CudaQuantFamily.F8 => UploadFp8(host),
             CudaQuantFamily.G6 => UploadG6(host),
+            CudaQuantFamily.K4 => UploadK4(host),   // CudaBackend.Q4Compact.cs
             _ => UploadPacked(host, family, group),
         };
     }

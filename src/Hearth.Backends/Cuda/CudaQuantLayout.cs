@@ -24,11 +24,13 @@ internal static class CudaQuantLayout
     /// <summary>
     /// The GPU layout a format is repacked into, or null when the CUDA backend has no kernel for it. Q6_K takes the
     /// compact <see cref="CudaQuantFamily.G6"/> unless <paramref name="compactQ6K"/> is false (the older G8 repack, kept
-    /// for A/B timing: <c>HEARTH_CUDA_Q6K_COMPACT=0</c>).
+    /// for A/B timing: <c>HEARTH_CUDA_Q6K_COMPACT=0</c>); Q4_K the compact <see cref="CudaQuantFamily.K4"/> unless
+    /// <paramref name="compactQ4K"/> is false (the G4 repack, <c>HEARTH_CUDA_Q4K_COMPACT=0</c>).
     /// </summary>
-    public static CudaQuantFamily? FamilyOf(WeightFormat format, bool compactQ6K = true) => format switch
+    public static CudaQuantFamily? FamilyOf(WeightFormat format, bool compactQ6K = true, bool compactQ4K = true) => format switch
     {
-        WeightFormat.Int4Group or WeightFormat.Q4_0 or WeightFormat.Q4_K => CudaQuantFamily.G4,
+        WeightFormat.Q4_K => compactQ4K ? CudaQuantFamily.K4 : CudaQuantFamily.G4,
+        WeightFormat.Int4Group or WeightFormat.Q4_0 => CudaQuantFamily.G4,
         WeightFormat.Q6_K => compactQ6K ? CudaQuantFamily.G6 : CudaQuantFamily.G8,
         WeightFormat.Q8_0 or WeightFormat.Q5_K => CudaQuantFamily.G8,
         WeightFormat.Fp8Block => CudaQuantFamily.F8,
@@ -54,7 +56,7 @@ internal static class CudaQuantLayout
     /// </summary>
     public static unsafe void PackRows(QuantizedMatrix host, int rowStart, int rowCount, Span<byte> data, Span<uint> parameters)
     {
-        var family = FamilyOf(host.Format, compactQ6K: false) ?? throw new ArgumentException($"{host.Format} has no CUDA layout");
+        var family = FamilyOf(host.Format, compactQ6K: false, compactQ4K: false) ?? throw new ArgumentException($"{host.Format} has no CUDA layout");
         if (family == CudaQuantFamily.F8) throw new ArgumentException("Fp8Block is uploaded unchanged");
         int k = host.InFeatures, groups = ParamsPerRow(host);
         long rowBytes = DataRowBytes(family, k);

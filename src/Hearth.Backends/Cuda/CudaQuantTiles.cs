@@ -23,7 +23,7 @@ internal static class CudaQuantTiles
     public const int KTile = 16;
 
     /// <summary>k-tiles whose fragments share one 16-byte load per lane.</summary>
-    public static int TilesPerLoad(CudaQuantFamily family) => family == CudaQuantFamily.G4 ? 4 : 2;
+    public static int TilesPerLoad(CudaQuantFamily family) => family is CudaQuantFamily.G4 or CudaQuantFamily.K4 ? 4 : 2;
 
     /// <summary>k must be a multiple of this: whole 16-byte loads.</summary>
     public static int KMultiple(CudaQuantFamily family) => KTile * TilesPerLoad(family);
@@ -35,6 +35,8 @@ internal static class CudaQuantTiles
             return $"the CUDA backend cannot run {host.Format} weights; use --device cpu for this model";
         if (family == CudaQuantFamily.G6 && host.InFeatures % CudaQuantG6.SuperBlock != 0)
             return $"the CUDA backend needs Q6_K rows in multiples of {CudaQuantG6.SuperBlock} weights, got {host.InFeatures} inputs";
+        if (family == CudaQuantFamily.K4 && host.InFeatures % CudaQuantK4.SuperBlock != 0)
+            return $"the CUDA backend needs Q4_K rows in multiples of {CudaQuantK4.SuperBlock} weights, got {host.InFeatures} inputs";
         int group = CudaQuantLayout.GroupSize(host), kMultiple = KMultiple(family);
         if (host.InFeatures % kMultiple != 0 || group % KTile != 0)
             return $"the CUDA backend needs {host.Format} rows in multiples of {kMultiple} weights and groups in multiples of {KTile}, got {host.InFeatures} inputs, group {group}";

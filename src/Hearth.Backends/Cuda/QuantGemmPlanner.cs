@@ -22,8 +22,8 @@ internal static class QuantGemmPlanner
     /// <summary>Output tiles (row block × column chunk) whose split counters the workspace holds.</summary>
     public const int MaxCounters = 1 << 16;
 
-    /// <summary>Kernel flavours: g4, g8, f8 (bf16 activations, W8A16), W8A8 (e4m3 activations) and g6 (compact Q6_K).</summary>
-    public enum Kind { G4 = 0, G8 = 1, F8 = 2, W8A8 = 3, G6 = 4 }
+    /// <summary>Kernel flavours: g4, g8, f8 (bf16 activations, W8A16), W8A8 (e4m3 activations), g6 (compact Q6_K) and k4 (compact Q4_K).</summary>
+    public enum Kind { G4 = 0, G8 = 1, F8 = 2, W8A8 = 3, G6 = 4, K4 = 5 }
 
     /// <summary>Batch columns per block: 32 for up to 32 rows, else 64 (larger batches in chunks of 64).</summary>
     public static int ColumnsPerBlock(Kind kind, int rows) => kind != Kind.W8A8 && rows <= 32 ? 32 : 64;
@@ -33,10 +33,11 @@ internal static class QuantGemmPlanner
     {
         int tilesPerBlock = Warps * TilesPerWarp;
         int x = columns * (kind == Kind.W8A8 ? 80 : 160);
-        int w = tilesPerBlock * (kind == Kind.G6 ? CudaQuantG6.UnitBytes : (kind == Kind.G4 ? 1 : 2) * 512);
+        int w = tilesPerBlock * (kind == Kind.G6 ? CudaQuantG6.UnitBytes : (kind is Kind.G4 or Kind.K4 ? 1 : 2) * 512);
         int p = kind switch
         {
             Kind.G6 => tilesPerBlock * CudaQuantG6.ParamBytes,
+            Kind.K4 => tilesPerBlock * CudaQuantK4.ParamBytes,
             Kind.G4 or Kind.G8 => tilesPerBlock * MaxGroupsPerStage * 64,
             _ => (tilesPerBlock + columns) * 4,
         };
@@ -52,6 +53,7 @@ internal static class QuantGemmPlanner
     {
         if (inFeatures % StageK != 0) return $"k = {inFeatures} is not a multiple of {StageK}";
         if (kind == Kind.G6 && inFeatures % CudaQuantG6.SuperBlock != 0) return $"k = {inFeatures} is not a multiple of the Q6_K super-block {CudaQuantG6.SuperBlock}";
+        if (kind == Kind.K4 && inFeatures % CudaQuantK4.SuperBlock != 0) return $"k = {inFeatures} is not a multiple of the Q4_K super-block {CudaQuantK4.SuperBlock}";
         // Powers of two (16..): the kernel finds groups with shifts and masks.
         if (groupSize < CudaQuantTiles.KTile || (groupSize & (groupSize - 1)) != 0) return $"group {groupSize} is not a power of two of at least {CudaQuantTiles.KTile}";
         if ((kind is Kind.F8 or Kind.W8A8) && groupSize % StageK != 0) return $"FP8 block of {groupSize} columns is not a multiple of {StageK}";

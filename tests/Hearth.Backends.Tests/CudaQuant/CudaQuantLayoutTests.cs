@@ -74,7 +74,7 @@ public sealed unsafe class CudaQuantLayoutTests
 
     private static void AssertRoundTrip(QuantizedMatrix host, Func<int, float[]> expectedRow)
     {
-        var family = CudaQuantLayout.FamilyOf(host.Format, compactQ6K: false)!.Value;   // the G8 repack of Q6_K (CudaQuantG6Tests covers G6)
+        var family = CudaQuantLayout.FamilyOf(host.Format, compactQ6K: false, compactQ4K: false)!.Value;   // the G8 repack of Q6_K, the G4 one of Q4_K (CudaQuantG6Tests, CudaQuantK4Tests cover the compact ones)
         int k = host.InFeatures, group = CudaQuantLayout.GroupSize(host), paramsPerRow = CudaQuantLayout.ParamsPerRow(host);
         long rowBytes = CudaQuantLayout.DataRowBytes(family, k);
         var data = new byte[host.OutFeatures * rowBytes];

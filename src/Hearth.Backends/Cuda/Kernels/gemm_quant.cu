@@ -14,6 +14,10 @@
 // tile's 288 bytes of params for the super-block holding it; q − 32 is built exactly as in gemv_kquant6.cu and one bf16x2
 // multiply by the rounded d·scale of its row and 16-k sub-block makes the weight (rounded to bf16 twice, as g8's is).
 //
+// Compact Q4_K (FMT 5, CudaQuantK4.cs): G4's tiles (as FMT 0) and per stage the tile's 320 bytes of params of the
+// super-block holding it; at each 32-k sub-block s = d·sc and o = −dmin·m are formed in F32 from the file's values and
+// enter FMT 0's recipe (integer zero point z = rint(o / s) joined to q exactly, s and the remainder o − z·s as bf16).
+//
 // W8A8 (FMT 3, sm_89+): x is first quantized per row and per 128-wide k-group to e4m3 with scale amax / 448
 // (fp8_act_quant), the f8 weight tiles feed mma.m16n8k32 e4m3 directly (a prmt turns two k-tiles' bytes into its
 // A registers), and each group's F32 sum is folded as acc += (w_scale · x_scale[row]) · sum.
@@ -123,11 +127,11 @@ template <int FMT, int NT>
 struct GqStage
 {
     static const int XROW = FMT == 3 ? 80 : 160;
-    static const int LPS = FMT == 0 ? 1 : 2;                 // 16-byte loads per lane per tile per stage
+    static const int LPS = FMT == 0 || FMT == 5 ? 1 : 2;     // 16-byte loads per lane per tile per stage
     static const int TILE_BYTES = FMT == 4 ? 768 : LPS * 512; // one tile's weights in a stage
     static const int X_BYTES = NT * 8 * XROW;
     static const int W_BYTES = GQ_TPB * TILE_BYTES;
-    static const int P_BYTES = FMT == 4 ? GQ_TPB * 288 : FMT <= 1 ? GQ_TPB * GQ_MAX_GROUPS * 64 : (GQ_TPB + NT * 8) * 4;
+    static const int P_BYTES = FMT == 4 ? GQ_TPB * 288 : FMT == 5 ? GQ_TPB * 320 : FMT <= 1 ? GQ_TPB * GQ_MAX_GROUPS * 64 : (GQ_TPB + NT * 8) * 4;
     static const int BYTES = X_BYTES + W_BYTES + P_BYTES;
 };
 
@@ -167,7 +171,7 @@ __device__ __forceinline__ void gq_issue(const GqArgs& a, const unsigned char* d
         return;
     }
     // Weights: the tiles' loads of this stage, contiguous per tile (loadsPerTile 16-byte loads per lane).
-    const int loadsPerTile = FMT == 0 ? k / 64 : k / 32;
+    const int loadsPerTile = FMT == 0 || FMT == 5 ? k / 64 : k / 32;
     for (int c = tid; c < GQ_TPB * S::LPS * 32; c += threads)
     {
         int t = c / (S::LPS * 32), rest = c % (S::LPS * 32);
@@ -175,6 +179,17 @@ __device__ __forceinline__ void gq_issue(const GqArgs& a, const unsigned char* d
         gq_cp16(w + c * 16, t < tiles ? src : data, t < tiles);
     }
     unsigned char* p = w + S::W_BYTES;
+    if (FMT == 5)
+    {
+        // K4: the tiles' 320-byte params of the super-block holding this stage.
+        for (int c = tid; c < GQ_TPB * 20; c += threads)
+        {
+            int t = c / 20, j = c % 20;
+            const unsigned char* src = (const unsigned char*)params + ((size_t)(tile0 + t) * (k / 256) + s / 4) * 320 + j * 16;
+            gq_cp16(p + c * 16, t < tiles ? (const void*)src : params, t < tiles);
+        }
+        return;
+    }
     if (FMT <= 1)
     {
         // [tile][slot][16 rows] uints: the groups this stage touches, from the first (k0 / group).
@@ -374,7 +389,7 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
             }
             continue;
         }
-        const int TPL = FMT == 0 ? 4 : 2;   // k-tiles per 16-byte load
+        const int TPL = FMT == 0 || FMT == 5 ? 4 : 2;   // k-tiles per 16-byte load
         const int groupShift = __ffs(a.group) - 1;   // groups are powers of two (QuantGemmPlanner)
 #pragma unroll
         for (int j = 0; j < S::LPS; j++)
@@ -393,19 +408,34 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
                     uint2 v = *(const uint2*)(xs + (nt * 8 + g) * S::XROW + ktl * 32 + 8 * t);
                     b[nt][0] = v.x; b[nt][1] = v.y;
                 }
-                if ((FMT <= 1 && (kAbs & (a.group - 1)) == 0) || ktl == 0)
+                if (((FMT <= 1 || FMT == 5) && (kAbs & (a.group - 1)) == 0) || ktl == 0)
                 {
 #pragma unroll
                     for (int tt = 0; tt < GQ_TPW; tt++)
                     {
-                        if (FMT <= 1)
+                        if (FMT <= 1 || FMT == 5)
                         {
-                            int slot = (kAbs >> groupShift) - (k0 >> groupShift);
-                            const unsigned int* pp = (const unsigned int*)ps + ((warp * GQ_TPW + tt) * GQ_MAX_GROUPS + slot) * 16;
-                            unsigned int pa = pp[g], pb = pp[g + 8];
-                            float sa = gq_half(pa & 0xffffu), sb = gq_half(pb & 0xffffu), oa = gq_half(pa >> 16), ob = gq_half(pb >> 16);
+                            float sa, sb, oa, ob;
+                            if (FMT == 5)
+                            {
+                                // K4: s = d·sc, o = −(dmin·m) of rows g, g + 8 for the sub-block at kAbs.
+                                const unsigned char* tp = ps + (warp * GQ_TPW + tt) * 320;
+                                const int sub = (kAbs & 255) >> 5;
+                                unsigned int da = *(const unsigned int*)(tp + 256 + 4 * g), db = *(const unsigned int*)(tp + 256 + 4 * (g + 8));
+                                sa = __fmul_rn(gq_half(da & 0xffffu), (float)tp[16 * g + sub]);
+                                sb = __fmul_rn(gq_half(db & 0xffffu), (float)tp[16 * (g + 8) + sub]);
+                                oa = -__fmul_rn(gq_half(da >> 16), (float)tp[16 * g + 8 + sub]);
+                                ob = -__fmul_rn(gq_half(db >> 16), (float)tp[16 * (g + 8) + 8 + sub]);
+                            }
+                            else
+                            {
+                                int slot = (kAbs >> groupShift) - (k0 >> groupShift);
+                                const unsigned int* pp = (const unsigned int*)ps + ((warp * GQ_TPW + tt) * GQ_MAX_GROUPS + slot) * 16;
+                                unsigned int pa = pp[g], pb = pp[g + 8];
+                                sa = gq_half(pa & 0xffffu); sb = gq_half(pb & 0xffffu); oa = gq_half(pa >> 16); ob = gq_half(pb >> 16);
+                            }
                             sc[tt][0] = gq_bf16x2(sa, sa); sc[tt][1] = gq_bf16x2(sb, sb);
-                            if (FMT == 0)
+                            if (FMT == 0 || FMT == 5)
                             {
                                 // w = s·q + o = s·(q + z) + r with z = rint(o / s): the integer z joins q exactly (for
                                 // AWQ/GPTQ/Q4_0 o = −zero·s, so r ≈ 0), and only the small r is rounded to bf16.
@@ -439,14 +469,14 @@ __device__ __forceinline__ void gq_body(const GqArgs& a)
                     {
                         const unsigned int mask = 0x000F000Fu, magic = 0x43004300u, one = 0x3F803F80u;
                         unsigned int w0, w1 = 0u;
-                        if (FMT == 0) w0 = kk == 0 ? q[tt].x : kk == 1 ? q[tt].y : kk == 2 ? q[tt].z : q[tt].w;
+                        if (FMT == 0 || FMT == 5) w0 = kk == 0 ? q[tt].x : kk == 1 ? q[tt].y : kk == 2 ? q[tt].z : q[tt].w;
                         else { w0 = kk == 0 ? q[tt].x : q[tt].z; w1 = kk == 0 ? q[tt].y : q[tt].w; }
 #pragma unroll
                         for (int r = 0; r < 4; r++)
                         {
                             // Exact integers: g4 (128 + q) + (z − 128); g8 16·(128 + hi) − 2304 + (128 + lo) = u − 128.
                             unsigned int lo = ((w0 >> (4 * r)) & mask) | magic, qv;
-                            if (FMT == 0) qv = gq_fma2(lo, one, sc[tt][4 + (r & 1)]);   // q + z, exact
+                            if (FMT == 0 || FMT == 5) qv = gq_fma2(lo, one, sc[tt][4 + (r & 1)]);   // q + z, exact
                             else
                             {
                                 unsigned int hi = ((w1 >> (4 * r)) & mask) | magic;
@@ -525,3 +555,5 @@ GQ_KERNEL(gemm_f8_n64, 2, 8)
 GQ_KERNEL(gemm_w8a8_n64, 3, 8)
 GQ_KERNEL(gemm_g6_n32, 4, 4)
 GQ_KERNEL(gemm_g6_n64, 4, 8)
+GQ_KERNEL(gemm_k4_n32, 5, 4)
+GQ_KERNEL(gemm_k4_n64, 5, 8)

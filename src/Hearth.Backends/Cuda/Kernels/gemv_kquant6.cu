@@ -17,6 +17,8 @@
 #define Q6_UNIT_BYTES 768
 #define Q6_PARAM_BYTES 288
 
+#include "kquant4.cuh"
+
 __device__ __forceinline__ uint2 q6_load8(const void* p)
 {
     uint2 v;
@@ -124,30 +126,50 @@ __device__ __forceinline__ float q6_reduce(const float* acc, float* smem)
     return sum;
 }
 
-// One 16-row G6 tile of x·Wᵀ by W warps (see q6_reduce for which sum a thread returns).
-template <int W = Q6_WARPS>
-__device__ __forceinline__ float q6_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
+// The streaming loop of a G6 or G4 tile: warp w of W takes stages [s0, s1), stage s + 1's loads in flight while stage s
+// is multiplied (the first stage's before HEARTH_PDL_WAIT: weights only, x after), then the warps' sums meet in smem
+// (see q6_reduce for which sum a thread returns). Source supplies fetch(s, stage) and compute(stage, x, hasColumn, acc).
+template <int W, typename Stage, typename Source>
+__device__ __forceinline__ float kq_stream_tile(const Source& src, int stages, const bf16_t* xRow, bool hasColumn, float* smem)
 {
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    int stages = k >> 8;
-    const unsigned char* tileData = data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES;
-    const unsigned char* tileParams = params + (size_t)tile * stages * Q6_PARAM_BYTES;
+    int warp = threadIdx.x >> 5;
     int s0 = warp * stages / W, s1 = (warp + 1) * stages / W;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    const bf16_t* xRow = x + (size_t)g * k + 4 * t;
-    bool hasColumn = g < m;
-    Q6Stage a, b;
-    if (s0 < s1) q6_fetch(tileData, tileParams, s0, lane, g, a);
+    Stage a, b;
+    if (s0 < s1) src.fetch(s0, a);
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
     for (int s = s0; s < s1; s += 2)
     {
-        if (s + 1 < s1) q6_fetch(tileData, tileParams, s + 1, lane, g, b);
-        q6_compute(a, xRow + (size_t)s * 256, hasColumn, acc);
+        if (s + 1 < s1) src.fetch(s + 1, b);
+        src.compute(a, xRow + (size_t)s * 256, hasColumn, acc);
         if (s + 1 >= s1) break;
-        if (s + 2 < s1) q6_fetch(tileData, tileParams, s + 2, lane, g, a);
-        q6_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
+        if (s + 2 < s1) src.fetch(s + 2, a);
+        src.compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
     }
     return q6_reduce<W>(acc, smem);
+}
+
+// One tile's G6 stages for kq_stream_tile.
+struct Q6Source
+{
+    const unsigned char* tileData;
+    const unsigned char* tileParams;
+    int lane, g;
+    __device__ __forceinline__ void fetch(int s, Q6Stage& st) const { q6_fetch(tileData, tileParams, s, lane, g, st); }
+    __device__ __forceinline__ void compute(const Q6Stage& st, const bf16_t* xStage, bool hasColumn, float* acc) const
+    {
+        q6_compute(st, xStage, hasColumn, acc);
+    }
+};
+
+// One 16-row G6 tile of x·Wᵀ by W warps.
+template <int W = Q6_WARPS>
+__device__ __forceinline__ float q6_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
+{
+    int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    int stages = k >> 8;
+    Q6Source src{ data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES, params + (size_t)tile * stages * Q6_PARAM_BYTES, lane, g };
+    return kq_stream_tile<W, Q6Stage>(src, stages, x + (size_t)g * k + 4 * t, g < m, smem);
 }
 
 __device__ __forceinline__ void q6_store(int rows, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
@@ -160,10 +182,26 @@ __device__ __forceinline__ void q6_store(int rows, int tile, int column, float s
     else ((bf16_t*)out)[o] = f32_to_bf16(sum);
 }
 
-// Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model) side by side; m <= 8; k a multiple of 256. W warps a tile:
-// 4 (gemv_g6_stream), or 8 (gemv_g6_stream_w8) for launches of few tiles and a long k (ffn_down: 320 tiles, k = 17,408,
-// 2.4 blocks an SM), where 4 warps keep too few bytes in flight.
+// One 16-row K4 (compact Q4_K) tile of x·Wᵀ by W warps (kquant4.cuh's stages).
 template <int W>
+__device__ __forceinline__ float k4_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
+{
+    int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    K4Source src{ (const uint4*)data + (size_t)tile * (k >> 6) * 32, params + (size_t)tile * (k >> 8) * K4_PARAM_BYTES, lane, g };
+    return kq_stream_tile<W, K4Stage>(src, k >> 8, x + (size_t)g * k + 4 * t, g < m, smem);
+}
+
+// One tile of either compact family: K4 (Q4_K) or G6 (Q6_K).
+template <int W, bool K4>
+__device__ __forceinline__ float kq_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
+{
+    return K4 ? k4_tile<W>(data, params, tile, k, x, m, smem) : q6_tile<W>(data, params, tile, k, x, m, smem);
+}
+
+// Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model), or three K4 parts (K4), side by side; m <= 8; k a multiple
+// of 256. W warps a tile: 4 (gemv_{g6,k4}_stream), or 8 (_w8) for launches of few tiles and a long k (ffn_down: 320
+// tiles, k = 17,408, 2.4 blocks an SM), where 4 warps keep too few bytes in flight.
+template <int W, bool K4>
 __device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
     const void* p2, int n2, int k, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
 {
@@ -172,7 +210,7 @@ __device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0,
     qm_find_part(parts, tile, part, column);
     const unsigned char* data = (const unsigned char*)(part == 0 ? d0 : part == 1 ? d1 : d2);
     const unsigned char* params = (const unsigned char*)(part == 0 ? p0 : part == 1 ? p1 : p2);
-    float sum = q6_tile<W>(data, params, tile, k, x, m, smem);
+    float sum = kq_tile<W, K4>(data, params, tile, k, x, m, smem);
     q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
 }
 
@@ -182,7 +220,7 @@ extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_
 {
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
     HEARTH_PDL_LAUNCH();
-    q6_body<Q6_WARPS>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+    q6_body<Q6_WARPS, false>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
 }
 
 extern "C" __global__ void __launch_bounds__(256, 2) gemv_g6_stream_w8(const uint4* d0, const void* p0, int n0,
@@ -191,24 +229,31 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemv_g6_stream_w8(const uin
 {
     __shared__ __align__(16) float smem[8 * 4 * 32];
     HEARTH_PDL_LAUNCH();
-    q6_body<8>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+    q6_body<8, false>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
 }
 
 // gate|up with SiLU·mul: block b sums gate tile b, then up tile b, rounds both to bf16 and writes silu(g)·u with
 // silu_mul_bf16's expression (so it equals Linear then SiluMul). out [m, n].
-extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_silu_g6_stream(const uint4* d0, const void* p0,
-    const uint4* d1, const void* p1, int n, int k, const bf16_t* x, int m, bf16_t* out)
+template <bool K4>
+__device__ __forceinline__ void kq_silu(const uint4* d0, const void* p0, const uint4* d1, const void* p1, int n, int k, const bf16_t* x,
+    int m, bf16_t* out, float* smem)
 {
-    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
-    HEARTH_PDL_LAUNCH();
     int tile = blockIdx.x;
-    float gate = q6_tile((const unsigned char*)d0, (const unsigned char*)p0, tile, k, x, m, smem);
-    float up = q6_tile((const unsigned char*)d1, (const unsigned char*)p1, tile, k, x, m, smem);
+    float gate = kq_tile<Q6_WARPS, K4>((const unsigned char*)d0, (const unsigned char*)p0, tile, k, x, m, smem);
+    float up = kq_tile<Q6_WARPS, K4>((const unsigned char*)d1, (const unsigned char*)p1, tile, k, x, m, smem);
     int i = threadIdx.x >> 5, l = threadIdx.x & 31;
     int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
     if (threadIdx.x >= 128 || row >= n || col >= m) return;
     float gv = bf16_to_f32(f32_to_bf16(gate)), uv = bf16_to_f32(f32_to_bf16(up));
     out[(size_t)col * n + row] = f32_to_bf16(gv / (1.0f + expf(-gv)) * uv);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_silu_g6_stream(const uint4* d0, const void* p0,
+    const uint4* d1, const void* p1, int n, int k, const bf16_t* x, int m, bf16_t* out)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    kq_silu<false>(d0, p0, d1, p1, n, k, x, m, out, smem);
 }
 
 // Q4_K's G4 tiles (group 32: an f16 (scale, offset) pair a group and row, [tile][group][16 rows]) with the same
@@ -259,43 +304,79 @@ __device__ __forceinline__ void q4_compute(const Q4Stage& st, const bf16_t* xSta
     }
 }
 
+// One tile's G4 stages for kq_stream_tile.
+struct Q4Source
+{
+    const uint4* tileData;
+    const unsigned int* tileParams;
+    int lane, g;
+    __device__ __forceinline__ void fetch(int s, Q4Stage& st) const { q4_fetch(tileData, tileParams, s, lane, g, st); }
+    __device__ __forceinline__ void compute(const Q4Stage& st, const bf16_t* xStage, bool hasColumn, float* acc) const
+    {
+        q4_compute(st, xStage, hasColumn, acc);
+    }
+};
+
 __device__ __forceinline__ float q4_tile(const uint4* data, const unsigned int* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    int stages = k >> 8;
-    const uint4* tileData = data + (size_t)tile * (k >> 6) * 32;
-    const unsigned int* tileParams = params + (size_t)tile * (k >> 5) * 16;
-    int s0 = warp * stages / Q6_WARPS, s1 = (warp + 1) * stages / Q6_WARPS;
-    float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    const bf16_t* xRow = x + (size_t)g * k + 4 * t;
-    bool hasColumn = g < m;
-    Q4Stage a, b;
-    if (s0 < s1) q4_fetch(tileData, tileParams, s0, lane, g, a);
-    HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
-    for (int s = s0; s < s1; s += 2)
-    {
-        if (s + 1 < s1) q4_fetch(tileData, tileParams, s + 1, lane, g, b);
-        q4_compute(a, xRow + (size_t)s * 256, hasColumn, acc);
-        if (s + 1 >= s1) break;
-        if (s + 2 < s1) q4_fetch(tileData, tileParams, s + 2, lane, g, a);
-        q4_compute(b, xRow + (size_t)(s + 1) * 256, hasColumn, acc);
-    }
-    return q6_reduce<Q6_WARPS>(acc, smem);
+    int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    Q4Source src{ data + (size_t)tile * (k >> 6) * 32, params + (size_t)tile * (k >> 5) * 16, lane, g };
+    return kq_stream_tile<Q6_WARPS, Q4Stage>(src, k >> 8, x + (size_t)g * k + 4 * t, g < m, smem);
 }
 
-// Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else G4 with groups of 32 (Q4_K); k a multiple of 256.
-extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_g4g6_stream(const uint4* d0, const void* p0, int n0,
-    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32)
+// Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else Q4_K: G4 with groups of 32, or (K4) the
+// compact K4 layout; k a multiple of 256.
+template <bool K4>
+__device__ __forceinline__ void kq_mixed(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
+    const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
 {
-    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
-    HEARTH_PDL_LAUNCH();
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2);
     int tile = blockIdx.x, part, column;
     qm_find_part(parts, tile, part, column);
     const uint4* data = part == 0 ? d0 : part == 1 ? d1 : d2;
     const void* params = part == 0 ? p0 : part == 1 ? p1 : p2;
     float sum = (g6Mask >> part) & 1 ? q6_tile((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
-                                     : q4_tile(data, (const unsigned int*)params, tile, k, x, m, smem);
+        : K4 ? k4_tile<Q6_WARPS>((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
+             : q4_tile(data, (const unsigned int*)params, tile, k, x, m, smem);
     q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
+}
+
+#define KQ_MIXED_KERNEL(NAME, K4) \
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, \
+    void* out, long long ldOut, int outF32) \
+{ \
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32]; \
+    HEARTH_PDL_LAUNCH(); \
+    kq_mixed<K4>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, g6Mask, x, m, out, ldOut, outF32, smem); \
+}
+
+KQ_MIXED_KERNEL(gemv_g4g6_stream, false)
+KQ_MIXED_KERNEL(gemv_k4g6_stream, true)
+
+// ---- compact Q4_K (K4): the GEMV (4 or 8 warps a tile) and gate|up + SiLU·mul, the G6 kernels' bodies on K4 tiles.
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_k4_stream(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out,
+    long long ldOut, int outF32)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    q6_body<Q6_WARPS, true>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_k4_stream_w8(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out,
+    long long ldOut, int outF32)
+{
+    __shared__ __align__(16) float smem[8 * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    q6_body<8, true>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_silu_k4_stream(const uint4* d0, const void* p0,
+    const uint4* d1, const void* p1, int n, int k, const bf16_t* x, int m, bf16_t* out)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    kq_silu<true>(d0, p0, d1, p1, n, k, x, m, out, smem);
 }

@@ -129,6 +129,41 @@ extern "C" __global__ void dequant_g6_bf16(const unsigned char* data, const unsi
     }
 }
 
+// Compact Q4_K (K4, CudaQuantK4.cs): one thread per (row, 16-wide k-tile) of G4's tiles, w = (d·sc)·q − (dmin·m) in F32
+// with each product rounded (no fused multiply-add), Q4_K's own order of operations, so the weights equal the CPU's Q4_K
+// decode before the one rounding to bf16. The arguments are the other dequantize kernels'.
+extern "C" __global__ void dequant_k4_bf16(const unsigned char* data, const unsigned char* params, int k, int group, int blockRows,
+    int scaleCols, const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut)
+{
+    int kTiles = k >> 4;
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)rows * kTiles) return;
+    int outRow = (int)(i / kTiles), kt = (int)(i % kTiles);
+    int r = rowIds ? rowIds[outRow] : rowStart + outRow;
+    int tile = r >> 4, inTile = r & 15, g = inTile & 7, high = inTile >> 3;
+    const unsigned char* p = params + ((size_t)tile * (k >> 8) + (kt >> 4)) * 320;
+    const int sub = (kt & 15) >> 1;
+    unsigned int dd = __ldg((const unsigned int*)(p + 256) + inTile);
+    float ds = __fmul_rn(qd_half(dd & 0xffffu), (float)__ldg(p + 16 * inTile + sub));
+    float ms = __fmul_rn(qd_half(dd >> 16), (float)__ldg(p + 16 * inTile + 8 + sub));
+    const unsigned char* tileData = data + (size_t)tile * (k >> 6) * 512;
+    float w[16];
+#pragma unroll
+    for (int t = 0; t < 4; t++)
+    {
+        unsigned int w0 = __ldg((const unsigned int*)(tileData + ((kt >> 2) * 32 + 4 * g + t) * 16 + (kt & 3) * 4));
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+        {
+            int q = (int)((w0 >> (4 * high + 8 * (e >> 1) + 16 * (e & 1))) & 0xFu);
+            w[4 * t + e] = __fsub_rn(__fmul_rn(ds, (float)q), ms);
+        }
+    }
+    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)kt * 16);
+    dst[0] = f32_to_bf16x8(w);
+    dst[1] = f32_to_bf16x8(w + 8);
+}
+
 // xPermuted[row, i] = x[row, perm[i]]: act-order GPTQ stores its columns sorted by group.
 extern "C" __global__ void permute_columns_bf16(const bf16_t* x, const int* perm, int k, long long total, bf16_t* xPermuted)
 {

@@ -1,0 +1,146 @@
+using Hearth.Core;
+
+namespace Hearth.Backends.Cuda;
+
+// GGUF Q4_K in its compact GPU layout (CudaQuantK4: 0.578 byte a weight instead of G4's 0.625, and the file's own d, dmin,
+// scales and mins instead of rounded f16 products): the upload, and the dispatch of every op that reads it to
+// gemv_kquant6.cu (decode GEMV, fused gate|up + SiLU, Q4_K|Q6_K mixes), gemm_quant.cu (17-64 rows) and
+// gemv_quant_dequant.cu (prefill, embedding rows).
+public sealed unsafe partial class CudaBackend
+{
+    private nint _k4Gemv, _k4GemvW8, _k4Silu, _k4g6Mixed, _k4Dequant;
+
+    /// <summary>
+    /// Upload Q4_K in the compact K4 layout (HEARTH_CUDA_Q4K_COMPACT=0: the older G4 repack, 0.625 byte a weight, for A/B
+    /// timing). Read at each upload, so a process can hold matrices of both.
+    /// </summary>
+    public bool UseCompactQ4K { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_Q4K_COMPACT") != "0";
+
+    /// <summary>Warps a tile in the K4 GEMV: 4 or 8 (HEARTH_CUDA_K4_WARPS); null = <see cref="K4WarpsFor"/>'s rule.</summary>
+    public int? K4Warps { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_WARPS") switch { "4" => 4, "8" => 8, _ => null };
+
+    /// <summary>Launches of the K4 kernels so far (GEMV, SiLU-fused, mixed), so checks can tell the path ran.</summary>
+    public long NumK4Launches { get; private set; }
+
+    /// <summary>
+    /// 8 warps a tile for launches of few tiles (at most 4 an SM) and a long k (≥ 8192: the 14B ffn_down, 320 tiles at
+    /// k = 17,408) at 1-4 rows, where 4 warps a block keep too few loads in flight (G4 took the cp.async ring there; G6
+    /// measured 8 warps faster, session 8); 4 elsewhere.
+    /// </summary>
+    internal static int K4WarpsFor(long tiles, int k, int rows, int multiprocessors, int? forced) =>
+        forced ?? (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4 ? 8 : 4);
+
+    // Called by LoadG6Functions: the K4 kernels live in the same module.
+    private void LoadK4Functions()
+    {
+        _k4Gemv = Function("gemv_k4_stream");
+        _k4GemvW8 = Function("gemv_k4_stream_w8");
+        _k4Silu = Function("gemv_silu_k4_stream");
+        _k4g6Mixed = Function("gemv_k4g6_stream");
+        _k4Dequant = Function("dequant_k4_bf16");
+        _quantKernels[CudaQuantFamily.K4] = (0, _k4Dequant, 0);
+    }
+
+    private QuantizedMatrix UploadK4(QuantizedMatrix host)
+    {
+        int outFeatures = host.OutFeatures, k = host.InFeatures;
+        if (k % CudaQuantK4.SuperBlock != 0) throw new HearthException($"the CUDA backend needs Q4_K rows in multiples of {CudaQuantK4.SuperBlock} weights, got {k}");
+        int numTiles = CudaQuantTiles.PaddedRows(outFeatures) / CudaQuantTiles.TileRows;
+        long tileData = CudaQuantK4.TileDataBytes(k), tileParams = CudaQuantK4.TileParamBytes(k);
+        long paramsOffset = CudaQuantK4.ParamsOffset(outFeatures, k);
+        long totalBytes = Math.Max(host.Data.SizeBytes, CudaQuantK4.SizeBytes(outFeatures, k));
+        var buffer = CudaBuffer.Allocate(_device, totalBytes);
+        _weights.Add(buffer);
+        nint dataPtr = buffer.Data, paramsPtr = buffer.Data + (nint)paramsOffset;
+        int slabTiles = (int)Math.Clamp((16L << 20) / tileData, 1, numTiles);
+        var slabData = new byte[slabTiles * tileData];
+        var slabParams = new byte[slabTiles * tileParams];
+        for (int start = 0; start < numTiles; start += slabTiles)
+        {
+            int count = Math.Min(slabTiles, numTiles - start);
+            Parallel.For(0, count, i => CudaQuantK4.PackTile(host, start + i,
+                slabData.AsSpan((int)(i * tileData), (int)tileData), slabParams.AsSpan((int)(i * tileParams), (int)tileParams)));
+            fixed (byte* d = slabData) CopyBytesToDevice(d, dataPtr + (nint)(start * tileData), count * tileData);
+            fixed (byte* p = slabParams) CopyBytesToDevice(p, paramsPtr + (nint)(start * tileParams), count * tileParams);
+            _device.Synchronize();
+        }
+        Register(new CudaQuantPart(CudaQuantFamily.K4, host.Format, outFeatures, k, dataPtr, paramsPtr, CudaQuantK4.SubBlock, 1, 0, 0, totalBytes));
+        return QuantizedMatrix.Gguf(host.Format, outFeatures, k, new Tensor(dataPtr, DType.U8, host.Data.Shape));
+    }
+
+    /// <summary>Up to three K4 parts in one launch per 8 rows (the kernel's MMA N); 9-16 rows (below the GEMM) take two.</summary>
+    private void RunK4Gemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
+    {
+        var first = parts[0]!;
+        nint d0 = first.Data, p0 = first.Params, d1 = parts[1]?.Data ?? 0, p1 = parts[1]?.Params ?? 0, d2 = parts[2]?.Data ?? 0, p2 = parts[2]?.Params ?? 0;
+        int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0, k = first.InFeatures;
+        int outF32 = outputF32 ? 1 : 0, chunkRows = 0;
+        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
+        nint chunkX = 0, chunkOut = 0;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
+        for (int start = 0; start < rows; start += QuantStreamMaxRows)
+        {
+            chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
+            // Several parts (q|k|v, gate|up) keep 4 warps: the fused gate|up + SiLU kernel must sum its tiles alike.
+            int warps = parts[1] is null ? K4WarpsFor(tiles, k, chunkRows, _device.NumMultiprocessors, K4Warps) : 4;
+            chunkX = x + (nint)((long)start * k * 2);
+            chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
+            Launch(warps == 8 ? _k4GemvW8 : _k4Gemv, (uint)tiles, 1, 32 * (uint)warps, 0, args);
+            NumK4Launches++;
+        }
+    }
+
+    /// <summary>gate|up both K4 (Q4_K_M keeps them Q4_K on every layer) at 1-8 rows: gemv_silu_k4_stream.</summary>
+    private bool TryK4Silu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
+    {
+        int k = gate.InFeatures, inter = gate.OutFeatures;
+        long rowsLong = input.NumElements / k;
+        if (k % CudaQuantK4.SuperBlock != 0 || rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements
+            || output.NumElements != rowsLong * inter || input.Data % 16 != 0) return false;
+        nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
+        int n = inter, rows = (int)rowsLong;
+        void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &x, &rows, &outPtr };
+        Launch(_k4Silu, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * G6BlockWarps, 0, args);
+        NumQuantSiluLaunches++;
+        NumK4Launches++;
+        return true;
+    }
+
+    /// <summary>
+    /// Whether fused parts are a K4 and G6 mix that gemv_k4g6_stream serves in one launch (Q4_K_M's q|k|v with a Q6_K v):
+    /// two or three unpermuted parts of one k (a multiple of 256), at least one of each family.
+    /// </summary>
+    internal static bool MixedK4Fits(ReadOnlySpan<CudaQuantPart> parts)
+    {
+        if (parts.Length is < 2 or > 3 || parts[0].InFeatures % CudaQuantK4.SuperBlock != 0) return false;
+        bool k4 = false, g6 = false;
+        foreach (var part in parts)
+        {
+            if (part.Permutation != 0 || part.InFeatures != parts[0].InFeatures) return false;
+            if (part.Family == CudaQuantFamily.G6) g6 = true;
+            else if (part.Family == CudaQuantFamily.K4) k4 = true;
+            else return false;
+        }
+        return k4 && g6;
+    }
+
+    private bool TryMixedK4Gemv(ReadOnlySpan<CudaQuantPart> parts, Tensor input, LinearWeight weight, Tensor output, int rows)
+    {
+        if (!UseMixedG6Gemv || !MixedK4Fits(parts)) return false;
+        nint d0 = parts[0].Data, p0 = parts[0].Params, d1 = parts[1].Data, p1 = parts[1].Params;
+        nint d2 = parts.Length > 2 ? parts[2].Data : 0, p2 = parts.Length > 2 ? parts[2].Params : 0;
+        int n0 = parts[0].OutFeatures, n1 = parts[1].OutFeatures, n2 = parts.Length > 2 ? parts[2].OutFeatures : 0;
+        int k = parts[0].InFeatures, g6Mask = 0;
+        for (int i = 0; i < parts.Length; i++) if (parts[i].Family == CudaQuantFamily.G6) g6Mask |= 1 << i;
+        nint x = input.Data, outPtr = output.Data;
+        int m = rows, outF32 = output.DType == DType.F32 ? 1 : 0;
+        long ldOut = weight.OutFeatures;
+        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &g6Mask, &x, &m, &outPtr, &ldOut, &outF32 };
+        Launch(_k4g6Mixed, (uint)tiles, 1, 32 * G6BlockWarps, 0, args);
+        NumMixedKQuantLaunches++;
+        NumG6Launches++;
+        NumK4Launches++;
+        return true;
+    }
+}

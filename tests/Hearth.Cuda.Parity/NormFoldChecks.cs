@@ -9,7 +9,8 @@ namespace Hearth.Cuda.Parity;
 /// replaces, AddRmsNorm (in place on a copy of the residual) then Linear or LinearSiluMul: the updated residual and the
 /// output bit for bit (the fold reduces its sum of squares exactly as add_rms_norm_bf16x8 does), for fused q|k|v and
 /// gate|up weights at k = 2560, 4096 and 5120 (640 chunks: one per norm thread; 5120 is Qwen3-14B's hidden size) and
-/// twice in a row (the second launch reads the first's residualOut as its residualIn, as a model's layers do). Checks
+/// twice in a row (the second launch reads the first's residualOut as its residualIn, as a model's layers do), and at
+/// Qwen3-14B's q|k|v and a 512-tile gate|up (more tiles than the persistent grid's blocks). Checks
 /// that the folded kernel ran and that FoldsAddRmsNorm declines what it cannot fold (2 rows, a dense weight).
 /// </summary>
 internal sealed class NormFoldChecks(CudaBackend cuda, ParityReport report, RandomData random) : IDisposable
@@ -25,6 +26,9 @@ internal sealed class NormFoldChecks(CudaBackend cuda, ParityReport report, Rand
             Check($"fp8 gate|up 384 k={k}", k, siluMul: true, () => [_host.Fp8(384, k), _host.Fp8(384, k)]);
         }
         Check("fp8 o-like n=203 k=5120 (partial row block)", 5120, siluMul: false, () => [_host.Fp8(203, 5120)]);
+        // More tiles than resident blocks: each block of the persistent grid takes several tiles with one x.
+        Check("fp8 q|k|v 5120|1024|1024 k=5120 (Qwen3-14B)", 5120, siluMul: false, () => [_host.Fp8(5120, 5120), _host.Fp8(1024, 5120), _host.Fp8(1024, 5120)]);
+        Check("fp8 gate|up 8192 k=5120 (512 tiles)", 5120, siluMul: true, () => [_host.Fp8(8192, 5120), _host.Fp8(8192, 5120)]);
         try
         {
             var fp8 = new LinearWeight([cuda.UploadQuantized(_host.Fp8(128, 5120))]);
@@ -44,7 +48,8 @@ internal sealed class NormFoldChecks(CudaBackend cuda, ParityReport report, Rand
         try
         {
             var weight = new LinearWeight(makeParts().Select(cuda.UploadQuantized).ToArray());
-            if (!report.Record(cuda.FoldsAddRmsNorm(weight, 1, siluMul), label + " folds", "FoldsAddRmsNorm said no")) return;
+            bool folds = cuda.FoldsAddRmsNorm(weight, 1, siluMul);
+            if (!report.Record(folds, label + " folds", $"FoldsAddRmsNorm: {folds}")) return;
             int n = siluMul ? weight.OutFeatures / 2 : weight.OutFeatures;
             var norm = Upload(random.Uniform(k).Select(v => 0.5f + v).ToArray());
             var residual = Upload(random.Uniform(k).Select(v => 4 * v).ToArray());

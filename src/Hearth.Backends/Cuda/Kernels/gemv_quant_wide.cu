@@ -116,6 +116,7 @@ struct QwNormIn
     bf16_t* x;                  // [k] shared memory
     float epsilon;
     int normThreads;            // the unfused kernel's block size: a multiple of 32, at most 1024
+    bool prologue;              // x is still to be computed (the block's first tile)
 };
 
 __device__ __forceinline__ void qw_norm_prologue(const QwNormIn& norm, int k)
@@ -204,7 +205,7 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
     if constexpr (NORM)
     {
-        qw_norm_prologue(*norm, k);   // x = the block's shared copy of RMSNorm(residual + delta), batch row 0
+        if (norm->prologue) qw_norm_prologue(*norm, k);   // x = the block's shared copy of RMSNorm(residual + delta), batch row 0
         xRow = norm->x + 4 * t;
     }
 #if QW_DOUBLE
@@ -236,10 +237,10 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
 template <int FMT, int GPS, bool NORM = false>
 __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
     void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters, int prefetchLines,
-    const QwNormIn* norm = nullptr)
+    const QwNormIn* norm = nullptr, int onlyTile = -1)
 {
     int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
+    int launchTile = onlyTile >= 0 ? onlyTile : blockIdx.x / splits, split = onlyTile >= 0 ? 0 : blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     qw_tile<FMT, GPS, NORM>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc, prefetchLines, norm);
@@ -263,10 +264,10 @@ __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, 
 // gives the unfused gate|up launch the same W).
 template <int FMT, int GPS, bool NORM = false>
 __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    bf16_t* out, float (*partial)[4][32], int prefetchLines = 0, const QwNormIn* norm = nullptr)
+    bf16_t* out, float (*partial)[4][32], int prefetchLines = 0, const QwNormIn* norm = nullptr, int onlyTile = -1)
 {
     int warps = blockDim.x >> 6, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, half = warp >= warps ? 1 : 0;
-    int tile = blockIdx.x;
+    int tile = onlyTile >= 0 ? onlyTile : blockIdx.x;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     qw_tile<FMT, GPS, NORM>(parts, half, tile, k, group, blockRows, scaleCols, x, m, warp - half * warps, warps, acc, prefetchLines, norm);
 #pragma unroll
@@ -323,12 +324,21 @@ QW_SILU_KERNEL(gemv_silu_g4_wide, 0)
 QW_SILU_KERNEL(gemv_silu_f8_wide, 2)
 
 // The same launches with the residual add + RMSNorm folded in (qw_norm_prologue; batch 1, unsplit): x is not read,
-// the block's x is RMSNorm(residualIn + delta) · normWeight, kept in k · 2 bytes of dynamic shared memory.
+// the block's x is RMSNorm(residualIn + delta) · normWeight, kept in k · 2 bytes of dynamic shared memory. The grid is
+// persistent (at most the resident blocks; block b takes tiles b, b + gridDim.x, ...), so each block computes x once:
+// a block per tile redid it in every wave and measured slower than the norm launch it replaced (session 9).
 #define QW_NORM_ARGS const bf16_t* residualIn, const bf16_t* delta, const bf16_t* normWeight, float epsilon, \
-    bf16_t* residualOut, int normThreads
+    bf16_t* residualOut, int normThreads, int tiles
 #define QW_NORM_MAKE \
     extern __shared__ __align__(16) unsigned char qwNormX[]; \
-    QwNormIn norm = { residualIn, delta, normWeight, residualOut, (bf16_t*)qwNormX, epsilon, normThreads };
+    QwNormIn norm = { residualIn, delta, normWeight, residualOut, (bf16_t*)qwNormX, epsilon, normThreads, true };
+#define QW_NORM_TILES(CALL) \
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) \
+    { \
+        CALL; \
+        norm.prologue = false; \
+        __syncthreads();   /* partial is the next tile's */ \
+    }
 #define QW_NORM_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
@@ -339,10 +349,10 @@ extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) N
     QW_NORM_MAKE \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
     const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qw_body<FMT, 8, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm); \
-    else if (tilesPerGroup * 4 == kt) qw_body<FMT, 4, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm); \
-    else if (tilesPerGroup * 2 == kt) qw_body<FMT, 2, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm); \
-    else qw_body<FMT, 1, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm); \
+    if (tilesPerGroup * 8 == kt) QW_NORM_TILES(qw_body<FMT, 8, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
+    else if (tilesPerGroup * 4 == kt) QW_NORM_TILES(qw_body<FMT, 4, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
+    else if (tilesPerGroup * 2 == kt) QW_NORM_TILES(qw_body<FMT, 2, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
+    else QW_NORM_TILES(qw_body<FMT, 1, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
 }
 
 #define QW_SILU_NORM_KERNEL(NAME, FMT) \
@@ -355,10 +365,10 @@ extern "C" __global__ void __launch_bounds__(64 * QW_MAX_WARPS, QW_MIN_BLOCKS > 
     QW_NORM_MAKE \
     QmParts parts = qm_make_parts(d0, p0, n, d1, p1, n, d1, p1, 0); \
     const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) qw_silu_body<FMT, 8, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm); \
-    else if (tilesPerGroup * 4 == kt) qw_silu_body<FMT, 4, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm); \
-    else if (tilesPerGroup * 2 == kt) qw_silu_body<FMT, 2, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm); \
-    else qw_silu_body<FMT, 1, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm); \
+    if (tilesPerGroup * 8 == kt) QW_NORM_TILES(qw_silu_body<FMT, 8, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
+    else if (tilesPerGroup * 4 == kt) QW_NORM_TILES(qw_silu_body<FMT, 4, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
+    else if (tilesPerGroup * 2 == kt) QW_NORM_TILES(qw_silu_body<FMT, 2, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
+    else QW_NORM_TILES(qw_silu_body<FMT, 1, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
 }
 
 QW_NORM_KERNEL(gemv_f8_wide_norm, 2)

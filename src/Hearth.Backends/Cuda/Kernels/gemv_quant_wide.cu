@@ -332,10 +332,10 @@ QW_SILU_KERNEL(gemv_silu_f8_wide, 2)
 #define QW_NORM_MAKE \
     extern __shared__ __align__(16) unsigned char qwNormX[]; \
     QwNormIn norm = { residualIn, delta, normWeight, residualOut, (bf16_t*)qwNormX, epsilon, normThreads, true };
-#define QW_NORM_TILES(CALL) \
+#define QW_NORM_TILES(...) \
     for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) \
     { \
-        CALL; \
+        __VA_ARGS__; \
         norm.prologue = false; \
         __syncthreads();   /* partial is the next tile's */ \
     }

@@ -1,21 +1,26 @@
 namespace Hearth.Backends;
 
 /// <summary>
-/// A backend that can fold a residual add + RMSNorm into the linear that consumes it (the CUDA backend at batch 1):
-/// residualOut = residualIn + delta (rounded to the activation type), x = RMSNorm(residualOut) · normWeight, then the
-/// linear of x, with no norm launch between the two GEMVs. residualOut must not alias residualIn (every block of the
-/// fused launch reads residualIn while one writes residualOut), so a model that folds keeps its residual stream in two
-/// buffers. The result equals <see cref="IBackend.AddRmsNorm"/> (in place on a copy of residualIn) then the linear.
+/// A backend that splits a residual add + RMSNorm over the two linears around it, so that no norm launch stands
+/// between them (the CUDA backend at batch 1). The producer linear (o, down) adds its output to the residual in place
+/// and leaves per-block sums of squares of the new residual; the consumer linear (q|k|v, gate|up) turns those into the
+/// norm and normalizes its input as it reads the residual. Together they equal <see cref="IBackend.Linear"/>,
+/// <see cref="IBackend.AddRmsNorm"/> and the consumer's linear, except that the sum of squares is added in another order.
 /// </summary>
 public interface IAddRmsNormFusion
 {
-    /// <summary>Whether <paramref name="rows"/> rows through this weight (gate|up with SiLU·mul when <paramref name="siluMul"/>) fold.</summary>
-    bool FoldsAddRmsNorm(LinearWeight weight, int rows, bool siluMul);
+    /// <summary>Whether a batch of <paramref name="rows"/> rows through this weight can play <paramref name="role"/>.</summary>
+    bool FoldsAddRmsNorm(LinearWeight weight, int rows, NormFoldRole role);
 
-    /// <summary>The folded add + RMSNorm, then <see cref="IBackend.Linear"/> into output [rows, outFeatures].</summary>
-    void AddRmsNormLinear(Tensor residualIn, Tensor delta, Tensor normWeight, float epsilon, Tensor residualOut, LinearWeight weight, Tensor output);
+    /// <summary>Elements of the F32 sums-of-squares buffer a producer of <paramref name="hidden"/> outputs writes.</summary>
+    int NormFoldSumsLength(int hidden);
 
-    /// <summary>The folded add + RMSNorm, then <see cref="IBackend.LinearSiluMul"/> (gateUp is left unwritten when the kernel fuses SiLU·mul).</summary>
-    void AddRmsNormLinearSiluMul(Tensor residualIn, Tensor delta, Tensor normWeight, float epsilon, Tensor residualOut, LinearWeight gateUpWeight,
-        Tensor gateUp, Tensor output);
+    /// <summary>output = input · Wᵀ [1, hidden]; then residual += output (rounded as AddRmsNorm rounds it) and sumSquares.</summary>
+    void LinearAddResidual(Tensor input, LinearWeight weight, Tensor output, Tensor residual, Tensor sumSquares);
+
+    /// <summary>output = (RMSNorm(residual) · normWeight) · Wᵀ, the norm's scale from a producer's sumSquares.</summary>
+    void NormedLinear(Tensor residual, Tensor sumSquares, Tensor normWeight, float epsilon, LinearWeight weight, Tensor output);
+
+    /// <summary>As <see cref="NormedLinear"/> into <see cref="IBackend.LinearSiluMul"/> (gateUp may be left unwritten).</summary>
+    void NormedLinearSiluMul(Tensor residual, Tensor sumSquares, Tensor normWeight, float epsilon, LinearWeight gateUpWeight, Tensor gateUp, Tensor output);
 }

@@ -78,9 +78,10 @@ internal static class StepAblationTiming
         var headNorm = Z(DType.BF16, HeadDim);
         var rope = new RopeParameters(Z(DType.F32, HeadDim / 2), 1f);
         var residual = Z(DType.BF16, 1, Hidden);
-        var otherResidual = Z(DType.BF16, 1, Hidden);
-        bool foldQkv = ops.HasFlag(Ops.Fold) && ops.HasFlag(Ops.Norms) && cuda.FoldsAddRmsNorm(layer[0], 1, siluMul: false);
-        bool foldGateUp = ops.HasFlag(Ops.Fold) && ops.HasFlag(Ops.Norms) && cuda.FoldsAddRmsNorm(layer[2], 1, siluMul: true);
+        bool fold = ops.HasFlag(Ops.Fold) && ops.HasFlag(Ops.Norms);
+        bool foldAttention = fold && cuda.FoldsAddRmsNorm(layer[1], 1, NormFoldRole.Producer) && cuda.FoldsAddRmsNorm(layer[2], 1, NormFoldRole.ConsumerSiluMul);
+        bool foldMlp = fold && cuda.FoldsAddRmsNorm(layer[3], 1, NormFoldRole.Producer) && cuda.FoldsAddRmsNorm(layer[0], 1, NormFoldRole.Consumer);
+        var sums = Z(DType.F32, cuda.NormFoldSumsLength(Hidden));
         var spareResidual = Z(DType.BF16, 1, Hidden);
         var spareNormed = Z(DType.BF16, 1, Hidden);
         var normed = Z(DType.BF16, 1, Hidden);
@@ -109,33 +110,31 @@ internal static class StepAblationTiming
         };
         return () =>
         {
-            // As Qwen3Model folds: the residual moves between two buffers at each folded norm.
-            var (r, spare) = (residual, otherResidual);
+            // As Qwen3Model folds: each norm split over the linears around it.
             for (int l = 0; l < Layers; l++)
             {
-                if (l > 0 && foldQkv)
-                {
-                    cuda.AddRmsNormLinear(r, projected, norm, 1e-6f, spare, layer[0], qkv);
-                    (r, spare) = (spare, r);
-                }
+                if (l > 0 && foldMlp) cuda.NormedLinear(residual, sums, norm, 1e-6f, layer[0], qkv);
                 else cuda.Linear(normed, layer[0], qkv);
                 if (ops.HasFlag(Ops.QkNormRope)) cuda.QkNormRopeWriteKv(qkv, headNorm, headNorm, 1e-6f, metadata.Positions, rope, q, k, v, caches[l], metadata.SlotMapping);
                 if (ops.HasFlag(Ops.Attention)) cuda.Attention(q, caches[l], metadata, 0.088f, attention);
-                cuda.Linear(attentionFlat, layer[1], projected);
-                if (foldGateUp)
+                if (foldAttention)
                 {
-                    cuda.AddRmsNormLinearSiluMul(r, projected, norm, 1e-6f, spare, layer[2], gateUp, activated);
-                    (r, spare) = (spare, r);
+                    cuda.LinearAddResidual(attentionFlat, layer[1], projected, residual, sums);
+                    cuda.NormedLinearSiluMul(residual, sums, norm, 1e-6f, layer[2], gateUp, activated);
                 }
                 else
                 {
-                    if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(r, projected, norm, 1e-6f, normed);
+                    cuda.Linear(attentionFlat, layer[1], projected);
+                    if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
                     if (ops.HasFlag(Ops.ExtraNorm)) cuda.AddRmsNorm(spareResidual, projected, norm, 1e-6f, spareNormed);
                     cuda.LinearSiluMul(normed, layer[2], gateUp, activated);
                 }
-                cuda.Linear(activated, layer[3], projected);
-                bool nextFolds = foldQkv && l + 1 < Layers;
-                if (ops.HasFlag(Ops.Norms) && !nextFolds) cuda.AddRmsNorm(r, projected, norm, 1e-6f, normed);
+                if (foldMlp && l + 1 < Layers) cuda.LinearAddResidual(activated, layer[3], projected, residual, sums);
+                else
+                {
+                    cuda.Linear(activated, layer[3], projected);
+                    if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
+                }
             }
             if (ops.HasFlag(Ops.LmHead)) cuda.Linear(normed, lmHead, logits);
         };

@@ -19,9 +19,10 @@ public sealed class Qwen3Model : ICausalLanguageModel
     private readonly List<DeviceBuffer> _buffers = [];
 
     private readonly Tensor _residual;   // [tokens, hidden]
-    private readonly Tensor _residualSpare; // [1, hidden] the other residual buffer of a step that folds its norms
     private readonly IAddRmsNormFusion? _fusion;
-    private readonly bool[] _foldQkv, _foldGateUp; // [layers] whether a batch-1 step folds that layer's input / post-attention norm
+    private readonly Tensor _sumSquares;  // [fusion's length] F32: a folded norm's sums of squares, producer to consumer
+    private readonly bool[] _foldAttention, _foldMlp; // [layers] whether a batch-1 step splits the post-attention norm over
+                                                      // o and gate|up, and the next layer's input norm over down and its q|k|v
     private readonly Tensor _normed;     // [tokens, hidden]
     private readonly Tensor _qkv;        // [tokens, (heads + 2·kvHeads)·headDim]
     private readonly Tensor _query;      // [tokens, heads, headDim]
@@ -51,11 +52,13 @@ public sealed class Qwen3Model : ICausalLanguageModel
         int t = maxTokensPerStep;
         DType act = backend.ActivationDType;
         _residual = Allocate(act, new Shape(t, c.HiddenSize));
-        // A batch-1 step may fold each residual add + RMSNorm into the linear that consumes it (IAddRmsNormFusion).
+        // A batch-1 step may split each residual add + RMSNorm over the two linears around it (IAddRmsNormFusion).
         _fusion = backend as IAddRmsNormFusion;
-        _foldQkv = [.. weights.Layers.Select((l, i) => i > 0 && _fusion is not null && _fusion.FoldsAddRmsNorm(l.Qkv, 1, siluMul: false))];
-        _foldGateUp = [.. weights.Layers.Select(l => _fusion is not null && _fusion.FoldsAddRmsNorm(l.GateUp, 1, siluMul: true))];
-        _residualSpare = Allocate(act, new Shape(1, c.HiddenSize));
+        bool Folds(LinearWeight w, NormFoldRole role) => _fusion is not null && _fusion.FoldsAddRmsNorm(w, 1, role);
+        var layers = weights.Layers;
+        _foldAttention = [.. layers.Select(l => Folds(l.O, NormFoldRole.Producer) && Folds(l.GateUp, NormFoldRole.ConsumerSiluMul))];
+        _foldMlp = [.. layers.Select((l, i) => i + 1 < layers.Count && Folds(l.Down, NormFoldRole.Producer) && Folds(layers[i + 1].Qkv, NormFoldRole.Consumer))];
+        _sumSquares = Allocate(DType.F32, new Shape(Math.Max(1, _fusion?.NormFoldSumsLength(c.HiddenSize) ?? 1)));
         _normed = Allocate(act, new Shape(t, c.HiddenSize));
         _qkv = Allocate(act, new Shape(t, (c.NumAttentionHeads + 2 * c.NumKeyValueHeads) * c.HeadDim));
         _query = Allocate(act, new Shape(t, c.NumAttentionHeads, c.HeadDim));
@@ -102,35 +105,33 @@ public sealed class Qwen3Model : ICausalLanguageModel
         if (_weights.QuantizedEmbedding is { } quantizedTable) b.QuantizedEmbedding(quantizedTable, tokenIds, residual);
         else b.Embedding(_weights.Embedding, tokenIds, residual);
         b.RmsNorm(residual, _weights.Layers[0].InputLayerNorm, eps, normed);
-        // Folding a norm writes the updated residual to the other buffer (spare), which then becomes the residual.
-        Tensor spare = _residualSpare;
         bool fold = n == 1 && _fusion is not null;
         for (int i = 0; i < _weights.Layers.Count; i++)
         {
             var layer = _weights.Layers[i];
-            if (fold && _foldQkv[i])
-            {
-                _fusion!.AddRmsNormLinear(residual, projected, layer.InputLayerNorm, eps, spare, layer.Qkv, qkv);
-                (residual, spare) = (spare, residual);
-            }
+            // The previous layer's down left this layer's input norm to its q|k|v.
+            if (fold && i > 0 && _foldMlp[i - 1]) _fusion!.NormedLinear(residual, _sumSquares, layer.InputLayerNorm, eps, layer.Qkv, qkv);
             else b.Linear(normed, layer.Qkv, qkv);
             b.QkNormRopeWriteKv(qkv, layer.QueryNorm, layer.KeyNorm, eps, metadata.Positions, _rope, query, key, value,
                 kvCache[i], metadata.SlotMapping);
             b.Attention(query, kvCache[i], metadata, _attentionScale, attention);
-            b.Linear(attentionFlat, layer.O, projected);
-            if (fold && _foldGateUp[i])
+            if (fold && _foldAttention[i])
             {
-                _fusion!.AddRmsNormLinearSiluMul(residual, projected, layer.PostAttentionLayerNorm, eps, spare, layer.GateUp, gateUp, activated);
-                (residual, spare) = (spare, residual);
+                _fusion!.LinearAddResidual(attentionFlat, layer.O, projected, residual, _sumSquares);
+                _fusion.NormedLinearSiluMul(residual, _sumSquares, layer.PostAttentionLayerNorm, eps, layer.GateUp, gateUp, activated);
             }
             else
             {
+                b.Linear(attentionFlat, layer.O, projected);
                 b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
                 b.LinearSiluMul(normed, layer.GateUp, gateUp, activated);
             }
+            if (fold && _foldMlp[i])
+            {
+                _fusion!.LinearAddResidual(activated, layer.Down, projected, residual, _sumSquares);
+                continue;
+            }
             b.Linear(activated, layer.Down, projected);
-            // The next layer's q|k|v takes this norm itself when it folds (then normed is not needed).
-            if (fold && i + 1 < _weights.Layers.Count && _foldQkv[i + 1]) continue;
             Tensor nextNorm = i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].InputLayerNorm : _weights.FinalNorm;
             b.AddRmsNorm(residual, projected, nextNorm, eps, normed);
         }

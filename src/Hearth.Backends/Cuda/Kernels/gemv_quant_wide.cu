@@ -45,8 +45,9 @@ __device__ __forceinline__ unsigned int qw_e4m3x2(unsigned int w, unsigned int s
 
 // One stage: KT k-tiles from the QW_LOADS 16-byte words q, x of this lane's batch row (xs, when hasX) loaded per
 // k-tile from L1/L2, folded into acc every P k-tiles with the GPS params pa/pb (f8: pa = scale bits).
-template <int FMT, int GPS, bool XSHARED = false>
-__device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa, const unsigned int* pb, const bf16_t* xs, bool hasX, float* acc)
+template <int FMT, int GPS, bool NORMX = false>
+__device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa, const unsigned int* pb, const bf16_t* xs, bool hasX, float* acc,
+    const bf16_t* ws = nullptr, float inverseRms = 0.0f)
 {
     const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QW_LOADS, P = KT / GPS;
     float gacc[2][4], sx[2][4];
@@ -55,7 +56,9 @@ __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa,
 #pragma unroll
     for (int j = 0; j < KT; j++)
     {
-        uint2 xv = !hasX ? make_uint2(0u, 0u) : XSHARED ? *(const uint2*)(xs + j * 16) : __ldg((const uint2*)(xs + j * 16));
+        uint2 xv = !hasX ? make_uint2(0u, 0u)
+            : NORMX ? qw_normalize4(__ldg((const uint2*)(xs + j * 16)), __ldg((const uint2*)(ws + j * 16)), inverseRms)
+                    : __ldg((const uint2*)(xs + j * 16));
         uint4 w = q[j / TPL];
         int jj = j % TPL;
         unsigned int a[4];
@@ -100,82 +103,46 @@ __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa,
     }
 }
 
-// The residual RMSNorm folded into its consumer (batch 1, CudaBackend.NormFold.cs): every block computes
-// h = bf16(residualIn + delta) and x = bf16(h · rsqrt(mean(h²) + eps) · weight) into shared memory itself, after its
-// wait, so no norm kernel stands between two GEMVs (the next GEMV's blocks launch while this one still streams), and
-// block 0 stores h to residualOut (never residualIn, which other blocks may still be reading). The sum of squares is
-// reduced exactly as add_rms_norm_bf16x8 does with normThreads threads (norm.cu: thread v takes 8-value chunks v, v +
-// normThreads, ... in order, then block_sum's shuffle tree), emulated by virtual warps, so x equals that kernel's
-// output bit for bit and the fused GEMV equals AddRmsNorm then the GEMV.
-struct QwNormIn
+// The residual add + RMSNorm split over the two GEMVs around it (batch 1, CudaBackend.NormFold.cs), so no norm launch
+// stands between them. The producer (o, down) adds its output to the residual in place (each row is read and written by
+// the thread that owns it) and stores each tile's Σ h² of its 16 rows; the consumer (q|k|v, gate|up) sums those tile
+// sums in a fixed order (every warp alike) for rsqrt(mean(h²) + eps) and normalizes x = bf16(h · inv · weight) as it
+// loads each k-tile. The h values equal AddRmsNorm's; only the order of the sum of squares differs.
+struct QwNormX
 {
-    const bf16_t* residualIn;   // [k]
-    const bf16_t* delta;        // [k]
-    const bf16_t* weight;       // [k]
-    bf16_t* residualOut;        // [k], written by block 0
-    bf16_t* x;                  // [k] shared memory
+    const bf16_t* weight;       // [k] the RMSNorm weight (x is read from the residual h)
+    const float* sumSquares;    // [numSums] the producer's tile sums
+    int numSums;
     float epsilon;
-    int normThreads;            // the unfused kernel's block size: a multiple of 32, at most 1024
-    bool prologue;              // x is still to be computed (the block's first tile)
 };
 
-__device__ __forceinline__ void qw_norm_prologue(const QwNormIn& norm, int k)
+__device__ __forceinline__ float qw_inverse_rms(const QwNormX& norm, int k)
 {
-    __shared__ float normScratch[32];
-    __shared__ float normInverseRms;
-    const uint4* r = (const uint4*)norm.residualIn;
-    const uint4* d = (const uint4*)norm.delta;
-    uint4* h = (uint4*)norm.x;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    int chunks = k >> 3, virtualWarps = norm.normThreads >> 5;
-    bool store = blockIdx.x == 0;
-    for (int vw = warp; vw < virtualWarps; vw += warps)
-    {
-        float sumSquares = 0.0f;
-        for (int c = vw * 32 + lane; c < chunks; c += norm.normThreads)
-        {
-            float a[8], b[8];
-            bf16x8_to_f32(d[c], a);
-            bf16x8_to_f32(r[c], b);
-#pragma unroll
-            for (int j = 0; j < 8; j++) a[j] += b[j];
-            uint4 packed = f32_to_bf16x8(a);
-            h[c] = packed;
-            if (store) ((uint4*)norm.residualOut)[c] = packed;
-            bf16x8_to_f32(packed, a);
-#pragma unroll
-            for (int j = 0; j < 8; j++) sumSquares += a[j] * a[j];
-        }
-        sumSquares = warp_sum(sumSquares);
-        if (lane == 0) normScratch[vw] = sumSquares;
-    }
-    __syncthreads();
-    if (warp == 0)
-    {
-        float v = lane < virtualWarps ? normScratch[lane] : 0.0f;
-        v = warp_sum(v);
-        if (lane == 0) normInverseRms = rsqrtf(v / k + norm.epsilon);
-    }
-    __syncthreads();
-    float inverseRms = normInverseRms;
-    const uint4* w = (const uint4*)norm.weight;
-    for (int c = threadIdx.x; c < chunks; c += blockDim.x)
-    {
-        float a[8], g[8];
-        bf16x8_to_f32(h[c], a);
-        bf16x8_to_f32(w[c], g);
-#pragma unroll
-        for (int j = 0; j < 8; j++) a[j] = a[j] * inverseRms * g[j];
-        h[c] = f32_to_bf16x8(a);
-    }
-    __syncthreads();
+    int lane = threadIdx.x & 31;
+    float total = 0.0f;
+    for (int i = lane; i < norm.numSums; i += 32) total += __ldcg(norm.sumSquares + i);
+    return rsqrtf(warp_sum(total) / k + norm.epsilon);
+}
+
+// Four bf16 of h (hv) times inverseRms times four of the weight (wv), rounded as rms_norm_row_x8 rounds them.
+__device__ __forceinline__ uint2 qw_normalize4(uint2 hv, uint2 wv, float inverseRms)
+{
+    auto two = [&](unsigned int h, unsigned int w) {
+        float lo = __uint_as_float(h << 16) * inverseRms * __uint_as_float(w << 16);
+        float hi = __uint_as_float(h & 0xffff0000u) * inverseRms * __uint_as_float(w & 0xffff0000u);
+        return (unsigned int)f32_to_bf16(lo) | ((unsigned int)f32_to_bf16(hi) << 16);
+    };
+    return make_uint2(two(hv.x, wv.x), two(hv.y, wv.y));
 }
 
 // Warp `warp` of `warps` streams its share of one 16-row tile (tile: within its part) and returns its partial sums in
 // acc (the MMA's C fragment: row 16·tile + g (+8 for i >= 2), batch row 2t + i%2). Runs HEARTH_PDL_WAIT.
-template <int FMT, int GPS, bool NORM = false>
+// NORMX: x is the residual h, normalized per k-tile (QwNormX). earlyLoad: one bf16 this thread loads right after the
+// wait into earlyValue (the producer's residual row), so its latency hides behind the stream.
+template <int FMT, int GPS, bool NORMX = false>
 __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile, int k, int group, int blockRows, int scaleCols,
-    const bf16_t* x, int m, int warp, int warps, float* acc, int prefetchLines = 0, const QwNormIn* norm = nullptr)
+    const bf16_t* x, int m, int warp, int warps, float* acc, int prefetchLines = 0, const QwNormX* norm = nullptr,
+    const bf16_t* earlyLoad = nullptr, float* earlyValue = nullptr)
 {
     const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QW_LOADS;
     int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -203,10 +170,13 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     for (int d = 1; d <= QW_PREFETCH; d++) prefetch(s0 + d);
     qs_pdl_prefetch(tileData, s0 + 1 + QW_PREFETCH, s1, QW_LOADS * 512, lane, prefetchLines);
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
-    if constexpr (NORM)
+    if (earlyLoad != nullptr) *earlyValue = bf16_to_f32(*earlyLoad);
+    float inverseRms = 0.0f;
+    const bf16_t* wRow = nullptr;
+    if constexpr (NORMX)
     {
-        if (norm->prologue) qw_norm_prologue(*norm, k);   // x = the block's shared copy of RMSNorm(residual + delta), batch row 0
-        xRow = norm->x + 4 * t;
+        inverseRms = qw_inverse_rms(*norm, k);
+        wRow = norm->weight + 4 * t;
     }
 #if QW_DOUBLE
     uint4 qb[QW_LOADS];
@@ -215,18 +185,18 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     {
         fetch(s + 1, qb, paB, pbB);
         prefetch(s + 1 + QW_PREFETCH);
-        qw_stage<FMT, GPS, NORM>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc);
+        qw_stage<FMT, GPS, NORMX>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc, wRow + (size_t)s * KT * 16, inverseRms);
         if (s + 1 >= s1) break;
         fetch(s + 2, qa, paA, pbA);
         prefetch(s + 2 + QW_PREFETCH);
-        qw_stage<FMT, GPS, NORM>(qb, paB, pbB, xRow + (size_t)(s + 1) * KT * 16, hasX, acc);
+        qw_stage<FMT, GPS, NORMX>(qb, paB, pbB, xRow + (size_t)(s + 1) * KT * 16, hasX, acc, wRow + (size_t)(s + 1) * KT * 16, inverseRms);
     }
 #else
     for (int s = s0; s < s1; s++)
     {
         if (s > s0) fetch(s, qa, paA, pbA);
         prefetch(s + QW_PREFETCH);
-        qw_stage<FMT, GPS, NORM>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc);
+        qw_stage<FMT, GPS, NORMX>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc, wRow + (size_t)s * KT * 16, inverseRms);
     }
 #endif
 }
@@ -234,16 +204,16 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
 // Split k (session 8): blockIdx.x = tile · splits + split; the tile's stages are shared by splits · W warps over
 // `splits` blocks (warp w of split i streams the run of virtual warp i · W + w), and splitk_finish (common.cu) adds
 // the blocks' sums in split order. splits = 1 is the unsplit arithmetic exactly.
-template <int FMT, int GPS, bool NORM = false>
+template <int FMT, int GPS, bool NORMX = false>
 __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
     void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters, int prefetchLines,
-    const QwNormIn* norm = nullptr, int onlyTile = -1)
+    const QwNormX* norm = nullptr)
 {
     int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int launchTile = onlyTile >= 0 ? onlyTile : blockIdx.x / splits, split = onlyTile >= 0 ? 0 : blockIdx.x % splits, tile = launchTile, part, column;
+    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS, NORM>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc, prefetchLines, norm);
+    qw_tile<FMT, GPS, NORMX>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc, prefetchLines, norm);
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
     __syncthreads();
@@ -262,14 +232,14 @@ __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, 
 // b exactly as the unfused kernel's W warps do, the other W the same up tile, side by side; the sums are rounded to
 // bf16 and combined with silu_mul_bf16's expression, so the result equals Linear then SiluMul bit for bit (the host
 // gives the unfused gate|up launch the same W).
-template <int FMT, int GPS, bool NORM = false>
+template <int FMT, int GPS, bool NORMX = false>
 __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    bf16_t* out, float (*partial)[4][32], int prefetchLines = 0, const QwNormIn* norm = nullptr, int onlyTile = -1)
+    bf16_t* out, float (*partial)[4][32], int prefetchLines = 0, const QwNormX* norm = nullptr)
 {
     int warps = blockDim.x >> 6, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, half = warp >= warps ? 1 : 0;
-    int tile = onlyTile >= 0 ? onlyTile : blockIdx.x;
+    int tile = blockIdx.x;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS, NORM>(parts, half, tile, k, group, blockRows, scaleCols, x, m, warp - half * warps, warps, acc, prefetchLines, norm);
+    qw_tile<FMT, GPS, NORMX>(parts, half, tile, k, group, blockRows, scaleCols, x, m, warp - half * warps, warps, acc, prefetchLines, norm);
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
     __syncthreads();
@@ -323,22 +293,65 @@ extern "C" __global__ void __launch_bounds__(64 * QW_MAX_WARPS, QW_MIN_BLOCKS > 
 QW_SILU_KERNEL(gemv_silu_g4_wide, 0)
 QW_SILU_KERNEL(gemv_silu_f8_wide, 2)
 
-// The same launches with the residual add + RMSNorm folded in (qw_norm_prologue; batch 1, unsplit): x is not read,
-// the block's x is RMSNorm(residualIn + delta) · normWeight, kept in k · 2 bytes of dynamic shared memory. The grid is
-// persistent (at most the resident blocks; block b takes tiles b, b + gridDim.x, ...), so each block computes x once:
-// a block per tile redid it in every wave and measured slower than the norm launch it replaced (session 9).
-#define QW_NORM_ARGS const bf16_t* residualIn, const bf16_t* delta, const bf16_t* normWeight, float epsilon, \
-    bf16_t* residualOut, int normThreads, int tiles
-#define QW_NORM_MAKE \
-    extern __shared__ __align__(16) unsigned char qwNormX[]; \
-    QwNormIn norm = { residualIn, delta, normWeight, residualOut, (bf16_t*)qwNormX, epsilon, normThreads, true };
-#define QW_NORM_TILES(...) \
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) \
-    { \
-        __VA_ARGS__; \
-        norm.prologue = false; \
-        __syncthreads();   /* partial is the next tile's */ \
+// The producer (batch 1, one part, unsplit, bf16 out): gemv_f8_wide's tile, then residual[row] = bf16(out[row] +
+// residual[row]) and sumSquares[tile] = Σ h² over the tile's rows in row order. The 16 threads that own the rows
+// (column 0 of the MMA fragment) load their residual row right after the wait.
+template <int FMT, int GPS>
+__device__ __forceinline__ void qw_residual_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x,
+    bf16_t* out, float (*partial)[4][32], int prefetchLines, bf16_t* residual, float* sumSquares)
+{
+    __shared__ float tileSquares[16];
+    int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tile = blockIdx.x, part, column;
+    qm_find_part(parts, tile, part, column);
+    int i = warp & 3, r16 = (lane >> 2) + (i >= 2 ? 8 : 0), row = tile * 16 + r16;
+    bool owner = threadIdx.x < 128 && (i & 1) == 0 && (lane & 3) == 0 && row < parts.n[part];
+    float residualValue = 0.0f;
+    float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, 1, warp, warps, acc, prefetchLines, nullptr,
+        owner ? residual + column + row : nullptr, &residualValue);
+#pragma unroll
+    for (int j = 0; j < 4; j++) partial[warp][j][lane] = acc[j];
+    __syncthreads();
+    float sum = 0.0f;
+    for (int w = 0; w < warps; w++) sum += partial[w][i][lane];
+    float square = 0.0f;
+    if (owner)
+    {
+        bf16_t y = f32_to_bf16(sum);
+        out[column + row] = y;
+        bf16_t h = f32_to_bf16(bf16_to_f32(y) + residualValue);
+        residual[column + row] = h;
+        square = bf16_to_f32(h) * bf16_to_f32(h);
     }
+    if (threadIdx.x < 128 && (i & 1) == 0 && (lane & 3) == 0) tileSquares[r16] = square;
+    __syncthreads();
+    if (threadIdx.x == 0)
+    {
+        float total = 0.0f;
+        for (int r = 0; r < 16; r++) total += tileSquares[r];
+        sumSquares[tile] = total;
+    }
+}
+
+#define QW_GPS_DISPATCH(FMT, BODY, ...) \
+    const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
+    if (tilesPerGroup * 8 == kt) BODY<FMT, 8 __VA_ARGS__; \
+    else if (tilesPerGroup * 4 == kt) BODY<FMT, 4 __VA_ARGS__; \
+    else if (tilesPerGroup * 2 == kt) BODY<FMT, 2 __VA_ARGS__; \
+    else BODY<FMT, 1 __VA_ARGS__;
+
+#define QW_RESIDUAL_KERNEL(NAME, FMT) \
+extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
+    int k, int group, int blockRows, int scaleCols, const bf16_t* x, bf16_t* out, int prefetchLines, bf16_t* residual, float* sumSquares) \
+{ \
+    __shared__ float partial[QW_MAX_WARPS][4][32]; \
+    HEARTH_PDL_LAUNCH(); \
+    QmParts parts = qm_make_parts(d0, p0, n0, d0, p0, 0, d0, p0, 0); \
+    QW_GPS_DISPATCH(FMT, qw_residual_body, >(parts, k, group, blockRows, scaleCols, x, out, partial, prefetchLines, residual, sumSquares)) \
+}
+
+// The consumers (batch 1, unsplit): gemv_f8_wide and gemv_silu_f8_wide with x = RMSNorm(residual) from the producer's sums.
+#define QW_NORM_ARGS const bf16_t* residual, const bf16_t* normWeight, const float* sumSquares, int numSums, float epsilon
 #define QW_NORM_KERNEL(NAME, FMT) \
 extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
@@ -346,13 +359,9 @@ extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) N
 { \
     __shared__ float partial[QW_MAX_WARPS][4][32]; \
     HEARTH_PDL_LAUNCH(); \
-    QW_NORM_MAKE \
+    QwNormX norm = { normWeight, sumSquares, numSums, epsilon }; \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
-    const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) QW_NORM_TILES(qw_body<FMT, 8, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
-    else if (tilesPerGroup * 4 == kt) QW_NORM_TILES(qw_body<FMT, 4, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
-    else if (tilesPerGroup * 2 == kt) QW_NORM_TILES(qw_body<FMT, 2, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
-    else QW_NORM_TILES(qw_body<FMT, 1, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile)) \
+    QW_GPS_DISPATCH(FMT, qw_body, , true>(parts, k, group, blockRows, scaleCols, residual, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm)) \
 }
 
 #define QW_SILU_NORM_KERNEL(NAME, FMT) \
@@ -362,14 +371,11 @@ extern "C" __global__ void __launch_bounds__(64 * QW_MAX_WARPS, QW_MIN_BLOCKS > 
 { \
     __shared__ float partial[2 * QW_MAX_WARPS][4][32]; \
     HEARTH_PDL_LAUNCH(); \
-    QW_NORM_MAKE \
+    QwNormX norm = { normWeight, sumSquares, numSums, epsilon }; \
     QmParts parts = qm_make_parts(d0, p0, n, d1, p1, n, d1, p1, 0); \
-    const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) QW_NORM_TILES(qw_silu_body<FMT, 8, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
-    else if (tilesPerGroup * 4 == kt) QW_NORM_TILES(qw_silu_body<FMT, 4, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
-    else if (tilesPerGroup * 2 == kt) QW_NORM_TILES(qw_silu_body<FMT, 2, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
-    else QW_NORM_TILES(qw_silu_body<FMT, 1, true>(parts, k, group, blockRows, scaleCols, nullptr, 1, out, partial, prefetchLines, &norm, tile)) \
+    QW_GPS_DISPATCH(FMT, qw_silu_body, , true>(parts, k, group, blockRows, scaleCols, residual, 1, out, partial, prefetchLines, &norm)) \
 }
 
+QW_RESIDUAL_KERNEL(gemv_f8_wide_residual, 2)
 QW_NORM_KERNEL(gemv_f8_wide_norm, 2)
 QW_SILU_NORM_KERNEL(gemv_silu_f8_wide_norm, 2)

@@ -11,5 +11,5 @@ chmod +x "$runner" 2>/dev/null || true
 if [ "${ABLATE:-0}" = "1" ]; then "$runner" --ablation-timing 2>&1 | grep -v "^compil"; fi
 for mask in ${MASKS:-0 1 4 5 7}; do
   echo "== HEARTH_PDL_EARLY_TRIGGER=$mask"
-  HEARTH_ABLATION_FULL_ONLY=1 HEARTH_CUDA_KERNEL_DEFINES="HEARTH_PDL_EARLY_TRIGGER=$mask" "$runner" --ablation-timing 2>&1 | grep -E "full step|error|rror"
+  HEARTH_ABLATION_FULL_ONLY=1 HEARTH_CUDA_KERNEL_DEFINES="HEARTH_PDL_EARLY_TRIGGER=$mask" "$runner" --ablation-timing 2>&1 | grep -E "full|error|rror"
 done

@@ -43,6 +43,38 @@ __device__ __forceinline__ unsigned int qw_e4m3x2(unsigned int w, unsigned int s
     return r;
 }
 
+// The residual add + RMSNorm split over the two GEMVs around it (batch 1, CudaBackend.NormFold.cs), so no norm launch
+// stands between them. The producer (o, down) adds its output to the residual in place (each row is read and written by
+// the thread that owns it) and stores each tile's Σ h² of its 16 rows; the consumer (q|k|v, gate|up) sums those tile
+// sums in a fixed order (every warp alike) for rsqrt(mean(h²) + eps) and normalizes x = bf16(h · inv · weight) as it
+// loads each k-tile. The h values equal AddRmsNorm's; only the order of the sum of squares differs.
+struct QwNormX
+{
+    const bf16_t* weight;       // [k] the RMSNorm weight (x is read from the residual h)
+    const float* sumSquares;    // [numSums] the producer's tile sums
+    int numSums;
+    float epsilon;
+};
+
+__device__ __forceinline__ float qw_inverse_rms(const QwNormX& norm, int k)
+{
+    int lane = threadIdx.x & 31;
+    float total = 0.0f;
+    for (int i = lane; i < norm.numSums; i += 32) total += __ldcg(norm.sumSquares + i);
+    return rsqrtf(warp_sum(total) / k + norm.epsilon);
+}
+
+// Four bf16 of h (hv) times inverseRms times four of the weight (wv), rounded as rms_norm_row_x8 rounds them.
+__device__ __forceinline__ uint2 qw_normalize4(uint2 hv, uint2 wv, float inverseRms)
+{
+    auto two = [&](unsigned int h, unsigned int w) {
+        float lo = __uint_as_float(h << 16) * inverseRms * __uint_as_float(w << 16);
+        float hi = __uint_as_float(h & 0xffff0000u) * inverseRms * __uint_as_float(w & 0xffff0000u);
+        return (unsigned int)f32_to_bf16(lo) | ((unsigned int)f32_to_bf16(hi) << 16);
+    };
+    return make_uint2(two(hv.x, wv.x), two(hv.y, wv.y));
+}
+
 // One stage: KT k-tiles from the QW_LOADS 16-byte words q, x of this lane's batch row (xs, when hasX) loaded per
 // k-tile from L1/L2, folded into acc every P k-tiles with the GPS params pa/pb (f8: pa = scale bits).
 template <int FMT, int GPS, bool NORMX = false>
@@ -101,38 +133,6 @@ __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa,
 #pragma unroll
         for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[0][i] = sx[1][i] = 0.0f;
     }
-}
-
-// The residual add + RMSNorm split over the two GEMVs around it (batch 1, CudaBackend.NormFold.cs), so no norm launch
-// stands between them. The producer (o, down) adds its output to the residual in place (each row is read and written by
-// the thread that owns it) and stores each tile's Σ h² of its 16 rows; the consumer (q|k|v, gate|up) sums those tile
-// sums in a fixed order (every warp alike) for rsqrt(mean(h²) + eps) and normalizes x = bf16(h · inv · weight) as it
-// loads each k-tile. The h values equal AddRmsNorm's; only the order of the sum of squares differs.
-struct QwNormX
-{
-    const bf16_t* weight;       // [k] the RMSNorm weight (x is read from the residual h)
-    const float* sumSquares;    // [numSums] the producer's tile sums
-    int numSums;
-    float epsilon;
-};
-
-__device__ __forceinline__ float qw_inverse_rms(const QwNormX& norm, int k)
-{
-    int lane = threadIdx.x & 31;
-    float total = 0.0f;
-    for (int i = lane; i < norm.numSums; i += 32) total += __ldcg(norm.sumSquares + i);
-    return rsqrtf(warp_sum(total) / k + norm.epsilon);
-}
-
-// Four bf16 of h (hv) times inverseRms times four of the weight (wv), rounded as rms_norm_row_x8 rounds them.
-__device__ __forceinline__ uint2 qw_normalize4(uint2 hv, uint2 wv, float inverseRms)
-{
-    auto two = [&](unsigned int h, unsigned int w) {
-        float lo = __uint_as_float(h << 16) * inverseRms * __uint_as_float(w << 16);
-        float hi = __uint_as_float(h & 0xffff0000u) * inverseRms * __uint_as_float(w & 0xffff0000u);
-        return (unsigned int)f32_to_bf16(lo) | ((unsigned int)f32_to_bf16(hi) << 16);
-    };
-    return make_uint2(two(hv.x, wv.x), two(hv.y, wv.y));
 }
 
 // Warp `warp` of `warps` streams its share of one 16-row tile (tile: within its part) and returns its partial sums in

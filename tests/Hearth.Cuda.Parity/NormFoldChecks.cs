@@ -58,6 +58,9 @@ internal sealed class NormFoldChecks(CudaBackend cuda, ParityReport report, Rand
             var residual = Upload(random.Uniform(hidden).Select(v => 4 * v).ToArray());
             var scratch = _run.Buffer(cuda, DType.BF16, new Shape(1, 2 * n));
 
+            // The reference runs unsplit, as the producer does (split k would add the sums in another order).
+            bool savedSplit = cuda.UseQuantSplitK;
+            cuda.UseQuantSplitK = false;
             var residualA = Copy(residual, hidden);
             var projectedA = _run.Buffer(cuda, DType.BF16, new Shape(1, hidden));
             var normed = _run.Buffer(cuda, DType.BF16, new Shape(1, hidden));
@@ -66,6 +69,7 @@ internal sealed class NormFoldChecks(CudaBackend cuda, ParityReport report, Rand
             cuda.AddRmsNorm(residualA, projectedA, norm, 1e-6f, normed);
             if (siluMul) cuda.LinearSiluMul(normed, consumer, scratch, expected);
             else cuda.Linear(normed, consumer, expected);
+            cuda.UseQuantSplitK = savedSplit;
 
             var residualB = Copy(residual, hidden);
             var projectedB = _run.Buffer(cuda, DType.BF16, new Shape(1, hidden));

@@ -1,3 +1,4 @@
+using Hearth.Backends.Cuda.Interop;
 using Hearth.Core;
 
 namespace Hearth.Backends.Cuda;
@@ -25,7 +26,9 @@ public sealed unsafe partial class CudaBackend : IAddRmsNormFusion
         if (count == 0) return false;
         var first = _foldParts[0]!;
         int k = first.InFeatures;
-        return first.Family == CudaQuantFamily.F8 && WideTakes(first.Family, k, first.GroupSize) && (role != NormFoldRole.Producer || count == 1);
+        // A consumer keeps x in k · 2 bytes of shared memory (48 KiB without an opt-in attribute).
+        return first.Family == CudaQuantFamily.F8 && WideTakes(first.Family, k, first.GroupSize)
+            && (role == NormFoldRole.Producer ? count == 1 : k <= 24 * 1024);
     }
 
     public void LinearAddResidual(Tensor input, LinearWeight weight, Tensor output, Tensor residual, Tensor sumSquares)
@@ -62,10 +65,11 @@ public sealed unsafe partial class CudaBackend : IAddRmsNormFusion
         long ldOut = weight.OutFeatures;
         nint outPtr = output.Data, residualPtr = residual.Data, weightPtr = normWeight.Data, sums = sumSquares.Data;
         int prefetchLines = PrefetchLinesFor(wideKernel: true), numSums = NormFoldSumsLength(k);
+        int tiles = (int)CudaQuantTiles.Tiles(n0, n1, n2);
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &blockRows, &scaleCols, &outPtr, &ldOut, &outF32,
-            &prefetchLines, &residualPtr, &weightPtr, &sums, &numSums, &epsilon };
+            &prefetchLines, &residualPtr, &weightPtr, &sums, &numSums, &epsilon, &tiles };
         int warps = CudaQuantWide.WarpsFor(first.Family, k, Math.Max(n0, Math.Max(n1, n2)), QuantWideWarps);
-        Launch(Function("gemv_f8_wide_norm"), (uint)CudaQuantTiles.Tiles(n0, n1, n2), 1, 32 * (uint)warps, 0, args);
+        LaunchPersistent("gemv_f8_wide_norm", tiles, 32 * warps, k * 2, args);
         NumQuantWideLaunches++;
         NumNormFoldLaunches++;
     }
@@ -81,14 +85,33 @@ public sealed unsafe partial class CudaBackend : IAddRmsNormFusion
         nint residualPtr = residual.Data, weightPtr = normWeight.Data, sums = sumSquares.Data;
         int group = gate.GroupSize, blockRows = gate.BlockRows, scaleCols = gate.ScaleColumns;
         int prefetchLines = PrefetchLinesFor(wideKernel: true), numSums = NormFoldSumsLength(k);
+        int tiles = CudaQuantTiles.PaddedRows(n) / 16;
         void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &group, &blockRows, &scaleCols, &outPtr, &prefetchLines,
-            &residualPtr, &weightPtr, &sums, &numSums, &epsilon };
+            &residualPtr, &weightPtr, &sums, &numSums, &epsilon, &tiles };
         // The unfused gate|up launch's warps a tile (RunQuantGemv), so each tile is summed in the same order.
         int warps = CudaQuantWide.WarpsFor(gate.Family, k, n, QuantWideWarps);
-        Launch(Function("gemv_silu_f8_wide_norm"), (uint)(CudaQuantTiles.PaddedRows(n) / 16), 1, 64 * (uint)warps, 0, args);
+        LaunchPersistent("gemv_silu_f8_wide_norm", tiles, 64 * warps, k * 2, args);
         NumQuantSiluLaunches++;
         NumQuantWideLaunches++;
         NumNormFoldLaunches++;
+    }
+
+    private readonly Dictionary<(string, int, int), int> _foldResidentBlocks = [];
+
+    // A persistent grid: as many blocks as fit the GPU at once (each normalizes its x once), at most one a tile.
+    private void LaunchPersistent(string kernel, int tiles, int threads, int sharedBytes, void** args)
+    {
+        nint function = Function(kernel);
+        if (!_foldResidentBlocks.TryGetValue((kernel, threads, sharedBytes), out int resident))
+        {
+            int perSm;
+            _device.MakeCurrent();
+            CuDriver.Check(CuDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, function, threads, (nuint)sharedBytes),
+                $"cuOccupancyMaxActiveBlocksPerMultiprocessor({kernel})");
+            resident = Math.Max(1, perSm) * MultiprocessorCount;
+            _foldResidentBlocks[(kernel, threads, sharedBytes)] = resident;
+        }
+        Launch(function, (uint)Math.Min(tiles, resident), 1, (uint)threads, (uint)sharedBytes, args);
     }
 
     private int RequireFold(LinearWeight weight, NormFoldRole role)

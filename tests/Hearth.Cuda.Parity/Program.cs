@@ -29,7 +29,6 @@ bool k4 = false, k4Timing = false;
 bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
-bool foldOnly = false;
 bool i4Timing = false, i4Only = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
@@ -59,7 +58,6 @@ for (int i = 0; i < args.Length; i++)
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
         case "--ablation-timing": ablationTiming = true; break;   // session 9: the quantized step without each group of small ops
-        case "--fold-only": foldOnly = true; break;   // session 9: the folded residual norm's checks, then the ablation timing
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
@@ -129,13 +127,6 @@ using (cuda)
         if (k4) using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
         if (q6cTiming) G6Timing.Run(cuda);
         if (k4Timing) K4Timing.Run(cuda);
-        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
-        return report.NumFailed > 0 ? 1 : 0;
-    }
-    if (foldOnly)
-    {
-        using (var fold = new NormFoldChecks(cuda, report, new RandomData(seed + 9))) fold.RunAll();
-        StepAblationTiming.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
@@ -211,7 +202,6 @@ using (cuda)
         cuda.UseCompactQ4K = compactQ4K;
         using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
-        using (var normFold = new NormFoldChecks(cuda, report, new RandomData(seed + 19))) normFold.RunAll();   // its own stream, as ggufMix
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");

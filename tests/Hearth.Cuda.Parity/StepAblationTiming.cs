@@ -17,7 +17,7 @@ internal static class StepAblationTiming
     private const int Context = 512, BlockSize = 16, Replays = 10;
 
     [Flags]
-    private enum Ops { None = 0, Norms = 1, QkNormRope = 2, Attention = 4, LmHead = 8, ExtraNorm = 16, Fold = 32, All = Norms | QkNormRope | Attention | LmHead }
+    private enum Ops { None = 0, Norms = 1, QkNormRope = 2, Attention = 4, LmHead = 8, ExtraNorm = 16, All = Norms | QkNormRope | Attention | LmHead }
 
     public static void Run(CudaBackend cuda)
     {
@@ -29,12 +29,10 @@ internal static class StepAblationTiming
             ("full step", Ops.All), ("without the 2 add+norms", Ops.All & ~Ops.Norms), ("without q/k norm+rope+kv write", Ops.All & ~Ops.QkNormRope),
             ("without attention", Ops.All & ~Ops.Attention), ("linears + lm_head only", Ops.LmHead), ("linears only", Ops.None),
             ("full + one more norm a layer", Ops.All | Ops.ExtraNorm), ("full step (again)", Ops.All),
-            ("full, norms folded where they can", Ops.All | Ops.Fold),
         ];
         // A/B runs of kernel settings (HEARTH_CUDA_KERNEL_DEFINES, one process each) need the whole step only.
         if (Environment.GetEnvironmentVariable("HEARTH_ABLATION_FULL_ONLY") == "1")
-            variants = [("full step", Ops.All), ("full, norms folded where they can", Ops.All | Ops.Fold), ("full step (again)", Ops.All),
-                ("full, norms folded (again)", Ops.All | Ops.Fold)];
+            variants = [("full step", Ops.All), ("full step (again)", Ops.All)];
         try
         {
             foreach (var (name, make) in new (string, Func<int, int, QuantizedMatrix>)[]
@@ -78,10 +76,6 @@ internal static class StepAblationTiming
         var headNorm = Z(DType.BF16, HeadDim);
         var rope = new RopeParameters(Z(DType.F32, HeadDim / 2), 1f);
         var residual = Z(DType.BF16, 1, Hidden);
-        bool fold = ops.HasFlag(Ops.Fold) && ops.HasFlag(Ops.Norms);
-        bool foldAttention = fold && cuda.FoldsAddRmsNorm(layer[1], 1, NormFoldRole.Producer) && cuda.FoldsAddRmsNorm(layer[2], 1, NormFoldRole.ConsumerSiluMul);
-        bool foldMlp = fold && cuda.FoldsAddRmsNorm(layer[3], 1, NormFoldRole.Producer) && cuda.FoldsAddRmsNorm(layer[0], 1, NormFoldRole.Consumer);
-        var sums = Z(DType.F32, cuda.NormFoldSumsLength(Hidden));
         var spareResidual = Z(DType.BF16, 1, Hidden);
         var spareNormed = Z(DType.BF16, 1, Hidden);
         var normed = Z(DType.BF16, 1, Hidden);
@@ -110,31 +104,17 @@ internal static class StepAblationTiming
         };
         return () =>
         {
-            // As Qwen3Model folds: each norm split over the linears around it.
             for (int l = 0; l < Layers; l++)
             {
-                if (l > 0 && foldMlp) cuda.NormedLinear(residual, sums, norm, 1e-6f, layer[0], qkv);
-                else cuda.Linear(normed, layer[0], qkv);
+                cuda.Linear(normed, layer[0], qkv);
                 if (ops.HasFlag(Ops.QkNormRope)) cuda.QkNormRopeWriteKv(qkv, headNorm, headNorm, 1e-6f, metadata.Positions, rope, q, k, v, caches[l], metadata.SlotMapping);
                 if (ops.HasFlag(Ops.Attention)) cuda.Attention(q, caches[l], metadata, 0.088f, attention);
-                if (foldAttention)
-                {
-                    cuda.LinearAddResidual(attentionFlat, layer[1], projected, residual, sums);
-                    cuda.NormedLinearSiluMul(residual, sums, norm, 1e-6f, layer[2], gateUp, activated);
-                }
-                else
-                {
-                    cuda.Linear(attentionFlat, layer[1], projected);
-                    if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
-                    if (ops.HasFlag(Ops.ExtraNorm)) cuda.AddRmsNorm(spareResidual, projected, norm, 1e-6f, spareNormed);
-                    cuda.LinearSiluMul(normed, layer[2], gateUp, activated);
-                }
-                if (foldMlp && l + 1 < Layers) cuda.LinearAddResidual(activated, layer[3], projected, residual, sums);
-                else
-                {
-                    cuda.Linear(activated, layer[3], projected);
-                    if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
-                }
+                cuda.Linear(attentionFlat, layer[1], projected);
+                if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
+                if (ops.HasFlag(Ops.ExtraNorm)) cuda.AddRmsNorm(spareResidual, projected, norm, 1e-6f, spareNormed);
+                cuda.LinearSiluMul(normed, layer[2], gateUp, activated);
+                cuda.Linear(activated, layer[3], projected);
+                if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
             }
             if (ops.HasFlag(Ops.LmHead)) cuda.Linear(normed, lmHead, logits);
         };

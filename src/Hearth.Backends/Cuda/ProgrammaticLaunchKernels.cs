@@ -19,7 +19,7 @@ internal static class ProgrammaticLaunchKernels
         ("gemv_quant_i4.cu", [CudaQuantI4.KernelName]),
         ("gemv_kquant6.cu", ["gemv_g6_stream", "gemv_g6_stream_w8", "gemv_silu_g6_stream", "gemv_g4g6_stream",
             "gemv_k4_stream", "gemv_k4_stream_w8", "gemv_silu_k4_stream", "gemv_k4g6_stream"]),
-        ("gemv_quant_wide.cu", ["gemv_g4_wide", "gemv_f8_wide", "gemv_silu_g4_wide", "gemv_silu_f8_wide", "gemv_f8_wide_residual", "gemv_f8_wide_norm", "gemv_silu_f8_wide_norm"]),
+        ("gemv_quant_wide.cu", ["gemv_g4_wide", "gemv_f8_wide", "gemv_silu_g4_wide", "gemv_silu_f8_wide"]),
         ("norm.cu", ["rms_norm_bf16", "add_rms_norm_bf16", "rms_norm_bf16x8", "add_rms_norm_bf16x8",
             .. RopeHeadDims.SelectMany(d => new[] { $"qk_norm_rope_warp_d{d}", $"qk_norm_rope_kv_warp_d{d}", $"qk_norm_rope_token_d{d}" })]),
         ("elementwise.cu", ["embedding_bf16", "add_bf16", "add_f32", "silu_mul_bf16", "silu_mul_bf16x8", "argmax_rows_f32", "argmax_rows_split_f32"]),

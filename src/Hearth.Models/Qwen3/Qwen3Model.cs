@@ -19,10 +19,6 @@ public sealed class Qwen3Model : ICausalLanguageModel
     private readonly List<DeviceBuffer> _buffers = [];
 
     private readonly Tensor _residual;   // [tokens, hidden]
-    private readonly IAddRmsNormFusion? _fusion;
-    private readonly Tensor _sumSquares;  // [fusion's length] F32: a folded norm's sums of squares, producer to consumer
-    private readonly bool[] _foldAttention, _foldMlp; // [layers] whether a batch-1 step splits the post-attention norm over
-                                                      // o and gate|up, and the next layer's input norm over down and its q|k|v
     private readonly Tensor _normed;     // [tokens, hidden]
     private readonly Tensor _qkv;        // [tokens, (heads + 2·kvHeads)·headDim]
     private readonly Tensor _query;      // [tokens, heads, headDim]
@@ -52,13 +48,6 @@ public sealed class Qwen3Model : ICausalLanguageModel
         int t = maxTokensPerStep;
         DType act = backend.ActivationDType;
         _residual = Allocate(act, new Shape(t, c.HiddenSize));
-        // A batch-1 step may split each residual add + RMSNorm over the two linears around it (IAddRmsNormFusion).
-        _fusion = backend as IAddRmsNormFusion;
-        bool Folds(LinearWeight w, NormFoldRole role) => _fusion is not null && _fusion.FoldsAddRmsNorm(w, 1, role);
-        var layers = weights.Layers;
-        _foldAttention = [.. layers.Select(l => Folds(l.O, NormFoldRole.Producer) && Folds(l.GateUp, NormFoldRole.ConsumerSiluMul))];
-        _foldMlp = [.. layers.Select((l, i) => i + 1 < layers.Count && Folds(l.Down, NormFoldRole.Producer) && Folds(layers[i + 1].Qkv, NormFoldRole.Consumer))];
-        _sumSquares = Allocate(DType.F32, new Shape(Math.Max(1, _fusion?.NormFoldSumsLength(c.HiddenSize) ?? 1)));
         _normed = Allocate(act, new Shape(t, c.HiddenSize));
         _qkv = Allocate(act, new Shape(t, (c.NumAttentionHeads + 2 * c.NumKeyValueHeads) * c.HeadDim));
         _query = Allocate(act, new Shape(t, c.NumAttentionHeads, c.HeadDim));
@@ -105,32 +94,16 @@ public sealed class Qwen3Model : ICausalLanguageModel
         if (_weights.QuantizedEmbedding is { } quantizedTable) b.QuantizedEmbedding(quantizedTable, tokenIds, residual);
         else b.Embedding(_weights.Embedding, tokenIds, residual);
         b.RmsNorm(residual, _weights.Layers[0].InputLayerNorm, eps, normed);
-        bool fold = n == 1 && _fusion is not null;
         for (int i = 0; i < _weights.Layers.Count; i++)
         {
             var layer = _weights.Layers[i];
-            // The previous layer's down left this layer's input norm to its q|k|v.
-            if (fold && i > 0 && _foldMlp[i - 1]) _fusion!.NormedLinear(residual, _sumSquares, layer.InputLayerNorm, eps, layer.Qkv, qkv);
-            else b.Linear(normed, layer.Qkv, qkv);
+            b.Linear(normed, layer.Qkv, qkv);
             b.QkNormRopeWriteKv(qkv, layer.QueryNorm, layer.KeyNorm, eps, metadata.Positions, _rope, query, key, value,
                 kvCache[i], metadata.SlotMapping);
             b.Attention(query, kvCache[i], metadata, _attentionScale, attention);
-            if (fold && _foldAttention[i])
-            {
-                _fusion!.LinearAddResidual(attentionFlat, layer.O, projected, residual, _sumSquares);
-                _fusion.NormedLinearSiluMul(residual, _sumSquares, layer.PostAttentionLayerNorm, eps, layer.GateUp, gateUp, activated);
-            }
-            else
-            {
-                b.Linear(attentionFlat, layer.O, projected);
-                b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
-                b.LinearSiluMul(normed, layer.GateUp, gateUp, activated);
-            }
-            if (fold && _foldMlp[i])
-            {
-                _fusion!.LinearAddResidual(activated, layer.Down, projected, residual, _sumSquares);
-                continue;
-            }
+            b.Linear(attentionFlat, layer.O, projected);
+            b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
+            b.LinearSiluMul(normed, layer.GateUp, gateUp, activated);
             b.Linear(activated, layer.Down, projected);
             Tensor nextNorm = i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].InputLayerNorm : _weights.FinalNorm;
             b.AddRmsNorm(residual, projected, nextNorm, eps, normed);

@@ -43,47 +43,9 @@ __device__ __forceinline__ unsigned int qw_e4m3x2(unsigned int w, unsigned int s
     return r;
 }
 
-// The residual add + RMSNorm split over the two GEMVs around it (batch 1, CudaBackend.NormFold.cs), so no norm launch
-// stands between them. The producer (o, down) adds its output to the residual in place (each row is read and written by
-// the thread that owns it) and stores each tile's Σ h² of its 16 rows; the consumer (q|k|v, gate|up) sums those tile
-// sums in a fixed order (every warp alike) for rsqrt(mean(h²) + eps), normalizes x = bf16(h · inv · weight) into shared
-// memory once per block, and streams its tiles against it on a persistent grid (so no block repeats that). The h values
-// equal AddRmsNorm's; only the order of the sum of squares differs. (Normalizing x per k-tile inside the stage instead
-// spilled registers: the fp8 14B step took 9.3 ms instead of 6.0.)
-struct QwNormX
-{
-    const bf16_t* residual;     // [k] h
-    const bf16_t* weight;       // [k] the RMSNorm weight
-    const float* sumSquares;    // [numSums] the producer's tile sums
-    bf16_t* x;                  // [k] shared memory
-    int numSums;
-    float epsilon;
-    bool prologue;              // x is still to be computed (the block's first tile)
-};
-
-__device__ __forceinline__ void qw_norm_prologue(const QwNormX& norm, int k)
-{
-    int lane = threadIdx.x & 31;
-    float total = 0.0f;
-    for (int i = lane; i < norm.numSums; i += 32) total += __ldcg(norm.sumSquares + i);
-    float inverseRms = rsqrtf(warp_sum(total) / k + norm.epsilon);
-    const uint4* h = (const uint4*)norm.residual;
-    const uint4* w = (const uint4*)norm.weight;
-    for (int c = threadIdx.x; c < (k >> 3); c += blockDim.x)
-    {
-        float a[8], g[8];
-        bf16x8_to_f32(__ldcg(h + c), a);
-        bf16x8_to_f32(__ldg(w + c), g);
-#pragma unroll
-        for (int j = 0; j < 8; j++) a[j] = a[j] * inverseRms * g[j];
-        ((uint4*)norm.x)[c] = f32_to_bf16x8(a);
-    }
-    __syncthreads();
-}
-
 // One stage: KT k-tiles from the QW_LOADS 16-byte words q, x of this lane's batch row (xs, when hasX) loaded per
 // k-tile from L1/L2, folded into acc every P k-tiles with the GPS params pa/pb (f8: pa = scale bits).
-template <int FMT, int GPS, bool XSHARED = false>
+template <int FMT, int GPS>
 __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa, const unsigned int* pb, const bf16_t* xs, bool hasX, float* acc)
 {
     const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QW_LOADS, P = KT / GPS;
@@ -93,7 +55,7 @@ __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa,
 #pragma unroll
     for (int j = 0; j < KT; j++)
     {
-        uint2 xv = !hasX ? make_uint2(0u, 0u) : XSHARED ? *(const uint2*)(xs + j * 16) : __ldg((const uint2*)(xs + j * 16));
+        uint2 xv = hasX ? __ldg((const uint2*)(xs + j * 16)) : make_uint2(0u, 0u);
         uint4 w = q[j / TPL];
         int jj = j % TPL;
         unsigned int a[4];
@@ -140,12 +102,9 @@ __device__ __forceinline__ void qw_stage(const uint4* q, const unsigned int* pa,
 
 // Warp `warp` of `warps` streams its share of one 16-row tile (tile: within its part) and returns its partial sums in
 // acc (the MMA's C fragment: row 16·tile + g (+8 for i >= 2), batch row 2t + i%2). Runs HEARTH_PDL_WAIT.
-// NORMX: x is RMSNorm(residual h), computed into shared memory by the block's first tile (QwNormX). earlyLoad: one bf16 this thread loads right after the
-// wait into earlyValue (the producer's residual row), so its latency hides behind the stream.
-template <int FMT, int GPS, bool NORMX = false>
+template <int FMT, int GPS>
 __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile, int k, int group, int blockRows, int scaleCols,
-    const bf16_t* x, int m, int warp, int warps, float* acc, int prefetchLines = 0, const QwNormX* norm = nullptr,
-    const bf16_t* earlyLoad = nullptr, float* earlyValue = nullptr)
+    const bf16_t* x, int m, int warp, int warps, float* acc, int prefetchLines = 0)
 {
     const int TPL = FMT == 0 ? 4 : 2, KT = TPL * QW_LOADS;
     int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -173,12 +132,6 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     for (int d = 1; d <= QW_PREFETCH; d++) prefetch(s0 + d);
     qs_pdl_prefetch(tileData, s0 + 1 + QW_PREFETCH, s1, QW_LOADS * 512, lane, prefetchLines);
     HEARTH_PDL_WAIT();   // x is an earlier kernel's output, and out may be read by one
-    if (earlyLoad != nullptr) *earlyValue = bf16_to_f32(*earlyLoad);
-    if constexpr (NORMX)
-    {
-        if (norm->prologue) qw_norm_prologue(*norm, k);
-        xRow = norm->x + 4 * t;
-    }
 #if QW_DOUBLE
     uint4 qb[QW_LOADS];
     unsigned int paB[GPS], pbB[GPS];
@@ -186,18 +139,18 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
     {
         fetch(s + 1, qb, paB, pbB);
         prefetch(s + 1 + QW_PREFETCH);
-        qw_stage<FMT, GPS, NORMX>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc);
+        qw_stage<FMT, GPS>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc);
         if (s + 1 >= s1) break;
         fetch(s + 2, qa, paA, pbA);
         prefetch(s + 2 + QW_PREFETCH);
-        qw_stage<FMT, GPS, NORMX>(qb, paB, pbB, xRow + (size_t)(s + 1) * KT * 16, hasX, acc);
+        qw_stage<FMT, GPS>(qb, paB, pbB, xRow + (size_t)(s + 1) * KT * 16, hasX, acc);
     }
 #else
     for (int s = s0; s < s1; s++)
     {
         if (s > s0) fetch(s, qa, paA, pbA);
         prefetch(s + QW_PREFETCH);
-        qw_stage<FMT, GPS, NORMX>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc);
+        qw_stage<FMT, GPS>(qa, paA, pbA, xRow + (size_t)s * KT * 16, hasX, acc);
     }
 #endif
 }
@@ -205,16 +158,15 @@ __device__ __forceinline__ void qw_tile(const QmParts& parts, int part, int tile
 // Split k (session 8): blockIdx.x = tile · splits + split; the tile's stages are shared by splits · W warps over
 // `splits` blocks (warp w of split i streams the run of virtual warp i · W + w), and splitk_finish (common.cu) adds
 // the blocks' sums in split order. splits = 1 is the unsplit arithmetic exactly.
-template <int FMT, int GPS, bool NORMX = false>
+template <int FMT, int GPS>
 __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters, int prefetchLines,
-    const QwNormX* norm = nullptr, int onlyTile = -1)
+    void* out, long long ldOut, int outF32, float (*partial)[4][32], int splits, float* partials, int* counters, int prefetchLines)
 {
     int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int launchTile = onlyTile >= 0 ? onlyTile : blockIdx.x / splits, split = onlyTile >= 0 ? 0 : blockIdx.x % splits, tile = launchTile, part, column;
+    int launchTile = blockIdx.x / splits, split = blockIdx.x % splits, tile = launchTile, part, column;
     qm_find_part(parts, tile, part, column);
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS, NORMX>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc, prefetchLines, norm);
+    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, m, split * warps + warp, splits * warps, acc, prefetchLines);
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
     __syncthreads();
@@ -233,14 +185,14 @@ __device__ __forceinline__ void qw_body(const QmParts& parts, int k, int group, 
 // b exactly as the unfused kernel's W warps do, the other W the same up tile, side by side; the sums are rounded to
 // bf16 and combined with silu_mul_bf16's expression, so the result equals Linear then SiluMul bit for bit (the host
 // gives the unfused gate|up launch the same W).
-template <int FMT, int GPS, bool NORMX = false>
+template <int FMT, int GPS>
 __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x, int m,
-    bf16_t* out, float (*partial)[4][32], int prefetchLines = 0, const QwNormX* norm = nullptr, int onlyTile = -1)
+    bf16_t* out, float (*partial)[4][32])
 {
     int warps = blockDim.x >> 6, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, half = warp >= warps ? 1 : 0;
-    int tile = onlyTile >= 0 ? onlyTile : blockIdx.x;
+    int tile = blockIdx.x;
     float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS, NORMX>(parts, half, tile, k, group, blockRows, scaleCols, x, m, warp - half * warps, warps, acc, prefetchLines, norm);
+    qw_tile<FMT, GPS>(parts, half, tile, k, group, blockRows, scaleCols, x, m, warp - half * warps, warps, acc);
 #pragma unroll
     for (int i = 0; i < 4; i++) partial[warp][i][lane] = acc[i];
     __syncthreads();
@@ -293,107 +245,3 @@ extern "C" __global__ void __launch_bounds__(64 * QW_MAX_WARPS, QW_MIN_BLOCKS > 
 
 QW_SILU_KERNEL(gemv_silu_g4_wide, 0)
 QW_SILU_KERNEL(gemv_silu_f8_wide, 2)
-
-// The producer (batch 1, one part, unsplit, bf16 out): gemv_f8_wide's tile, then residual[row] = bf16(out[row] +
-// residual[row]) and sumSquares[tile] = Σ h² over the tile's rows in row order. The 16 threads that own the rows
-// (column 0 of the MMA fragment) load their residual row right after the wait.
-template <int FMT, int GPS>
-__device__ __forceinline__ void qw_residual_body(const QmParts& parts, int k, int group, int blockRows, int scaleCols, const bf16_t* x,
-    bf16_t* out, float (*partial)[4][32], int prefetchLines, bf16_t* residual, float* sumSquares)
-{
-    __shared__ float tileSquares[16];
-    int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tile = blockIdx.x, part, column;
-    qm_find_part(parts, tile, part, column);
-    int i = warp & 3, r16 = (lane >> 2) + (i >= 2 ? 8 : 0), row = tile * 16 + r16;
-    bool owner = threadIdx.x < 128 && (i & 1) == 0 && (lane & 3) == 0 && row < parts.n[part];
-    float residualValue = 0.0f;
-    float acc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-    qw_tile<FMT, GPS>(parts, part, tile, k, group, blockRows, scaleCols, x, 1, warp, warps, acc, prefetchLines, nullptr,
-        owner ? residual + column + row : nullptr, &residualValue);
-#pragma unroll
-    for (int j = 0; j < 4; j++) partial[warp][j][lane] = acc[j];
-    __syncthreads();
-    float sum = 0.0f;
-    for (int w = 0; w < warps; w++) sum += partial[w][i][lane];
-    float square = 0.0f;
-    if (owner)
-    {
-        bf16_t y = f32_to_bf16(sum);
-        out[column + row] = y;
-        bf16_t h = f32_to_bf16(bf16_to_f32(y) + residualValue);
-        residual[column + row] = h;
-        square = bf16_to_f32(h) * bf16_to_f32(h);
-    }
-    if (threadIdx.x < 128 && (i & 1) == 0 && (lane & 3) == 0) tileSquares[r16] = square;
-    __syncthreads();
-    if (threadIdx.x == 0)
-    {
-        float total = 0.0f;
-        for (int r = 0; r < 16; r++) total += tileSquares[r];
-        sumSquares[tile] = total;
-    }
-}
-
-#define QW_GPS_DISPATCH(FMT, BODY, ...) \
-    const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) BODY<FMT, 8 __VA_ARGS__; \
-    else if (tilesPerGroup * 4 == kt) BODY<FMT, 4 __VA_ARGS__; \
-    else if (tilesPerGroup * 2 == kt) BODY<FMT, 2 __VA_ARGS__; \
-    else BODY<FMT, 1 __VA_ARGS__;
-
-#define QW_RESIDUAL_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
-    int k, int group, int blockRows, int scaleCols, const bf16_t* x, bf16_t* out, int prefetchLines, bf16_t* residual, float* sumSquares) \
-{ \
-    __shared__ float partial[QW_MAX_WARPS][4][32]; \
-    HEARTH_PDL_LAUNCH(); \
-    QmParts parts = qm_make_parts(d0, p0, n0, d0, p0, 0, d0, p0, 0); \
-    QW_GPS_DISPATCH(FMT, qw_residual_body, >(parts, k, group, blockRows, scaleCols, x, out, partial, prefetchLines, residual, sumSquares)) \
-}
-
-// The consumers (batch 1, unsplit): gemv_f8_wide and gemv_silu_f8_wide with x = RMSNorm(residual) from the producer's
-// sums, k · 2 bytes of dynamic shared memory, on a persistent grid (block b takes tiles b, b + gridDim.x, ...).
-#define QW_NORM_ARGS const bf16_t* residual, const bf16_t* normWeight, const float* sumSquares, int numSums, float epsilon, int tiles
-#define QW_NORM_MAKE \
-    extern __shared__ __align__(16) unsigned char qwNormX[]; \
-    QwNormX norm = { residual, normWeight, sumSquares, (bf16_t*)qwNormX, numSums, epsilon, true };
-#define QW_NORM_TILES(...) \
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) \
-    { \
-        __VA_ARGS__; \
-        norm.prologue = false; \
-        __syncthreads();   /* partial is the next tile's */ \
-    }
-#define QW_NORM_DISPATCH(FMT, BODY, ...) \
-    const int kt = (FMT == 0 ? 4 : 2) * QW_LOADS, tilesPerGroup = group >> 4; \
-    if (tilesPerGroup * 8 == kt) QW_NORM_TILES(BODY<FMT, 8, true>(__VA_ARGS__)) \
-    else if (tilesPerGroup * 4 == kt) QW_NORM_TILES(BODY<FMT, 4, true>(__VA_ARGS__)) \
-    else if (tilesPerGroup * 2 == kt) QW_NORM_TILES(BODY<FMT, 2, true>(__VA_ARGS__)) \
-    else QW_NORM_TILES(BODY<FMT, 1, true>(__VA_ARGS__))
-#define QW_NORM_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(32 * QW_MAX_WARPS, QW_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
-    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, int blockRows, \
-    int scaleCols, void* out, long long ldOut, int outF32, int prefetchLines, QW_NORM_ARGS) \
-{ \
-    __shared__ float partial[QW_MAX_WARPS][4][32]; \
-    HEARTH_PDL_LAUNCH(); \
-    QW_NORM_MAKE \
-    QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
-    QW_NORM_DISPATCH(FMT, qw_body, parts, k, group, blockRows, scaleCols, residual, 1, out, ldOut, outF32, partial, 1, nullptr, nullptr, prefetchLines, &norm, tile) \
-}
-
-#define QW_SILU_NORM_KERNEL(NAME, FMT) \
-extern "C" __global__ void __launch_bounds__(64 * QW_MAX_WARPS, QW_MIN_BLOCKS > 1 ? QW_MIN_BLOCKS / 2 : 1) NAME(const uint4* d0, \
-    const void* p0, const uint4* d1, const void* p1, int n, int k, int group, int blockRows, int scaleCols, bf16_t* out, \
-    int prefetchLines, QW_NORM_ARGS) \
-{ \
-    __shared__ float partial[2 * QW_MAX_WARPS][4][32]; \
-    HEARTH_PDL_LAUNCH(); \
-    QW_NORM_MAKE \
-    QmParts parts = qm_make_parts(d0, p0, n, d1, p1, n, d1, p1, 0); \
-    QW_NORM_DISPATCH(FMT, qw_silu_body, parts, k, group, blockRows, scaleCols, residual, 1, out, partial, prefetchLines, &norm, tile) \
-}
-
-QW_RESIDUAL_KERNEL(gemv_f8_wide_residual, 2)
-QW_NORM_KERNEL(gemv_f8_wide_norm, 2)
-QW_SILU_NORM_KERNEL(gemv_silu_f8_wide_norm, 2)

@@ -11,6 +11,7 @@ declare -A sources=(
   [qdec]="$k/common.cu $k/gemv_quant.cu $k/gemv_quant_stream.cu tools/gpu/qdec_harness.cu"
   [f8]="$k/common.cu $k/gemv.cu $k/gemv_quant_stream.cu $k/gemv_quant_wide.cu tools/gpu/f8_harness.cu"
   [splitk]="$k/common.cu $k/gemv_quant_stream.cu $k/gemv_quant_wide.cu tools/gpu/splitk_harness.cu"
+  [i4]="$k/common.cu $k/gemv_quant_stream.cu $k/gemv_quant_i4.cu tools/gpu/i4_harness.cu"
   [gemm_quant]="$k/common.cu $k/gemv_quant.cu $k/gemv_quant_dequant.cu $k/gemm_quant.cu $k/fp8_act_quant.cu tools/gpu/gemm_quant_harness.cu"
 )
 pids=(); names=()

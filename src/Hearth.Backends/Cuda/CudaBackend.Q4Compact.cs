@@ -93,15 +93,7 @@ public sealed unsafe partial class CudaBackend
     /// <summary>gate|up both K4 (Q4_K_M keeps them Q4_K on every layer) at 1-8 rows: gemv_silu_k4_stream.</summary>
     private bool TryK4Silu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
-        int k = gate.InFeatures, inter = gate.OutFeatures;
-        long rowsLong = input.NumElements / k;
-        if (k % CudaQuantK4.SuperBlock != 0 || rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements
-            || output.NumElements != rowsLong * inter || input.Data % 16 != 0) return false;
-        nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
-        int n = inter, rows = (int)rowsLong;
-        void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &x, &rows, &outPtr };
-        Launch(_k4Silu, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * G6BlockWarps, 0, args);
-        NumQuantSiluLaunches++;
+        if (!TrySuperBlockSilu(_k4Silu, gate, up, input, output)) return false;   // CudaBackend.Q6Compact.cs
         NumK4Launches++;
         return true;
     }
@@ -110,19 +102,7 @@ public sealed unsafe partial class CudaBackend
     /// Whether fused parts are a K4 and G6 mix that gemv_k4g6_stream serves in one launch (Q4_K_M's q|k|v with a Q6_K v):
     /// two or three unpermuted parts of one k (a multiple of 256), at least one of each family.
     /// </summary>
-    internal static bool MixedK4Fits(ReadOnlySpan<CudaQuantPart> parts)
-    {
-        if (parts.Length is < 2 or > 3 || parts[0].InFeatures % CudaQuantK4.SuperBlock != 0) return false;
-        bool k4 = false, g6 = false;
-        foreach (var part in parts)
-        {
-            if (part.Permutation != 0 || part.InFeatures != parts[0].InFeatures) return false;
-            if (part.Family == CudaQuantFamily.G6) g6 = true;
-            else if (part.Family == CudaQuantFamily.K4) k4 = true;
-            else return false;
-        }
-        return k4 && g6;
-    }
+    internal static bool MixedK4Fits(ReadOnlySpan<CudaQuantPart> parts) => MixedSuperBlockFits(parts, p => p.Family == CudaQuantFamily.K4);
 
     private bool TryMixedK4Gemv(ReadOnlySpan<CudaQuantPart> parts, Tensor input, LinearWeight weight, Tensor output, int rows)
     {

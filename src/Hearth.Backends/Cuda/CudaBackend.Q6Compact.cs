@@ -98,6 +98,17 @@ public sealed unsafe partial class CudaBackend
     /// <summary>gate|up both G6 (an all-Q6_K model; Q4_K_M keeps them Q4_K) at 1-8 rows: gemv_silu_g6_stream.</summary>
     private bool TryG6Silu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
+        if (!TrySuperBlockSilu(_g6Silu, gate, up, input, output)) return false;
+        NumG6Launches++;
+        return true;
+    }
+
+    /// <summary>
+    /// gate|up of one 256-k super-block family (G6, K4) through its SiLU kernel (Q6_WARPS warps a block, the gate's
+    /// tiles): false when the shape does not fit it (k not whole super-blocks, more than 8 rows, unaligned input).
+    /// </summary>
+    private bool TrySuperBlockSilu(nint kernel, CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
+    {
         int k = gate.InFeatures, inter = gate.OutFeatures;
         long rowsLong = input.NumElements / k;
         if (k % CudaQuantG6.SuperBlock != 0 || rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements
@@ -105,9 +116,8 @@ public sealed unsafe partial class CudaBackend
         nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
         int n = inter, rows = (int)rowsLong;
         void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &x, &rows, &outPtr };
-        Launch(_g6Silu, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * G6BlockWarps, 0, args);
+        Launch(kernel, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * G6BlockWarps, 0, args);
         NumQuantSiluLaunches++;
-        NumG6Launches++;
         return true;
     }
 
@@ -115,18 +125,25 @@ public sealed unsafe partial class CudaBackend
     /// Whether fused parts are a G4 (groups of 32: Q4_K, Q4_0) and G6 mix that gemv_g4g6_stream serves in one launch:
     /// two or three unpermuted parts of one k (a multiple of 256), at least one of each family.
     /// </summary>
-    internal static bool MixedG6Fits(ReadOnlySpan<CudaQuantPart> parts)
+    internal static bool MixedG6Fits(ReadOnlySpan<CudaQuantPart> parts) =>
+        MixedSuperBlockFits(parts, p => p.Family == CudaQuantFamily.G4 && p.GroupSize == 32);
+
+    /// <summary>
+    /// Two or three unpermuted parts of one k (a multiple of 256), at least one G6 and at least one of the 4-bit family
+    /// the mixed kernel reads (<paramref name="isFourBit"/>), and nothing else.
+    /// </summary>
+    private static bool MixedSuperBlockFits(ReadOnlySpan<CudaQuantPart> parts, Func<CudaQuantPart, bool> isFourBit)
     {
         if (parts.Length is < 2 or > 3 || parts[0].InFeatures % CudaQuantG6.SuperBlock != 0) return false;
-        bool g4 = false, g6 = false;
+        bool fourBit = false, g6 = false;
         foreach (var part in parts)
         {
             if (part.Permutation != 0 || part.InFeatures != parts[0].InFeatures) return false;
             if (part.Family == CudaQuantFamily.G6) g6 = true;
-            else if (part.Family == CudaQuantFamily.G4 && part.GroupSize == 32) g4 = true;
+            else if (isFourBit(part)) fourBit = true;
             else return false;
         }
-        return g4 && g6;
+        return fourBit && g6;
     }
 
     /// <summary>

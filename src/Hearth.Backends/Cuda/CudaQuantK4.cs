@@ -32,18 +32,11 @@ internal static class CudaQuantK4
     public static long TileParamBytes(int inFeatures) => (long)inFeatures / SuperBlock * ParamBytes;
 
     /// <summary>Device bytes of a matrix in this layout (data, alignment padding, params).</summary>
-    public static long SizeBytes(int outFeatures, int inFeatures)
-    {
-        long tiles = CudaQuantTiles.PaddedRows(outFeatures) / CudaQuantTiles.TileRows;
-        return ParamsOffset(outFeatures, inFeatures) + tiles * TileParamBytes(inFeatures);
-    }
+    public static long SizeBytes(int outFeatures, int inFeatures) =>
+        CudaQuantTiles.SizeBytes(outFeatures, TileDataBytes(inFeatures), TileParamBytes(inFeatures));
 
     /// <summary>Where the params start: after every tile's data, rounded up to 256 bytes.</summary>
-    public static long ParamsOffset(int outFeatures, int inFeatures)
-    {
-        long tiles = CudaQuantTiles.PaddedRows(outFeatures) / CudaQuantTiles.TileRows;
-        return (tiles * TileDataBytes(inFeatures) + 255) / 256 * 256;
-    }
+    public static long ParamsOffset(int outFeatures, int inFeatures) => CudaQuantTiles.ParamsOffset(outFeatures, TileDataBytes(inFeatures));
 
     /// <summary>
     /// Packs one tile (rows 16·tile onward, fewer at the end) of a host Q4_K matrix straight from its blocks.

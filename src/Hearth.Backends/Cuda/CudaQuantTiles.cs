@@ -50,6 +50,16 @@ internal static class CudaQuantTiles
     /// <summary>16-row tiles of up to three fused parts (0 rows for an absent part): a decode GEMV launch's grid.</summary>
     public static long Tiles(int n0, int n1, int n2) => ((long)PaddedRows(n0) + PaddedRows(n1) + PaddedRows(n2)) / TileRows;
 
+    /// <summary>
+    /// Where the params of a tile-major layout with per-tile params after all the data (CudaQuantG6, CudaQuantK4) start:
+    /// after every tile's <paramref name="tileDataBytes"/>, rounded up to 256 bytes.
+    /// </summary>
+    public static long ParamsOffset(int outFeatures, long tileDataBytes) => (PaddedRows(outFeatures) / TileRows * tileDataBytes + 255) / 256 * 256;
+
+    /// <summary>Device bytes of such a layout: the data, its alignment padding, then every tile's <paramref name="tileParamBytes"/>.</summary>
+    public static long SizeBytes(int outFeatures, long tileDataBytes, long tileParamBytes) =>
+        ParamsOffset(outFeatures, tileDataBytes) + PaddedRows(outFeatures) / TileRows * tileParamBytes;
+
     /// <summary>Bytes of one 16-row tile of data.</summary>
     public static long TileBytes(CudaQuantFamily family, int inFeatures) => family == CudaQuantFamily.G4 ? 8L * inFeatures : 16L * inFeatures;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 8, session 5 (quantized GEMM and W8A8), run ON THE GPU MACHINE: bash <carry>/gemm_quant_run.sh [harness] [parity] [bench]
-# (carry = the folder holding this script, kernels/ (common.cu, gemv_quant.cu, gemm_quant.cu, fp8_act_quant.cu), gemm_quant_harness.cu,
+# (carry = the folder holding this script, kernels/ (common.cu, gemv_quant.cu, gemm_quant.cu, gemm_quant.cuh, fp8_act_quant.cu), gemm_quant_harness.cu,
 # gemm_quant_timing.inc, and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh,
 # gemm_quant_bench.sh, hf_baseline.py). harness: nvcc builds of the kernels for sm_80 (the W8A8 mma must compile
 # away there) and sm_90 (registers, spills), then the nvcc harness: correctness and per-layer µs at the 14B shape.
@@ -19,11 +19,11 @@ for stage in "$@"; do
   case "$stage" in
     harness)
       cat "$carry/kernels/common.cu" "$carry/kernels/gemm_quant.cu" "$carry/kernels/fp8_act_quant.cu" > /tmp/gemm_quant_all.cu
-      $nvcc -arch=sm_80 -cubin -o /tmp/gq80.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -v "Warning: " | head -20
-      $nvcc -arch=sm_90 -cubin -Xptxas -v -o /tmp/gq90.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -E "error|Compiling|registers|spill" | grep -B1 -A1 "spill\|error" | head -40
+      $nvcc -arch=sm_80 -cubin -I"$carry/kernels" -o /tmp/gq80.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -v "Warning: " | head -20
+      $nvcc -arch=sm_90 -cubin -Xptxas -v -I"$carry/kernels" -o /tmp/gq90.cubin /tmp/gemm_quant_all.cu 2>&1 | grep -E "error|Compiling|registers|spill" | grep -B1 -A1 "spill\|error" | head -40
       cat "$carry/kernels/common.cu" "$carry/kernels/gemv_quant.cu" "$carry/kernels/gemv_quant_dequant.cu" "$carry/kernels/gemm_quant.cu" "$carry/kernels/fp8_act_quant.cu" "$carry/gemm_quant_harness.cu" > /tmp/gq_harness.cu
       cp "$carry/gemm_quant_timing.inc" /tmp/
-      if $nvcc -O3 -std=c++17 -arch=sm_90 -I/tmp -o /tmp/gq_harness /tmp/gq_harness.cu -lcublas 2>&1 | grep -v "Warning: " | head -30; [ -x /tmp/gq_harness ]; then
+      if $nvcc -O3 -std=c++17 -arch=sm_90 -I/tmp -I"$carry/kernels" -o /tmp/gq_harness /tmp/gq_harness.cu -lcublas 2>&1 | grep -v "Warning: " | head -30; [ -x /tmp/gq_harness ]; then
         timeout "${HARNESS_TIMEOUT:-200}" /tmp/gq_harness 2>&1 | tee "$out/harness.log"
         rc=${PIPESTATUS[0]}
         echo "harness exit $rc"

@@ -43,57 +43,19 @@ public sealed unsafe partial class CudaBackend
 
     private QuantizedMatrix UploadK4(QuantizedMatrix host)
     {
-        int outFeatures = host.OutFeatures, k = host.InFeatures;
+        int k = host.InFeatures;
         if (k % CudaQuantK4.SuperBlock != 0) throw new HearthException($"the CUDA backend needs Q4_K rows in multiples of {CudaQuantK4.SuperBlock} weights, got {k}");
-        int numTiles = CudaQuantTiles.PaddedRows(outFeatures) / CudaQuantTiles.TileRows;
-        long tileData = CudaQuantK4.TileDataBytes(k), tileParams = CudaQuantK4.TileParamBytes(k);
-        long paramsOffset = CudaQuantK4.ParamsOffset(outFeatures, k);
-        long totalBytes = Math.Max(host.Data.SizeBytes, CudaQuantK4.SizeBytes(outFeatures, k));
-        var buffer = CudaBuffer.Allocate(_device, totalBytes);
-        _weights.Add(buffer);
-        nint dataPtr = buffer.Data, paramsPtr = buffer.Data + (nint)paramsOffset;
-        int slabTiles = (int)Math.Clamp((16L << 20) / tileData, 1, numTiles);
-        var slabData = new byte[slabTiles * tileData];
-        var slabParams = new byte[slabTiles * tileParams];
-        for (int start = 0; start < numTiles; start += slabTiles)
-        {
-            int count = Math.Min(slabTiles, numTiles - start);
-            Parallel.For(0, count, i => CudaQuantK4.PackTile(host, start + i,
-                slabData.AsSpan((int)(i * tileData), (int)tileData), slabParams.AsSpan((int)(i * tileParams), (int)tileParams)));
-            fixed (byte* d = slabData) CopyBytesToDevice(d, dataPtr + (nint)(start * tileData), count * tileData);
-            fixed (byte* p = slabParams) CopyBytesToDevice(p, paramsPtr + (nint)(start * tileParams), count * tileParams);
-            _device.Synchronize();
-        }
-        Register(new CudaQuantPart(CudaQuantFamily.K4, host.Format, outFeatures, k, dataPtr, paramsPtr, CudaQuantK4.SubBlock, 1, 0, 0, totalBytes));
-        return QuantizedMatrix.Gguf(host.Format, outFeatures, k, new Tensor(dataPtr, DType.U8, host.Data.Shape));
+        return UploadSuperBlockTiles(host, CudaQuantFamily.K4, CudaQuantK4.SubBlock, CudaQuantK4.TileDataBytes(k), CudaQuantK4.TileParamBytes(k), CudaQuantK4.PackTile);
     }
 
     /// <summary>Up to three K4 parts in one launch per 8 rows (the kernel's MMA N); 9-16 rows (below the GEMM) take two.</summary>
-    private void RunK4Gemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
-    {
-        var first = parts[0]!;
-        nint d0 = first.Data, p0 = first.Params, d1 = parts[1]?.Data ?? 0, p1 = parts[1]?.Params ?? 0, d2 = parts[2]?.Data ?? 0, p2 = parts[2]?.Params ?? 0;
-        int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0, k = first.InFeatures;
-        int outF32 = outputF32 ? 1 : 0, chunkRows = 0;
-        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
-        nint chunkX = 0, chunkOut = 0;
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32 };
-        for (int start = 0; start < rows; start += QuantStreamMaxRows)
-        {
-            chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
-            // Several parts (q|k|v, gate|up) keep 4 warps: the fused gate|up + SiLU kernel must sum its tiles alike.
-            int warps = parts[1] is null ? K4WarpsFor(tiles, k, chunkRows, _device.NumMultiprocessors, K4Warps) : 4;
-            chunkX = x + (nint)((long)start * k * 2);
-            chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
-            Launch(warps == 8 ? _k4GemvW8 : _k4Gemv, (uint)tiles, 1, 32 * (uint)warps, 0, args);
-            NumK4Launches++;
-        }
-    }
+    private void RunK4Gemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32) =>
+        NumK4Launches += RunSuperBlockGemv(CudaQuantFamily.K4, parts, x, rows, outSlice, ldOut, outputF32, _k4Gemv, _k4GemvW8);
 
     /// <summary>gate|up both K4 (Q4_K_M keeps them Q4_K on every layer) at 1-8 rows: gemv_silu_k4_stream.</summary>
     private bool TryK4Silu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
-        if (!TrySuperBlockSilu(_k4Silu, gate, up, input, output)) return false;   // CudaBackend.Q6Compact.cs
+        if (!TrySuperBlockSilu(_k4Silu, gate, up, input, output)) return false;   // CudaBackend.SuperBlockTiles.cs
         NumK4Launches++;
         return true;
     }
@@ -107,18 +69,7 @@ public sealed unsafe partial class CudaBackend
     private bool TryMixedK4Gemv(ReadOnlySpan<CudaQuantPart> parts, Tensor input, LinearWeight weight, Tensor output, int rows)
     {
         if (!UseMixedG6Gemv || !MixedK4Fits(parts)) return false;
-        nint d0 = parts[0].Data, p0 = parts[0].Params, d1 = parts[1].Data, p1 = parts[1].Params;
-        nint d2 = parts.Length > 2 ? parts[2].Data : 0, p2 = parts.Length > 2 ? parts[2].Params : 0;
-        int n0 = parts[0].OutFeatures, n1 = parts[1].OutFeatures, n2 = parts.Length > 2 ? parts[2].OutFeatures : 0;
-        int k = parts[0].InFeatures, g6Mask = 0;
-        for (int i = 0; i < parts.Length; i++) if (parts[i].Family == CudaQuantFamily.G6) g6Mask |= 1 << i;
-        nint x = input.Data, outPtr = output.Data;
-        int m = rows, outF32 = output.DType == DType.F32 ? 1 : 0;
-        long ldOut = weight.OutFeatures;
-        long tiles = CudaQuantTiles.Tiles(n0, n1, n2);
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &g6Mask, &x, &m, &outPtr, &ldOut, &outF32 };
-        Launch(_k4g6Mixed, (uint)tiles, 1, 32 * G6BlockWarps, 0, args);
-        NumMixedKQuantLaunches++;
+        LaunchMixedSuperBlock(_k4g6Mixed, parts, input, weight, output, rows);
         NumG6Launches++;
         NumK4Launches++;
         return true;

@@ -1,12 +1,35 @@
 // Dequantization for the prefill tile path and quantized embedding lookups, and the act-order GPTQ input permutation:
 // the other kernels over the tensor-core layouts of gemv_quant.cu (CudaQuantTiles.cs), in their own module.
 
-__device__ __forceinline__ float qd_half(unsigned int bits)
+// Every dequantize kernel runs one thread per (output row, 16-wide k-tile) and writes that tile's 16 bf16 values.
+struct QdItem
 {
-    float f;
-    unsigned short h = (unsigned short)bits;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-    return f;
+    int outRow, kt;          // output row, k-tile
+    int r, tile, inTile;     // weight row, its 16-row tile, its row in the tile
+    int g, high;             // the MMA row group (inTile % 8) and half (inTile / 8) of the row
+};
+
+// False for threads past the last (row, k-tile).
+__device__ __forceinline__ bool qd_item(int k, const int* rowIds, int rowStart, int rows, QdItem& it)
+{
+    int kTiles = k >> 4;
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)rows * kTiles) return false;
+    it.outRow = (int)(i / kTiles);
+    it.kt = (int)(i % kTiles);
+    it.r = rowIds ? rowIds[it.outRow] : rowStart + it.outRow;
+    it.tile = it.r >> 4;
+    it.inTile = it.r & 15;
+    it.g = it.inTile & 7;
+    it.high = it.inTile >> 3;
+    return true;
+}
+
+__device__ __forceinline__ void qd_store(const QdItem& it, const float* w, bf16_t* out, long long ldOut)
+{
+    uint4* dst = (uint4*)(out + (size_t)it.outRow * ldOut + (size_t)it.kt * 16);
+    dst[0] = f32_to_bf16x8(w);
+    dst[1] = f32_to_bf16x8(w + 8);
 }
 
 // Dequantizes rows of a tiled matrix to bf16: output row i = W row (rowIds ? rowIds[i] : rowStart + i), for the
@@ -17,20 +40,17 @@ __device__ __forceinline__ void qm_dequant_rows(const unsigned char* data, const
     int scaleCols, const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut)
 {
     const int tilesPerLoad = FMT == 0 ? 4 : 2, tileBytes = FMT == 0 ? 4 : 8;
-    int kTiles = k >> 4;
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long)rows * kTiles) return;
-    int outRow = (int)(i / kTiles), kt = (int)(i % kTiles);
-    int r = rowIds ? rowIds[outRow] : rowStart + outRow;
-    int tile = r >> 4, inTile = r & 15, g = inTile & 7, high = inTile >> 3;
+    QdItem it;
+    if (!qd_item(k, rowIds, rowStart, rows, it)) return;
+    const int kt = it.kt, r = it.r, tile = it.tile, inTile = it.inTile, g = it.g, high = it.high;
     int loads = k / (16 * tilesPerLoad), grp = kt * 16 / group;
     float scale, offset = 0.0f;
     if (FMT == 2) scale = __ldg((const float*)params + (size_t)(r / blockRows) * scaleCols + grp);
     else
     {
         unsigned int p = __ldg((const unsigned int*)params + ((size_t)tile * (k / group) + grp) * 16 + inTile);
-        scale = qd_half(p & 0xffffu);
-        offset = qd_half(p >> 16);
+        scale = qm_half(p & 0xffffu);
+        offset = qm_half(p >> 16);
     }
     float w[16];
 #pragma unroll
@@ -59,17 +79,7 @@ __device__ __forceinline__ void qm_dequant_rows(const unsigned char* data, const
             w[4 * t + e] = v;
         }
     }
-    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)kt * 16);
-#pragma unroll
-    for (int v = 0; v < 2; v++)
-    {
-        uint4 o;
-        o.x = f32_to_bf16(w[8 * v + 0]) | ((unsigned int)f32_to_bf16(w[8 * v + 1]) << 16);
-        o.y = f32_to_bf16(w[8 * v + 2]) | ((unsigned int)f32_to_bf16(w[8 * v + 3]) << 16);
-        o.z = f32_to_bf16(w[8 * v + 4]) | ((unsigned int)f32_to_bf16(w[8 * v + 5]) << 16);
-        o.w = f32_to_bf16(w[8 * v + 6]) | ((unsigned int)f32_to_bf16(w[8 * v + 7]) << 16);
-        dst[v] = o;
-    }
+    qd_store(it, w, out, ldOut);
 }
 
 #define QM_DEQUANT_KERNEL(NAME, FMT) \
@@ -89,14 +99,11 @@ QM_DEQUANT_KERNEL(dequant_f8_bf16, 2)
 extern "C" __global__ void dequant_g6_bf16(const unsigned char* data, const unsigned char* params, int k, int group, int blockRows,
     int scaleCols, const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut)
 {
-    int kTiles = k >> 4;
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long)rows * kTiles) return;
-    int outRow = (int)(i / kTiles), kt = (int)(i % kTiles);
-    int r = rowIds ? rowIds[outRow] : rowStart + outRow;
-    int tile = r >> 4, inTile = r & 15, g = inTile & 7, high = inTile >> 3;
+    QdItem it;
+    if (!qd_item(k, rowIds, rowStart, rows, it)) return;
+    const int kt = it.kt, tile = it.tile, inTile = it.inTile, g = it.g, high = it.high;
     const unsigned char* p = params + ((size_t)tile * (k >> 8) + (kt >> 4)) * 288;
-    float d = qd_half(__ldg((const unsigned short*)(p + 256) + inTile));
+    float d = qm_half(__ldg((const unsigned short*)(p + 256) + inTile));
     float scale = (float)(int)(signed char)__ldg(p + 16 * inTile + (kt & 15));
     float ds = d * scale;
     const unsigned char* unit = data + ((size_t)tile * (k >> 6) + (kt >> 2)) * 768;
@@ -116,17 +123,7 @@ extern "C" __global__ void dequant_g6_bf16(const unsigned char* data, const unsi
             w[4 * t + e] = ds * (float)(q - 32);
         }
     }
-    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)kt * 16);
-#pragma unroll
-    for (int v = 0; v < 2; v++)
-    {
-        uint4 o;
-        o.x = f32_to_bf16(w[8 * v + 0]) | ((unsigned int)f32_to_bf16(w[8 * v + 1]) << 16);
-        o.y = f32_to_bf16(w[8 * v + 2]) | ((unsigned int)f32_to_bf16(w[8 * v + 3]) << 16);
-        o.z = f32_to_bf16(w[8 * v + 4]) | ((unsigned int)f32_to_bf16(w[8 * v + 5]) << 16);
-        o.w = f32_to_bf16(w[8 * v + 6]) | ((unsigned int)f32_to_bf16(w[8 * v + 7]) << 16);
-        dst[v] = o;
-    }
+    qd_store(it, w, out, ldOut);
 }
 
 // Compact Q4_K (K4, CudaQuantK4.cs): one thread per (row, 16-wide k-tile) of G4's tiles, w = (d·sc)·q − (dmin·m) in F32
@@ -135,17 +132,14 @@ extern "C" __global__ void dequant_g6_bf16(const unsigned char* data, const unsi
 extern "C" __global__ void dequant_k4_bf16(const unsigned char* data, const unsigned char* params, int k, int group, int blockRows,
     int scaleCols, const int* rowIds, int rowStart, int rows, bf16_t* out, long long ldOut)
 {
-    int kTiles = k >> 4;
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long)rows * kTiles) return;
-    int outRow = (int)(i / kTiles), kt = (int)(i % kTiles);
-    int r = rowIds ? rowIds[outRow] : rowStart + outRow;
-    int tile = r >> 4, inTile = r & 15, g = inTile & 7, high = inTile >> 3;
+    QdItem it;
+    if (!qd_item(k, rowIds, rowStart, rows, it)) return;
+    const int kt = it.kt, tile = it.tile, inTile = it.inTile, g = it.g, high = it.high;
     const unsigned char* p = params + ((size_t)tile * (k >> 8) + (kt >> 4)) * 320;
     const int sub = (kt & 15) >> 1;
     unsigned int dd = __ldg((const unsigned int*)(p + 256) + inTile);
-    float ds = __fmul_rn(qd_half(dd & 0xffffu), (float)__ldg(p + 16 * inTile + sub));
-    float ms = __fmul_rn(qd_half(dd >> 16), (float)__ldg(p + 16 * inTile + 8 + sub));
+    float ds = __fmul_rn(qm_half(dd & 0xffffu), (float)__ldg(p + 16 * inTile + sub));
+    float ms = __fmul_rn(qm_half(dd >> 16), (float)__ldg(p + 16 * inTile + 8 + sub));
     const unsigned char* tileData = data + (size_t)tile * (k >> 6) * 512;
     float w[16];
 #pragma unroll
@@ -159,9 +153,7 @@ extern "C" __global__ void dequant_k4_bf16(const unsigned char* data, const unsi
             w[4 * t + e] = __fsub_rn(__fmul_rn(ds, (float)q), ms);
         }
     }
-    uint4* dst = (uint4*)(out + (size_t)outRow * ldOut + (size_t)kt * 16);
-    dst[0] = f32_to_bf16x8(w);
-    dst[1] = f32_to_bf16x8(w + 8);
+    qd_store(it, w, out, ldOut);
 }
 
 // xPermuted[row, i] = x[row, perm[i]]: act-order GPTQ stores its columns sorted by group.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 8, session 5 (quantized GEMM and W8A8), run ON THE GPU MACHINE: bash <carry>/gemm_quant_run.sh [harness] [parity] [bench]
-# (carry = the folder holding this script, kernels/ (common.cu, gemv_quant.cu, gemm_quant.cu, gemm_quant.cuh, fp8_act_quant.cu), gemm_quant_harness.cu,
+# (carry = the folder holding this script, kernels/ (common.cu, gemv_quant.cu, gemm_quant.cu, gemm_quant.cuh, gemm_quant_stage.cuh, fp8_act_quant.cu), gemm_quant_harness.cu,
 # gemm_quant_timing.inc, and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh,
 # gemm_quant_bench.sh, hf_baseline.py). harness: nvcc builds of the kernels for sm_80 (the W8A8 mma must compile
 # away there) and sm_90 (registers, spills), then the nvcc harness: correctness and per-layer µs at the 14B shape.

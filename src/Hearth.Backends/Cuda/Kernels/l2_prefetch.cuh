@@ -1,0 +1,79 @@
+// The next linear's weights pulled into L2 by a short decode kernel before its PDL wait, so that the bytes move while
+// the memory bus would otherwise idle (the norms, q/k norm + RoPE and the decode attention read little). Weights are
+// never written by a kernel, so reading them before the wait is allowed. The host (CudaBackend.L2Prefetch.cs,
+// L2PrefetchSpans.cs, which mirrors the split below for its tests) passes up to L2P_MAX_SPANS spans; span i is
+// rows[i] rows of rowBytes[i] bytes, stride[i] apart (a prefix of every 16-row tile of a tile-major matrix, or one
+// contiguous range with rows = 1). Addresses, row sizes and strides are multiples of 16. The bytes of all spans, in
+// order, are cut into one even share per block of the grid; in a block the rows of its share are dealt out to
+// groups of threads and a group takes a row's pieces in turn.
+//   sm_90+: a piece is up to 16 KiB, one cp.async.bulk.prefetch.L2 (the copy engine walks it; one thread a group).
+//   sm_80, or HEARTH_L2P_LINES: a piece is one 128-byte line, prefetch.global.L2 (prefetch_l2; a warp a group).
+#define L2P_MAX_SPANS 8
+
+struct L2PrefetchSpans
+{
+    unsigned long long address[L2P_MAX_SPANS];
+    unsigned long long rowBytes[L2P_MAX_SPANS];
+    unsigned long long stride[L2P_MAX_SPANS];
+    unsigned int rows[L2P_MAX_SPANS];
+};
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && !defined(HEARTH_L2P_LINES)
+#define L2P_BULK 1
+#define L2P_PIECE_BYTES 16384ull
+#define L2P_GROUP 1u
+#else
+#define L2P_BULK 0
+#define L2P_PIECE_BYTES 128ull
+#define L2P_GROUP 32u
+#endif
+
+__device__ __forceinline__ void l2p_piece(unsigned long long address, unsigned int bytes)
+{
+#if L2P_BULK
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" :: "l"(address), "r"(bytes) : "memory");
+#else
+    (void)bytes;
+    prefetch_l2((const void*)address);
+#endif
+}
+
+// This block's share of the spans, issued by all its threads. Returns at once when no bytes are given.
+__device__ __forceinline__ void l2_prefetch_share(const L2PrefetchSpans& spans)
+{
+    unsigned long long total = 0;
+#pragma unroll
+    for (int i = 0; i < L2P_MAX_SPANS; i++) total += spans.rowBytes[i] * spans.rows[i];
+    if (total == 0) return;
+    unsigned long long blocks = (unsigned long long)gridDim.x * gridDim.y * gridDim.z;
+    unsigned long long block = blockIdx.x + (unsigned long long)gridDim.x * (blockIdx.y + (unsigned long long)gridDim.y * blockIdx.z);
+    // Share boundaries on 16 bytes, so that every piece stays 16-byte aligned and a multiple of 16.
+    unsigned long long begin = (total * block / blocks) & ~15ull;
+    unsigned long long end = block + 1 == blocks ? total : (total * (block + 1) / blocks) & ~15ull;
+    unsigned int threads = blockDim.x * blockDim.y * blockDim.z;
+    unsigned int tid = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+    unsigned int groups = max(1u, threads / L2P_GROUP), group = tid / L2P_GROUP, member = tid % L2P_GROUP;
+    if (group >= groups) return;
+    unsigned long long spanStart = 0, rowsBefore = 0;   // rows of this share dealt out so far
+    for (int i = 0; i < L2P_MAX_SPANS; i++)
+    {
+        unsigned long long rowBytes = spans.rowBytes[i], size = rowBytes * spans.rows[i];
+        unsigned long long lo = max(begin, spanStart), hi = min(end, spanStart + size);
+        if (lo < hi)
+        {
+            unsigned long long relLo = lo - spanStart, relHi = hi - spanStart;
+            unsigned long long firstRow = relLo / rowBytes, lastRow = (relHi - 1) / rowBytes;
+            unsigned long long row = firstRow + (group + groups - rowsBefore % groups) % groups;
+            for (; row <= lastRow; row += groups)
+            {
+                unsigned long long a = max(relLo, row * rowBytes) - row * rowBytes;
+                unsigned long long b = min(relHi, (row + 1) * rowBytes) - row * rowBytes;
+                unsigned long long base = spans.address[i] + row * spans.stride[i];
+                for (unsigned long long offset = a + member * L2P_PIECE_BYTES; offset < b; offset += L2P_GROUP * L2P_PIECE_BYTES)
+                    l2p_piece(base + offset, (unsigned int)min(L2P_PIECE_BYTES, b - offset));
+            }
+            rowsBefore += lastRow - firstRow + 1;
+        }
+        spanStart += size;
+    }
+}

@@ -70,7 +70,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>The device regions of <paramref name="weight"/> in its decode GEMV's tile order, cut to <paramref name="capBytes"/>.</summary>
-    internal L2PrefetchSpans L2PrefetchSpansOf(LinearWeight weight, long capBytes)
+    public L2PrefetchSpans L2PrefetchSpansOf(LinearWeight weight, long capBytes)
     {
         Span<L2WeightRegion> regions = stackalloc L2WeightRegion[12];
         int count = 0, firstTile = 0;

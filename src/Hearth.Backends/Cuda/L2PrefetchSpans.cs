@@ -84,18 +84,16 @@ public unsafe struct L2PrefetchSpans
 
     /// <summary>
     /// The pieces (address, bytes) thread <paramref name="thread"/> of block <paramref name="block"/> issues, as
-    /// l2_prefetch_share does: the block's share, its rows dealt out to groups of <paramref name="groupThreads"/>
-    /// threads (1 for the bulk prefetch, 32 for line prefetches), a row's pieces of at most <paramref name="pieceBytes"/>
-    /// taken in turn by the group's threads. The CPU mirror of the device code, for the tests.
+    /// l2_prefetch_share does: the block's share, cut into units of one piece (at most <paramref name="pieceBytes"/>:
+    /// 16 KiB for the bulk prefetch, a 128-byte line otherwise) of one row, dealt out to the block's threads in turn.
+    /// The CPU mirror of the device code, for the tests.
     /// </summary>
-    public readonly void ForEachPiece(long blocks, long block, int threads, int thread, int groupThreads, long pieceBytes, Action<ulong, long> piece)
+    public readonly void ForEachPiece(long blocks, long block, int threads, int thread, long pieceBytes, Action<ulong, long> piece)
     {
         long total = TotalBytes;
         if (total == 0) return;
         var (begin, end) = ShareOf(total, blocks, block);
-        int groups = Math.Max(1, threads / groupThreads), group = thread / groupThreads, member = thread % groupThreads;
-        if (group >= groups) return;
-        long spanStart = 0, rowsBefore = 0;
+        long spanStart = 0, unitsBefore = 0;
         for (int i = 0; i < MaxSpans; i++)
         {
             long rowBytes = (long)_rowBytes[i], size = rowBytes * _rows[i];
@@ -103,15 +101,16 @@ public unsafe struct L2PrefetchSpans
             if (lo < hi)
             {
                 long relLo = lo - spanStart, relHi = hi - spanStart;
-                long firstRow = relLo / rowBytes, lastRow = (relHi - 1) / rowBytes;
-                for (long row = firstRow + (group + groups - rowsBefore % groups) % groups; row <= lastRow; row += groups)
+                long firstRow = relLo / rowBytes, piecesPerRow = (rowBytes + pieceBytes - 1) / pieceBytes;
+                long units = ((relHi - 1) / rowBytes - firstRow + 1) * piecesPerRow;
+                for (long u = (thread + threads - unitsBefore % threads) % threads; u < units; u += threads)
                 {
-                    long a = Math.Max(relLo, row * rowBytes) - row * rowBytes, b = Math.Min(relHi, (row + 1) * rowBytes) - row * rowBytes;
-                    ulong rowBase = _address[i] + (ulong)row * _stride[i];
-                    for (long offset = a + member * pieceBytes; offset < b; offset += groupThreads * pieceBytes)
-                        piece(rowBase + (ulong)offset, Math.Min(pieceBytes, b - offset));
+                    long row = firstRow + u / piecesPerRow, rowStart = row * rowBytes;
+                    long a = Math.Max(relLo, rowStart + u % piecesPerRow * pieceBytes);
+                    long b = Math.Min(Math.Min(relHi, rowStart + rowBytes), rowStart + (u % piecesPerRow + 1) * pieceBytes);
+                    if (a < b) piece(_address[i] + (ulong)row * _stride[i] + (ulong)(a - rowStart), b - a);
                 }
-                rowsBefore += lastRow - firstRow + 1;
+                unitsBefore += units;
             }
             spanStart += size;
         }

@@ -4,10 +4,9 @@
 // L2PrefetchSpans.cs, which mirrors the split below for its tests) passes up to L2P_MAX_SPANS spans; span i is
 // rows[i] rows of rowBytes[i] bytes, stride[i] apart (a prefix of every 16-row tile of a tile-major matrix, or one
 // contiguous range with rows = 1). Addresses, row sizes and strides are multiples of 16. The bytes of all spans, in
-// order, are cut into one even share per block of the grid; in a block the rows of its share are dealt out to
-// groups of threads and a group takes a row's pieces in turn.
-//   sm_90+: a piece is up to 16 KiB, one cp.async.bulk.prefetch.L2 (the copy engine walks it; one thread a group).
-//   sm_80, or HEARTH_L2P_LINES: a piece is one 128-byte line, prefetch.global.L2 (prefetch_l2; a warp a group).
+// order, are cut into one even share per block of the grid, and a block's threads take the pieces of its share in turn.
+//   sm_90+: a piece is up to 16 KiB, one cp.async.bulk.prefetch.L2 (the copy engine walks it).
+//   sm_80, or HEARTH_L2P_LINES: a piece is one 128-byte line, prefetch.global.L2 (prefetch_l2).
 #define L2P_MAX_SPANS 8
 
 struct L2PrefetchSpans
@@ -21,11 +20,9 @@ struct L2PrefetchSpans
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && !defined(HEARTH_L2P_LINES)
 #define L2P_BULK 1
 #define L2P_PIECE_BYTES 16384ull
-#define L2P_GROUP 1u
 #else
 #define L2P_BULK 0
 #define L2P_PIECE_BYTES 128ull
-#define L2P_GROUP 32u
 #endif
 
 __device__ __forceinline__ void l2p_piece(unsigned long long address, unsigned int bytes)
@@ -38,7 +35,9 @@ __device__ __forceinline__ void l2p_piece(unsigned long long address, unsigned i
 #endif
 }
 
-// This block's share of the spans, issued by all its threads. Returns at once when no bytes are given.
+// This block's share of the spans, issued by all its threads. A unit is one piece of one row (rows of a strided
+// span are usually one piece, a contiguous span is many); the units of the share are dealt out to the threads in turn.
+// Returns at once when no bytes are given.
 __device__ __forceinline__ void l2_prefetch_share(const L2PrefetchSpans& spans)
 {
     unsigned long long total = 0;
@@ -50,11 +49,9 @@ __device__ __forceinline__ void l2_prefetch_share(const L2PrefetchSpans& spans)
     // Share boundaries on 16 bytes, so that every piece stays 16-byte aligned and a multiple of 16.
     unsigned long long begin = (total * block / blocks) & ~15ull;
     unsigned long long end = block + 1 == blocks ? total : (total * (block + 1) / blocks) & ~15ull;
-    unsigned int threads = blockDim.x * blockDim.y * blockDim.z;
-    unsigned int tid = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
-    unsigned int groups = max(1u, threads / L2P_GROUP), group = tid / L2P_GROUP, member = tid % L2P_GROUP;
-    if (group >= groups) return;
-    unsigned long long spanStart = 0, rowsBefore = 0;   // rows of this share dealt out so far
+    unsigned long long threads = blockDim.x * blockDim.y * blockDim.z;
+    unsigned long long tid = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+    unsigned long long spanStart = 0, unitsBefore = 0;
     for (int i = 0; i < L2P_MAX_SPANS; i++)
     {
         unsigned long long rowBytes = spans.rowBytes[i], size = rowBytes * spans.rows[i];
@@ -62,17 +59,16 @@ __device__ __forceinline__ void l2_prefetch_share(const L2PrefetchSpans& spans)
         if (lo < hi)
         {
             unsigned long long relLo = lo - spanStart, relHi = hi - spanStart;
-            unsigned long long firstRow = relLo / rowBytes, lastRow = (relHi - 1) / rowBytes;
-            unsigned long long row = firstRow + (group + groups - rowsBefore % groups) % groups;
-            for (; row <= lastRow; row += groups)
+            unsigned long long firstRow = relLo / rowBytes, piecesPerRow = (rowBytes + L2P_PIECE_BYTES - 1) / L2P_PIECE_BYTES;
+            unsigned long long units = ((relHi - 1) / rowBytes - firstRow + 1) * piecesPerRow;
+            for (unsigned long long u = (tid + threads - unitsBefore % threads) % threads; u < units; u += threads)
             {
-                unsigned long long a = max(relLo, row * rowBytes) - row * rowBytes;
-                unsigned long long b = min(relHi, (row + 1) * rowBytes) - row * rowBytes;
-                unsigned long long base = spans.address[i] + row * spans.stride[i];
-                for (unsigned long long offset = a + member * L2P_PIECE_BYTES; offset < b; offset += L2P_GROUP * L2P_PIECE_BYTES)
-                    l2p_piece(base + offset, (unsigned int)min(L2P_PIECE_BYTES, b - offset));
+                unsigned long long row = firstRow + u / piecesPerRow, rowStart = row * rowBytes;
+                unsigned long long a = max(relLo, rowStart + (u % piecesPerRow) * L2P_PIECE_BYTES);
+                unsigned long long b = min(min(relHi, rowStart + rowBytes), rowStart + (u % piecesPerRow + 1) * L2P_PIECE_BYTES);
+                if (a < b) l2p_piece(spans.address[i] + row * spans.stride[i] + (a - rowStart), (unsigned int)(b - a));
             }
-            rowsBefore += lastRow - firstRow + 1;
+            unitsBefore += units;
         }
         spanStart += size;
     }

@@ -13,7 +13,12 @@ internal static class L2PrefetchTiming
 {
     private const int Replays = 20;
 
-    private readonly record struct Setting(string Label, L2PrefetchSites Sites, double PrefixMegabytes, int NormBlocks);
+    private readonly record struct Setting(string Label, L2PrefetchSites Sites, double PrefixMegabytes, int NormBlocks)
+    {
+        /// <summary>The same setting for the engine (tools/gpu/l2w_run.sh benches the best one against off).</summary>
+        public string Environment => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"HEARTH_CUDA_L2_PREFETCH={(int)Sites},HEARTH_CUDA_L2_PREFETCH_MB={PrefixMegabytes},HEARTH_CUDA_L2_PREFETCH_BLOCKS={NormBlocks}");
+    }
 
     private static readonly Setting[] Settings =
     [
@@ -33,6 +38,7 @@ internal static class L2PrefetchTiming
         var saved = (cuda.L2PrefetchSites, cuda.L2PrefetchPrefixBytes, cuda.L2PrefetchNormBlocks);
         Console.WriteLine($"L2 prefetch timing (14B shape, batch 1, context 512, PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}, graph replay, "
             + $"ms a step; o = step minus the step without o, us a layer):");
+        var totals = new double[Settings.Length];
         var random = new Random(23);
         var hostBlocks = new List<nint>();
         try
@@ -54,10 +60,12 @@ internal static class L2PrefetchTiming
                 ];
                 QuantTiming.FreeHost(hostBlocks);
                 for (int round = 1; round <= 2; round++)
-                    foreach (var setting in Settings)
+                    for (int i = 0; i < Settings.Length; i++)
                     {
+                        var setting = Settings[i];
                         Apply(cuda, setting);
                         double ms = Time(cuda, layer, StepAblationTiming.Ops.All) * 1e3;
+                        totals[i] += ms;
                         Console.WriteLine($"  {name,-9} round {round}  {setting.Label,-36} {ms,7:F3} ms");
                     }
                 for (int round = 1; round <= 2; round++)
@@ -70,6 +78,9 @@ internal static class L2PrefetchTiming
                             + $"  (step {full * 1e3:F3}, without o {withoutO * 1e3:F3} ms)");
                     }
             }
+            int best = Array.IndexOf(totals, totals.Min());
+            Console.WriteLine($"  mean of both formats and rounds: {string.Join(", ", Settings.Select((x, i) => $"{x.Label} {totals[i] / 4:F3}"))} ms");
+            Console.WriteLine($"best setting: {Settings[best].Environment}");
         }
         finally
         {

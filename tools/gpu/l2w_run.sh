@@ -5,7 +5,8 @@
 # 2. Parity runner --l2-prefetch --l2-prefetch-timing: L2PrefetchChecks (hinted steps bit for bit against the
 #    prefetch off, eager and graph replay) and PdlChecks, then the whole batch-1 14B step (int4, fp8) under each
 #    prefetch setting, twice in one process, and the o projection's cost in the step; it prints the best setting.
-# 3. LINES=1: the same timing with the sm_80 path (prefetch.global.L2 lines, HEARTH_L2P_LINES) in a second process.
+# 3. DEFINES="HEARTH_L2P_ATTENTION_AT_END HEARTH_L2P_LINES" (each optional): the checks and the timing again, one process
+#    per kernel define: the attention's prefetch after its work, the sm_80 path (prefetch.global.L2 lines).
 # 4. hearth bench at batch 1 per format (graph_gap.sh): the prefetch off, then the best setting of step 2, then both again
 #    (ROUNDS, default 1). Logs in $OUT.
 set -uo pipefail
@@ -42,11 +43,11 @@ fi
 grep -E "FAIL|passed, |round|o in the step|mean of|best setting" "$OUT/parity.log" | grep -v "^PASS"
 best="$(sed -n 's/^best setting: //p' "$OUT/parity.log" | tail -1)"
 
-if [ "${LINES:-0}" = "1" ]; then
-  HEARTH_CUDA_KERNEL_DEFINES=HEARTH_L2P_LINES timeout 200 "$runner" --l2-prefetch-timing > "$OUT/lines.log" 2>&1
-  echo "line-prefetch timing exit $? at $((SECONDS - start)) s"
-  grep -E "round 2|best setting" "$OUT/lines.log"
-fi
+for define in ${DEFINES:-}; do   # e.g. HEARTH_L2P_ATTENTION_AT_END, HEARTH_L2P_LINES: checks and timing again, compiled with it
+  HEARTH_CUDA_KERNEL_DEFINES="$define" timeout 200 "$runner" --l2-prefetch --l2-prefetch-timing > "$OUT/$define.log" 2>&1
+  echo "== $define: exit $? at $((SECONDS - start)) s"
+  grep -E "FAIL|passed, |round|o in the step|mean of|best setting" "$OUT/$define.log" | grep -v "^PASS"
+done
 
 if [ "${BENCH:-1}" = "1" ]; then
   wait "$maker"

@@ -234,6 +234,9 @@ public class L2PrefetchTests
         }
         string mma = Source("decode_mma.cu");
         Assert.Contains("#include \"l2_prefetch.cuh\"", mma, StringComparison.Ordinal);
-        Assert.Matches(@"int\* counters, L2PrefetchSpans prefetch\) \\\s*\{ \\\s*l2_prefetch_share\(prefetch\); \\\s*decode_mma<D, FP8>\(", mma);
+        Assert.Matches(@"int\* counters, L2PrefetchSpans prefetch\) \\\s*\{ \\\s*L2P_ATTENTION_BEFORE\(prefetch\); \\\s*decode_mma<D, FP8>\(", mma);
+        Assert.Matches(@"partialSum, counters\); \\\s*L2P_ATTENTION_AFTER\(prefetch\); \\\s*\}", mma);
+        string header = Source("l2_prefetch.cuh");
+        Assert.Matches(@"#ifdef HEARTH_L2P_ATTENTION_AT_END\s+#define L2P_ATTENTION_BEFORE\(SPANS\) do \{ \} while \(0\)\s+#define L2P_ATTENTION_AFTER\(SPANS\) l2_prefetch_share\(SPANS\)\s+#else\s+#define L2P_ATTENTION_BEFORE\(SPANS\) l2_prefetch_share\(SPANS\)", header);
     }
 }

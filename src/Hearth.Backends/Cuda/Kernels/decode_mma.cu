@@ -133,9 +133,10 @@ extern "C" __global__ void __launch_bounds__(DF_THREADS, MIN_BLOCKS) NAME(const 
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters, L2PrefetchSpans prefetch) \
 { \
-    l2_prefetch_share(prefetch); \
+    L2P_ATTENTION_BEFORE(prefetch); \
     decode_mma<D, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
+    L2P_ATTENTION_AFTER(prefetch); \
 }
 
 DECODE_MMA_KERNEL(decode_attention_mma_d64, 64, false)

@@ -73,3 +73,14 @@ __device__ __forceinline__ void l2_prefetch_share(const L2PrefetchSpans& spans)
         spanStart += size;
     }
 }
+
+// Where the decode attention (decode_mma.cu) issues its share: before its wait, ahead of its own K/V loads (the
+// default), or with HEARTH_L2P_ATTENTION_AT_END after its work, so that the prefetch cannot delay its K/V loads
+// (it then overlaps the attention's last blocks and the o GEMV's start instead).
+#ifdef HEARTH_L2P_ATTENTION_AT_END
+#define L2P_ATTENTION_BEFORE(SPANS) do { } while (0)
+#define L2P_ATTENTION_AFTER(SPANS) l2_prefetch_share(SPANS)
+#else
+#define L2P_ATTENTION_BEFORE(SPANS) l2_prefetch_share(SPANS)
+#define L2P_ATTENTION_AFTER(SPANS) do { } while (0)
+#endif

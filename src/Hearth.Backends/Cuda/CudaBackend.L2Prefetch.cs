@@ -8,8 +8,13 @@ namespace Hearth.Backends.Cuda;
 // the next short kernel whose site is switched on takes the hint, and every norm and attention clears it.
 public sealed unsafe partial class CudaBackend
 {
-    /// <summary>The sites on by default: measured in session 10 (docs/performance/cuda.md).</summary>
-    public const L2PrefetchSites DefaultL2PrefetchSites = L2PrefetchSites.Attention | L2PrefetchSites.Norms;
+    /// <summary>
+    /// Off by default: on the H100 (session 10, docs/performance/cuda.md) no site made the 14B batch-1 step faster for
+    /// both int4 and fp8. The pulled o streams faster (int4 8.0 → 6.0 us, fp8 10.9 → 9.1 us a layer), but the prefetched
+    /// bytes queue ahead of the attention's own K/V loads and the chain loses as much or more; the engine at mask 3 lost
+    /// 1.5 % (fp8) and 3.3 % (int4).
+    /// </summary>
+    public const L2PrefetchSites DefaultL2PrefetchSites = L2PrefetchSites.None;
 
     private LinearWeight? _l2Next;
     private nint _rmsNormL2p, _addRmsNormL2p;
@@ -19,20 +24,25 @@ public sealed unsafe partial class CudaBackend
     public L2PrefetchSites L2PrefetchSites { get; set; } =
         L2PrefetchOptions.ParseSites(Environment.GetEnvironmentVariable("HEARTH_CUDA_L2_PREFETCH"), DefaultL2PrefetchSites);
 
-    /// <summary>The most bytes a norm pulls of the linear after it (HEARTH_CUDA_L2_PREFETCH_MB, default 8 MiB).</summary>
+    /// <summary>
+    /// The most bytes a norm pulls of the linear after it (HEARTH_CUDA_L2_PREFETCH_MB, default 2 MiB: of 2, 4, 8 and 16
+    /// the least costly; fp8 gained 0.02-0.05 ms a step with it, int4 lost 0.03-0.07).
+    /// </summary>
     public long L2PrefetchPrefixBytes { get; set; } =
-        L2PrefetchOptions.ParseMegabytes(Environment.GetEnvironmentVariable("HEARTH_CUDA_L2_PREFETCH_MB"), 8, "HEARTH_CUDA_L2_PREFETCH_MB");
+        L2PrefetchOptions.ParseMegabytes(Environment.GetEnvironmentVariable("HEARTH_CUDA_L2_PREFETCH_MB"), 2, "HEARTH_CUDA_L2_PREFETCH_MB");
 
     /// <summary>
-    /// The most bytes the attention (or RoPE) site pulls of the o projection (HEARTH_CUDA_L2_PREFETCH_O_MB, default 32 MiB:
-    /// a 14B fp8 o of 26 MB goes whole; the H100's L2 is 50 MB).
+    /// The most bytes the attention (or RoPE) site pulls of the o projection (HEARTH_CUDA_L2_PREFETCH_O_MB, default 4 MiB:
+    /// of the whole o, 8, 4 and 2 MiB the least costly, even with off at the 14B shape; a larger cap pulls a 14B fp8 o of
+    /// 26 MB whole, and the H100's L2 is 50 MB).
     /// </summary>
     public long L2PrefetchWholeMaxBytes { get; set; } =
-        L2PrefetchOptions.ParseMegabytes(Environment.GetEnvironmentVariable("HEARTH_CUDA_L2_PREFETCH_O_MB"), 32, "HEARTH_CUDA_L2_PREFETCH_O_MB");
+        L2PrefetchOptions.ParseMegabytes(Environment.GetEnvironmentVariable("HEARTH_CUDA_L2_PREFETCH_O_MB"), 4, "HEARTH_CUDA_L2_PREFETCH_O_MB");
 
     /// <summary>
     /// Prefetch-only blocks a norm's grid adds to its row blocks (HEARTH_CUDA_L2_PREFETCH_BLOCKS, default 8): a batch-1
-    /// norm is one block, and one SM issues the prefetch too slowly to pull megabytes during one GEMV.
+    /// norm is one block, and one block issuing 8 MB of bulk prefetches made the 14B step 1.7 ms (int4) and 1.0 ms (fp8)
+    /// slower than 8 extra blocks did (about 21 us a norm).
     /// </summary>
     public int L2PrefetchNormBlocks { get; set; } =
         L2PrefetchOptions.ParseCount(Environment.GetEnvironmentVariable("HEARTH_CUDA_L2_PREFETCH_BLOCKS"), 8, 0, 256, "HEARTH_CUDA_L2_PREFETCH_BLOCKS");

@@ -9,7 +9,7 @@ public enum L2PrefetchSites
 {
     None = 0,
 
-    /// <summary>The tensor-core decode attention pulls the o projection (whole, up to <see cref="CudaBackend.L2PrefetchWholeMaxBytes"/>).</summary>
+    /// <summary>The tensor-core decode attention pulls the o projection (up to <see cref="CudaBackend.L2PrefetchWholeMaxBytes"/>).</summary>
     Attention = 1,
 
     /// <summary>The add + RMSNorms pull a prefix of gate|up and of the next layer's q|k|v (<see cref="CudaBackend.L2PrefetchPrefixBytes"/>).</summary>

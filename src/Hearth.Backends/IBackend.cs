@@ -109,13 +109,6 @@ public interface IBackend : IDisposable
     /// </summary>
     void Attention(Tensor query, KvCacheLayer cache, AttentionMetadata metadata, float scale, Tensor output);
 
-    /// <summary>
-    /// A hint, never a change in results: the next <see cref="Linear"/> (or <see cref="LinearSiluMul"/>) of this forward
-    /// pass reads <paramref name="next"/>, and only short ops (norms, RoPE, attention) run before it. A GPU backend may
-    /// have those ops pull its weights into cache while the memory bus idles. The default ignores it.
-    /// </summary>
-    void HintNextLinear(LinearWeight next) { }
-
     /// <summary>output = silu(gate) · up where gateUp [rows, 2·inter] holds gate then up; output [rows, inter].</summary>
     void SiluMul(Tensor gateUp, Tensor output);
 

@@ -30,7 +30,6 @@ bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
 bool i4Timing = false, i4Only = false;
-bool l2Prefetch = false, l2PrefetchTiming = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -61,8 +60,6 @@ for (int i = 0; i < args.Length; i++)
         case "--ablation-timing": ablationTiming = true; break;   // session 9: the quantized step without each group of small ops
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
-        case "--l2-prefetch": l2Prefetch = true; break;   // session 10: the L2 prefetch checks (and PdlChecks) only
-        case "--l2-prefetch-timing": l2PrefetchTiming = true; break;   // session 10: the step under each L2 prefetch setting
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -131,17 +128,6 @@ using (cuda)
         if (q6cTiming) G6Timing.Run(cuda);
         if (k4Timing) K4Timing.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
-        return report.NumFailed > 0 ? 1 : 0;
-    }
-    if (l2Prefetch || l2PrefetchTiming)   // session 10 (tools/gpu/l2w_run.sh)
-    {
-        if (l2Prefetch)
-        {
-            L2PrefetchChecks.Run(cuda, report, new RandomData(seed + 10));
-            PdlChecks.Run(cuda, report, new RandomData(seed));
-            Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
-        }
-        if (l2PrefetchTiming) L2PrefetchTiming.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
     if (ablationTiming)

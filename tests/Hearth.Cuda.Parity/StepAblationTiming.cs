@@ -13,15 +13,11 @@ namespace Hearth.Cuda.Parity;
 /// </summary>
 internal static class StepAblationTiming
 {
-    internal const int Hidden = 5120, Heads = 40, KvHeads = 8, HeadDim = 128, Inter = 17408, Vocab = 151936, Layers = 40;
+    private const int Hidden = 5120, Heads = 40, KvHeads = 8, HeadDim = 128, Inter = 17408, Vocab = 151936, Layers = 40;
     private const int Context = 512, BlockSize = 16, Replays = 10;
 
     [Flags]
-    internal enum Ops
-    {
-        None = 0, Norms = 1, QkNormRope = 2, Attention = 4, LmHead = 8, ExtraNorm = 16, All = Norms | QkNormRope | Attention | LmHead,
-        WithoutO = 32,   // leaves the o projection out (L2PrefetchTiming: what o costs in the step, with and without its prefetch)
-    }
+    private enum Ops { None = 0, Norms = 1, QkNormRope = 2, Attention = 4, LmHead = 8, ExtraNorm = 16, All = Norms | QkNormRope | Attention | LmHead }
 
     public static void Run(CudaBackend cuda)
     {
@@ -69,11 +65,7 @@ internal static class StepAblationTiming
         }
     }
 
-    /// <summary>
-    /// The step in Qwen3Model's order; with <paramref name="hints"/> it also names each next linear as Qwen3Model does
-    /// (IBackend.HintNextLinear), which the backend's L2 prefetch settings then act on.
-    /// </summary>
-    internal static Action BuildStep(CudaBackend cuda, BackendPair memory, LinearWeight[] layer, Ops ops, bool hints = false)
+    private static Action BuildStep(CudaBackend cuda, BackendPair memory, LinearWeight[] layer, Ops ops)
     {
         Tensor Z(DType t, params int[] d) => memory.Zeros(cuda, d.Length switch
         {
@@ -115,16 +107,13 @@ internal static class StepAblationTiming
             for (int l = 0; l < Layers; l++)
             {
                 cuda.Linear(normed, layer[0], qkv);
-                if (hints) cuda.HintNextLinear(layer[1]);
                 if (ops.HasFlag(Ops.QkNormRope)) cuda.QkNormRopeWriteKv(qkv, headNorm, headNorm, 1e-6f, metadata.Positions, rope, q, k, v, caches[l], metadata.SlotMapping);
                 if (ops.HasFlag(Ops.Attention)) cuda.Attention(q, caches[l], metadata, 0.088f, attention);
-                if (!ops.HasFlag(Ops.WithoutO)) cuda.Linear(attentionFlat, layer[1], projected);
-                if (hints) cuda.HintNextLinear(layer[2]);
+                cuda.Linear(attentionFlat, layer[1], projected);
                 if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
                 if (ops.HasFlag(Ops.ExtraNorm)) cuda.AddRmsNorm(spareResidual, projected, norm, 1e-6f, spareNormed);
                 cuda.LinearSiluMul(normed, layer[2], gateUp, activated);
                 cuda.Linear(activated, layer[3], projected);
-                if (hints) cuda.HintNextLinear(l + 1 < Layers ? layer[0] : lmHead);
                 if (ops.HasFlag(Ops.Norms)) cuda.AddRmsNorm(residual, projected, norm, 1e-6f, normed);
             }
             if (ops.HasFlag(Ops.LmHead)) cuda.Linear(normed, lmHead, logits);

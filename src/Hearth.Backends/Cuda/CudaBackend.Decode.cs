@@ -185,11 +185,8 @@ public sealed unsafe partial class CudaBackend
         nint partialMax = partialOut + (nint)(_fusedPartialFloats * sizeof(float));
         nint partialSum = partialMax + (nint)(_fusedPartialRows * sizeof(float));
         nint counters = partialSum + (nint)(_fusedPartialRows * sizeof(float));
-        // L2 prefetch (CudaBackend.L2Prefetch.cs): the tensor-core kernels take the spans as their last argument; the
-        // others declare fewer parameters, and a launch reads only the parameters its kernel declares.
-        L2PrefetchSpans prefetch = TakeL2Prefetch(L2PrefetchSites.Attention, numSeqs);
         void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &heads, &kvHeads,
-            &blockSize, &scale, &splits, &minKeys, &outPtr, &partialOut, &partialMax, &partialSum, &counters, &prefetch };
+            &blockSize, &scale, &splits, &minKeys, &outPtr, &partialOut, &partialMax, &partialSum, &counters };
         LaunchZ(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
         return true;
     }

@@ -60,11 +60,9 @@ public sealed unsafe partial class CudaBackend
     {
         var (rows, dim) = RowsAndDim(input, weight, output);
         nint inPtr = input.Data, weightPtr = weight.Data, outPtr = output.Data;
-        L2PrefetchSpans prefetch = TakeL2Prefetch(L2PrefetchSites.Norms, rows);
-        void** args = stackalloc void*[] { &inPtr, &weightPtr, &outPtr, &dim, &epsilon, &prefetch };
+        void** args = stackalloc void*[] { &inPtr, &weightPtr, &outPtr, &dim, &epsilon };
         bool wide = Aligned16(dim, inPtr, weightPtr, outPtr);
-        if (wide && !prefetch.IsEmpty) LaunchNormWithPrefetch(_rmsNormL2p, rows, NormThreads(rows, dim / 8), args);
-        else Launch(wide ? _rmsNormX8 : _rmsNorm, (uint)rows, 1, NormThreads(rows, wide ? dim / 8 : dim / 4), 0, args);
+        Launch(wide ? _rmsNormX8 : _rmsNorm, (uint)rows, 1, NormThreads(rows, wide ? dim / 8 : dim / 4), 0, args);
     }
 
     public void AddRmsNorm(Tensor residual, Tensor input, Tensor weight, float epsilon, Tensor output)
@@ -73,11 +71,9 @@ public sealed unsafe partial class CudaBackend
         Require(residual, DType.BF16, nameof(residual));
         if (residual.NumElements != input.NumElements) throw new ArgumentException($"residual {residual.Shape} differs from input {input.Shape}");
         nint residualPtr = residual.Data, inPtr = input.Data, weightPtr = weight.Data, outPtr = output.Data;
-        L2PrefetchSpans prefetch = TakeL2Prefetch(L2PrefetchSites.Norms, rows);
-        void** args = stackalloc void*[] { &residualPtr, &inPtr, &weightPtr, &outPtr, &dim, &epsilon, &prefetch };
+        void** args = stackalloc void*[] { &residualPtr, &inPtr, &weightPtr, &outPtr, &dim, &epsilon };
         bool wide = Aligned16(dim, residualPtr, inPtr, weightPtr, outPtr);
-        if (wide && !prefetch.IsEmpty) LaunchNormWithPrefetch(_addRmsNormL2p, rows, NormThreads(rows, dim / 8), args);
-        else Launch(wide ? _addRmsNormX8 : _addRmsNorm, (uint)rows, 1, NormThreads(rows, wide ? dim / 8 : dim / 4), 0, args);
+        Launch(wide ? _addRmsNormX8 : _addRmsNorm, (uint)rows, 1, NormThreads(rows, wide ? dim / 8 : dim / 4), 0, args);
     }
 
     public void Linear(Tensor input, LinearWeight weight, Tensor output)
@@ -177,7 +173,6 @@ public sealed unsafe partial class CudaBackend
         if (tokens == 0 || numSeqs == 0) return;
         int maxBlocksPerSeq = metadata.BlockTables.Shape.Rank == 2 ? metadata.BlockTables.Shape[1] : (int)(metadata.BlockTables.NumElements / numSeqs);
         if (TryFastAttention(query, cache, metadata, scale, output, maxBlocksPerSeq)) return;
-        _l2Next = null;   // the general kernel pulls nothing; the hint was for this attention's o
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data;
         nint startsPtr = metadata.QueryStartLocs.Data, seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data, outPtr = output.Data;
         void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &startsPtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &numSeqs,

@@ -16,7 +16,6 @@ public sealed unsafe partial class CudaBackend
     private void LoadRopeFusionFunctions()
     {
         foreach (int dim in new[] { 64, 128, 256 }) _qkNormRopeKvWarp[dim] = Function($"qk_norm_rope_kv_warp_d{dim}");
-        LoadL2PrefetchFunctions();
     }
 
     public void QkNormRopeWriteKv(Tensor qkv, Tensor? queryNorm, Tensor? keyNorm, float epsilon, Tensor positions,
@@ -39,10 +38,9 @@ public sealed unsafe partial class CudaBackend
         nint keyCache = cache.Key.Data, valueCache = cache.Value.Data, slots = slotMapping.Data;
         int rotaryDim = rope.RotaryDim, cacheFp8 = cache.Key.DType == DType.F8E4M3 ? 1 : 0;
         float scaling = rope.AttentionScaling;
-        L2PrefetchSpans prefetch = TakeL2Prefetch(L2PrefetchSites.Rope, tokens);
         void** args = stackalloc void*[] { &qkvPtr, &qNorm, &kNorm, &epsilon, &positionsPtr, &invFreq, &rotaryDim, &scaling,
-            &q, &k, &v, &heads, &kvHeads, &headDim, &keyCache, &valueCache, &slots, &cacheFp8, &prefetch };
+            &q, &k, &v, &heads, &kvHeads, &headDim, &keyCache, &valueCache, &slots, &cacheFp8 };
         const int Warps = 4;
-        Launch(prefetch.IsEmpty ? _qkNormRopeKvWarp[headDim] : _qkNormRopeKvL2p[headDim], (uint)tokens, (uint)((heads + 2 * kvHeads + Warps - 1) / Warps), 32 * Warps, 0, args);
+        Launch(_qkNormRopeKvWarp[headDim], (uint)tokens, (uint)((heads + 2 * kvHeads + Warps - 1) / Warps), 32 * Warps, 0, args);
     }
 }

@@ -93,25 +93,19 @@ public sealed class Qwen3Model : ICausalLanguageModel
 
         if (_weights.QuantizedEmbedding is { } quantizedTable) b.QuantizedEmbedding(quantizedTable, tokenIds, residual);
         else b.Embedding(_weights.Embedding, tokenIds, residual);
-        // Each hint names the linear after the short ops that follow it (IBackend.HintNextLinear: a GPU backend pulls
-        // its weights into L2 while those ops leave the memory bus idle).
-        b.HintNextLinear(_weights.Layers[0].Qkv);
         b.RmsNorm(residual, _weights.Layers[0].InputLayerNorm, eps, normed);
         for (int i = 0; i < _weights.Layers.Count; i++)
         {
             var layer = _weights.Layers[i];
             b.Linear(normed, layer.Qkv, qkv);
-            b.HintNextLinear(layer.O);
             b.QkNormRopeWriteKv(qkv, layer.QueryNorm, layer.KeyNorm, eps, metadata.Positions, _rope, query, key, value,
                 kvCache[i], metadata.SlotMapping);
             b.Attention(query, kvCache[i], metadata, _attentionScale, attention);
             b.Linear(attentionFlat, layer.O, projected);
-            b.HintNextLinear(layer.GateUp);
             b.AddRmsNorm(residual, projected, layer.PostAttentionLayerNorm, eps, normed);
             b.LinearSiluMul(normed, layer.GateUp, gateUp, activated);
             b.Linear(activated, layer.Down, projected);
             Tensor nextNorm = i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].InputLayerNorm : _weights.FinalNorm;
-            b.HintNextLinear(i + 1 < _weights.Layers.Count ? _weights.Layers[i + 1].Qkv : _weights.LmHead);
             b.AddRmsNorm(residual, projected, nextNorm, eps, normed);
         }
 

@@ -1,7 +1,6 @@
 // Decode attention on tensor cores, the register kernel (layout and MMA helpers in decode_mma.cuh).
 
 #include "decode_mma.cuh"
-#include "l2_prefetch.cuh"
 
 // Dynamic shared memory: DF_WARPS * group * D floats (the warps' accumulators), as decode_fused.
 template <int D, bool FP8>
@@ -131,12 +130,10 @@ __device__ __forceinline__ void decode_mma(
 extern "C" __global__ void __launch_bounds__(DF_THREADS, MIN_BLOCKS) NAME(const bf16_t* query, const void* keyCache, \
     const void* valueCache, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int heads, int kvHeads, \
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
-    float* partialSum, int* counters, L2PrefetchSpans prefetch) \
+    float* partialSum, int* counters) \
 { \
-    L2P_ATTENTION_BEFORE(prefetch); \
     decode_mma<D, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
-    L2P_ATTENTION_AFTER(prefetch); \
 }
 
 DECODE_MMA_KERNEL(decode_attention_mma_d64, 64, false)

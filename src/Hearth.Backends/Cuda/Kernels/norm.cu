@@ -1,5 +1,3 @@
-#include "l2_prefetch.cuh"
-
 // RMSNorm family, one block per row, sums of squares in F32. The decode kernels (rms_norm*, add_rms_norm*,
 // qk_norm_rope_{warp,kv_warp,token}) are written for programmatic dependent launch: they wait first (common.cu).
 
@@ -145,31 +143,6 @@ extern "C" __global__ void add_rms_norm_bf16x8(bf16_t* residual, const bf16_t* i
     rms_norm_row_x8<true>(residual, input, weight, out, dim, epsilon);
 }
 
-// The two wide norms pulling the next linear's weights into L2 before their wait (l2_prefetch.cuh; the launch takes
-// them only when it has spans to pull). Blocks past the rows (blockIdx.y > 0) only prefetch and leave, so a batch-1
-// norm spreads the pull over more SMs than its one row block.
-extern "C" __global__ void rms_norm_l2p_bf16x8(const bf16_t* input, const bf16_t* weight, bf16_t* out, int dim, float epsilon,
-    L2PrefetchSpans prefetch)
-{
-    HEARTH_PDL_EARLY_LAUNCH_IF(HEARTH_PDL_EARLY_NORM);
-    l2_prefetch_share(prefetch);
-    if (blockIdx.y != 0) return;
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LATE_LAUNCH_IF(HEARTH_PDL_EARLY_NORM);
-    rms_norm_row_x8<false>(nullptr, input, weight, out, dim, epsilon);
-}
-
-extern "C" __global__ void add_rms_norm_l2p_bf16x8(bf16_t* residual, const bf16_t* input, const bf16_t* weight, bf16_t* out,
-    int dim, float epsilon, L2PrefetchSpans prefetch)
-{
-    HEARTH_PDL_EARLY_LAUNCH_IF(HEARTH_PDL_EARLY_NORM);
-    l2_prefetch_share(prefetch);
-    if (blockIdx.y != 0) return;
-    HEARTH_PDL_WAIT();
-    HEARTH_PDL_LATE_LAUNCH_IF(HEARTH_PDL_EARLY_NORM);
-    rms_norm_row_x8<true>(residual, input, weight, out, dim, epsilon);
-}
-
 // qk_norm_rope_bf16 with one warp per (token, head): lane l owns dims l, l + 32, ... (PER_LANE of them), so
 // with (rotaryDim / 2) % 32 == 0 both halves of a rotary pair sit in the same lane. No block barriers.
 // The rotation's cosines and sines (already times attentionScaling) come from per-token tables when TABLE is
@@ -310,18 +283,6 @@ extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_kv_warp
     const int* slotMapping, int cacheFp8) \
 { \
     HEARTH_PDL_ENTRY_OF(HEARTH_PDL_EARLY_ROPE); \
-    qk_norm_rope_kv_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
-        query, key, value, heads, kvHeads, keyCache, valueCache, slotMapping, cacheFp8); \
-} \
-extern "C" __global__ void __launch_bounds__(32 * QR_WARPS) qk_norm_rope_kv_l2p_warp_d##D(const bf16_t* qkv, const bf16_t* queryNorm, \
-    const bf16_t* keyNorm, float epsilon, const int* positions, const float* inverseFrequencies, int rotaryDim, float attentionScaling, \
-    bf16_t* query, bf16_t* key, bf16_t* value, int heads, int kvHeads, int headDim, void* keyCache, void* valueCache, \
-    const int* slotMapping, int cacheFp8, L2PrefetchSpans prefetch) \
-{ \
-    HEARTH_PDL_EARLY_LAUNCH_IF(HEARTH_PDL_EARLY_ROPE); \
-    l2_prefetch_share(prefetch); \
-    HEARTH_PDL_WAIT(); \
-    HEARTH_PDL_LATE_LAUNCH_IF(HEARTH_PDL_EARLY_ROPE); \
     qk_norm_rope_kv_warp<PER_LANE>(qkv, queryNorm, keyNorm, epsilon, positions, inverseFrequencies, rotaryDim, attentionScaling, \
         query, key, value, heads, kvHeads, keyCache, valueCache, slotMapping, cacheFp8); \
 } \

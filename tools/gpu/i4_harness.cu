@@ -23,9 +23,15 @@
 // Session 9's other per-tile variants (W4 L4 D4, L2 D3-D6, W8, W2) lost everywhere; session 10 times the stream-K
 // kernels against the shipped W4 L4 D3 instead.
 I4_KERNEL(i4_w4l4d2, 4, 4, 2, 4)
-I4SK_KERNEL(i4sk_l4d4, 4, 4, 3)
-I4SK_KERNEL(i4sk_l2d4, 2, 4, 4)
-I4SK_KERNEL(i4sk_l2d6, 2, 6, 3)
+I4_KERNEL_V(i4_w4l4d3_lop3, 4, 4, 3, 3, 1)
+I4_KERNEL_V(i4_w4l4d2_lop3, 4, 4, 2, 4, 1)
+I4_KERNEL_V(i4_w4l4d3_nomath, 4, 4, 3, 3, 2)
+I4_KERNEL_V(i4_w4l4d2_nomath, 4, 4, 2, 4, 2)
+I4_KERNEL_V(i4_w4l4d3_noones, 4, 4, 3, 3, 3)
+// Stream-K: plain L1 loads a stage, D1 buffers; gate|up pairs L2 loads a part, D2 buffers.
+I4SK_KERNEL(i4sk_b4, 4, 2, 2, 2, 4)
+I4SK_KERNEL(i4sk_l2, 2, 4, 2, 3, 4)
+I4SK_KERNEL(i4sk_d6, 2, 6, 2, 4, 3)
 
 __global__ void ih_fill(unsigned int* p, size_t words, unsigned int seed, int kind)
 {
@@ -91,8 +97,9 @@ typedef void (*NewKernel)(const uint4*, const void*, int, const uint4*, const vo
 typedef void (*SkKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int,
     const bf16_t*, int, void*, long long, int, int, float*, int*);
 
-// sk: a stream-K kernel (kernel unused), loads: its L.
-struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; SkKernel skKernel = nullptr; };
+// skKernel: a stream-K kernel (kernel unused; loads: its plain L, pairLoads: its gate|up L); diag: a timing-only variant
+// (wrong results: no checks, never picked for the layer).
+struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; SkKernel skKernel = nullptr; int pairLoads = 2; bool diag = false; };
 
 // Stream-K workspace: segments and tile sums (f32), counters (int); zero, and left zero by every launch.
 static float* g_work; static int* g_counters;
@@ -158,7 +165,7 @@ static void launch_sk(const Variant& v, const Linear& l, int skMode, const bf16_
     cudaLaunchAttribute attribute;
     const Part e{nullptr, nullptr, 0};
     const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
-    long long stages = (long long)(skMode ? 2 * ((a.n + 15) / 16) : l.tiles) * (l.k / 16 / (4 * v.loads));
+    long long stages = (long long)(skMode ? (a.n + 15) / 16 : l.tiles) * (l.k / 16 / (4 * (skMode ? v.pairLoads : v.loads)));
     int blocks = (int)std::min<long long>(v.slots, stages / 4);
     cudaLaunchConfig_t cfg = config(blocks, 128, g_s, &attribute);
     long long ld = skMode == 1 ? (long long)a.n : (long long)l.rows;
@@ -268,8 +275,11 @@ int main()
     CK(cudaMemset(g_counters, 0, CounterInts * 4));
     Variant variants[] = {
         { "w4l4d2", i4_w4l4d2, 4, 4, 0 }, { "w4l4d3", gemv_g4_i4_w4l4d3, 4, 4, 0 },
-        { "skl4d3", nullptr, 4, 4, 0, gemv_g4_i4sk_l4d3 }, { "skl4d2", nullptr, 4, 4, 0, gemv_g4_i4sk_l4d2 },
-        { "skl4d4", nullptr, 4, 4, 0, i4sk_l4d4 }, { "skl2d4", nullptr, 4, 2, 0, i4sk_l2d4 }, { "skl2d6", nullptr, 4, 2, 0, i4sk_l2d6 },
+        { "w4l4d3lop3", i4_w4l4d3_lop3, 4, 4, 0 }, { "w4l4d2lop3", i4_w4l4d2_lop3, 4, 4, 0 },
+        { "sk", nullptr, 4, 4, 0, gemv_g4_i4sk_l4d3, 2 }, { "skb4", nullptr, 4, 4, 0, i4sk_b4, 2 }, { "skl2", nullptr, 4, 2, 0, i4sk_l2, 2 },
+        { "skd6", nullptr, 4, 2, 0, i4sk_d6, 2 },
+        { "NOMATHd3", i4_w4l4d3_nomath, 4, 4, 0, nullptr, 2, true }, { "NOMATHd2", i4_w4l4d2_nomath, 4, 4, 0, nullptr, 2, true },
+        { "NOONESd3", i4_w4l4d3_noones, 4, 4, 0, nullptr, 2, true },
     };
     const int NV = sizeof(variants) / sizeof(variants[0]);
     for (Variant& v : variants)
@@ -296,7 +306,7 @@ int main()
     std::vector<Linear>* shapes[4] = { &qkv, &o, &gu, &down };
     const char* names[4] = { "qkv", "o", "gate|up", "down" };
     for (const Variant& v : variants)
-        for (int mode = 0; mode < (v.skKernel ? 1 : 2); mode++)
+        for (int mode = 0; mode < (v.skKernel ? 1 : 2) && !v.diag; mode++)
         {
             for (int si = 0; si < 4; si++) check(v, mode, (*shapes[si])[0], si == 2, names[si]);
             check(v, mode, odd1, false, "odd n"); check(v, mode, odd3, false, "odd qkv"); check(v, mode, odd2, true, "odd silu");
@@ -320,7 +330,7 @@ int main()
                     if (mode == 1 && (variants[vi].skKernel || grid_for(variants[vi], copies[0], silu, 1) == grid_for(variants[vi], copies[0], silu, 0))) continue;
                     double us = time_graph(NL, [&](int c) { launch_new(variants[vi], mode, copies[c], silu, g_x, m, g_outA, 0); });
                     printf(" %s%s %.2f (%.0f)", variants[vi].name, mode ? "B" : "", us, bytes / (us * 1e-6) / 1e9);
-                    if (us < bestUs[si]) { bestUs[si] = us; bestV[si] = vi; bestMode[si] = mode; }
+                    if (us < bestUs[si] && !variants[vi].diag) { bestUs[si] = us; bestV[si] = vi; bestMode[si] = mode; }
                 }
             printf("\n  best %s %s%s %.2f us (%.0f GB/s) vs old %.2f\n", names[si], variants[bestV[si]].name, bestMode[si] ? " balanced" : "",
                 bestUs[si], bytes / (bestUs[si] * 1e-6) / 1e9, oldUs[si]);

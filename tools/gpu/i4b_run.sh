@@ -30,13 +30,13 @@ for stage in "$@"; do
       grep -A2 -E "entry function '(i4|gemv_g4_i4|gemv_g4_stream|gemv_silu_g4)" /tmp/i4_h.build | grep -E "entry|registers|spill" | sed 's/ptxas info    : //' | tee -a "$out/harness.log" | grep -E "entry|spill" | paste - - | cut -c1-200
       grep -E "error" /tmp/i4_h.build | head -30 | tee -a "$out/harness.log"
       /usr/local/cuda/bin/cuobjdump -sass -fun gemv_g4_i4sk_l4d3 /tmp/i4_h > "$out/sass-sk-l4d3.txt" 2>&1
-      /usr/local/cuda/bin/cuobjdump -sass -fun gemv_g4_i4_w4l4d3 /tmp/i4_h > "$out/sass-w4l4d3.txt" 2>&1
+      /usr/local/cuda/bin/cuobjdump -sass -fun i4_w4l4d3_lop3 /tmp/i4_h > "$out/sass-w4l4d3-lop3.txt" 2>&1
       [ -x /tmp/i4_h ] && timeout "${HARNESS_TIMEOUT:-200}" /tmp/i4_h > "$out/harness-run.log" 2>&1; echo "harness exit $?" | tee -a "$out/harness.log"
       grep -E "LAYER|best|MISMATCH|checks|variant|MB|error|m=1 old|m=8 old" "$out/harness-run.log" | cut -c1-400
       echo "harness done after $(( $(date +%s) - start )) s" | tee -a "$out/harness.log"
       ;;
     compile)
-      ( cd "$carry/repo" && OUT="$out/compile" bash tools/gpu/harness_compile_check.sh ) > "$out/compile.log" 2>&1
+      ( cd "$carry/repo" && OUT=/tmp/i4b-compile bash tools/gpu/harness_compile_check.sh ) > "$out/compile.log" 2>&1
       echo "compile check exit $? after $(( $(date +%s) - start )) s"; grep -vE ": compiled$" "$out/compile.log" | head -20
       ;;
     quick)

@@ -197,6 +197,13 @@ public sealed unsafe partial class CudaBackend
             else if (stream && chunkRows <= QuantStreamMaxRows)
             {
                 splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, (int)QuantStreamWarps);
+                // A gate|up pair goes through the stream-K kernel's pair mode whenever its fused launch would (the same cut).
+                if (splits == 1 && QuantI4StreamKTakes(first, parts[2] is null ? (parts[1] is null ? 1 : 2) : 3, mayFuse, tiles, chunkRows))
+                {
+                    LaunchQuantI4StreamK(first, parts[1], parts[2], mayFuse ? CudaQuantI4StreamK.ModePair : CudaQuantI4StreamK.ModePlain, tiles,
+                        chunkX, chunkRows, chunkOut, ldOut, outputF32);
+                    continue;
+                }
                 if (splits == 1 && QuantI4Takes(first, tiles, chunkRows))
                 {
                     LaunchQuantI4(parts, tiles, chunkX, chunkRows, chunkOut, ldOut, outputF32);
@@ -273,6 +280,7 @@ public sealed unsafe partial class CudaBackend
         _permutedInput?.Dispose();
         _permutedInput = null;
         DisposeSplitWorkspace();
+        DisposeQuantI4();
         _quantParts.Clear();
         FreeHostResident();
     }

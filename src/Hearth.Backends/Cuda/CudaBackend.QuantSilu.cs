@@ -51,6 +51,13 @@ public sealed unsafe partial class CudaBackend
             NumQuantWideLaunches++;
             return true;
         }
+        if (gate.Family == CudaQuantFamily.G4 && QuantI4StreamKTakes(gate, 2, pair: true, 2 * tiles, rows))
+        {
+            // The stream-K kernel's fused mode: the same cut as the unfused pair launch (RunQuantGemv), so the same bits.
+            LaunchQuantI4StreamK(gate, up, null, CudaQuantI4StreamK.ModeSilu, 2 * tiles, x, rows, outPtr, inter, outputF32: false);
+            NumQuantSiluLaunches++;
+            return true;
+        }
         if (!_quantSiluKernels.TryGetValue(gate.Family, out nint kernel))
         {
             kernel = Function(gate.Family switch

@@ -197,16 +197,10 @@ public sealed unsafe partial class CudaBackend
             else if (stream && chunkRows <= QuantStreamMaxRows)
             {
                 splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, (int)QuantStreamWarps);
-                // A gate|up pair goes through the stream-K kernel's pair mode whenever its fused launch would (the same cut).
-                if (splits == 1 && QuantI4StreamKTakes(first, parts[2] is null ? (parts[1] is null ? 1 : 2) : 3, mayFuse, tiles, chunkRows))
+                // A gate|up pair takes the i4 kernel whenever its fused launch would (TryQuantStreamSilu): the same tile sums.
+                if (splits == 1 && QuantI4Plan(first, tiles, chunkRows, gateUp: mayFuse, fusedSilu: false) is { Taken: true } i4)
                 {
-                    LaunchQuantI4StreamK(first, parts[1], parts[2], mayFuse ? CudaQuantI4StreamK.ModePair : CudaQuantI4StreamK.ModePlain, tiles,
-                        chunkX, chunkRows, chunkOut, ldOut, outputF32);
-                    continue;
-                }
-                if (splits == 1 && QuantI4Takes(first, tiles, chunkRows))
-                {
-                    LaunchQuantI4(parts, tiles, chunkX, chunkRows, chunkOut, ldOut, outputF32);
+                    LaunchQuantI4(i4, parts, chunkX, chunkRows, chunkOut, ldOut, outputF32);
                     continue;
                 }
                 prefetchLines = PrefetchLinesFor(wideKernel: false);
@@ -280,7 +274,6 @@ public sealed unsafe partial class CudaBackend
         _permutedInput?.Dispose();
         _permutedInput = null;
         DisposeSplitWorkspace();
-        DisposeQuantI4();
         _quantParts.Clear();
         FreeHostResident();
     }

@@ -51,10 +51,10 @@ public sealed unsafe partial class CudaBackend
             NumQuantWideLaunches++;
             return true;
         }
-        if (gate.Family == CudaQuantFamily.G4 && QuantI4StreamKTakes(gate, 2, pair: true, 2 * tiles, rows))
+        if (gate.Family == CudaQuantFamily.G4 && QuantI4Plan(gate, 2L * tiles, rows, gateUp: true, fusedSilu: true) is { Taken: true } i4)
         {
-            // The stream-K kernel's fused mode: the same cut as the unfused pair launch (RunQuantGemv), so the same bits.
-            LaunchQuantI4StreamK(gate, up, null, CudaQuantI4StreamK.ModeSilu, 2 * tiles, x, rows, outPtr, inter, outputF32: false);
+            // gemv_quant_i4.cu's silu mode: gemv_silu_g4_stream's tile sums and SiLU expression, on the balanced grid.
+            LaunchQuantI4(i4, [gate, up, null], x, rows, outPtr, inter, outputF32: false, silu: true);
             NumQuantSiluLaunches++;
             return true;
         }

@@ -185,9 +185,9 @@ extern "C" __global__ void __launch_bounds__(32 * (W), MIN_BLOCKS) NAME(const ui
 }
 #define I4_KERNEL(NAME, W, L, D, MIN_BLOCKS) I4_KERNEL_V(NAME, W, L, D, MIN_BLOCKS, 0)
 
-I4_KERNEL(gemv_g4_i4_w4l4d3, 4, 4, 3, 3)
+// Shipped (CudaQuantI4): the lop3 operands (session 10) in W4 L4 D3 at 3 blocks an SM and W4 L4 D2 at 4; session 9's D3
+// without them stays for A/B runs (HEARTH_CUDA_I4_V2=0).
+I4_KERNEL_V(gemv_g4_i4_w4l4d3, 4, 4, 3, 3, 1)
+I4_KERNEL_V(gemv_g4_i4_w4l4d2, 4, 4, 2, 4, 1)
+I4_KERNEL(gemv_g4_i4_w4l4d3_s9, 4, 4, 3, 3)
 
-
-#include "i4_streamk.cuh"
-
-I4SK_KERNEL(gemv_g4_i4sk_l4d3, 4, 3, 2, 3, 3)

@@ -2,36 +2,28 @@
 // MACHINE by i4_run.sh / i4b_run.sh (cat common.cu gemv_quant_stream.cu gemv_quant_i4.cu i4_harness.cu). At Qwen3-14B's
 // four layer shapes, m = 1 and 8: gemv_g4_stream / gemv_silu_g4_stream (main's kernels) against gemv_quant_i4.cu's
 // per-tile stream (W warps, L loads a stage, D stage buffers; a block a tile or gate|up pair, or "balanced": the fewest
-// equal rounds of units over the resident blocks) and, since session 10, its stream-K kernels ("sk": every resident
-// warp streams an equal contiguous run of the launch's stages, tile sums added from per-warp segments). Checks every
-// variant against the old kernel (f32 out, m = 1, 3, 8: bit-equal for the per-tile W = 4 variants, within 1e-5 of the
-// largest value for the rest; the fused gate|up + SiLU within 1e-2 in bf16; and for sk, the fused launch bit-equal to
-// the plain gate|up launch + a SiLU·mul kernel), then times each launch and whole layers (q|k|v, o, gate|up + SiLU,
-// down, and again with a small PDL kernel between them), old against the per-shape fastest new choice. Every launch
-// uses programmatic stream serialization as the backend does on sm_90; 8 copies of each linear replayed from a CUDA
-// graph, so L2 (50 MB) holds none.
+// equal rounds of units over the resident blocks), session 10's lop3 operands (the shipped kernels), and timing-only
+// variants (no math; no all-ones MMA) that show what the math costs. Checks every variant against the old kernel (f32
+// out, m = 1, 3, 8: bit-equal where W = 4; the fused gate|up + SiLU bf16 bits), then times each launch and whole layers
+// (q|k|v, o, gate|up + SiLU, down, and again with a small PDL kernel between them), old against the per-shape fastest
+// new choice. Every launch uses programmatic stream serialization as the backend does on sm_90; 8 copies of each
+// linear replayed from a CUDA graph, so L2 (50 MB) holds none. (Session 10's stream-K kernels, every resident warp
+// streaming an equal run of the launch's stages, were 20-110 % slower and kept in commit 2470d7f (i4_streamk.cuh and this harness).)
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <vector>
 #include <cuda_runtime.h>
 
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__); exit(1); } } while (0)
 
-// Session 9's other per-tile variants (W4 L4 D4, L2 D3-D6, W8, W2) lost everywhere; session 10 times the stream-K
-// kernels against the shipped W4 L4 D3 instead.
+// Session 9's other per-tile variants (W4 L4 D4, L2 D3-D6, W8, W2) lost everywhere. Session 10: the module's kernels
+// (gemv_g4_i4_w4l4d3 and _w4l4d2 with the lop3 operands, _w4l4d3_s9 without), session 9's D2, and timing-only ones.
 I4_KERNEL(i4_w4l4d2, 4, 4, 2, 4)
-I4_KERNEL_V(i4_w4l4d3_lop3, 4, 4, 3, 3, 1)
-I4_KERNEL_V(i4_w4l4d2_lop3, 4, 4, 2, 4, 1)
 I4_KERNEL_V(i4_w4l4d3_nomath, 4, 4, 3, 3, 2)
 I4_KERNEL_V(i4_w4l4d2_nomath, 4, 4, 2, 4, 2)
 I4_KERNEL_V(i4_w4l4d3_noones, 4, 4, 3, 3, 3)
-// Stream-K: plain L1 loads a stage, D1 buffers; gate|up pairs L2 loads a part, D2 buffers.
-I4SK_KERNEL(i4sk_b4, 4, 2, 2, 2, 4)
-I4SK_KERNEL(i4sk_l2, 2, 4, 2, 3, 4)
-I4SK_KERNEL(i4sk_d6, 2, 6, 2, 4, 3)
 
 __global__ void ih_fill(unsigned int* p, size_t words, unsigned int seed, int kind)
 {
@@ -94,26 +86,8 @@ typedef void (*OldSilu)(const uint4*, const void*, const uint4*, const void*, in
 typedef void (*NewKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int,
     const bf16_t*, int, void*, long long, int, int);
 
-typedef void (*SkKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int,
-    const bf16_t*, int, void*, long long, int, int, float*, int*);
-
-// skKernel: a stream-K kernel (kernel unused; loads: its plain L, pairLoads: its gate|up L); diag: a timing-only variant
-// (wrong results: no checks, never picked for the layer).
-struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; SkKernel skKernel = nullptr; int pairLoads = 2; bool diag = false; };
-
-// Stream-K workspace: segments and tile sums (f32), counters (int); zero, and left zero by every launch.
-static float* g_work; static int* g_counters;
-static const size_t WorkFloats = 8u << 20, CounterInts = 1u << 20;
-
-// SiLU·mul of a plain gate|up launch's bf16 output [m, 2n] (gate columns, then up): silu_mul_bf16's expression.
-__global__ void ih_silu(const bf16_t* gu, int n, int m, bf16_t* out)
-{
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n * m) return;
-    int row = i % n, col = i / n;
-    float g = bf16_to_f32(gu[(size_t)col * 2 * n + row]), u = bf16_to_f32(gu[(size_t)col * 2 * n + n + row]);
-    out[(size_t)col * n + row] = f32_to_bf16(g / (1.0f + expf(-g)) * u);
-}
+// diag: a timing-only variant (wrong results: no checks, never picked for the layer).
+struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; bool diag = false; };
 
 static cudaLaunchConfig_t config(int blocks, int threads, cudaStream_t s, cudaLaunchAttribute* attribute)
 {
@@ -158,24 +132,8 @@ static int grid_for(const Variant& v, const Linear& l, bool silu, int mode)
     return (units + rounds - 1) / rounds;
 }
 
-// A stream-K launch: every resident warp (v.slots blocks of 4), at most one stage a warp. skMode: 0 plain, 1 silu, 2 the
-// gate|up pair plain (interleaved tiles: the fused launch's cut).
-static void launch_sk(const Variant& v, const Linear& l, int skMode, const bf16_t* x, int m, void* out, int outF32)
-{
-    cudaLaunchAttribute attribute;
-    const Part e{nullptr, nullptr, 0};
-    const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
-    long long stages = (long long)(skMode ? (a.n + 15) / 16 : l.tiles) * (l.k / 16 / (4 * (skMode ? v.pairLoads : v.loads)));
-    int blocks = (int)std::min<long long>(v.slots, stages / 4);
-    cudaLaunchConfig_t cfg = config(blocks, 128, g_s, &attribute);
-    long long ld = skMode == 1 ? (long long)a.n : (long long)l.rows;
-    CK(cudaLaunchKernelEx(&cfg, v.skKernel, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
-        (const uint4*)c.data, (const void*)c.params, c.n, l.k, 128, x, m, out, ld, skMode == 1 ? 0 : outF32, skMode, g_work, g_counters));
-}
-
 static void launch_new(const Variant& v, int mode, const Linear& l, bool silu, const bf16_t* x, int m, void* out, int outF32)
 {
-    if (v.skKernel) { launch_sk(v, l, silu ? 1 : 0, x, m, out, outF32); return; }
     cudaLaunchAttribute attribute;
     const Part e{nullptr, nullptr, 0};
     const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
@@ -240,22 +198,8 @@ static void check(const Variant& v, int mode, const Linear& l, bool silu, const 
             if (!(d <= maxDiff)) maxDiff = d;
         }
         double rel = maxDiff / (maxRef > 0 ? maxRef : 1);
-        bool ok = v.warps == 4 && !v.skKernel ? differ == 0 : rel < (silu ? 1e-2 : 1e-5);
+        bool ok = v.warps == 4 ? differ == 0 : rel < (silu ? 1e-2 : 1e-5);
         if (!ok) { printf("  MISMATCH %s %s grid%d m=%d: %zu of %zu differ, max rel %.3g\n", label, v.name, mode, m, differ, count, rel); g_mismatches++; }
-        if (v.skKernel && mode == 0) printf("  check %s %s m=%d: %zu of %zu differ from the old kernel, max rel %.3g\n", label, v.name, m, differ, count, rel);
-        if (!silu || !v.skKernel) continue;
-        // The fused sk launch against the plain pair launch (bf16) + SiLU·mul: bit for bit.
-        int n = l.parts[0].n;
-        CK(cudaMemset(g_outA, 0, (size_t)m * 2 * n * 2));
-        launch_sk(v, l, 2, g_x, m, g_outA, 0);
-        ih_silu<<<(n * m + 255) / 256, 256, 0, g_s>>>((const bf16_t*)g_outA, n, m, (bf16_t*)g_outA + (size_t)m * 2 * n);
-        CK(cudaStreamSynchronize(g_s));
-        std::vector<bf16_t> fusedBits((size_t)m * n), pairBits((size_t)m * n);
-        CK(cudaMemcpy(pairBits.data(), (bf16_t*)g_outA + (size_t)m * 2 * n, (size_t)m * n * 2, cudaMemcpyDeviceToHost));
-        memcpy(fusedBits.data(), b.data(), (size_t)m * n * 2);
-        size_t silu_differ = 0;
-        for (size_t i = 0; i < fusedBits.size(); i++) silu_differ += fusedBits[i] != pairBits[i];
-        if (silu_differ) { printf("  MISMATCH %s %s m=%d: fused != pair + silu in %zu of %zu\n", label, v.name, m, silu_differ, fusedBits.size()); g_mismatches++; }
     }
 }
 
@@ -269,24 +213,16 @@ int main()
     CK(cudaMalloc(&g_outB, 8ull * 2 * I * 4));
     fill(g_x, 8ull * I * 2, 77, 2);
     CK(cudaStreamCreate(&g_s));
-    CK(cudaMalloc(&g_work, WorkFloats * 4));
-    CK(cudaMalloc(&g_counters, CounterInts * 4));
-    CK(cudaMemset(g_work, 0, WorkFloats * 4));
-    CK(cudaMemset(g_counters, 0, CounterInts * 4));
     Variant variants[] = {
-        { "w4l4d2", i4_w4l4d2, 4, 4, 0 }, { "w4l4d3", gemv_g4_i4_w4l4d3, 4, 4, 0 },
-        { "w4l4d3lop3", i4_w4l4d3_lop3, 4, 4, 0 }, { "w4l4d2lop3", i4_w4l4d2_lop3, 4, 4, 0 },
-        { "sk", nullptr, 4, 4, 0, gemv_g4_i4sk_l4d3, 2 }, { "skb4", nullptr, 4, 4, 0, i4sk_b4, 2 }, { "skl2", nullptr, 4, 2, 0, i4sk_l2, 2 },
-        { "skd6", nullptr, 4, 2, 0, i4sk_d6, 2 },
-        { "NOMATHd3", i4_w4l4d3_nomath, 4, 4, 0, nullptr, 2, true }, { "NOMATHd2", i4_w4l4d2_nomath, 4, 4, 0, nullptr, 2, true },
-        { "NOONESd3", i4_w4l4d3_noones, 4, 4, 0, nullptr, 2, true },
+        { "w4l4d2", i4_w4l4d2, 4, 4, 0 }, { "w4l4d3s9", gemv_g4_i4_w4l4d3_s9, 4, 4, 0 },
+        { "w4l4d3lop3", gemv_g4_i4_w4l4d3, 4, 4, 0 }, { "w4l4d2lop3", gemv_g4_i4_w4l4d2, 4, 4, 0 },
+        { "NOMATHd3", i4_w4l4d3_nomath, 4, 4, 0, true }, { "NOMATHd2", i4_w4l4d2_nomath, 4, 4, 0, true },
+        { "NOONESd3", i4_w4l4d3_noones, 4, 4, 0, true },
     };
     const int NV = sizeof(variants) / sizeof(variants[0]);
     for (Variant& v : variants)
     {
-        int perSm;
-        if (v.skKernel) CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, v.skKernel, 128, 0));
-        else CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, v.kernel, 32 * v.warps, 0));
+        int perSm; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, v.kernel, 32 * v.warps, 0));
         v.slots = perSm * sms;
         printf("variant %s: %d blocks an SM, %d slots\n", v.name, perSm, v.slots);
     }
@@ -306,7 +242,7 @@ int main()
     std::vector<Linear>* shapes[4] = { &qkv, &o, &gu, &down };
     const char* names[4] = { "qkv", "o", "gate|up", "down" };
     for (const Variant& v : variants)
-        for (int mode = 0; mode < (v.skKernel ? 1 : 2) && !v.diag; mode++)
+        for (int mode = 0; mode < 2 && !v.diag; mode++)
         {
             for (int si = 0; si < 4; si++) check(v, mode, (*shapes[si])[0], si == 2, names[si]);
             check(v, mode, odd1, false, "odd n"); check(v, mode, odd3, false, "odd qkv"); check(v, mode, odd2, true, "odd silu");
@@ -327,7 +263,7 @@ int main()
             for (int vi = 0; vi < NV; vi++)
                 for (int mode = 0; mode < 2; mode++)
                 {
-                    if (mode == 1 && (variants[vi].skKernel || grid_for(variants[vi], copies[0], silu, 1) == grid_for(variants[vi], copies[0], silu, 0))) continue;
+                    if (mode == 1 && grid_for(variants[vi], copies[0], silu, 1) == grid_for(variants[vi], copies[0], silu, 0)) continue;
                     double us = time_graph(NL, [&](int c) { launch_new(variants[vi], mode, copies[c], silu, g_x, m, g_outA, 0); });
                     printf(" %s%s %.2f (%.0f)", variants[vi].name, mode ? "B" : "", us, bytes / (us * 1e-6) / 1e9);
                     if (us < bestUs[si] && !variants[vi].diag) { bestUs[si] = us; bestV[si] = vi; bestMode[si] = mode; }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Issue 8, session 10 (branch i4b): the int4 (AWQ g128) stream-K decode GEMV, run ON THE GPU MACHINE:
-#   bash <carry>/i4b_run.sh [harness] [compile] [quick] [make-bg] [bench]
+# Issue 8, session 10 (branch i4b): the int4 (AWQ g128) decode GEMVs of gemv_quant_i4.cu, run ON THE GPU MACHINE:
+#   bash <carry>/i4b_run.sh [harness] [compile] [compile-bg] [quick] [make-bg] [bench]
 # carry = the folder holding this script and repo/ (a copy of the branch's src/Hearth.Backends/Cuda/Kernels and
 # tools/gpu, so that the harnesses compile against this branch's kernels, not the checkout's), and for quick/bench
 # cuda-parity/, hearth/, hf_baseline.py. Logs in $OUT.
 # harness: nvcc-compiles tools/gpu/i4_harness.cu with the kernels (registers and spills printed, the stream-K kernel's
 #   SASS saved), checks every variant against gemv_g4_stream and times each 14B launch and whole layers, m = 1 and 8.
-# compile: tools/gpu/harness_compile_check.sh over repo/ (every module for sm_90 and sm_80, every harness).
+# compile: tools/gpu/harness_compile_check.sh over repo/ (every module for sm_90 and sm_80, every harness); compile-bg
+#   starts it in the background (its result is printed at the end).
 # quick: the parity runner's --i4-only (I4Checks, QuantChecks, QuantSiluChecks, GgufMixChecks, SplitKChecks, then
 #   I4Timing: old / new alternated in one process, per launch, per layer and the whole 14B step).
 # make-bg / bench: the random 14B model (hf_baseline.py make) in the background; then one awq-int4 quantize and
-#   hearth bench --prompt-tokens 512 --decode-tokens 128 with the switch off, on, off, on (batch-1 decode).
+#   hearth bench --prompt-tokens 512 --decode-tokens 128 with HEARTH_CUDA_I4_V2=0, then on, off, on (batch-1 decode).
+# Session 10 ran "harness" (twice: the stream-K kernel's two versions, then the lop3 variants), "harness compile" and
+# "compile-bg quick" (the device budget left no room for make-bg / bench).
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 carry="$(cd "$(dirname "$0")" && pwd)"
@@ -19,6 +22,7 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv,noheader | tee "$out/gpu.txt"
 rc=0
 make_pid=""
+compile_pid=""
 for stage in "$@"; do
   start=$(date +%s)
   case "$stage" in
@@ -39,6 +43,10 @@ for stage in "$@"; do
       ( cd "$carry/repo" && OUT=/tmp/i4b-compile bash tools/gpu/harness_compile_check.sh ) > "$out/compile.log" 2>&1
       echo "compile check exit $? after $(( $(date +%s) - start )) s"; grep -vE ": compiled$" "$out/compile.log" | head -20
       ;;
+    compile-bg)
+      ( cd "$carry/repo" && OUT=/tmp/i4b-compile bash tools/gpu/harness_compile_check.sh > "$out/compile.log" 2>&1; echo "compile check exit $?" >> "$out/compile.log" ) &
+      compile_pid=$!
+      ;;
     quick)
       chmod +x "$carry/cuda-parity/Hearth.Cuda.Parity"
       "$carry/cuda-parity/Hearth.Cuda.Parity" --i4-only > "$out/i4-quick.log" 2>&1
@@ -58,12 +66,13 @@ for stage in "$@"; do
       timeout 150 "$hearth" quantize --model /tmp/qwen3-14b-random --to awq-int4 --out "$dir" > "$out/quantize-14b.log" 2>&1
       echo "== awq-int4: quantize exit $? in $(( $(date +%s) - q0 )) s" | tee -a "$out/bench.log"
       for setting in 0 1 0 1; do
-        echo "== HEARTH_CUDA_I4_SK=$setting: hearth bench --prompt-tokens 512 --decode-tokens 128" | tee -a "$out/bench.log"
-        HEARTH_CUDA_I4_SK=$setting timeout 100 "$hearth" bench --model "$dir" --device cuda --prompt-tokens 512 --decode-tokens 128 2>&1 | tee -a "$out/bench.log" | grep -E "^decode|rror"
+        echo "== HEARTH_CUDA_I4_V2=$setting: hearth bench --prompt-tokens 512 --decode-tokens 128" | tee -a "$out/bench.log"
+        HEARTH_CUDA_I4_V2=$setting timeout 100 "$hearth" bench --model "$dir" --device cuda --prompt-tokens 512 --decode-tokens 128 2>&1 | tee -a "$out/bench.log" | grep -E "^decode|rror"
       done
       rm -rf "$dir"
       echo "bench done after $(( $(date +%s) - start )) s"
       ;;
   esac
 done
+if [ -n "$compile_pid" ]; then wait "$compile_pid"; grep -vE ": compiled$" "$out/compile.log" | head -20; grep -c ": compiled$" "$out/compile.log"; fi
 exit $rc

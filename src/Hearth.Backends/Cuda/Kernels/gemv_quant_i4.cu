@@ -13,6 +13,13 @@
 // 27.22 → 21.26 with it; D 4 and L 2 with D 3-6 were slower or equal, 8 warps (L 2) and 2 warps (L 4, D 4) slower, the
 // 448-tile q|k|v slower at 3 blocks an SM (two waves), and the blocks-over-tile-ranges grid gave gate|up nothing
 // (39.6 against 40.0). The harness instances its variants from I4_KERNEL below.
+// Session 10 (branch i4b): the stage was short of issue slots, not of bytes in flight. The A operands in one lop3
+// each (both constants in registers; the compiler's immediates took two instructions) cut the D3 kernel's LOP3s by 384
+// (3,912 → 3,536 instructions) with the same values, and the harness (µs at m = 1) measured o 8.13 → 7.71, down 21.19 →
+// 19.44, gate|up + SiLU on the balanced grid 39.98 → 36.91 (main 40.27), and with it D2 at 4 blocks an SM takes the
+// 448-tile q|k|v in one wave, 10.21 → 9.41. Leaving out the all-ones MMA (x's group sums; timing only) gained about as
+// much again on gate|up (40.72 → 38.01 without lop3). A stream-K grid (every resident warp an equal run of stages)
+// was 20-110 % slower.
 
 // A operands of one k-tile word: qm_operands<0>'s values in one lop3 each ((w >> 4i) & mask | magic) with both
 // constants in registers, where the compiler's immediates cost two (session 10).

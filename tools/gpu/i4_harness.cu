@@ -8,7 +8,8 @@
 // (q|k|v, o, gate|up + SiLU, down, and again with a small PDL kernel between them), old against the per-shape fastest
 // new choice. Every launch uses programmatic stream serialization as the backend does on sm_90; 8 copies of each
 // linear replayed from a CUDA graph, so L2 (50 MB) holds none. (Session 10's stream-K kernels, every resident warp
-// streaming an equal run of the launch's stages, were 20-110 % slower and kept in commit 2470d7f (i4_streamk.cuh and this harness).)
+// streaming an equal run of the launch's stages, were 5-90 % slower than main's kernel; they are kept in commit
+// 2470d7f: i4_streamk.cuh and this harness.)
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>

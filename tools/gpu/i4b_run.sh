@@ -20,6 +20,7 @@ carry="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-/tmp/i4b-out}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv,noheader | tee "$out/gpu.txt"
+script_start=$(date +%s)
 rc=0
 make_pid=""
 compile_pid=""
@@ -59,13 +60,17 @@ for stage in "$@"; do
       make_pid=$!
       ;;
     bench)
+      # BENCH_DEADLINE: skip the bench if the script has already run that many seconds (a device budget guard).
+      if [ -n "${BENCH_DEADLINE:-}" ] && [ $(( $(date +%s) - script_start )) -gt "$BENCH_DEADLINE" ]; then
+        echo "bench skipped: $(( $(date +%s) - script_start )) s > BENCH_DEADLINE $BENCH_DEADLINE"; continue
+      fi
       [ -n "$make_pid" ] && wait "$make_pid" && make_pid=""
       hearth="$carry/hearth/hearth"; chmod +x "$hearth"
       dir=/tmp/qwen3-14b-awq-int4; rm -rf "$dir"; mkdir -p "$dir"
       q0=$(date +%s)
       timeout 150 "$hearth" quantize --model /tmp/qwen3-14b-random --to awq-int4 --out "$dir" > "$out/quantize-14b.log" 2>&1
       echo "== awq-int4: quantize exit $? in $(( $(date +%s) - q0 )) s" | tee -a "$out/bench.log"
-      for setting in 0 1 0 1; do
+      for setting in ${BENCH_SETTINGS:-0 1 0 1}; do
         echo "== HEARTH_CUDA_I4_V2=$setting: hearth bench --prompt-tokens 512 --decode-tokens 128" | tee -a "$out/bench.log"
         HEARTH_CUDA_I4_V2=$setting timeout 100 "$hearth" bench --model "$dir" --device cuda --prompt-tokens 512 --decode-tokens 128 2>&1 | tee -a "$out/bench.log" | grep -E "^decode|rror"
       done

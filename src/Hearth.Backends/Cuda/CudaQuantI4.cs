@@ -74,7 +74,7 @@ internal static class CudaQuantI4
     {
         if (tiles < 1 || multiprocessors <= 0 || !ShapeFits(family, k, groupSize, rows) || fusedSilu && (!gateUp || tiles % 2 != 0)) return default;
         long slots = (long)BlocksPerMultiprocessor * multiprocessors, units = fusedSilu ? tiles / 2 : tiles;
-        if (!session10) return !fusedSilu && tiles <= slots ? new(CudaQuantI4Kernel.Session9, (int)tiles) : default;
+        if (!session10) return !fusedSilu && Takes(family, k, groupSize, tiles, rows, multiprocessors) ? new(CudaQuantI4Kernel.Session9, (int)tiles) : default;
         if (gateUp) return new(CudaQuantI4Kernel.ThreeStage, BalancedBlocks(units, slots));
         if (tiles <= slots) return new(CudaQuantI4Kernel.ThreeStage, (int)tiles);
         if (tiles <= (long)TwoStageBlocksPerMultiprocessor * multiprocessors) return new(CudaQuantI4Kernel.TwoStage, (int)tiles);

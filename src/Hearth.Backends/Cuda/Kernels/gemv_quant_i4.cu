@@ -19,7 +19,7 @@
 // 19.44, gate|up + SiLU on the balanced grid 39.98 → 36.91 (main 40.27), and with it D2 at 4 blocks an SM takes the
 // 448-tile q|k|v in one wave, 10.21 → 9.41. Leaving out the all-ones MMA (x's group sums; timing only) gained about as
 // much again on gate|up (40.72 → 38.01 without lop3). A stream-K grid (every resident warp an equal run of stages)
-// was 20-110 % slower.
+// was 5-90 % slower than main's kernel (tools/gpu/i4_harness.cu at commit 2470d7f).
 
 // A operands of one k-tile word: qm_operands<0>'s values in one lop3 each ((w >> 4i) & mask | magic) with both
 // constants in registers, where the compiler's immediates cost two (session 10).

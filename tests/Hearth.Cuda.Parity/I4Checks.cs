@@ -14,6 +14,10 @@ namespace Hearth.Cuda.Parity;
 /// a launch beyond one wave) must not run it and stay right; a gate|up pair through Linear runs it while the fused
 /// LinearSiluMul (gemv_silu_g4_stream) equals Linear then SiLU·mul. Split k (which takes few-tile launches before the
 /// i4 rule) is off for these checks, and one check confirms that precedence with it on.
+/// Session 10 (UseQuantI4V2, the lop3 operands): a launch beyond one wave at 3 blocks an SM (and the 14B q|k|v, 448 tiles
+/// on an H100) takes the 4-block two-stage kernel, one beyond 4 blocks an SM does not; with the switch off the q|k|v
+/// stays on the stream kernel; and gate|up pairs, fused and unfused, run i4 on the balanced grid (k = 5120 and 17408,
+/// and a pair of more units than one wave) and equal the old fused kernel and each other bit for bit.
 /// </summary>
 internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData random) : IDisposable
 {
@@ -24,9 +28,10 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
 
     public void RunAll()
     {
-        bool saved = cuda.UseQuantI4, savedSplit = cuda.UseQuantSplitK;
+        bool saved = cuda.UseQuantI4, savedSplit = cuda.UseQuantSplitK, savedV2 = cuda.UseQuantI4V2;
         try
         {
+            cuda.UseQuantI4V2 = true;
             // Split k comes first for few-tile launches (CudaQuantSplitK), which all of these small shapes are: off, so that
             // they reach the i4 rule (the session 9 GPU run had it on, and these shapes ran split, not i4).
             SplitTakesPrecedence();
@@ -42,14 +47,24 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
             Linear("Q4_K n=72 k=5120 (not taken)", false, () => [_host.Gguf(WeightFormat.Q4_K, 72, 5120)], gguf: true);
             Linear("gptq g64 n=72 k=5120 (not taken)", false, () => [_host.Int4(72, 5120, 64, zeros: true)]);
             Linear("awq g128 n=40 k=1536 (not taken: 6 stages)", false, () => [_host.Int4(40, 1536, 128, zeros: true)]);
+            int sms = cuda.MultiprocessorCount, twoStageRows = (3 * sms + 1) * 16;
+            Linear($"awq g128 n={twoStageRows} k=1024 (two-stage: one wave at 4 blocks an SM)", true,
+                () => [_host.Int4(twoStageRows, 1024, 128, zeros: true)], twoStage: true);
+            bool qkvTwoStage = 448 > 3 * sms && 448 <= 4 * sms;
+            Linear("14B q|k|v 5120|1024|1024 k=5120", true, () => [_host.Int4(5120, 5120, 128, zeros: true), _host.Int4(1024, 5120, 128, zeros: true),
+                _host.Int4(1024, 5120, 128, zeros: true)], twoStage: qkvTwoStage);
             int beyondWave = (int)(cuda.QuantI4MaxTiles + 1) * 16;
             Linear($"awq g128 n={beyondWave} k=1024 (not taken: two waves)", false, () => [_host.Int4(beyondWave, 1024, 128, zeros: true)]);
-            GateUp();
+            Session9Paths();
+            GateUp(200, 5120);
+            GateUp(200, 17408);
+            GateUp((3 * sms + 5) * 16, 1024);
         }
         finally
         {
             cuda.UseQuantI4 = saved;
             cuda.UseQuantSplitK = savedSplit;
+            cuda.UseQuantI4V2 = savedV2;
         }
     }
 
@@ -65,7 +80,38 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
             $"{cuda.NumQuantI4Launches - i4Before} i4 launches, {cuda.NumQuantSplitLaunches - splitBefore} split launches");
     }
 
-    private void Linear(string name, bool taken, Func<QuantizedMatrix[]> makeParts, bool gguf = false)
+    // HEARTH_CUDA_I4_V2=0: a 448-tile launch stays on the stream kernel, a 320-tile one takes session 9's kernel; both
+    // give the same bits as session 10's kernels.
+    private void Session9Paths()
+    {
+        try
+        {
+            foreach (var (name, rowsOut, kernelTaken) in new[] { ("448 tiles", 448 * 16, false), ("320 tiles", 320 * 16, true) })
+            {
+                var weight = new LinearWeight([cuda.UploadQuantized(_host.Int4(rowsOut, 5120, 128, zeros: true))]);
+                var x = random.Uniform(5120);
+                cuda.UseQuantI4V2 = true;
+                var current = _run.CudaLinear(weight, x, 1);
+                cuda.UseQuantI4V2 = false;
+                long before = cuda.NumQuantI4Launches, twoStage = cuda.NumQuantI4TwoStageLaunches;
+                var session9 = _run.CudaLinear(weight, x, 1);
+                long launches = cuda.NumQuantI4Launches - before;
+                report.Record((kernelTaken ? launches > 0 : launches == 0) && cuda.NumQuantI4TwoStageLaunches == twoStage,
+                    $"i4 V2 off {name}: " + (kernelTaken ? "session 9's kernel" : "the stream kernel"), $"{launches} i4 launches");
+                report.Record(CountDiffering(current, session9) == 0, $"i4 V2 off {name}: same bits as V2 on", $"{CountDiffering(current, session9)} values differ");
+            }
+        }
+        catch (Exception e) when (e is HearthException or ArgumentException or InvalidOperationException)
+        {
+            report.Fail("i4 V2 off", e);
+        }
+        finally
+        {
+            cuda.UseQuantI4V2 = true;
+        }
+    }
+
+    private void Linear(string name, bool taken, Func<QuantizedMatrix[]> makeParts, bool gguf = false, bool twoStage = false)
     {
         try
         {
@@ -87,9 +133,12 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
                 report.Record(cuda.NumQuantI4Launches == before, label + " off: old kernel", $"{cuda.NumQuantI4Launches - before} i4 launches");
                 cuda.UseQuantI4 = true;
                 before = cuda.NumQuantI4Launches;
+                long twoStageBefore = cuda.NumQuantI4TwoStageLaunches;
                 var first = _run.CudaLinear(cudaWeight, x, rows);
-                long launches = cuda.NumQuantI4Launches - before;
+                long launches = cuda.NumQuantI4Launches - before, twoStageLaunches = cuda.NumQuantI4TwoStageLaunches - twoStageBefore;
                 report.Record(taken ? launches > 0 : launches == 0, label + (taken ? " ran i4" : " stayed on the old kernel"), $"{launches} i4 launches");
+                report.Record(twoStage ? twoStageLaunches == launches && launches > 0 : twoStageLaunches == 0,
+                    label + (twoStage ? " ran the two-stage kernel" : " did not run the two-stage kernel"), $"{twoStageLaunches} of {launches}");
                 report.Record(CountDiffering(old, first) == 0, label + " = old kernel bit for bit (f32)", $"{CountDiffering(old, first)} values differ");
                 var bf16 = _run.CudaLinear(cudaWeight, x, rows, DType.BF16);
                 report.Record(CountDiffering(oldBf16, bf16) == 0, label + " = old kernel bit for bit (bf16 out)", $"{CountDiffering(oldBf16, bf16)} values differ");
@@ -128,41 +177,51 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
         return result;
     }
 
-    // A gate|up pair: the unfused LinearSiluMul (FuseSiluMul off: Linear, which runs i4, then silu_mul) against the fused
-    // one (gemv_silu_g4_stream) bit for bit, and the fused result against the CPU backend.
-    private void GateUp()
+    // A gate|up pair: the fused LinearSiluMul on i4 (session 10) against the old fused kernel (gemv_silu_g4_stream, i4
+    // off) and the unfused one (FuseSiluMul off: Linear, on i4, then silu_mul) bit for bit, and against the CPU backend.
+    private void GateUp(int inter, int k)
     {
         bool savedFuse = cuda.FuseSiluMul;
         try
         {
-            const int Inter = 200, K = 5120;
-            QuantizedMatrix[] host = [_host.Int4(Inter, K, 128, zeros: true), _host.Int4(Inter, K, 128, zeros: true)];
+            QuantizedMatrix[] host = [_host.Int4(inter, k, 128, zeros: true), _host.Int4(inter, k, 128, zeros: true)];
             var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             foreach (int rows in Batches)
             {
-                string label = $"i4 gate|up rows={rows}";
-                var x = random.Uniform((long)rows * K);
+                string label = $"i4 gate|up {inter} k={k} rows={rows}";
+                var x = random.Uniform((long)rows * k);
                 cuda.FuseSiluMul = true;
-                var fused = _run.CudaLinearSiluMul(cudaWeight, x, rows, Inter);
-                cuda.FuseSiluMul = false;
+                cuda.UseQuantI4 = false;
+                var old = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
+                cuda.UseQuantI4 = true;
                 long before = cuda.NumQuantI4Launches;
-                var unfused = _run.CudaLinearSiluMul(cudaWeight, x, rows, Inter);
+                var fused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
+                report.Record(cuda.NumQuantI4Launches > before, label + " fused ran i4", $"{cuda.NumQuantI4Launches - before} i4 launches");
+                cuda.FuseSiluMul = false;
+                before = cuda.NumQuantI4Launches;
+                var unfused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
                 report.Record(cuda.NumQuantI4Launches > before, label + " unfused Linear ran i4", $"{cuda.NumQuantI4Launches - before} i4 launches");
-                int differ = 0;
-                for (int i = 0; i < fused.Length; i++) if (fused[i] != unfused[i]) differ++;
+                int differ = 0, differOld = 0;
+                for (int i = 0; i < fused.Length; i++)
+                {
+                    if (fused[i] != unfused[i]) differ++;
+                    if (fused[i] != old[i]) differOld++;
+                }
                 report.Record(differ == 0, label + " fused = unfused bit for bit", $"{differ} of {fused.Length} values differ");
-                var cpu = _run.CpuLinearSiluMul(cpuWeight, x, rows, Inter);
+                report.Record(differOld == 0, label + " = old fused kernel bit for bit", $"{differOld} of {fused.Length} values differ");
+                var cpu = _run.CpuLinearSiluMul(cpuWeight, x, rows, inter);
                 report.Compare(label + " fused vs cpu", cpu, fused.Select(BFloat16Bits.ToSingle).ToArray(), 2e-2, 2e-2);
             }
         }
         catch (Exception e) when (e is HearthException or ArgumentException or InvalidOperationException)
         {
-            report.Fail("i4 gate|up", e);
+            report.Fail($"i4 gate|up {inter} k={k}", e);
         }
         finally
         {
             cuda.FuseSiluMul = savedFuse;
+            cuda.UseQuantI4 = true;
         }
     }
 

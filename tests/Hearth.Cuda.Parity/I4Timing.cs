@@ -5,8 +5,8 @@ using Hearth.Core;
 namespace Hearth.Cuda.Parity;
 
 /// <summary>
-/// The int4 i4 kernel against main's stream kernel (CudaBackend.UseQuantI4 off / on, alternating twice in one process;
-/// --i4-timing): µs per 14B decoder layer of AWQ g128 linears at batch 1 and 8, each linear alone at batch 1 and 8 with
+/// The int4 i4 kernels against main's stream kernel (CudaBackend.UseQuantI4 off) and session 9's paths (UseQuantI4V2
+/// off; session 10: in the order main, session 9, new, session 9, new, in one process; --i4-timing): µs per 14B decoder layer of AWQ g128 linears at batch 1 and 8, each linear alone at batch 1 and 8 with
 /// its TB/s (four distinct layers replayed from a CUDA graph with PDL, so L2 holds none; gate|up through LinearSiluMul),
 /// and ms per whole 14B decode step at batch 1 (DecodeStepTiming's step with these layer weights).
 /// </summary>
@@ -18,7 +18,7 @@ internal static class I4Timing
     public static void Run(CudaBackend cuda)
     {
         Console.WriteLine($"i4 timing (PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}, {cuda.MultiprocessorCount} SMs), 14B awq-int4 g128:");
-        bool saved = cuda.UseQuantI4;
+        bool saved = cuda.UseQuantI4, savedV2 = cuda.UseQuantI4V2;
         var random = new Random(29);
         var hostBlocks = new List<nint>();
         try
@@ -39,10 +39,12 @@ internal static class I4Timing
             double bytesPerLayer = (double)(cuda.QuantizedWeightBytes - before) / Layers;
             // Bytes of each linear: 16-row tiles of 8 bytes a k plus one 64-byte param record a tile and group of 128.
             double[] linearBytes = [Bytes(QRows + 2 * KvRows, Hidden), Bytes(Hidden, QRows), Bytes(2 * Inter, Hidden), Bytes(Hidden, Inter)];
-            foreach (var (label, useI4) in new[] { ("old (HEARTH_CUDA_I4_NEW=0)", false), ("new", true), ("old (again)", false), ("new (again)", true) })
+            foreach (var (label, useI4, v2) in new[] { ("main (HEARTH_CUDA_I4_NEW=0)", false, false), ("session 9 (HEARTH_CUDA_I4_V2=0)", true, false),
+                         ("new", true, true), ("session 9 (again)", true, false), ("new (again)", true, true) })
             {
                 cuda.UseQuantI4 = useI4;
-                long launches = cuda.NumQuantI4Launches;
+                cuda.UseQuantI4V2 = v2;
+                long launches = cuda.NumQuantI4Launches, twoStage = cuda.NumQuantI4TwoStageLaunches;
                 var parts = new List<string>();
                 foreach (int batch in new[] { 1, 8 })
                 {
@@ -60,13 +62,15 @@ internal static class I4Timing
                     double step = GraphTiming.SecondsPerReplay(cuda, DecodeStepTiming.BuildStep(cuda, memory, 1, layers[0]), StepReplays);
                     parts.Add($"step {step * 1e3:F3} ms ({1 / step:F1} tok/s)");
                 }
-                Console.WriteLine($"  {bytesPerLayer / 1e6:F1} MB/layer, {label,-27} [{cuda.NumQuantI4Launches - launches} i4 launches]: " + string.Join("  ", parts));
+                Console.WriteLine($"  {bytesPerLayer / 1e6:F1} MB/layer, {label,-32} [{cuda.NumQuantI4Launches - launches} i4 launches, "
+                    + $"{cuda.NumQuantI4TwoStageLaunches - twoStage} two-stage]: " + string.Join("  ", parts));
             }
         }
         finally
         {
             QuantTiming.FreeHost(hostBlocks);
             cuda.UseQuantI4 = saved;
+            cuda.UseQuantI4V2 = savedV2;
         }
     }
 

@@ -1,12 +1,15 @@
-// Issue 8, session 9 (branch i4): timing harness for the int4 (AWQ g128) decode GEMV, compiled ON THE GPU MACHINE by
-// i4_run.sh (cat common.cu gemv_quant_stream.cu gemv_quant_i4.cu i4_harness.cu). At Qwen3-14B's four layer shapes,
-// m = 1 and 8: gemv_g4_stream / gemv_silu_g4_stream (main's kernels) against gemv_quant_i4.cu's stream at several
-// (warps W, loads a stage L, stage buffers D) and two grids (a block a tile or gate|up pair; and "balanced": the
-// fewest equal rounds of units over the resident blocks, each block running its tiles back to back). Checks every
-// variant against the old kernel (f32 out, m = 1, 3, 8: bit-equal where W = 4; the fused gate|up + SiLU bf16 bits),
-// then times each launch and whole layers (q|k|v, o, gate|up + SiLU, down, and again with a small PDL kernel between
-// them), old against the per-shape fastest new choice. Every launch uses programmatic stream serialization as the
-// backend does on sm_90; 8 copies of each linear replayed from a CUDA graph, so L2 (50 MB) holds none.
+// Issue 8, sessions 9-10 (branches i4, i4b): timing harness for the int4 (AWQ g128) decode GEMV, compiled ON THE GPU
+// MACHINE by i4_run.sh / i4b_run.sh (cat common.cu gemv_quant_stream.cu gemv_quant_i4.cu i4_harness.cu). At Qwen3-14B's
+// four layer shapes, m = 1 and 8: gemv_g4_stream / gemv_silu_g4_stream (main's kernels) against gemv_quant_i4.cu's
+// per-tile stream (W warps, L loads a stage, D stage buffers; a block a tile or gate|up pair, or "balanced": the fewest
+// equal rounds of units over the resident blocks), session 10's lop3 operands (the shipped kernels), and timing-only
+// variants (no math; no all-ones MMA) that show what the math costs. Checks every variant against the old kernel (f32
+// out, m = 1, 3, 8: bit-equal where W = 4; the fused gate|up + SiLU bf16 bits), then times each launch and whole layers
+// (q|k|v, o, gate|up + SiLU, down, and again with a small PDL kernel between them), old against the per-shape fastest
+// new choice. Every launch uses programmatic stream serialization as the backend does on sm_90; 8 copies of each
+// linear replayed from a CUDA graph, so L2 (50 MB) holds none. (Session 10's stream-K kernels, every resident warp
+// streaming an equal run of the launch's stages, were 5-90 % slower than main's kernel; they are kept in commit
+// 2470d7f: i4_streamk.cuh and this harness.)
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,14 +19,12 @@
 
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__); exit(1); } } while (0)
 
+// Session 9's other per-tile variants (W4 L4 D4, L2 D3-D6, W8, W2) lost everywhere. Session 10: the module's kernels
+// (gemv_g4_i4_w4l4d3 and _w4l4d2 with the lop3 operands, _w4l4d3_s9 without), session 9's D2, and timing-only ones.
 I4_KERNEL(i4_w4l4d2, 4, 4, 2, 4)
-I4_KERNEL(i4_w4l4d4, 4, 4, 4, 3)
-I4_KERNEL(i4_w4l2d3, 4, 2, 3, 4)
-I4_KERNEL(i4_w4l2d4, 4, 2, 4, 4)
-I4_KERNEL(i4_w4l2d6, 4, 2, 6, 3)
-I4_KERNEL(i4_w8l2d3, 8, 2, 3, 3)
-I4_KERNEL(i4_w8l2d4, 8, 2, 4, 2)
-I4_KERNEL(i4_w2l4d4, 2, 4, 4, 6)
+I4_KERNEL_V(i4_w4l4d3_nomath, 4, 4, 3, 3, 2)
+I4_KERNEL_V(i4_w4l4d2_nomath, 4, 4, 2, 4, 2)
+I4_KERNEL_V(i4_w4l4d3_noones, 4, 4, 3, 3, 3)
 
 __global__ void ih_fill(unsigned int* p, size_t words, unsigned int seed, int kind)
 {
@@ -86,7 +87,8 @@ typedef void (*OldSilu)(const uint4*, const void*, const uint4*, const void*, in
 typedef void (*NewKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int,
     const bf16_t*, int, void*, long long, int, int);
 
-struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; };
+// diag: a timing-only variant (wrong results: no checks, never picked for the layer).
+struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; bool diag = false; };
 
 static cudaLaunchConfig_t config(int blocks, int threads, cudaStream_t s, cudaLaunchAttribute* attribute)
 {
@@ -213,9 +215,10 @@ int main()
     fill(g_x, 8ull * I * 2, 77, 2);
     CK(cudaStreamCreate(&g_s));
     Variant variants[] = {
-        { "w4l4d2", i4_w4l4d2, 4, 4, 0 }, { "w4l4d3", gemv_g4_i4_w4l4d3, 4, 4, 0 }, { "w4l4d4", i4_w4l4d4, 4, 4, 0 },
-        { "w4l2d3", i4_w4l2d3, 4, 2, 0 }, { "w4l2d4", i4_w4l2d4, 4, 2, 0 }, { "w4l2d6", i4_w4l2d6, 4, 2, 0 },
-        { "w8l2d3", i4_w8l2d3, 8, 2, 0 }, { "w8l2d4", i4_w8l2d4, 8, 2, 0 }, { "w2l4d4", i4_w2l4d4, 2, 4, 0 },
+        { "w4l4d2", i4_w4l4d2, 4, 4, 0 }, { "w4l4d3s9", gemv_g4_i4_w4l4d3_s9, 4, 4, 0 },
+        { "w4l4d3lop3", gemv_g4_i4_w4l4d3, 4, 4, 0 }, { "w4l4d2lop3", gemv_g4_i4_w4l4d2, 4, 4, 0 },
+        { "NOMATHd3", i4_w4l4d3_nomath, 4, 4, 0, true }, { "NOMATHd2", i4_w4l4d2_nomath, 4, 4, 0, true },
+        { "NOONESd3", i4_w4l4d3_noones, 4, 4, 0, true },
     };
     const int NV = sizeof(variants) / sizeof(variants[0]);
     for (Variant& v : variants)
@@ -240,7 +243,7 @@ int main()
     std::vector<Linear>* shapes[4] = { &qkv, &o, &gu, &down };
     const char* names[4] = { "qkv", "o", "gate|up", "down" };
     for (const Variant& v : variants)
-        for (int mode = 0; mode < 2; mode++)
+        for (int mode = 0; mode < 2 && !v.diag; mode++)
         {
             for (int si = 0; si < 4; si++) check(v, mode, (*shapes[si])[0], si == 2, names[si]);
             check(v, mode, odd1, false, "odd n"); check(v, mode, odd3, false, "odd qkv"); check(v, mode, odd2, true, "odd silu");
@@ -264,7 +267,7 @@ int main()
                     if (mode == 1 && grid_for(variants[vi], copies[0], silu, 1) == grid_for(variants[vi], copies[0], silu, 0)) continue;
                     double us = time_graph(NL, [&](int c) { launch_new(variants[vi], mode, copies[c], silu, g_x, m, g_outA, 0); });
                     printf(" %s%s %.2f (%.0f)", variants[vi].name, mode ? "B" : "", us, bytes / (us * 1e-6) / 1e9);
-                    if (us < bestUs[si]) { bestUs[si] = us; bestV[si] = vi; bestMode[si] = mode; }
+                    if (us < bestUs[si] && !variants[vi].diag) { bestUs[si] = us; bestV[si] = vi; bestMode[si] = mode; }
                 }
             printf("\n  best %s %s%s %.2f us (%.0f GB/s) vs old %.2f\n", names[si], variants[bestV[si]].name, bestMode[si] ? " balanced" : "",
                 bestUs[si], bytes / (bestUs[si] * 1e-6) / 1e9, oldUs[si]);

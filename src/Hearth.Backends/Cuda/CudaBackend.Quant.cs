@@ -197,9 +197,10 @@ public sealed unsafe partial class CudaBackend
             else if (stream && chunkRows <= QuantStreamMaxRows)
             {
                 splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, (int)QuantStreamWarps);
-                if (splits == 1 && QuantI4Takes(first, tiles, chunkRows))
+                // A gate|up pair takes the i4 kernel whenever its fused launch would (TryQuantStreamSilu): the same tile sums.
+                if (splits == 1 && QuantI4Plan(first, tiles, chunkRows, gateUp: mayFuse, fusedSilu: false) is { Taken: true } i4)
                 {
-                    LaunchQuantI4(parts, tiles, chunkX, chunkRows, chunkOut, ldOut, outputF32);
+                    LaunchQuantI4(i4, parts, chunkX, chunkRows, chunkOut, ldOut, outputF32);
                     continue;
                 }
                 prefetchLines = PrefetchLinesFor(wideKernel: false);

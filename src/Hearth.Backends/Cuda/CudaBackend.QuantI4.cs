@@ -1,41 +1,65 @@
 namespace Hearth.Backends.Cuda;
 
-// The int4 decode GEMV with three register stage buffers (gemv_quant_i4.cu, CudaQuantI4's rule): o and down of a 14B
-// layer, whose 320 tiles fit one wave at 3 blocks an SM. Takes gemv_g4_stream's place for a launch and returns the
-// same bits (the same per-tile arithmetic), so fused gate|up + SiLU, which stays on gemv_silu_g4_stream, still equals
-// the unfused Linear.
+// The int4 decode GEMVs of gemv_quant_i4.cu (CudaQuantI4.Plan): register streams of 2 or 3 stage buffers a warp with
+// gemv_g4_stream's per-tile arithmetic, so every launch they take returns the stream kernels' bits. Session 9: o and
+// down (one wave at 3 blocks an SM). Session 10: the lop3 operands, q|k|v on the 4-block two-stage kernel, and gate|up
+// pairs on the balanced grid, fused with SiLU (LinearSiluMul) or not (Linear): both the same tile sums as
+// gemv_silu_g4_stream, so the fused launch still equals Linear then SiluMul bit for bit.
 public sealed unsafe partial class CudaBackend
 {
     private const string QuantI4Module = "gemv_quant_i4.cu";
-    private nint _quantI4Kernel;
+    private nint _quantI4Kernel, _quantI4TwoStageKernel, _quantI4Session9Kernel;
 
     /// <summary>Run the int4 launches CudaQuantI4 picks through gemv_quant_i4.cu (HEARTH_CUDA_I4_NEW=0: off, for A/B timing).</summary>
     public bool UseQuantI4 { get; set; } = CudaQuantI4.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_I4_NEW"));
 
-    /// <summary>Launches of the i4 kernel so far (checks that the path ran, or did not).</summary>
+    /// <summary>
+    /// Session 10's i4 paths: the lop3 operands, q|k|v and gate|up (HEARTH_CUDA_I4_V2=0: session 9's, o and down on its
+    /// kernel only, for A/B timing). Needs <see cref="UseQuantI4"/>.
+    /// </summary>
+    public bool UseQuantI4V2 { get; set; } = CudaQuantI4.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_I4_V2"));
+
+    /// <summary>Launches of the i4 kernels so far, fused gate|up included (checks that the path ran, or did not).</summary>
     public long NumQuantI4Launches { get; private set; }
 
-    /// <summary>The most 16-row tiles a launch may have to take the i4 kernel on this device (one wave at its occupancy).</summary>
-    public long QuantI4MaxTiles => (long)CudaQuantI4.BlocksPerMultiprocessor * _device.NumMultiprocessors;
+    /// <summary>Launches of the i4 two-stage kernel so far (checks that the q|k|v path ran).</summary>
+    public long NumQuantI4TwoStageLaunches { get; private set; }
+
+    /// <summary>The most 16-row tiles a launch other than gate|up may have to take an i4 kernel on this device (one wave at its occupancy).</summary>
+    public long QuantI4MaxTiles =>
+        (long)(UseQuantI4V2 ? CudaQuantI4.TwoStageBlocksPerMultiprocessor : CudaQuantI4.BlocksPerMultiprocessor) * _device.NumMultiprocessors;
 
     private void LoadQuantI4Functions()
     {
         LoadModule(QuantI4Module);
         _quantI4Kernel = Function(CudaQuantI4.KernelName);
+        _quantI4TwoStageKernel = Function(CudaQuantI4.TwoStageKernelName);
+        _quantI4Session9Kernel = Function(CudaQuantI4.Session9KernelName);
     }
 
-    private bool QuantI4Takes(CudaQuantPart first, long tiles, int rows) =>
-        UseQuantI4 && first.Permutation == 0 && CudaQuantI4.Takes(first.Family, first.InFeatures, first.GroupSize, tiles, rows, _device.NumMultiprocessors);
+    private CudaQuantI4Launch QuantI4Plan(CudaQuantPart first, long tiles, int rows, bool gateUp, bool fusedSilu) =>
+        UseQuantI4 && first.Permutation == 0
+            ? CudaQuantI4.Plan(first.Family, first.InFeatures, first.GroupSize, tiles, rows, gateUp, fusedSilu, UseQuantI4V2, _device.NumMultiprocessors)
+            : default;
 
-    // One block a tile; the kernel's arguments are gemv_g4_stream's parts, then k, group, x, m, out, ldOut, outF32, silu = 0.
-    private void LaunchQuantI4(ReadOnlySpan<CudaQuantPart?> parts, long tiles, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
+    // The kernel's arguments are gemv_g4_stream's parts (gate, up for silu), then k, group, x, m, out, ldOut, outF32, silu.
+    private void LaunchQuantI4(CudaQuantI4Launch plan, ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32,
+        bool silu = false)
     {
         var first = parts[0]!;
         nint d0 = first.Data, p0 = first.Params, d1 = parts[1]?.Data ?? 0, p1 = parts[1]?.Params ?? 0, d2 = parts[2]?.Data ?? 0, p2 = parts[2]?.Params ?? 0;
         int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0;
-        int k = first.InFeatures, group = first.GroupSize, m = rows, outF32 = outputF32 ? 1 : 0, silu = 0;
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &x, &m, &outSlice, &ldOut, &outF32, &silu };
-        Launch(_quantI4Kernel, (uint)tiles, 1, 32 * CudaQuantI4.Warps, 0, args);
+        int k = first.InFeatures, group = first.GroupSize, m = rows, outF32 = outputF32 ? 1 : 0, siluFlag = silu ? 1 : 0;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &group, &x, &m, &outSlice, &ldOut, &outF32, &siluFlag };
+        nint kernel = plan.Kernel switch
+        {
+            CudaQuantI4Kernel.ThreeStage => _quantI4Kernel,
+            CudaQuantI4Kernel.TwoStage => _quantI4TwoStageKernel,
+            CudaQuantI4Kernel.Session9 => _quantI4Session9Kernel,
+            _ => throw new InvalidOperationException("no i4 kernel takes this launch"),
+        };
+        Launch(kernel, (uint)plan.Blocks, 1, 32 * CudaQuantI4.Warps, 0, args);
         NumQuantI4Launches++;
+        if (plan.Kernel == CudaQuantI4Kernel.TwoStage) NumQuantI4TwoStageLaunches++;
     }
 }

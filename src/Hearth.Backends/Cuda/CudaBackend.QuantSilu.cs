@@ -51,6 +51,13 @@ public sealed unsafe partial class CudaBackend
             NumQuantWideLaunches++;
             return true;
         }
+        if (gate.Family == CudaQuantFamily.G4 && QuantI4Plan(gate, 2L * tiles, rows, gateUp: true, fusedSilu: true) is { Taken: true } i4)
+        {
+            // gemv_quant_i4.cu's silu mode: gemv_silu_g4_stream's tile sums and SiLU expression, on the balanced grid.
+            LaunchQuantI4(i4, [gate, up, null], x, rows, outPtr, inter, outputF32: false, silu: true);
+            NumQuantSiluLaunches++;
+            return true;
+        }
         if (!_quantSiluKernels.TryGetValue(gate.Family, out nint kernel))
         {
             kernel = Function(gate.Family switch

@@ -12,11 +12,24 @@ namespace Hearth.Backends.Cuda;
 /// Through the backend (I4Timing, four 14B layers from a graph, PDL): o 9.8 → 8.5 µs, down 26.9 → 21.7, the layer
 /// 84.8 → 82.3 at m = 1 and 94.7 → 92.2 at m = 8; the whole decode step only 4.51 → 4.49 ms.
 /// </para>
+/// <para>
+/// Session 10 (tools/gpu/i4_harness.cu, H100, µs at m = 1, main's kernel → this rule): the A operands in one lop3 a
+/// register pair instead of two instructions with immediates (the same values: results unchanged) cut the stage's
+/// instructions, which is what held these kernels back; with it the 4-block D2 kernel takes q|k|v (448 tiles, one wave
+/// at 528 slots: 10.21 → 9.41), and gate|up, fused with SiLU or not, takes D3 on the balanced grid (the fewest equal
+/// rounds of units over the 396 slots: 40.27 → 36.91); o 9.78 → 7.71, down 27.19 → 19.44.
+/// </para>
 /// </summary>
 internal static class CudaQuantI4
 {
-    /// <summary>The kernel (gemv_quant_i4.cu's I4_KERNEL instance): 4 warps, 4 loads a stage, 3 stage buffers.</summary>
+    /// <summary>The three-stage kernel (W 4, L 4, D 3; 168 registers, 3 blocks an SM).</summary>
     public const string KernelName = "gemv_g4_i4_w4l4d3";
+
+    /// <summary>The two-stage kernel (W 4, L 4, D 2; 4 blocks an SM): launches of one wave at 4 blocks an SM but not at 3.</summary>
+    public const string TwoStageKernelName = "gemv_g4_i4_w4l4d2";
+
+    /// <summary>Session 9's three-stage kernel without the lop3 operands (HEARTH_CUDA_I4_V2=0, for A/B runs).</summary>
+    public const string Session9KernelName = "gemv_g4_i4_w4l4d3_s9";
 
     /// <summary>Warps a block (each a contiguous quarter of a tile's k, as gemv_g4_stream: the same sums bit for bit).</summary>
     public const int Warps = 4;
@@ -24,27 +37,61 @@ internal static class CudaQuantI4
     /// <summary>k-tiles of 16 in one stage: 4 loads a lane of 4 k-tiles each.</summary>
     public const int StageTiles = 16;
 
-    /// <summary>Blocks an SM at the kernel's launch bounds (__launch_bounds__(128, 3); 168 registers, no spills).</summary>
+    /// <summary>Blocks an SM of the three-stage kernel (__launch_bounds__(128, 3); 168 registers, no spills).</summary>
     public const int BlocksPerMultiprocessor = 3;
 
+    /// <summary>Blocks an SM of the two-stage kernel (__launch_bounds__(128, 4)).</summary>
+    public const int TwoStageBlocksPerMultiprocessor = 4;
+
     /// <summary>
-    /// Whether a launch of <paramref name="tiles"/> 16-row tiles of <paramref name="k"/> inputs and group
-    /// <paramref name="groupSize"/>, <paramref name="rows"/> rows of x, takes the i4 kernel on a GPU of
-    /// <paramref name="multiprocessors"/> SMs: G4 weights; 1-8 rows; every warp the same whole number of stages
-    /// (k a multiple of 4 · 16 · 16 = 1,024); groups two to a stage (128, AWQ's and GPTQ's usual) or of whole stages
-    /// (a multiple of 256), which the kernel's fold takes (GGUF's groups of 32 and GPTQ's 64 stay on the stream
-    /// kernel); and a grid that fits one wave at <see cref="BlocksPerMultiprocessor"/> blocks an SM.
+    /// Whether a launch of <paramref name="k"/> inputs and group <paramref name="groupSize"/>, <paramref name="rows"/>
+    /// rows of x, is a shape the i4 kernels take: G4 weights; 1-8 rows; every warp the same whole number of stages (k a
+    /// multiple of 4 · 16 · 16 = 1,024); groups two to a stage (128, AWQ's and GPTQ's usual) or of whole stages (a
+    /// multiple of 256), which the kernel's fold takes (GGUF's groups of 32 and GPTQ's 64 stay on the stream kernel).
     /// </summary>
-    public static bool Takes(CudaQuantFamily family, int k, int groupSize, long tiles, int rows, int multiprocessors)
+    public static bool ShapeFits(CudaQuantFamily family, int k, int groupSize, int rows)
     {
-        if (family != CudaQuantFamily.G4 || rows < 1 || rows > 8 || tiles < 1 || multiprocessors <= 0) return false;
+        if (family != CudaQuantFamily.G4 || rows < 1 || rows > 8) return false;
         if (k <= 0 || k % (Warps * StageTiles * CudaQuantTiles.KTile) != 0) return false;
         int tilesPerGroup = groupSize / CudaQuantTiles.KTile;
         if (groupSize % CudaQuantTiles.KTile != 0 || tilesPerGroup <= 0 || (tilesPerGroup & (tilesPerGroup - 1)) != 0) return false;
-        if (2 * tilesPerGroup != StageTiles && tilesPerGroup % StageTiles != 0) return false;
-        return tiles <= (long)BlocksPerMultiprocessor * multiprocessors;
+        return 2 * tilesPerGroup == StageTiles || tilesPerGroup % StageTiles == 0;
     }
 
-    /// <summary>HEARTH_CUDA_I4_NEW: "0" turns the i4 kernel off (main's stream kernel for every int4 launch); anything else leaves it on.</summary>
+    /// <summary>Session 9's rule (and <see cref="Plan"/>'s with session 10 off): the shape fits and the tiles fit one wave at 3 blocks an SM.</summary>
+    public static bool Takes(CudaQuantFamily family, int k, int groupSize, long tiles, int rows, int multiprocessors) =>
+        tiles >= 1 && multiprocessors > 0 && ShapeFits(family, k, groupSize, rows) && tiles <= (long)BlocksPerMultiprocessor * multiprocessors;
+
+    /// <summary>
+    /// The kernel and grid for a g4 launch of <paramref name="tiles"/> 16-row tiles: <paramref name="gateUp"/> a
+    /// gate|up pair (QuantSiluFits), <paramref name="fusedSilu"/> its fused SiLU launch (one unit a gate|up tile
+    /// pair, else a tile). Session 10 (<paramref name="session10"/>): gate|up pairs take the three-stage kernel on the
+    /// balanced grid; other launches the three-stage kernel if their tiles fit one wave at 3 blocks an SM, else the
+    /// two-stage one if they fit one at 4; the rest (many waves) none. Session 9: only the first of those, unfused.
+    /// </summary>
+    public static CudaQuantI4Launch Plan(CudaQuantFamily family, int k, int groupSize, long tiles, int rows, bool gateUp, bool fusedSilu,
+        bool session10, int multiprocessors)
+    {
+        if (tiles < 1 || multiprocessors <= 0 || !ShapeFits(family, k, groupSize, rows) || fusedSilu && (!gateUp || tiles % 2 != 0)) return default;
+        long slots = (long)BlocksPerMultiprocessor * multiprocessors, units = fusedSilu ? tiles / 2 : tiles;
+        if (!session10) return !fusedSilu && Takes(family, k, groupSize, tiles, rows, multiprocessors) ? new(CudaQuantI4Kernel.Session9, (int)tiles) : default;
+        if (gateUp) return new(CudaQuantI4Kernel.ThreeStage, BalancedBlocks(units, slots));
+        if (tiles <= slots) return new(CudaQuantI4Kernel.ThreeStage, (int)tiles);
+        if (tiles <= (long)TwoStageBlocksPerMultiprocessor * multiprocessors) return new(CudaQuantI4Kernel.TwoStage, (int)tiles);
+        return default;
+    }
+
+    /// <summary>
+    /// The balanced grid: the fewest rounds of at most <paramref name="slots"/> blocks that cover <paramref name="units"/>,
+    /// and the fewest blocks that run those rounds (each block a contiguous range of units, as even as can be).
+    /// </summary>
+    public static int BalancedBlocks(long units, long slots)
+    {
+        if (units <= slots) return (int)units;
+        long rounds = (units + slots - 1) / slots;
+        return (int)((units + rounds - 1) / rounds);
+    }
+
+    /// <summary>HEARTH_CUDA_I4_NEW: "0" turns the i4 kernels off (main's stream kernel for every int4 launch); anything else leaves them on.</summary>
     public static bool ParseSetting(string? value) => value != "0";
 }

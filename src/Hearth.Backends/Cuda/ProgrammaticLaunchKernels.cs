@@ -16,7 +16,7 @@ internal static class ProgrammaticLaunchKernels
         ("gemv.cu", ["gemv_bf16", "gemv_silu_bf16"]),
         ("gemv_quant_stream.cu", ["gemv_g4_stream", "gemv_g8_stream", "gemv_f8_stream", "gemv_silu_g4_stream", "gemv_silu_g8_stream", "gemv_silu_f8_stream",
             "gemv_g4g8_stream", "gemv_g4_ring_stream"]),
-        ("gemv_quant_i4.cu", [CudaQuantI4.KernelName]),
+        ("gemv_quant_i4.cu", [CudaQuantI4.KernelName, CudaQuantI4.TwoStageKernelName, CudaQuantI4.Session9KernelName]),
         ("gemv_kquant6.cu", ["gemv_g6_stream", "gemv_g6_stream_w8", "gemv_silu_g6_stream", "gemv_g4g6_stream",
             "gemv_k4_stream", "gemv_k4_stream_w8", "gemv_silu_k4_stream", "gemv_k4g6_stream"]),
         ("gemv_quant_wide.cu", ["gemv_g4_wide", "gemv_f8_wide", "gemv_silu_g4_wide", "gemv_silu_f8_wide"]),

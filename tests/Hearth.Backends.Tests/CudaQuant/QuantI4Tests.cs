@@ -5,9 +5,10 @@ using Xunit;
 namespace Hearth.Backends.Tests.CudaQuant;
 
 /// <summary>
-/// Which int4 decode GEMV launches take gemv_quant_i4.cu (CudaQuantI4, session 9's H100 measurements): the 14B o and
-/// down (320 tiles, one wave at 3 blocks an SM) do; q|k|v (448 tiles) and gate|up (2,176) do not, nor GGUF's and
-/// GPTQ-g64's groups, other families, 9+ rows or a k that does not split into whole stages for 4 warps.
+/// Which int4 decode GEMV launches take gemv_quant_i4.cu (CudaQuantI4, sessions 9 and 10's H100 measurements): session
+/// 9's rule, the 14B o and down (320 tiles, one wave at 3 blocks an SM) and not q|k|v (448) or gate|up (2,176); session
+/// 10's plan, which adds q|k|v on the 4-block kernel and gate|up pairs on the balanced grid; never GGUF's or GPTQ-g64's
+/// groups, other families, 9+ rows or a k that does not split into whole stages for 4 warps.
 /// </summary>
 public class QuantI4Tests
 {
@@ -84,16 +85,96 @@ public class QuantI4Tests
         Assert.Equal(expected, CudaQuantI4.ParseSetting(value));
     }
 
+    [Theory]
+    [InlineData(320, 5120, (int)CudaQuantI4Kernel.ThreeStage, 320)]   // o
+    [InlineData(320, 17408, (int)CudaQuantI4Kernel.ThreeStage, 320)]  // down
+    [InlineData(448, 5120, (int)CudaQuantI4Kernel.TwoStage, 448)]     // q|k|v: one wave at 4 blocks an SM, two at 3
+    [InlineData(396, 5120, (int)CudaQuantI4Kernel.ThreeStage, 396)]
+    [InlineData(397, 5120, (int)CudaQuantI4Kernel.TwoStage, 397)]
+    [InlineData(528, 5120, (int)CudaQuantI4Kernel.TwoStage, 528)]
+    [InlineData(529, 5120, (int)CudaQuantI4Kernel.None, 0)]          // many waves, not gate|up: the stream kernel
+    public void Session_10_plain_launches_take_the_kernel_whose_one_wave_they_fit(long tiles, int k, int kernel, int blocks)
+    {
+        var plan = CudaQuantI4.Plan(CudaQuantFamily.G4, k, 128, tiles, 1, gateUp: false, fusedSilu: false, session10: true, H100);
+        Assert.Equal(new CudaQuantI4Launch((CudaQuantI4Kernel)kernel, blocks), plan);
+    }
+
+    [Theory]
+    [InlineData(2176, true, 363)]    // 14B gate|up fused: 1,088 pairs in 3 rounds of 363 blocks (396 slots)
+    [InlineData(2176, false, 363)]   // unfused: 2,176 tiles in 6 rounds of 363
+    [InlineData(26, true, 13)]       // a small pair: a block a pair
+    [InlineData(26, false, 26)]
+    [InlineData(794, true, 397)]     // 397 pairs: 2 rounds of 199
+    public void Session_10_gate_up_pairs_take_the_three_stage_kernel_on_the_balanced_grid(long tiles, bool fused, int blocks)
+    {
+        var plan = CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, 128, tiles, 1, gateUp: true, fusedSilu: fused, session10: true, H100);
+        Assert.Equal(CudaQuantI4Kernel.ThreeStage, plan.Kernel);
+        Assert.Equal(fused && tiles == 794 ? 199 : blocks, plan.Blocks);
+    }
+
+    [Theory]
+    [InlineData(10, 396, 10)]
+    [InlineData(10, 3, 3)]
+    [InlineData(396, 396, 396)]
+    [InlineData(397, 396, 199)]
+    [InlineData(1088, 396, 363)]
+    [InlineData(2176, 396, 363)]
+    [InlineData(2177, 396, 363)]
+    [InlineData(2179, 396, 364)]
+    public void The_balanced_grid_is_the_fewest_blocks_for_the_fewest_rounds(long units, long slots, int blocks)
+    {
+        int grid = CudaQuantI4.BalancedBlocks(units, slots);
+        Assert.Equal(blocks, grid);
+        long rounds = (units + slots - 1) / slots;
+        Assert.True(grid <= slots && (long)grid * rounds >= units && (long)(grid - 1) * rounds < units);
+    }
+
     [Fact]
-    public void The_kernel_source_defines_the_kernel_with_the_rules_warps_and_occupancy()
+    public void Session_9_takes_only_unfused_launches_of_one_wave_at_3_blocks()
+    {
+        Assert.Equal(new CudaQuantI4Launch(CudaQuantI4Kernel.Session9, 320),
+            CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, 128, 320, 1, gateUp: false, fusedSilu: false, session10: false, H100));
+        Assert.False(CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, 128, 448, 1, gateUp: false, fusedSilu: false, session10: false, H100).Taken);
+        Assert.False(CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, 128, 26, 1, gateUp: true, fusedSilu: true, session10: false, H100).Taken);
+        // An unfused small gate|up pair took session 9's kernel (its rule never looked at pairs); the fused one did not.
+        Assert.True(CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, 128, 26, 1, gateUp: true, fusedSilu: false, session10: false, H100).Taken);
+    }
+
+    [Theory]
+    [InlineData(64, 1, false)]      // GPTQ g64
+    [InlineData(32, 1, false)]      // GGUF
+    [InlineData(128, 9, false)]     // 9 rows
+    [InlineData(128, 0, false)]
+    [InlineData(128, 8, true)]
+    public void Session_10_keeps_the_shape_rule(int group, int rows, bool taken)
+    {
+        Assert.Equal(taken, CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, group, 448, rows, gateUp: false, fusedSilu: false, session10: true, H100).Taken);
+        Assert.Equal(taken, CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, group, 2176, rows, gateUp: true, fusedSilu: true, session10: true, H100).Taken);
+        Assert.False(CudaQuantI4.Plan(CudaQuantFamily.G8, 5120, group, 448, rows, gateUp: false, fusedSilu: false, session10: true, H100).Taken);
+    }
+
+    [Fact]
+    public void A_fused_launch_needs_a_pair_of_equal_parts()
+    {
+        Assert.False(CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, 128, 2176, 1, gateUp: false, fusedSilu: true, session10: true, H100).Taken);
+        Assert.False(CudaQuantI4.Plan(CudaQuantFamily.G4, 5120, 128, 27, 1, gateUp: true, fusedSilu: true, session10: true, H100).Taken);
+    }
+
+    [Fact]
+    public void The_kernel_source_defines_the_kernels_with_the_rules_warps_and_occupancy()
     {
         using Stream stream = typeof(CudaBackend).Assembly.GetManifestResourceStream("Hearth.Cuda.Kernels.gemv_quant_i4.cu")
             ?? throw new InvalidOperationException("gemv_quant_i4.cu is not embedded");
         string source = new StreamReader(stream).ReadToEnd();
-        var instance = Regex.Match(source, $@"^I4_KERNEL\({CudaQuantI4.KernelName}, (\d+), (\d+), (\d+), (\d+)\)", RegexOptions.Multiline);
-        Assert.True(instance.Success, $"{CudaQuantI4.KernelName} is not instanced in gemv_quant_i4.cu");
-        Assert.Equal(CudaQuantI4.Warps, int.Parse(instance.Groups[1].Value));
-        Assert.Equal(CudaQuantI4.StageTiles, 4 * int.Parse(instance.Groups[2].Value));
-        Assert.Equal(CudaQuantI4.BlocksPerMultiprocessor, int.Parse(instance.Groups[4].Value));
+        foreach (var (name, blocks, operands) in new[] { (CudaQuantI4.KernelName, CudaQuantI4.BlocksPerMultiprocessor, 1),
+                     (CudaQuantI4.TwoStageKernelName, CudaQuantI4.TwoStageBlocksPerMultiprocessor, 1), (CudaQuantI4.Session9KernelName, CudaQuantI4.BlocksPerMultiprocessor, 0) })
+        {
+            var instance = Regex.Match(source, $@"^I4_KERNEL(?:_V)?\({name}, (\d+), (\d+), (\d+), (\d+)(?:, (\d+))?\)", RegexOptions.Multiline);
+            Assert.True(instance.Success, $"{name} is not instanced in gemv_quant_i4.cu");
+            Assert.Equal(CudaQuantI4.Warps, int.Parse(instance.Groups[1].Value));
+            Assert.Equal(CudaQuantI4.StageTiles, 4 * int.Parse(instance.Groups[2].Value));
+            Assert.Equal(blocks, int.Parse(instance.Groups[4].Value));
+            Assert.Equal(operands, instance.Groups[5].Success ? int.Parse(instance.Groups[5].Value) : 0);
+        }
     }
 }

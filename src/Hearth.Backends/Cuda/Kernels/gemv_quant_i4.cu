@@ -13,13 +13,36 @@
 // 27.22 → 21.26 with it; D 4 and L 2 with D 3-6 were slower or equal, 8 warps (L 2) and 2 warps (L 4, D 4) slower, the
 // 448-tile q|k|v slower at 3 blocks an SM (two waves), and the blocks-over-tile-ranges grid gave gate|up nothing
 // (39.6 against 40.0). The harness instances its variants from I4_KERNEL below.
+// Session 10 (branch i4b): the stage was short of issue slots, not of bytes in flight. The A operands in one lop3
+// each (both constants in registers; the compiler's immediates took two instructions) cut the D3 kernel's LOP3s by 384
+// (3,912 → 3,536 instructions) with the same values, and the harness (µs at m = 1) measured o 8.13 → 7.71, down 21.19 →
+// 19.44, gate|up + SiLU on the balanced grid 39.98 → 36.91 (main 40.27), and with it D2 at 4 blocks an SM takes the
+// 448-tile q|k|v in one wave, 10.21 → 9.41. Leaving out the all-ones MMA (x's group sums; timing only) gained about as
+// much again on gate|up (40.72 → 38.01 without lop3). A stream-K grid (every resident warp an equal run of stages)
+// was 5-90 % slower than main's kernel (tools/gpu/i4_harness.cu at commit 2470d7f).
 
-// One stage (KT = 4 L k-tiles) of MMAs, folded into acc every P = KT / GPS k-tiles with the groups' params.
-template <int GPS, int L>
+// A operands of one k-tile word: qm_operands<0>'s values in one lop3 each ((w >> 4i) & mask | magic) with both
+// constants in registers, where the compiler's immediates cost two (session 10).
+__device__ __forceinline__ void i4_operands_lop3(unsigned int w, unsigned int* a)
+{
+    unsigned int mask = 0x000F000Fu, magic = 0x43004300u;
+#pragma unroll
+    for (int i = 0; i < 4; i++) asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(a[i]) : "r"(w >> (4 * i)), "r"(mask), "r"(magic));
+}
+
+// One stage (KT = 4 L k-tiles) of MMAs, folded into acc every P = KT / GPS k-tiles with the groups' params. V (session
+// 10's harness): 0 as shipped; 1 the lop3 operands (the same values); 2 no math (loads only) and 3 no all-ones MMA
+// (wrong offsets), which only time what the math costs.
+template <int GPS, int L, int V = 0>
 __device__ __forceinline__ void i4_stage(const uint4* q, const unsigned int* pa, const unsigned int* pb, const uint2* xs, float* acc)
 {
     const int KT = 4 * L, P = KT / GPS;
     const unsigned int one = 0x3F803F80u;
+    if (V == 2)
+    {
+        acc[0] += __uint_as_float((q[0].x ^ q[L - 1].w ^ pa[0] ^ pb[GPS - 1] ^ xs[0].x ^ xs[KT - 1].y) & 0x3FFFFFFFu);
+        return;
+    }
     float gacc[2][4], sx[2][4];
 #pragma unroll
     for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[0][i] = sx[1][i] = 0.0f;
@@ -28,9 +51,10 @@ __device__ __forceinline__ void i4_stage(const uint4* q, const unsigned int* pa,
     {
         uint4 w = q[j / 4];
         unsigned int w0 = (j & 3) == 0 ? w.x : (j & 3) == 1 ? w.y : (j & 3) == 2 ? w.z : w.w, a[4], h[4];
-        qm_operands<0>(w0, 0u, a, h);
+        if (V == 1) i4_operands_lop3(w0, a);
+        else qm_operands<0>(w0, 0u, a, h);
         qm_mma(gacc[j & 1], a[0], a[1], a[2], a[3], xs[j].x, xs[j].y);
-        qm_mma(sx[j & 1], one, one, one, one, xs[j].x, xs[j].y);
+        if (V != 3) qm_mma(sx[j & 1], one, one, one, one, xs[j].x, xs[j].y);
         if ((j + 1) % P != 0) continue;
         int f = j / P;
         // 128: the constant the magic number added to every nibble (qm_operands).
@@ -76,7 +100,7 @@ __device__ __forceinline__ void i4_seek(I4Cursor& c, const QmParts& parts, int v
 // gridDim.x. Each warp streams stages [w·per, (w+1)·per) of each of its virtual tiles back to back through D
 // register buffers; host guarantees stages % W == 0. silu: out = silu(gate)·up, bf16 [m, n0] (the unfused Linear then
 // SiluMul's rounding); else out[col · ldOut + column + row] (f32 or bf16).
-template <int W, int L, int D, int GPS>
+template <int W, int L, int D, int GPS, int V = 0>
 __device__ __forceinline__ void i4_body(const QmParts& parts, int k, int group, const bf16_t* x, int m, void* out, long long ldOut,
     int outF32, int silu, float* partial)
 {
@@ -117,7 +141,7 @@ __device__ __forceinline__ void i4_body(const QmParts& parts, int k, int group, 
             uint2 xs[KT];
 #pragma unroll
             for (int j = 0; j < KT; j++) xs[j] = g < m ? __ldg((const uint2*)(xRow + (cc.s * KT + j) * 16)) : make_uint2(0u, 0u);
-            i4_stage<GPS, L>(q[b], pa[b], pb[b], xs, acc);
+            i4_stage<GPS, L, V>(q[b], pa[b], pb[b], xs, acc);
             if (++cc.s != (warp + 1) * per) continue;
             // The tile's last stage of every warp (per is the same for all): its sums meet in warp order.
 #pragma unroll
@@ -155,7 +179,7 @@ __device__ __forceinline__ void i4_body(const QmParts& parts, int k, int group, 
 // m <= 8; k a multiple of W stages of 4·L k-tiles; groups of 2^i k-tiles, either two to a stage (GPS 2) or holding
 // whole stages (GPS 1) (CudaQuantI4's rule on the host). grid: any count from 1 to the launch's units (tiles, or gate
 // tiles when silu); d1/p1 the up part when silu.
-#define I4_KERNEL(NAME, W, L, D, MIN_BLOCKS) \
+#define I4_KERNEL_V(NAME, W, L, D, MIN_BLOCKS, V) \
 extern "C" __global__ void __launch_bounds__(32 * (W), MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, const bf16_t* x, int m, \
     void* out, long long ldOut, int outF32, int silu) \
@@ -163,8 +187,14 @@ extern "C" __global__ void __launch_bounds__(32 * (W), MIN_BLOCKS) NAME(const ui
     __shared__ __align__(16) float partial[(W) * 4 * 32]; \
     HEARTH_PDL_LAUNCH(); \
     QmParts parts = qm_make_parts(d0, p0, n0, d1, p1, n1, d2, p2, n2); \
-    if ((group >> 4) * 2 == 4 * (L)) i4_body<W, L, D, 2>(parts, k, group, x, m, out, ldOut, outF32, silu, partial); \
-    else i4_body<W, L, D, 1>(parts, k, group, x, m, out, ldOut, outF32, silu, partial); \
+    if ((group >> 4) * 2 == 4 * (L)) i4_body<W, L, D, 2, V>(parts, k, group, x, m, out, ldOut, outF32, silu, partial); \
+    else i4_body<W, L, D, 1, V>(parts, k, group, x, m, out, ldOut, outF32, silu, partial); \
 }
+#define I4_KERNEL(NAME, W, L, D, MIN_BLOCKS) I4_KERNEL_V(NAME, W, L, D, MIN_BLOCKS, 0)
 
-I4_KERNEL(gemv_g4_i4_w4l4d3, 4, 4, 3, 3)
+// Shipped (CudaQuantI4): the lop3 operands (session 10) in W4 L4 D3 at 3 blocks an SM and W4 L4 D2 at 4; session 9's D3
+// without them stays for A/B runs (HEARTH_CUDA_I4_V2=0).
+I4_KERNEL_V(gemv_g4_i4_w4l4d3, 4, 4, 3, 3, 1)
+I4_KERNEL_V(gemv_g4_i4_w4l4d2, 4, 4, 2, 4, 1)
+I4_KERNEL(gemv_g4_i4_w4l4d3_s9, 4, 4, 3, 3)
+

@@ -15,6 +15,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaCluster = [];
     private readonly Dictionary<(int HeadDim, int Stages), (nint Function, int SharedBytes, int BlocksPerSm)> _decodeMmaPipe = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
@@ -63,6 +64,14 @@ public sealed unsafe partial class CudaBackend
     /// bytes at head dim 128 and is still faster: 37.0 against 41.4 us a layer at batch 32 x 512 on the H100.
     /// </summary>
     public bool TensorCoreDecodeFourBlocks { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_O4") != "0";
+
+    /// <summary>
+    /// The session-10 tensor-core decode launch (<see cref="DecodeClusterPlan"/>): first-round K/V loads before the PDL
+    /// wait and, on sm_90+, clusters of this many split blocks combining in distributed shared memory, wherever the
+    /// split plan has a whole cluster (batch 1-8 at the 14B shape). Default 8; HEARTH_CUDA_DECODE_CLUSTER=0 runs the
+    /// session-5 kernels, 1 the new kernel without clusters.
+    /// </summary>
+    public int DecodeClusterSetting { get; set; } = DecodeClusterPlan.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER"));
 
     /// <summary>
     /// Ring depth of the pipelined bf16 tensor-core decode kernel (cp.async into shared memory, the next rounds' loads
@@ -122,6 +131,8 @@ public sealed unsafe partial class CudaBackend
             _decodeMma[(dim, false)] = Function($"decode_attention_mma_d{dim}");
             _decodeMma[(dim, true)] = Function($"decode_attention_mma_fp8_d{dim}");
             _decodeMmaFourBlocks[(dim, false)] = Function($"decode_attention_mma_o4_d{dim}");
+            _decodeMmaCluster[(dim, false)] = Function($"decode_attention_mma_cl_d{dim}");
+            _decodeMmaCluster[(dim, true)] = Function($"decode_attention_mma_cl_fp8_d{dim}");
             foreach (int stages in new[] { 2, 3 })
                 AddPipelinedDecode(dim, stages);
         }
@@ -169,6 +180,7 @@ public sealed unsafe partial class CudaBackend
             kernel = TensorCoreDecodeFourBlocks && _decodeMmaFourBlocks.TryGetValue((headDim, fp8), out nint capped) ? capped : mma;
         int perSm = _decodeBlocksPerSm;
         uint shared = (uint)(FusedWarps * group * headDim * sizeof(float));
+        bool pipelined = false;
         if (!fp8 && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
             && _decodeMmaPipe.TryGetValue((headDim, DecodePipelineStages), out var pipe)
             && (PipelinedDecodeAnyBatch || DecodeKernelPlan.UsePipeline(numSeqs * kvHeads, _device.NumMultiprocessors, pipe.BlocksPerSm)))
@@ -176,9 +188,23 @@ public sealed unsafe partial class CudaBackend
             kernel = pipe.Function;
             shared = Math.Max(shared, (uint)pipe.SharedBytes);
             perSm = DecodeKernelPlan.PipelineBlocksPerMultiprocessor(PipelinedDecodeBlocksPerMultiprocessor, pipe.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor);
+            pipelined = true;
         }
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, perSm);
         int minKeys = DecodeMinKeysPerSplit;
+        int cluster = 1;
+        if (!pipelined && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
+            && _decodeMmaCluster.TryGetValue((headDim, fp8), out nint clustered))
+        {
+            int size = DecodeClusterPlan.ClusterSize(DecodeClusterSetting, splits, _device.ComputeMajor >= 9);
+            if (DecodeClusterPlan.UseKernel(DecodeClusterSetting, size))
+            {
+                kernel = clustered;
+                cluster = size;
+                splits = DecodeClusterPlan.Splits(splits, size);
+                minKeys = DecodeClusterPlan.MinKeysPerSplit;
+            }
+        }
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
         nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data;
         nint partialOut = _fusedWorkspace!.Data;
@@ -187,7 +213,8 @@ public sealed unsafe partial class CudaBackend
         nint counters = partialSum + (nint)(_fusedPartialRows * sizeof(float));
         void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &heads, &kvHeads,
             &blockSize, &scale, &splits, &minKeys, &outPtr, &partialOut, &partialMax, &partialSum, &counters };
-        LaunchZ(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
+        if (cluster > 1) LaunchCluster(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args, (uint)cluster);
+        else LaunchZ(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
         return true;
     }
 

@@ -1,0 +1,63 @@
+namespace Hearth.Backends.Cuda;
+
+/// <summary>
+/// The batch-1..8 decode attention launch of session 10 (decode_mma.cu's <c>_cl</c> kernels): the first round's K/V
+/// loads before the PDL wait, and on sm_90+ the splits of one (sequence, kv head) launched as one thread-block
+/// cluster that combines its partials in distributed shared memory. A launch's cluster size and split count depend
+/// only on shapes and the setting, never on context lengths, so a captured graph stays valid as contexts grow; the
+/// kernel takes the cluster combine only while every split with keys is in the first cluster (contexts up to
+/// <see cref="MinKeysPerSplit"/> × cluster size), and the global combine beyond.
+/// </summary>
+public static class DecodeClusterPlan
+{
+    /// <summary>Eight blocks: the largest portable cluster, and at 512 keys eight 64-key splits fill it.</summary>
+    public const int DefaultClusterSize = 8;
+
+    /// <summary>The largest cluster the kernel's combine holds a register per rank for (DF_CLUSTER_MAX).</summary>
+    public const int MaxClusterSize = 8;
+
+    /// <summary>
+    /// 16 keys a warp, so every one of a block's four warps has a round at 64 keys a split (32 left two idle), and
+    /// 512 keys need eight splits: one cluster.
+    /// </summary>
+    public const int MinKeysPerSplit = 64;
+
+    /// <summary>
+    /// The setting from HEARTH_CUDA_DECODE_CLUSTER: unset or unparsable gives <see cref="DefaultClusterSize"/>; 0 runs
+    /// the session-5 kernels (no early loads, no cluster); 1 the new kernel without clusters; 2, 4 or 8 a cluster size.
+    /// </summary>
+    public static int ParseSetting(string? value)
+    {
+        if (!int.TryParse(value, out int size)) return DefaultClusterSize;
+        return size is 0 or 1 or 2 or 4 or 8 ? size : DefaultClusterSize;
+    }
+
+    /// <summary>
+    /// The cluster size a launch of <paramref name="splits"/> splits per (sequence, kv head) takes: the setting when
+    /// the device has clusters (sm_90+) and the plan has at least a whole cluster of splits, else 1 (no cluster).
+    /// </summary>
+    public static int ClusterSize(int setting, int splits, bool deviceHasClusters) =>
+        deviceHasClusters && setting >= 2 && setting <= MaxClusterSize && splits >= setting ? setting : 1;
+
+    /// <summary>True when the launch takes the <c>_cl</c> kernel: in clusters, or everywhere when the setting is 1.</summary>
+    public static bool UseKernel(int setting, int clusterSize) => setting == 1 || clusterSize > 1;
+
+    /// <summary>Splits rounded down to whole clusters (a cluster launch's grid is a multiple of the cluster).</summary>
+    public static int Splits(int splits, int clusterSize) =>
+        clusterSize <= 1 ? splits : Math.Max(clusterSize, splits / clusterSize * clusterSize);
+
+    /// <summary>Splits with keys for a sequence of <paramref name="seqLen"/> tokens, as the kernel computes them.</summary>
+    public static int ActiveSplits(int seqLen, int splits, int minKeysPerSplit)
+    {
+        if (seqLen <= 0) return 0;
+        int perSplit = Math.Max(minKeysPerSplit, (seqLen + splits - 1) / splits);
+        return (seqLen + perSplit - 1) / perSplit;
+    }
+
+    /// <summary>True when the kernel combines a sequence's splits in its cluster rather than through global partials.</summary>
+    public static bool CombinesInCluster(int seqLen, int splits, int clusterSize)
+    {
+        int active = ActiveSplits(seqLen, splits, MinKeysPerSplit);
+        return clusterSize > 1 && active > 1 && active <= clusterSize;
+    }
+}

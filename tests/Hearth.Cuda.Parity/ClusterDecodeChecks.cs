@@ -20,18 +20,20 @@ internal static class ClusterDecodeChecks
     public static void Run(CudaBackend cuda, ParityReport report, RandomData random)
     {
         using var checks = new Fp8AttentionChecks(cuda, report, random);
-        int minSeqs = cuda.TensorCoreDecodeMinSeqs, setting = cuda.DecodeClusterSetting;
-        bool fp8 = cuda.TensorCoreDecodeFp8;
+        int minSeqs = cuda.TensorCoreDecodeMinSeqs, setting = cuda.DecodeClusterSetting, maxSeqs = cuda.DecodeClusterMaxSeqs;
+        bool fp8 = cuda.TensorCoreDecodeFp8, capped = cuda.TensorCoreDecodeFourBlocks;
         cuda.TensorCoreDecodeMinSeqs = 1;
         cuda.TensorCoreDecodeFp8 = true;
+        cuda.DecodeClusterMaxSeqs = 64;   // batch 32 too: without a cluster (setting 1), or the session-5 kernels (8)
         (int, int)[] mixed = [(1, 1), (17, 1), (512, 1), (513, 1), (4096, 1), (64, 1)];
         try
         {
-            foreach (int clusterSetting in new[] { DecodeClusterPlan.DefaultClusterSize, 1 })
+            foreach (var (clusterSetting, fourBlocks) in new[] { (DecodeClusterPlan.DefaultClusterSize, true), (1, true), (DecodeClusterPlan.DefaultClusterSize, false) })
             {
                 cuda.DecodeClusterSetting = clusterSetting;
-                string how = $"cluster setting {clusterSetting}";
-                foreach (var dtype in new[] { DType.BF16, DType.F8E4M3 })
+                cuda.TensorCoreDecodeFourBlocks = fourBlocks;
+                string how = $"cluster setting {clusterSetting}{(fourBlocks ? "" : ", uncapped")}";
+                foreach (var dtype in fourBlocks ? new[] { DType.BF16, DType.F8E4M3 } : [DType.BF16])   // the cap is bf16's only
                 {
                     string n = dtype == DType.F8E4M3 ? "fp8" : "bf16";
                     foreach (int headDim in new[] { 64, 128 })
@@ -53,6 +55,7 @@ internal static class ClusterDecodeChecks
                 }
             }
             cuda.DecodeClusterSetting = DecodeClusterPlan.DefaultClusterSize;
+            cuda.TensorCoreDecodeFourBlocks = capped;
             foreach (var dtype in new[] { DType.BF16, DType.F8E4M3 })
                 foreach (int headDim in new[] { 128, 64 })
                     Guard(report, $"decode graph after the kv write {dtype} d={headDim}", () => GraphAfterKvWrite(cuda, report, random, dtype, headDim));
@@ -62,6 +65,8 @@ internal static class ClusterDecodeChecks
             cuda.TensorCoreDecodeMinSeqs = minSeqs;
             cuda.TensorCoreDecodeFp8 = fp8;
             cuda.DecodeClusterSetting = setting;
+            cuda.DecodeClusterMaxSeqs = maxSeqs;
+            cuda.TensorCoreDecodeFourBlocks = capped;
         }
     }
 
@@ -159,7 +164,9 @@ internal static class ClusterDecodeChecks
                     report.Compare($"decode graph after the kv write, padded row zero, {label}", new float[Heads * headDim], actual.AsSpan(Heads * headDim, Heads * headDim), 0, 0);
                     float[] expected = CpuStep(cpu, cpuMemory, cpuCache, stepQkv, qNorm, kNorm, invFreq, [a, b], [a - 1, b - 1], staleSlots, tables, TableBlocks, Heads, KvHeads, headDim, scale);
                     float[] live = [.. actual.AsSpan(0, Heads * headDim), .. actual.AsSpan(2 * Heads * headDim, Heads * headDim)];
-                    report.Compare($"decode graph after the kv write vs cpu, {label}", expected, live, 1.6e-2, 6e-3);
+                    // fp8: the CPU rounds the newest key and value from f32, CUDA from its bf16 activations, one e4m3 step
+                    // (12.5 %) apart at most, on one row of 17 (measured 0.024 of max|ref|); a stale row would be 30 of 17.
+                    report.Compare($"decode graph after the kv write vs cpu, {label}", expected, live, 1.6e-2, cacheType == DType.F8E4M3 ? 3e-2 : 6e-3);
                     if (first is null) first = actual;
                     else report.Compare($"decode graph after the kv write, cluster kernel vs session-5 kernel, {cacheType} d={headDim} contexts {a}/0/{b}", first, actual, 1e-2, 2e-3);
                 }

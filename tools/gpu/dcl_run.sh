@@ -6,8 +6,9 @@
 #    tools/gpu/harness_compile_check.sh over the carried tree in the background (every module, sm_80 and sm_90).
 # 2. The parity runner's --dcl: ClusterDecodeChecks, TensorCoreDecodeChecks, PdlChecks, then ClusterDecodeTiming
 #    (attention per layer at each setting alternated, and the whole 14B batch-1 step per setting).
-# 3. ENGINE=1: graph_gap.sh (hearth bench batch 1, fp8 and awq-int4) with HEARTH_CUDA_DECODE_CLUSTER=8 and =0
-#    alternated (makes the random 14B model and quantizes it: ~2 min). STAGES picks ("compile parity engine").
+# 2b. noprewait: the timings again with HEARTH_CUDA_KERNEL_DEFINES="HEARTH_DECODE_PREWAIT=0" (the cluster combine alone).
+# 3. engine: graph_gap.sh (hearth bench batch 1, fp8 and awq-int4) with HEARTH_CUDA_DECODE_CLUSTER=8 and =0
+#    alternated (makes the random 14B model and quantizes it: ~2 min). STAGES picks (default "compile parity").
 # Logs in $OUT.
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -37,6 +38,11 @@ if [[ $stages == *parity* ]]; then
     | grep -E "^FAIL|passed,|decode attention|batch .* context|whole step|full step|kernel modules|Exception|error"
   rc=${PIPESTATUS[0]}
   grep -c "^PASS" "$out/dcl-parity.log" | sed 's/^/PASS lines: /'
+fi
+if [[ $stages == *noprewait* ]]; then   # the timings again with the early loads compiled out (the cluster combine alone)
+  echo "== HEARTH_DECODE_PREWAIT=0"
+  HEARTH_DCL_TIMING_ONLY=1 HEARTH_CUDA_KERNEL_DEFINES="HEARTH_DECODE_PREWAIT=0" timeout 200 "$carry/cuda-parity/Hearth.Cuda.Parity" --dcl 2>&1 \
+    | tee "$out/dcl-noprewait.log" | grep -E "batch .* context|full step|whole step|Exception|error"
 fi
 if [[ $stages == *compile* ]]; then wait "$harness"; grep -E "FAILED|exit|==" "$out/harness-check.log" | head -20; fi
 if [[ $stages == *engine* ]]; then

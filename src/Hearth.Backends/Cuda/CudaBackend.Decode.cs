@@ -16,6 +16,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaCluster = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaClusterFourBlocks = [];
     private readonly Dictionary<(int HeadDim, int Stages), (nint Function, int SharedBytes, int BlocksPerSm)> _decodeMmaPipe = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
@@ -72,6 +73,12 @@ public sealed unsafe partial class CudaBackend
     /// session-5 kernels, 1 the new kernel without clusters.
     /// </summary>
     public int DecodeClusterSetting { get; set; } = DecodeClusterPlan.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER"));
+
+    /// <summary>
+    /// The most sequences a decode batch may have and take the session-10 kernel (default
+    /// <see cref="DecodeClusterPlan.DefaultMaxSeqs"/>, HEARTH_CUDA_DECODE_CLUSTER_MAX_SEQS); larger ones take the session-5 kernels.
+    /// </summary>
+    public int DecodeClusterMaxSeqs { get; set; } = DecodeClusterPlan.ParseMaxSeqs(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER_MAX_SEQS"));
 
     /// <summary>
     /// Ring depth of the pipelined bf16 tensor-core decode kernel (cp.async into shared memory, the next rounds' loads
@@ -133,6 +140,7 @@ public sealed unsafe partial class CudaBackend
             _decodeMmaFourBlocks[(dim, false)] = Function($"decode_attention_mma_o4_d{dim}");
             _decodeMmaCluster[(dim, false)] = Function($"decode_attention_mma_cl_d{dim}");
             _decodeMmaCluster[(dim, true)] = Function($"decode_attention_mma_cl_fp8_d{dim}");
+            _decodeMmaClusterFourBlocks[(dim, false)] = Function($"decode_attention_mma_cl4_d{dim}");
             foreach (int stages in new[] { 2, 3 })
                 AddPipelinedDecode(dim, stages);
         }
@@ -193,9 +201,10 @@ public sealed unsafe partial class CudaBackend
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, perSm);
         int minKeys = DecodeMinKeysPerSplit;
         int cluster = 1;
-        if (!pipelined && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
+        if (!pipelined && numSeqs <= DecodeClusterMaxSeqs && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
             && _decodeMmaCluster.TryGetValue((headDim, fp8), out nint clustered))
         {
+            if (TensorCoreDecodeFourBlocks && _decodeMmaClusterFourBlocks.TryGetValue((headDim, fp8), out nint capped4)) clustered = capped4;
             int size = DecodeClusterPlan.ClusterSize(DecodeClusterSetting, splits, _device.ComputeMajor >= 9);
             if (DecodeClusterPlan.UseKernel(DecodeClusterSetting, size))
             {

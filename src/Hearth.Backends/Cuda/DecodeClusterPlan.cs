@@ -22,6 +22,12 @@ public static class DecodeClusterPlan
     /// </summary>
     public const int MinKeysPerSplit = 64;
 
+    /// <summary>Batches of up to eight sequences take the new kernel (at 8 kv heads and 132 SMs, larger ones have fewer splits than a cluster).</summary>
+    public const int DefaultMaxSeqs = 8;
+
+    /// <summary>The batch limit from HEARTH_CUDA_DECODE_CLUSTER_MAX_SEQS: a positive number, else <see cref="DefaultMaxSeqs"/>.</summary>
+    public static int ParseMaxSeqs(string? value) => int.TryParse(value, out int seqs) && seqs > 0 ? seqs : DefaultMaxSeqs;
+
     /// <summary>
     /// The setting from HEARTH_CUDA_DECODE_CLUSTER: unset or unparsable gives <see cref="DefaultClusterSize"/>; 0 runs
     /// the session-5 kernels (no early loads, no cluster); 1 the new kernel without clusters; 2, 4 or 8 a cluster size.

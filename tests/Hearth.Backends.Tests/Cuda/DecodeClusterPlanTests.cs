@@ -18,6 +18,13 @@ public class DecodeClusterPlanTests
         Assert.Equal(expected, DecodeClusterPlan.ParseSetting(value));
 
     [Theory]
+    [InlineData(null, 8)]
+    [InlineData("32", 32)]
+    [InlineData("0", 8)]
+    public void Batch_limit_parses_the_environment_value(string? value, int expected) =>
+        Assert.Equal(expected, DecodeClusterPlan.ParseMaxSeqs(value));
+
+    [Theory]
     [InlineData(1, 64, 8)]    // 14B batch 1, engine table: 64 splits, clusters of 8
     [InlineData(8, 8, 8)]     // batch 8: 8 splits, exactly one cluster
     [InlineData(3, 22, 8)]    // batch 3: 22 splits, rounded down to 16

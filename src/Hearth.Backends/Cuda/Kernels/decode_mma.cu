@@ -175,3 +175,7 @@ DECODE_MMA_KERNEL_E(decode_attention_mma_cl_d64, 64, false, 1, true)
 DECODE_MMA_KERNEL_E(decode_attention_mma_cl_d128, 128, false, 1, true)
 DECODE_MMA_KERNEL_E(decode_attention_mma_cl_fp8_d64, 64, true, 1, true)
 DECODE_MMA_KERNEL_E(decode_attention_mma_cl_fp8_d128, 128, true, 1, true)
+// ... capped at 128 registers as _o4 (the bf16 default): uncapped, three blocks fit an SM, and batch 8 x 512 or
+// 1 x 4096 (512 blocks) then ran in 1.3 waves (session 10, H100: 18.5 / 21.3 against the session-5 _o4's 15.7 / 19.0 us).
+DECODE_MMA_KERNEL_E(decode_attention_mma_cl4_d64, 64, false, 4, true)
+DECODE_MMA_KERNEL_E(decode_attention_mma_cl4_d128, 128, false, 4, true)

@@ -25,7 +25,7 @@ if [[ $stages == *compile* ]]; then
       echo "nvcc FAILED on decode_mma.cu sm_$arch"; grep -m12 -E "error" "$out/ptxas-$arch.log"; exit 3
     fi
     echo "== sm_$arch registers"
-    grep -E -A2 "entry function '(decode_attention_mma_(cl|o4)_d128|decode_attention_mma_cl_fp8_d128)'" "$out/ptxas-$arch.log" | grep -E "entry|registers|spill"
+    grep -E -A2 "entry function '(decode_attention_mma_(cl|cl4|o4)_d128|decode_attention_mma_cl_fp8_d128)'" "$out/ptxas-$arch.log" | grep -E "entry|registers|spill"
   done
   ( cd "$carry/tree" && OUT="$out/harness" bash tools/gpu/harness_compile_check.sh > "$out/harness-check.log" 2>&1; echo "harness check exit $?" >> "$out/harness-check.log" ) &
   harness=$!
@@ -47,7 +47,7 @@ fi
 if [[ $stages == *compile* ]]; then wait "$harness"; grep -E "FAILED|exit|==" "$out/harness-check.log" | head -20; fi
 if [[ $stages == *engine* ]]; then
   FORMATS="fp8 awq-int4" BATCHES=1 DECODE_TOKENS="${DECODE_TOKENS:-128}" \
-    VARIANTS="${VARIANTS:-HEARTH_CUDA_DECODE_CLUSTER=8 HEARTH_CUDA_DECODE_CLUSTER=0 HEARTH_CUDA_DECODE_CLUSTER=8 HEARTH_CUDA_DECODE_CLUSTER=0}" \
+    VARIANTS="${VARIANTS:-HEARTH_CUDA_DECODE_CLUSTER=8 HEARTH_CUDA_DECODE_CLUSTER=0}" \
     OUT="$out" bash "$carry/graph_gap.sh"
 fi
 exit $rc

@@ -8,8 +8,8 @@ namespace Hearth.Cuda.Parity;
 /// <summary>
 /// The session-10 decode kernels (decode_mma.cu _cl: first-round K/V loads before the PDL wait, cluster combine) against
 /// the CPU backend: bf16 and fp8 caches, head dims 64 and 128, groups 1, 2, 4, 5, 8, batches 1, 3, 8 and 32, contexts 1
-/// to 20,000 (512 is one whole cluster of 64-key splits, 513 the global combine). Then a CUDA graph of q/k norm + RoPE +
-/// KV write followed by the attention, replayed as contexts grow: the newest row is written by the kernel right
+/// to 20,000 (up to 1,024 in one cluster's shared memory, 1,025 on the global combine). Then a CUDA graph of q/k norm + RoPE +
+/// KV write followed by the attention, replayed as contexts grow (512 to 4,096): the newest row is written by the kernel right
 /// before the attention (stale bytes are planted there first), with a padded sequence, against the CPU and against
 /// the session-5 kernel captured the same way.
 /// </summary>
@@ -21,19 +21,18 @@ internal static class ClusterDecodeChecks
     {
         using var checks = new Fp8AttentionChecks(cuda, report, random);
         int minSeqs = cuda.TensorCoreDecodeMinSeqs, setting = cuda.DecodeClusterSetting, maxSeqs = cuda.DecodeClusterMaxSeqs;
-        bool fp8 = cuda.TensorCoreDecodeFp8, capped = cuda.TensorCoreDecodeFourBlocks;
+        bool fp8 = cuda.TensorCoreDecodeFp8;
         cuda.TensorCoreDecodeMinSeqs = 1;
         cuda.TensorCoreDecodeFp8 = true;
         cuda.DecodeClusterMaxSeqs = 64;   // batch 32 too: without a cluster (setting 1), or the session-5 kernels (8)
         (int, int)[] mixed = [(1, 1), (17, 1), (512, 1), (513, 1), (4096, 1), (64, 1)];
         try
         {
-            foreach (var (clusterSetting, fourBlocks) in new[] { (DecodeClusterPlan.DefaultClusterSize, true), (1, true), (DecodeClusterPlan.DefaultClusterSize, false) })
+            foreach (int clusterSetting in new[] { DecodeClusterPlan.DefaultClusterSize, 1 })
             {
                 cuda.DecodeClusterSetting = clusterSetting;
-                cuda.TensorCoreDecodeFourBlocks = fourBlocks;
-                string how = $"cluster setting {clusterSetting}{(fourBlocks ? "" : ", uncapped")}";
-                foreach (var dtype in fourBlocks ? new[] { DType.BF16, DType.F8E4M3 } : [DType.BF16])   // the cap is bf16's only
+                string how = $"cluster setting {clusterSetting}";
+                foreach (var dtype in new[] { DType.BF16, DType.F8E4M3 })
                 {
                     string n = dtype == DType.F8E4M3 ? "fp8" : "bf16";
                     foreach (int headDim in new[] { 64, 128 })
@@ -43,7 +42,7 @@ internal static class ClusterDecodeChecks
                             Guard(report, $"{n} decode ({how}) group={group} d={headDim}",
                                 () => checks.Attention(dtype, mixed, group * kvHeads, kvHeads, headDim, BlockSize));
                         }
-                    foreach (int context in new[] { 1, 17, 64, 65, 511, 512, 513, 4096, 20000 })
+                    foreach (int context in new[] { 1, 17, 64, 65, 511, 512, 513, 640, 1024, 1025, 4096, 20000 })
                         Guard(report, $"{n} decode ({how}) batch 1 context {context} h=40 kv=8 d=128",
                             () => checks.Attention(dtype, [(context, 1)], 40, 8, 128, BlockSize, extraTableBlocks: 2560 - (context + BlockSize - 1) / BlockSize));
                     Guard(report, $"{n} decode ({how}) batch 3 h=40 kv=8 d=128 block=5",
@@ -55,7 +54,6 @@ internal static class ClusterDecodeChecks
                 }
             }
             cuda.DecodeClusterSetting = DecodeClusterPlan.DefaultClusterSize;
-            cuda.TensorCoreDecodeFourBlocks = capped;
             foreach (var dtype in new[] { DType.BF16, DType.F8E4M3 })
                 foreach (int headDim in new[] { 128, 64 })
                     Guard(report, $"decode graph after the kv write {dtype} d={headDim}", () => GraphAfterKvWrite(cuda, report, random, dtype, headDim));
@@ -66,20 +64,19 @@ internal static class ClusterDecodeChecks
             cuda.TensorCoreDecodeFp8 = fp8;
             cuda.DecodeClusterSetting = setting;
             cuda.DecodeClusterMaxSeqs = maxSeqs;
-            cuda.TensorCoreDecodeFourBlocks = capped;
         }
     }
 
     /// <summary>
     /// Batch 3 (sequence 1 padded: seqLen 0, slot -1), h=40 kv=8. One graph per kernel (new, session-5) of
-    /// QkNormRopeWriteKv then Attention, replayed at three growing context pairs; before each replay the newest row is
+    /// QkNormRopeWriteKv then Attention, replayed at four growing context pairs; before each replay the newest row is
     /// filled with stale values far from what the graph writes, so a kernel that read it before the write would differ.
     /// </summary>
     private static void GraphAfterKvWrite(CudaBackend cuda, ParityReport report, RandomData random, DType cacheType, int headDim)
     {
         const int Heads = 40, KvHeads = 8, Seqs = 3, TableBlocks = 300;
         int width = (Heads + 2 * KvHeads) * headDim;
-        (int A, int B)[] steps = [(512, 17), (513, 64), (4096, 511)];
+        (int A, int B)[] steps = [(512, 17), (640, 64), (1025, 511), (4096, 1024)];
         int[] tables = new int[Seqs * TableBlocks];
         int[] ids = Enumerable.Range(0, Seqs * TableBlocks).ToArray();
         random.Shuffle(ids);

@@ -15,8 +15,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
-    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaCluster = [];
-    private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaClusterFourBlocks = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), (nint Function, int BlocksPerSm)> _decodeMmaCluster = [];
     private readonly Dictionary<(int HeadDim, int Stages), (nint Function, int SharedBytes, int BlocksPerSm)> _decodeMmaPipe = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
@@ -138,9 +137,8 @@ public sealed unsafe partial class CudaBackend
             _decodeMma[(dim, false)] = Function($"decode_attention_mma_d{dim}");
             _decodeMma[(dim, true)] = Function($"decode_attention_mma_fp8_d{dim}");
             _decodeMmaFourBlocks[(dim, false)] = Function($"decode_attention_mma_o4_d{dim}");
-            _decodeMmaCluster[(dim, false)] = Function($"decode_attention_mma_cl_d{dim}");
-            _decodeMmaCluster[(dim, true)] = Function($"decode_attention_mma_cl_fp8_d{dim}");
-            _decodeMmaClusterFourBlocks[(dim, false)] = Function($"decode_attention_mma_cl4_d{dim}");
+            AddClusterDecode(dim, false);
+            AddClusterDecode(dim, true);
             foreach (int stages in new[] { 2, 3 })
                 AddPipelinedDecode(dim, stages);
         }
@@ -167,6 +165,16 @@ public sealed unsafe partial class CudaBackend
         CuDriver.Check(CuDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, function, (int)DecodeThreads, (nuint)shared),
             $"cuOccupancyMaxActiveBlocksPerMultiprocessor({name})");
         _decodeMmaPipe[(headDim, stages)] = (function, shared, Math.Max(1, blocks));
+    }
+
+    private void AddClusterDecode(int headDim, bool fp8)
+    {
+        string name = $"decode_attention_mma_cl{(fp8 ? "_fp8" : "")}_d{headDim}";
+        nint function = Function(name);
+        int blocks, shared = FusedWarps * DecodeMaxGroup * headDim * sizeof(float);
+        CuDriver.Check(CuDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, function, (int)DecodeThreads, (nuint)shared),
+            $"cuOccupancyMaxActiveBlocksPerMultiprocessor({name})");
+        _decodeMmaCluster[(headDim, fp8)] = (function, Math.Max(1, blocks));
     }
 
     /// <summary>Blocks per SM the pipelined decode kernel fits (its occupancy), for the parity runner's report; 0 when not compiled.</summary>
@@ -202,15 +210,17 @@ public sealed unsafe partial class CudaBackend
         int minKeys = DecodeMinKeysPerSplit;
         int cluster = 1;
         if (!pipelined && numSeqs <= DecodeClusterMaxSeqs && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
-            && _decodeMmaCluster.TryGetValue((headDim, fp8), out nint clustered))
+            && _decodeMmaCluster.TryGetValue((headDim, fp8), out var clustered))
         {
-            if (TensorCoreDecodeFourBlocks && _decodeMmaClusterFourBlocks.TryGetValue((headDim, fp8), out nint capped4)) clustered = capped4;
-            int size = DecodeClusterPlan.ClusterSize(DecodeClusterSetting, splits, _device.ComputeMajor >= 9);
+            // Its own plan: one wave at its occupancy (uncapped registers: three blocks an SM at dim 128).
+            int clusterSplits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors,
+                Math.Min(clustered.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor));
+            int size = DecodeClusterPlan.ClusterSize(DecodeClusterSetting, clusterSplits, _device.ComputeMajor >= 9);
             if (DecodeClusterPlan.UseKernel(DecodeClusterSetting, size))
             {
-                kernel = clustered;
+                kernel = clustered.Function;
                 cluster = size;
-                splits = DecodeClusterPlan.Splits(splits, size);
+                splits = DecodeClusterPlan.Splits(clusterSplits, size);
                 minKeys = DecodeClusterPlan.MinKeysPerSplit;
             }
         }

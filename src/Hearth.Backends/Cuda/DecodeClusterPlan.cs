@@ -52,18 +52,33 @@ public static class DecodeClusterPlan
     public static int Splits(int splits, int clusterSize) =>
         clusterSize <= 1 ? splits : Math.Max(clusterSize, splits / clusterSize * clusterSize);
 
+    /// <summary>
+    /// The most keys a clustered block takes while a sequence's keys stay in its first cluster (HEARTH_DECODE_CLUSTER_KEYS
+    /// in decode_mma.cu): two rounds a warp, so up to 1,024 keys combine in shared memory at clusters of eight.
+    /// </summary>
+    public const int MaxClusterKeysPerSplit = 128;
+
+    /// <summary>Keys per split for a sequence of <paramref name="seqLen"/> tokens, as the kernel computes them.</summary>
+    public static int KeysPerSplit(int seqLen, int splits, int clusterSize, int minKeysPerSplit = MinKeysPerSplit)
+    {
+        int keys = Math.Max(0, seqLen);
+        if (clusterSize > 1 && keys <= clusterSize * MaxClusterKeysPerSplit)
+            return Math.Max(minKeysPerSplit, (keys + clusterSize - 1) / clusterSize);
+        return Math.Max(minKeysPerSplit, (keys + splits - 1) / splits);
+    }
+
     /// <summary>Splits with keys for a sequence of <paramref name="seqLen"/> tokens, as the kernel computes them.</summary>
-    public static int ActiveSplits(int seqLen, int splits, int minKeysPerSplit)
+    public static int ActiveSplits(int seqLen, int splits, int clusterSize, int minKeysPerSplit = MinKeysPerSplit)
     {
         if (seqLen <= 0) return 0;
-        int perSplit = Math.Max(minKeysPerSplit, (seqLen + splits - 1) / splits);
+        int perSplit = KeysPerSplit(seqLen, splits, clusterSize, minKeysPerSplit);
         return (seqLen + perSplit - 1) / perSplit;
     }
 
     /// <summary>True when the kernel combines a sequence's splits in its cluster rather than through global partials.</summary>
     public static bool CombinesInCluster(int seqLen, int splits, int clusterSize)
     {
-        int active = ActiveSplits(seqLen, splits, MinKeysPerSplit);
+        int active = ActiveSplits(seqLen, splits, clusterSize);
         return clusterSize > 1 && active > 1 && active <= clusterSize;
     }
 }

@@ -25,16 +25,18 @@ public class DecodeClusterPlanTests
         Assert.Equal(expected, DecodeClusterPlan.ParseMaxSeqs(value));
 
     [Theory]
-    [InlineData(1, 64, 8)]    // 14B batch 1, engine table: 64 splits, clusters of 8
-    [InlineData(8, 8, 8)]     // batch 8: 8 splits, exactly one cluster
-    [InlineData(3, 22, 8)]    // batch 3: 22 splits, rounded down to 16
-    [InlineData(32, 2, 1)]    // batch 32: fewer splits than a cluster, no cluster (and the old kernel)
-    public void Cluster_size_needs_a_whole_cluster_of_splits(int numSeqs, int expectedSplits, int expectedCluster)
+    [InlineData(1, 49, 8, 48)]    // 14B batch 1, engine table, three blocks an SM: 49 splits, six clusters of 8
+    [InlineData(3, 16, 8, 16)]    // batch 3: two clusters a (sequence, kv head)
+    [InlineData(6, 8, 8, 8)]      // batch 6: one
+    [InlineData(8, 6, 1, 6)]      // batch 8: fewer splits than a cluster, so the session-5 kernel
+    [InlineData(32, 1, 1, 1)]
+    public void Cluster_size_needs_a_whole_cluster_of_splits(int numSeqs, int expectedSplits, int expectedCluster, int expectedGrid)
     {
-        int splits = DecodeSplitPlan.Splits(numSeqs, 8, 2560, 16, H100Sms);
+        int splits = DecodeSplitPlan.Splits(numSeqs, 8, 2560, 16, H100Sms, blocksPerMultiprocessor: 3);
         int cluster = DecodeClusterPlan.ClusterSize(DecodeClusterPlan.DefaultClusterSize, splits, deviceHasClusters: true);
         Assert.Equal(expectedSplits, splits);
         Assert.Equal(expectedCluster, cluster);
+        Assert.Equal(expectedGrid, DecodeClusterPlan.Splits(splits, cluster));
         Assert.Equal(expectedCluster > 1, DecodeClusterPlan.UseKernel(DecodeClusterPlan.DefaultClusterSize, cluster));
         Assert.Equal(1, DecodeClusterPlan.ClusterSize(DecodeClusterPlan.DefaultClusterSize, splits, deviceHasClusters: false));
     }
@@ -62,24 +64,36 @@ public class DecodeClusterPlanTests
 
     [Theory]
     [InlineData(1, false)]       // one split: the block writes the output
+    [InlineData(64, false)]
     [InlineData(65, true)]
     [InlineData(512, true)]      // eight 64-key splits: one cluster
-    [InlineData(513, false)]     // nine: the global combine
+    [InlineData(640, true)]      // eight of 80 (the engine bench's 512..640)
+    [InlineData(1024, true)]     // eight of 128
+    [InlineData(1025, false)]    // 17 of 64 over the grid: the global combine
     [InlineData(4096, false)]
-    public void The_cluster_combine_covers_contexts_up_to_a_cluster_of_minimum_splits(int seqLen, bool expected) =>
-        Assert.Equal(expected, DecodeClusterPlan.CombinesInCluster(seqLen, 64, 8));
+    public void The_cluster_combine_covers_contexts_up_to_a_cluster_of_the_largest_splits(int seqLen, bool expected) =>
+        Assert.Equal(expected, DecodeClusterPlan.CombinesInCluster(seqLen, 48, 8));
+
+    [Fact]
+    public void Without_a_cluster_keys_spread_over_every_split()
+    {
+        Assert.Equal(64, DecodeClusterPlan.KeysPerSplit(640, 48, clusterSize: 1));
+        Assert.Equal(80, DecodeClusterPlan.KeysPerSplit(640, 48, clusterSize: 8));
+        Assert.Equal(86, DecodeClusterPlan.KeysPerSplit(4096, 48, clusterSize: 8));
+        Assert.Equal(0, DecodeClusterPlan.ActiveSplits(0, 48, 8));
+    }
 
     [Fact]
     public void Active_splits_cover_every_key_once_and_fit_the_grid()
     {
-        foreach (int splits in new[] { 8, 16, 64 })
-            for (int seqLen = 1; seqLen <= 40_000; seqLen += seqLen < 600 ? 1 : 997)
-            {
-                int active = DecodeClusterPlan.ActiveSplits(seqLen, splits, DecodeClusterPlan.MinKeysPerSplit);
-                int perSplit = Math.Max(DecodeClusterPlan.MinKeysPerSplit, (seqLen + splits - 1) / splits);
-                Assert.InRange(active, 1, splits);
-                Assert.True((long)active * perSplit >= seqLen && (long)(active - 1) * perSplit < seqLen);
-            }
-        Assert.Equal(0, DecodeClusterPlan.ActiveSplits(0, 64, DecodeClusterPlan.MinKeysPerSplit));
+        foreach (int splits in new[] { 8, 16, 48, 64 })
+            foreach (int cluster in new[] { 1, 8 })
+                for (int seqLen = 1; seqLen <= 40_000; seqLen += seqLen < 1100 ? 1 : 997)
+                {
+                    int active = DecodeClusterPlan.ActiveSplits(seqLen, splits, cluster);
+                    int perSplit = DecodeClusterPlan.KeysPerSplit(seqLen, splits, cluster);
+                    Assert.InRange(active, 1, splits);
+                    Assert.True((long)active * perSplit >= seqLen && (long)(active - 1) * perSplit < seqLen);
+                }
     }
 }

@@ -10,6 +10,10 @@
 #ifndef HEARTH_DECODE_PREWAIT
 #define HEARTH_DECODE_PREWAIT 1
 #endif
+// The most keys a clustered block takes before the keys spread over every split (DecodeClusterPlan.MaxClusterKeysPerSplit).
+#ifndef HEARTH_DECODE_CLUSTER_KEYS
+#define HEARTH_DECODE_CLUSTER_KEYS 128
+#endif
 
 // Dynamic shared memory: DF_WARPS * group * D floats (the warps' accumulators), as decode_fused.
 template <int D, bool FP8, bool EARLY>
@@ -33,6 +37,10 @@ __device__ __forceinline__ void decode_mma(
     HEARTH_PDL_EARLY_LAUNCH_IF(HEARTH_PDL_EARLY_ATTENTION);
     int seqLen = seqLens[s];
     int perSplit = max(minKeysPerSplit, (max(seqLen, 0) + numSplits - 1) / numSplits);
+    // In a cluster, contexts up to HEARTH_DECODE_CLUSTER_KEYS a block spread over the first cluster alone, so that
+    // its blocks combine in shared memory (a round or two more a warp costs less than the global combine).
+    if (EARLY && dc_cluster_blocks() > 1 && seqLen <= dc_cluster_blocks() * HEARTH_DECODE_CLUSTER_KEYS)
+        perSplit = max(minKeysPerSplit, (seqLen + dc_cluster_blocks() - 1) / dc_cluster_blocks());
     int active = (seqLen + perSplit - 1) / perSplit;
     int begin = split * perSplit;
     int count = min(seqLen, begin + perSplit) - begin;
@@ -171,11 +179,9 @@ DECODE_MMA_KERNEL_B(decode_attention_mma_o4_d64, 64, false, 4)
 DECODE_MMA_KERNEL_B(decode_attention_mma_o4_d128, 128, false, 4)
 // Session 10: the first round's loads before the PDL wait and the cluster combine (launched in clusters of
 // DecodeClusterPlan's size at batches whose split plan has a whole cluster, else plainly; HEARTH_CUDA_DECODE_CLUSTER).
+// Not capped: at 128 registers (as _o4) it spilled 246 bytes and measured slower at every batch-1 context (1 x 512:
+// 6.24 against 5.57 us; 1 x 32768: 99.2 against 78.0); the split plan aims for its occupancy instead.
 DECODE_MMA_KERNEL_E(decode_attention_mma_cl_d64, 64, false, 1, true)
 DECODE_MMA_KERNEL_E(decode_attention_mma_cl_d128, 128, false, 1, true)
 DECODE_MMA_KERNEL_E(decode_attention_mma_cl_fp8_d64, 64, true, 1, true)
 DECODE_MMA_KERNEL_E(decode_attention_mma_cl_fp8_d128, 128, true, 1, true)
-// ... capped at 128 registers as _o4 (the bf16 default): uncapped, three blocks fit an SM, and batch 8 x 512 or
-// 1 x 4096 (512 blocks) then ran in 1.3 waves (session 10, H100: 18.5 / 21.3 against the session-5 _o4's 15.7 / 19.0 us).
-DECODE_MMA_KERNEL_E(decode_attention_mma_cl4_d64, 64, false, 4, true)
-DECODE_MMA_KERNEL_E(decode_attention_mma_cl4_d128, 128, false, 4, true)

@@ -66,10 +66,11 @@ public sealed unsafe partial class CudaBackend
     public bool TensorCoreDecodeFourBlocks { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_O4") != "0";
 
     /// <summary>
-    /// The session-10 tensor-core decode launch (<see cref="DecodeClusterPlan"/>): first-round K/V loads before the PDL
-    /// wait and, on sm_90+, clusters of this many split blocks combining in distributed shared memory, wherever the
-    /// split plan has a whole cluster (batch 1-8 at the 14B shape). Default 8; HEARTH_CUDA_DECODE_CLUSTER=0 runs the
-    /// session-5 kernels, 1 the new kernel without clusters.
+    /// The session-10 tensor-core decode launch (<see cref="DecodeClusterPlan"/>) for batches up to
+    /// <see cref="DecodeClusterMaxSeqs"/>: first-round K/V loads before the PDL wait and, on sm_90+, clusters of this
+    /// many split blocks combining in distributed shared memory wherever its one-wave split plan has a whole cluster
+    /// (batches 1-6 at the 14B shape on an H100), else plain launches. Default 8; HEARTH_CUDA_DECODE_CLUSTER=0 runs the
+    /// session-5 kernels, 1 the new kernel without clusters (faster at long contexts: docs/performance/cuda.md, session 10).
     /// </summary>
     public int DecodeClusterSetting { get; set; } = DecodeClusterPlan.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER"));
 
@@ -216,7 +217,7 @@ public sealed unsafe partial class CudaBackend
             int clusterSplits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors,
                 Math.Min(clustered.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor));
             int size = DecodeClusterPlan.ClusterSize(DecodeClusterSetting, clusterSplits, _device.ComputeMajor >= 9);
-            if (DecodeClusterPlan.UseKernel(DecodeClusterSetting, size))
+            if (DecodeClusterPlan.UseKernel(DecodeClusterSetting))
             {
                 kernel = clustered.Function;
                 cluster = size;

@@ -45,8 +45,12 @@ public static class DecodeClusterPlan
     public static int ClusterSize(int setting, int splits, bool deviceHasClusters) =>
         deviceHasClusters && setting >= 2 && setting <= MaxClusterSize && splits >= setting ? setting : 1;
 
-    /// <summary>True when the launch takes the <c>_cl</c> kernel: in clusters, or everywhere when the setting is 1.</summary>
-    public static bool UseKernel(int setting, int clusterSize) => setting == 1 || clusterSize > 1;
+    /// <summary>
+    /// True when a launch (of a batch within the limit) takes the <c>_cl</c> kernel: every setting but 0, in clusters
+    /// where <see cref="ClusterSize"/> allows, else plainly with the early loads (H100, batch 8 × 512, whose
+    /// one-wave plan has 6 splits: 13.3 against the session-5 kernel's 15.6 µs a layer).
+    /// </summary>
+    public static bool UseKernel(int setting) => setting != 0;
 
     /// <summary>Splits rounded down to whole clusters (a cluster launch's grid is a multiple of the cluster).</summary>
     public static int Splits(int splits, int clusterSize) =>

@@ -28,7 +28,7 @@ public class DecodeClusterPlanTests
     [InlineData(1, 49, 8, 48)]    // 14B batch 1, engine table, three blocks an SM: 49 splits, six clusters of 8
     [InlineData(3, 16, 8, 16)]    // batch 3: two clusters a (sequence, kv head)
     [InlineData(6, 8, 8, 8)]      // batch 6: one
-    [InlineData(8, 6, 1, 6)]      // batch 8: fewer splits than a cluster, so the session-5 kernel
+    [InlineData(8, 6, 1, 6)]      // batch 8: fewer splits than a cluster: the early loads without one
     [InlineData(32, 1, 1, 1)]
     public void Cluster_size_needs_a_whole_cluster_of_splits(int numSeqs, int expectedSplits, int expectedCluster, int expectedGrid)
     {
@@ -37,7 +37,6 @@ public class DecodeClusterPlanTests
         Assert.Equal(expectedSplits, splits);
         Assert.Equal(expectedCluster, cluster);
         Assert.Equal(expectedGrid, DecodeClusterPlan.Splits(splits, cluster));
-        Assert.Equal(expectedCluster > 1, DecodeClusterPlan.UseKernel(DecodeClusterPlan.DefaultClusterSize, cluster));
         Assert.Equal(1, DecodeClusterPlan.ClusterSize(DecodeClusterPlan.DefaultClusterSize, splits, deviceHasClusters: false));
     }
 
@@ -58,8 +57,9 @@ public class DecodeClusterPlanTests
     public void The_setting_1_takes_the_new_kernel_without_clusters()
     {
         Assert.Equal(1, DecodeClusterPlan.ClusterSize(1, 64, deviceHasClusters: true));
-        Assert.True(DecodeClusterPlan.UseKernel(1, 1));
-        Assert.False(DecodeClusterPlan.UseKernel(0, 1));
+        Assert.True(DecodeClusterPlan.UseKernel(1));
+        Assert.True(DecodeClusterPlan.UseKernel(8));
+        Assert.False(DecodeClusterPlan.UseKernel(0));
     }
 
     [Theory]

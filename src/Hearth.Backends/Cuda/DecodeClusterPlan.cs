@@ -5,8 +5,8 @@ namespace Hearth.Backends.Cuda;
 /// loads before the PDL wait, and on sm_90+ the splits of one (sequence, kv head) launched as one thread-block
 /// cluster that combines its partials in distributed shared memory. A launch's cluster size and split count depend
 /// only on shapes and the setting, never on context lengths, so a captured graph stays valid as contexts grow; the
-/// kernel takes the cluster combine only while every split with keys is in the first cluster (contexts up to
-/// <see cref="MinKeysPerSplit"/> × cluster size), and the global combine beyond.
+/// kernel spreads contexts of up to <see cref="MaxClusterKeysPerSplit"/> × cluster size keys over the first cluster
+/// alone and combines them there, and takes the global combine beyond.
 /// </summary>
 public static class DecodeClusterPlan
 {

@@ -30,6 +30,7 @@ bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
 bool i4Timing = false, i4Only = false;
+bool dcl = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -57,7 +58,8 @@ for (int i = 0; i < args.Length; i++)
         case "--k4-timing": k4Timing = true; break;
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
-        case "--ablation-timing": ablationTiming = true; break;   // session 9: the quantized step without each group of small ops
+        case "--ablation-timing": ablationTiming = true; break;
+        case "--dcl": dcl = true; break;   // session 10: the cluster decode checks, the tensor-core decode checks, then ClusterDecodeTiming   // session 9: the quantized step without each group of small ops
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
@@ -128,6 +130,18 @@ using (cuda)
         if (q6cTiming) G6Timing.Run(cuda);
         if (k4Timing) K4Timing.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (dcl)
+    {
+        if (Environment.GetEnvironmentVariable("HEARTH_DCL_TIMING_ONLY") != "1")
+        {
+            ClusterDecodeChecks.Run(cuda, report, new RandomData(seed));
+            TensorCoreDecodeChecks.Run(cuda, report, new RandomData(seed));
+            PdlChecks.Run(cuda, report, new RandomData(seed));
+            Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        }
+        if (Environment.GetEnvironmentVariable("HEARTH_DCL_NO_TIMING") != "1") ClusterDecodeTiming.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
     if (ablationTiming)

@@ -15,6 +15,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), (nint Function, int BlocksPerSm)> _decodeMmaCluster = [];
     private readonly Dictionary<(int HeadDim, int Stages), (nint Function, int SharedBytes, int BlocksPerSm)> _decodeMmaPipe = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
@@ -63,6 +64,21 @@ public sealed unsafe partial class CudaBackend
     /// bytes at head dim 128 and is still faster: 37.0 against 41.4 us a layer at batch 32 x 512 on the H100.
     /// </summary>
     public bool TensorCoreDecodeFourBlocks { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_MMA_O4") != "0";
+
+    /// <summary>
+    /// The session-10 tensor-core decode launch (<see cref="DecodeClusterPlan"/>) for batches up to
+    /// <see cref="DecodeClusterMaxSeqs"/>: first-round K/V loads before the PDL wait and, on sm_90+, clusters of this
+    /// many split blocks combining in distributed shared memory wherever its one-wave split plan has a whole cluster
+    /// (batches 1-6 at the 14B shape on an H100), else plain launches. Default 8; HEARTH_CUDA_DECODE_CLUSTER=0 runs the
+    /// session-5 kernels, 1 the new kernel without clusters (faster at long contexts: docs/performance/cuda.md, session 10).
+    /// </summary>
+    public int DecodeClusterSetting { get; set; } = DecodeClusterPlan.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER"));
+
+    /// <summary>
+    /// The most sequences a decode batch may have and take the session-10 kernel (default
+    /// <see cref="DecodeClusterPlan.DefaultMaxSeqs"/>, HEARTH_CUDA_DECODE_CLUSTER_MAX_SEQS); larger ones take the session-5 kernels.
+    /// </summary>
+    public int DecodeClusterMaxSeqs { get; set; } = DecodeClusterPlan.ParseMaxSeqs(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER_MAX_SEQS"));
 
     /// <summary>
     /// Ring depth of the pipelined bf16 tensor-core decode kernel (cp.async into shared memory, the next rounds' loads
@@ -122,6 +138,8 @@ public sealed unsafe partial class CudaBackend
             _decodeMma[(dim, false)] = Function($"decode_attention_mma_d{dim}");
             _decodeMma[(dim, true)] = Function($"decode_attention_mma_fp8_d{dim}");
             _decodeMmaFourBlocks[(dim, false)] = Function($"decode_attention_mma_o4_d{dim}");
+            AddClusterDecode(dim, false);
+            AddClusterDecode(dim, true);
             foreach (int stages in new[] { 2, 3 })
                 AddPipelinedDecode(dim, stages);
         }
@@ -150,6 +168,16 @@ public sealed unsafe partial class CudaBackend
         _decodeMmaPipe[(headDim, stages)] = (function, shared, Math.Max(1, blocks));
     }
 
+    private void AddClusterDecode(int headDim, bool fp8)
+    {
+        string name = $"decode_attention_mma_cl{(fp8 ? "_fp8" : "")}_d{headDim}";
+        nint function = Function(name);
+        int blocks, shared = FusedWarps * DecodeMaxGroup * headDim * sizeof(float);
+        CuDriver.Check(CuDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, function, (int)DecodeThreads, (nuint)shared),
+            $"cuOccupancyMaxActiveBlocksPerMultiprocessor({name})");
+        _decodeMmaCluster[(headDim, fp8)] = (function, Math.Max(1, blocks));
+    }
+
     /// <summary>Blocks per SM the pipelined decode kernel fits (its occupancy), for the parity runner's report; 0 when not compiled.</summary>
     public int PipelinedDecodeOccupancy(int headDim, int stages) =>
         _decodeMmaPipe.TryGetValue((headDim, stages), out var pipe) ? pipe.BlocksPerSm : 0;
@@ -169,6 +197,7 @@ public sealed unsafe partial class CudaBackend
             kernel = TensorCoreDecodeFourBlocks && _decodeMmaFourBlocks.TryGetValue((headDim, fp8), out nint capped) ? capped : mma;
         int perSm = _decodeBlocksPerSm;
         uint shared = (uint)(FusedWarps * group * headDim * sizeof(float));
+        bool pipelined = false;
         if (!fp8 && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
             && _decodeMmaPipe.TryGetValue((headDim, DecodePipelineStages), out var pipe)
             && (PipelinedDecodeAnyBatch || DecodeKernelPlan.UsePipeline(numSeqs * kvHeads, _device.NumMultiprocessors, pipe.BlocksPerSm)))
@@ -176,9 +205,26 @@ public sealed unsafe partial class CudaBackend
             kernel = pipe.Function;
             shared = Math.Max(shared, (uint)pipe.SharedBytes);
             perSm = DecodeKernelPlan.PipelineBlocksPerMultiprocessor(PipelinedDecodeBlocksPerMultiprocessor, pipe.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor);
+            pipelined = true;
         }
         int splits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors, perSm);
         int minKeys = DecodeMinKeysPerSplit;
+        int cluster = 1;
+        if (!pipelined && numSeqs <= DecodeClusterMaxSeqs && DecodeKernelPlan.UseTensorCores(numSeqs, headDim, fp8, TensorCoreDecodeMinSeqs, TensorCoreDecodeFp8)
+            && _decodeMmaCluster.TryGetValue((headDim, fp8), out var clustered))
+        {
+            // Its own plan: one wave at its occupancy (uncapped registers: three blocks an SM at dim 128).
+            int clusterSplits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors,
+                Math.Min(clustered.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor));
+            int size = DecodeClusterPlan.ClusterSize(DecodeClusterSetting, clusterSplits, _device.ComputeMajor >= 9);
+            if (DecodeClusterPlan.UseKernel(DecodeClusterSetting))
+            {
+                kernel = clustered.Function;
+                cluster = size;
+                splits = DecodeClusterPlan.Splits(clusterSplits, size);
+                minKeys = DecodeClusterPlan.MinKeysPerSplit;
+            }
+        }
         nint qPtr = query.Data, keyCachePtr = cache.Key.Data, valueCachePtr = cache.Value.Data, outPtr = output.Data;
         nint seqLensPtr = metadata.SeqLens.Data, tablesPtr = metadata.BlockTables.Data;
         nint partialOut = _fusedWorkspace!.Data;
@@ -187,7 +233,8 @@ public sealed unsafe partial class CudaBackend
         nint counters = partialSum + (nint)(_fusedPartialRows * sizeof(float));
         void** args = stackalloc void*[] { &qPtr, &keyCachePtr, &valueCachePtr, &seqLensPtr, &tablesPtr, &maxBlocksPerSeq, &heads, &kvHeads,
             &blockSize, &scale, &splits, &minKeys, &outPtr, &partialOut, &partialMax, &partialSum, &counters };
-        LaunchZ(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
+        if (cluster > 1) LaunchCluster(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args, (uint)cluster);
+        else LaunchZ(kernel, (uint)numSeqs, (uint)kvHeads, (uint)splits, DecodeThreads, shared, args);
         return true;
     }
 

@@ -1,3 +1,5 @@
+using Hearth.Backends.Cuda.Interop;
+
 namespace Hearth.Backends.Cuda;
 
 // Programmatic dependent launch: the decode step's short kernels start while their predecessor drains.
@@ -36,5 +38,33 @@ public sealed partial class CudaBackend
         foreach (var (_, kernels) in ProgrammaticLaunchKernels.ByModule)
             foreach (string kernel in kernels) _device.MarkProgrammatic(Function(kernel));
         UseProgrammaticLaunch = ProgrammaticLaunchKernels.IsEnabled(_device.ComputeMajor, Environment.GetEnvironmentVariable("HEARTH_CUDA_PDL"));
+    }
+
+    /// <summary>
+    /// Launches <paramref name="function"/> in thread-block clusters of <paramref name="clusterZ"/> blocks along z
+    /// (sm_90+; gridZ a multiple of it), with programmatic stream serialization when PDL is on for this pass (the
+    /// clustered kernels are PDL kernels).
+    /// </summary>
+    private unsafe void LaunchCluster(nint function, uint gridX, uint gridY, uint gridZ, uint threads, uint sharedBytes, void** args, uint clusterZ)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _device.MakeCurrent();
+        var attributes = stackalloc CuDriver.LaunchAttribute[2];
+        attributes[0] = default;
+        attributes[0].Id = CuDriver.LaunchAttributeClusterDimension;
+        attributes[0].ValueInt = 1;
+        attributes[0].ValueY = 1;
+        attributes[0].ValueZ = (int)clusterZ;
+        attributes[1] = default;
+        attributes[1].Id = CuDriver.LaunchAttributeProgrammaticStreamSerialization;
+        attributes[1].ValueInt = 1;
+        var config = new CuDriver.LaunchConfig
+        {
+            GridDimX = gridX, GridDimY = gridY, GridDimZ = gridZ,
+            BlockDimX = threads, BlockDimY = 1, BlockDimZ = 1,
+            SharedMemBytes = sharedBytes, Stream = _device.Stream, Attributes = attributes,
+            NumAttributes = _device.UseProgrammaticLaunch ? 2u : 1u,
+        };
+        CuDriver.Check(CuDriver.cuLaunchKernelEx(&config, function, args, null), "cuLaunchKernelEx (cluster)");
     }
 }

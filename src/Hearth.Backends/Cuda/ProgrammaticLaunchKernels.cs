@@ -24,7 +24,8 @@ internal static class ProgrammaticLaunchKernels
             .. RopeHeadDims.SelectMany(d => new[] { $"qk_norm_rope_warp_d{d}", $"qk_norm_rope_kv_warp_d{d}", $"qk_norm_rope_token_d{d}" })]),
         ("elementwise.cu", ["embedding_bf16", "add_bf16", "add_f32", "silu_mul_bf16", "silu_mul_bf16x8", "argmax_rows_f32", "argmax_rows_split_f32"]),
         ("decode_mma.cu", ["decode_attention_mma_d64", "decode_attention_mma_d128", "decode_attention_mma_fp8_d64",
-            "decode_attention_mma_fp8_d128", "decode_attention_mma_o4_d64", "decode_attention_mma_o4_d128"]),
+            "decode_attention_mma_fp8_d128", "decode_attention_mma_o4_d64", "decode_attention_mma_o4_d128", "decode_attention_mma_cl_d64",
+            "decode_attention_mma_cl_d128", "decode_attention_mma_cl_fp8_d64", "decode_attention_mma_cl_fp8_d128"]),
         ("decode_mma_pipe.cu", ["decode_attention_mma_pipe2_d64", "decode_attention_mma_pipe2_d128", "decode_attention_mma_pipe3_d64",
             "decode_attention_mma_pipe3_d128"]),
     ];

@@ -79,10 +79,16 @@ public class ProgrammaticLaunchKernelsTests
         string beforeWait = source[start..wait];
         int body = beforeWait.IndexOf('{');
         string prologue = Regex.Replace(beforeWait[body..], @"//[^\n]*", "");
-        // The query, the caches and every output are an earlier or later kernel's: none of them before the wait.
-        foreach (string name in new[] { "query", "keyCache", "valueCache", "out", "partialOut", "partialMax", "partialSum", "counters" })
+        // The query and every output are an earlier or later kernel's: none of them before the wait.
+        foreach (string name in new[] { "query", "out", "partialOut", "partialMax", "partialSum", "counters" })
             Assert.DoesNotMatch($@"\b{name}\b", prologue);
         Assert.Contains("seqLens[s]", prologue, StringComparison.Ordinal);
+        // The caches only in the _cl kernels' early load (session 10), whose newest key is loaded again after the wait.
+        Assert.Single(Regex.Matches(prologue, @"\bkeyCache\b"));
+        Assert.Contains("if (early && firstRound)", prologue, StringComparison.Ordinal);
+        string afterWait = source[wait..source.IndexOf("unsigned int q[QW];", wait, StringComparison.Ordinal)];
+        Assert.Contains("if (early && firstRound && begin + count == seqLen", afterWait, StringComparison.Ordinal);
+        Assert.Contains("count - 1 - warp * 16, k0, k1, v0, v1, v2, v3);", afterWait, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,12 +2,15 @@ using System.Runtime.InteropServices;
 
 namespace Hearth.Backends.Cuda.Interop;
 
-// cuLaunchKernelEx (CUDA 12.0+) with launch attributes, for programmatic dependent launch on sm_90+.
+// cuLaunchKernelEx (CUDA 12.0+) with launch attributes, for programmatic dependent launch and thread-block clusters on sm_90+.
 // Layouts as in cuda.h of CUDA 12 and 13 (checked by tools/gpu/pdl_run.sh against the device's header).
 internal static unsafe partial class CuDriver
 {
     /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.</summary>
     public const int LaunchAttributeProgrammaticStreamSerialization = 6;
+
+    /// <summary>CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION: the value is three 32-bit cluster extents (x, y, z).</summary>
+    public const int LaunchAttributeClusterDimension = 4;
 
     /// <summary>CUlaunchConfig: 56 bytes (the stream pointer is 8-aligned after seven 32-bit fields).</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -28,6 +31,9 @@ internal static unsafe partial class CuDriver
         [FieldOffset(0)] public int Id;
         /// <summary>The union's first 32 bits: programmaticStreamSerializationAllowed for id 6.</summary>
         [FieldOffset(8)] public int ValueInt;
+        /// <summary>clusterDim.y and .z for id 4 (ValueInt is .x).</summary>
+        [FieldOffset(12)] public int ValueY;
+        [FieldOffset(16)] public int ValueZ;
     }
 
     [LibraryImport(NativeLibraries.Driver)]

@@ -1,9 +1,22 @@
 // Decode attention on tensor cores, the register kernel (layout and MMA helpers in decode_mma.cuh).
 
 #include "decode_mma.cuh"
+#include "decode_cluster.cuh"
+
+// EARLY (the _cl kernels, session 10): the first round's K/V rows are loaded before the PDL wait, the newest key's
+// rows again after it (the preceding q/k norm + RoPE + KV write kernel writes only position seqLen - 1; the step's
+// metadata and older rows are complete before the graph's first kernel), and the splits combine in their cluster
+// (decode_cluster.cuh) when launched in one. HEARTH_DECODE_PREWAIT=0 (a kernel define) keeps the loads after the wait.
+#ifndef HEARTH_DECODE_PREWAIT
+#define HEARTH_DECODE_PREWAIT 1
+#endif
+// The most keys a clustered block takes before the keys spread over every split (DecodeClusterPlan.MaxClusterKeysPerSplit).
+#ifndef HEARTH_DECODE_CLUSTER_KEYS
+#define HEARTH_DECODE_CLUSTER_KEYS 128
+#endif
 
 // Dynamic shared memory: DF_WARPS * group * D floats (the warps' accumulators), as decode_fused.
-template <int D, bool FP8>
+template <int D, bool FP8, bool EARLY>
 __device__ __forceinline__ void decode_mma(
     const bf16_t* query, const void* keyCache, const void* valueCache, const int* seqLens, const int* blockTables,
     int maxBlocksPerSeq, int heads, int kvHeads, int blockSize, float scale, int numSplits, int minKeysPerSplit,
@@ -24,11 +37,24 @@ __device__ __forceinline__ void decode_mma(
     HEARTH_PDL_EARLY_LAUNCH_IF(HEARTH_PDL_EARLY_ATTENTION);
     int seqLen = seqLens[s];
     int perSplit = max(minKeysPerSplit, (max(seqLen, 0) + numSplits - 1) / numSplits);
+    // In a cluster, contexts up to HEARTH_DECODE_CLUSTER_KEYS a block spread over the first cluster alone, so that
+    // its blocks combine in shared memory (a round or two more a warp costs less than the global combine).
+    if (EARLY && dc_cluster_blocks() > 1 && seqLen <= dc_cluster_blocks() * HEARTH_DECODE_CLUSTER_KEYS)
+        perSplit = max(minKeysPerSplit, (seqLen + dc_cluster_blocks() - 1) / dc_cluster_blocks());
     int active = (seqLen + perSplit - 1) / perSplit;
     int begin = split * perSplit;
     int count = min(seqLen, begin + perSplit) - begin;
     long long firstRow = 0;
-    if (seqLen > 0 && count > 0 && warp * 16 < count) firstRow = dm_cache_row<D>(table, begin + min(warp * 16 + (lane & 15), count - 1), blockSize, kvHeads, kvh);
+    bool firstRound = seqLen > 0 && count > 0 && warp * 16 < count;   // warp-uniform
+    if (firstRound) firstRow = dm_cache_row<D>(table, begin + min(warp * 16 + (lane & 15), count - 1), blockSize, kvHeads, kvh);
+    const bool early = EARLY && HEARTH_DECODE_PREWAIT;
+    unsigned int k0[QW], k1[QW], v0[VW], v1[VW], v2[VW], v3[VW];
+    DmRoundRows rows;
+    if (early && firstRound)
+    {
+        rows = dm_round_rows(firstRow, g, t);
+        dm_load_round<D, FP8>(keyCache, valueCache, rows, g, t, 0, k0, k1, v0, v1, v2, v3);
+    }
     HEARTH_PDL_WAIT();
     HEARTH_PDL_LATE_LAUNCH_IF(HEARTH_PDL_EARLY_ATTENTION);
     if (seqLen <= 0)
@@ -38,7 +64,16 @@ __device__ __forceinline__ void decode_mma(
                 out[((size_t)s * heads + kvh * group) * D + idx] = 0;
         return;
     }
-    if (begin >= seqLen) return;   // no work, and not counted: every block computes the same `active`
+    const bool inCluster = EARLY && dc_combines_in_cluster(active);
+    if (begin >= seqLen)   // no work, and not counted: every block computes the same `active`
+    {
+        if (inCluster && split < dc_cluster_blocks())
+            dc_cluster_finish(warpAcc, warpMax, warpSum, false, s, kvh, split, heads, group, D, active, out);
+        return;
+    }
+    // The newest key (seqLen - 1) in this warp's first round: its rows, and those of the clamped keys past it, again.
+    if (early && firstRound && begin + count == seqLen && count - 1 - warp * 16 < 16)
+        dm_load_round<D, FP8>(keyCache, valueCache, rows, g, t, count - 1 - warp * 16, k0, k1, v0, v1, v2, v3);
 
     unsigned int q[QW];
     if (g < group) dm_load_words<QW, false>(query, ((size_t)s * heads + (size_t)kvh * group + g) * D + t * (D / 4), q);
@@ -57,17 +92,11 @@ __device__ __forceinline__ void decode_mma(
     {
         // Lane i (and i + 16) looks up key c0 + i's row; keys past the range read the last key's row (finite)
         // and get weight 0, so no load is conditional.
-        long long myRow = c0 == warp * 16 ? firstRow : dm_cache_row<D>(table, begin + min(c0 + (lane & 15), count - 1), blockSize, kvHeads, kvh);
-        long long kRow0 = __shfl_sync(0xffffffffu, myRow, g), kRow1 = __shfl_sync(0xffffffffu, myRow, g + 8);
-        long long vRow0 = __shfl_sync(0xffffffffu, myRow, 2 * t), vRow1 = __shfl_sync(0xffffffffu, myRow, 2 * t + 1);
-        long long vRow2 = __shfl_sync(0xffffffffu, myRow, 2 * t + 8), vRow3 = __shfl_sync(0xffffffffu, myRow, 2 * t + 9);
-        unsigned int k0[QW], k1[QW], v0[VW], v1[VW], v2[VW], v3[VW];
-        dm_load_words<QW, FP8>(keyCache, kRow0 + t * (D / 4), k0);
-        dm_load_words<QW, FP8>(keyCache, kRow1 + t * (D / 4), k1);
-        dm_load_words<VW, FP8>(valueCache, vRow0 + g * (D / 8), v0);
-        dm_load_words<VW, FP8>(valueCache, vRow1 + g * (D / 8), v1);
-        dm_load_words<VW, FP8>(valueCache, vRow2 + g * (D / 8), v2);
-        dm_load_words<VW, FP8>(valueCache, vRow3 + g * (D / 8), v3);
+        if (!early || c0 != warp * 16)
+        {
+            long long myRow = c0 == warp * 16 ? firstRow : dm_cache_row<D>(table, begin + min(c0 + (lane & 15), count - 1), blockSize, kvHeads, kvh);
+            dm_load_round<D, FP8>(keyCache, valueCache, dm_round_rows(myRow, g, t), g, t, 0, k0, k1, v0, v1, v2, v3);
+        }
 
         float s0[2] = {0.0f, 0.0f}, s1[2] = {0.0f, 0.0f};
 #pragma unroll
@@ -121,18 +150,22 @@ __device__ __forceinline__ void decode_mma(
         }
         if (t == 0) { warpMax[warp][g] = m; warpSum[warp][g] = l; }
     }
-    decode_split_finish(warpAcc, warpMax, warpSum, s, kvh, split, heads, kvHeads, group, D, numSplits, active,
-        out, partialOut, partialMax, partialSum, counters);
+    if (inCluster)
+        dc_cluster_finish(warpAcc, warpMax, warpSum, true, s, kvh, split, heads, group, D, active, out);
+    else
+        decode_split_finish(warpAcc, warpMax, warpSum, s, kvh, split, heads, kvHeads, group, D, numSplits, active,
+            out, partialOut, partialMax, partialSum, counters);
 }
 
 #define DECODE_MMA_KERNEL(NAME, D, FP8) DECODE_MMA_KERNEL_B(NAME, D, FP8, 1)
-#define DECODE_MMA_KERNEL_B(NAME, D, FP8, MIN_BLOCKS) \
+#define DECODE_MMA_KERNEL_B(NAME, D, FP8, MIN_BLOCKS) DECODE_MMA_KERNEL_E(NAME, D, FP8, MIN_BLOCKS, false)
+#define DECODE_MMA_KERNEL_E(NAME, D, FP8, MIN_BLOCKS, EARLY) \
 extern "C" __global__ void __launch_bounds__(DF_THREADS, MIN_BLOCKS) NAME(const bf16_t* query, const void* keyCache, \
     const void* valueCache, const int* seqLens, const int* blockTables, int maxBlocksPerSeq, int heads, int kvHeads, \
     int blockSize, float scale, int numSplits, int minKeysPerSplit, bf16_t* out, float* partialOut, float* partialMax, \
     float* partialSum, int* counters) \
 { \
-    decode_mma<D, FP8>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
+    decode_mma<D, FP8, EARLY>(query, keyCache, valueCache, seqLens, blockTables, maxBlocksPerSeq, heads, kvHeads, blockSize, \
         scale, numSplits, minKeysPerSplit, out, partialOut, partialMax, partialSum, counters); \
 }
 
@@ -144,3 +177,11 @@ DECODE_MMA_KERNEL(decode_attention_mma_fp8_d128, 128, true)
 // the default split plan's 512 blocks then run in one wave on 132 SMs instead of 1.3.
 DECODE_MMA_KERNEL_B(decode_attention_mma_o4_d64, 64, false, 4)
 DECODE_MMA_KERNEL_B(decode_attention_mma_o4_d128, 128, false, 4)
+// Session 10: the first round's loads before the PDL wait and the cluster combine (launched in clusters of
+// DecodeClusterPlan's size at batches whose split plan has a whole cluster, else plainly; HEARTH_CUDA_DECODE_CLUSTER).
+// Not capped: at 128 registers (as _o4) it spilled 246 bytes and measured slower at every batch-1 context (1 x 512:
+// 6.24 against 5.57 us; 1 x 32768: 99.2 against 78.0); the split plan aims for its occupancy instead.
+DECODE_MMA_KERNEL_E(decode_attention_mma_cl_d64, 64, false, 1, true)
+DECODE_MMA_KERNEL_E(decode_attention_mma_cl_d128, 128, false, 1, true)
+DECODE_MMA_KERNEL_E(decode_attention_mma_cl_fp8_d64, 64, true, 1, true)
+DECODE_MMA_KERNEL_E(decode_attention_mma_cl_fp8_d128, 128, true, 1, true)

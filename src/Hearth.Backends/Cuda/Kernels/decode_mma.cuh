@@ -79,4 +79,35 @@ __device__ __forceinline__ unsigned int dm_pack_bf16x2(float lo, float hi)
     return (unsigned int)f32_to_bf16(lo) | ((unsigned int)f32_to_bf16(hi) << 16);
 }
 
+// The rows of one 16-key round that lane (g, t) reads, from the lane that looked up key i's row (lane i and i + 16):
+// keys g and g + 8 of QK^T's two n-tiles, and value rows 2t, 2t+1, 2t+8, 2t+9 of PV. Every lane must call it.
+struct DmRoundRows { long long k0, k1, v0, v1, v2, v3; };
+
+__device__ __forceinline__ DmRoundRows dm_round_rows(long long myRow, int g, int t)
+{
+    DmRoundRows r;
+    r.k0 = __shfl_sync(0xffffffffu, myRow, g);
+    r.k1 = __shfl_sync(0xffffffffu, myRow, g + 8);
+    r.v0 = __shfl_sync(0xffffffffu, myRow, 2 * t);
+    r.v1 = __shfl_sync(0xffffffffu, myRow, 2 * t + 1);
+    r.v2 = __shfl_sync(0xffffffffu, myRow, 2 * t + 8);
+    r.v3 = __shfl_sync(0xffffffffu, myRow, 2 * t + 9);
+    return r;
+}
+
+// A round's key quarters and value eighths into registers. With FROM >= 0 only the rows of keys at round offset FROM
+// or later (clamped keys included) are loaded again: the newest key, which the preceding kernel wrote after the first
+// load was issued before the PDL wait.
+template <int D, bool FP8>
+__device__ __forceinline__ void dm_load_round(const void* keyCache, const void* valueCache, const DmRoundRows& r, int g, int t,
+    int from, unsigned int* k0, unsigned int* k1, unsigned int* v0, unsigned int* v1, unsigned int* v2, unsigned int* v3)
+{
+    if (g >= from) dm_load_words<D / 8, FP8>(keyCache, r.k0 + t * (D / 4), k0);
+    if (g + 8 >= from) dm_load_words<D / 8, FP8>(keyCache, r.k1 + t * (D / 4), k1);
+    if (2 * t >= from) dm_load_words<D / 16, FP8>(valueCache, r.v0 + g * (D / 8), v0);
+    if (2 * t + 1 >= from) dm_load_words<D / 16, FP8>(valueCache, r.v1 + g * (D / 8), v1);
+    if (2 * t + 8 >= from) dm_load_words<D / 16, FP8>(valueCache, r.v2 + g * (D / 8), v2);
+    if (2 * t + 9 >= from) dm_load_words<D / 16, FP8>(valueCache, r.v3 + g * (D / 8), v3);
+}
+
 #endif  // HEARTH_DECODE_MMA_CUH

@@ -14,15 +14,19 @@ namespace Hearth.Cuda.Parity;
 internal static class ClusterDecodeTiming
 {
     private const int Heads = 40, KvHeads = 8, HeadDim = 128, BlockSize = 16, TableBlocks = 2560, Layers = 40;
-    // HEARTH_CUDA_DECODE_CLUSTER: session 5 (its capped _o4), early loads alone, clusters of eight (the default).
-    private static readonly int[] Settings = [0, 1, 8];
+    // HEARTH_CUDA_DECODE_CLUSTER: session 5 (its capped _o4), early loads alone, clusters of eight with the splits of
+    // branch dcl (not capped at the resident clusters), clusters of eight capped at one wave (the default).
+    private static readonly (int Setting, bool OneWave, string Label)[] Settings = [(0, true, "0"), (1, true, "1"), (8, false, "8 uncapped"), (8, true, "8")];
 
     public static void Run(CudaBackend cuda)
     {
         int setting = cuda.DecodeClusterSetting, maxSeqs = cuda.DecodeClusterMaxSeqs;
+        bool oneWave = cuda.DecodeClusterOneWave;
         cuda.DecodeClusterMaxSeqs = 64;   // batch 32 on the new kernel too (it has too few splits for a cluster)
         try
         {
+            Console.WriteLine($"clusters of 8 resident at once (driver): bf16 {cuda.ClusterDecodeMaxActiveClusters(HeadDim, false)}, "
+                + $"fp8 {cuda.ClusterDecodeMaxActiveClusters(HeadDim, true)}; cluster scheduling policy {cuda.ClusterSchedulingPolicy}");
             Console.WriteLine("decode attention (session 10), Qwen3-14B shape, us a layer, settings of HEARTH_CUDA_DECODE_CLUSTER alternated:");
             foreach (var (batch, context) in new[] { (1, 512), (1, 640), (1, 1024), (3, 512), (8, 512), (32, 512), (1, 4096), (1, 32768) })
                 foreach (bool withWrite in new[] { false, true })
@@ -32,13 +36,15 @@ internal static class ClusterDecodeTiming
                     for (int round = 0; round < Rounds; round++)
                         for (int i = 0; i < Settings.Length; i++)
                         {
-                            cuda.DecodeClusterSetting = Settings[i];
+                            cuda.DecodeClusterSetting = Settings[i].Setting;
+                            cuda.DecodeClusterOneWave = Settings[i].OneWave;
                             sums[i] += PerLayer(cuda, batch, context, withWrite);
                         }
                     string what = withWrite ? "kv write + attention" : "attention alone";
                     Console.WriteLine($"  batch {batch,2} context {context,5} {what,-21}: "
-                        + string.Join("  ", Settings.Select((s, i) => $"{s}: {sums[i] / Rounds * 1e6,6:F2}")));
+                        + string.Join("  ", Settings.Select((s, i) => $"{s.Label}: {sums[i] / Rounds * 1e6,6:F2}")));
                 }
+            cuda.DecodeClusterOneWave = oneWave;
             Environment.SetEnvironmentVariable("HEARTH_ABLATION_FULL_ONLY", "1");
             foreach (int s in new[] { 0, 8, 0, 8 })
             {
@@ -51,6 +57,7 @@ internal static class ClusterDecodeTiming
         {
             cuda.DecodeClusterSetting = setting;
             cuda.DecodeClusterMaxSeqs = maxSeqs;
+            cuda.DecodeClusterOneWave = oneWave;
         }
     }
 

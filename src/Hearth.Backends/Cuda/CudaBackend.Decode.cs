@@ -15,7 +15,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<(int HeadDim, bool Fp8, int Group), nint> _decodeFusedGroup = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMma = [];
     private readonly Dictionary<(int HeadDim, bool Fp8), nint> _decodeMmaFourBlocks = [];
-    private readonly Dictionary<(int HeadDim, bool Fp8), (nint Function, int BlocksPerSm)> _decodeMmaCluster = [];
+    private readonly Dictionary<(int HeadDim, bool Fp8), (nint Function, int BlocksPerSm, int MaxActiveClusters)> _decodeMmaCluster = [];
     private readonly Dictionary<(int HeadDim, int Stages), (nint Function, int SharedBytes, int BlocksPerSm)> _decodeMmaPipe = [];
     private static readonly int[] CompiledGroups = [1, 2, 4, 5, 8];
 
@@ -73,6 +73,12 @@ public sealed unsafe partial class CudaBackend
     /// session-5 kernels, 1 the new kernel without clusters (faster at long contexts: docs/performance/cuda.md, session 10).
     /// </summary>
     public int DecodeClusterSetting { get; set; } = DecodeClusterPlan.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER"));
+
+    /// <summary>
+    /// Caps the clustered launch's splits at the clusters the driver says can be resident at once
+    /// (<see cref="DecodeClusterPlan.OneWaveSplits"/>); HEARTH_CUDA_DECODE_CLUSTER_ONE_WAVE=0 turns the cap off for A/B runs.
+    /// </summary>
+    public bool DecodeClusterOneWave { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_DECODE_CLUSTER_ONE_WAVE") != "0";
 
     /// <summary>
     /// The most sequences a decode batch may have and take the session-10 kernel (default
@@ -175,8 +181,30 @@ public sealed unsafe partial class CudaBackend
         int blocks, shared = FusedWarps * DecodeMaxGroup * headDim * sizeof(float);
         CuDriver.Check(CuDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, function, (int)DecodeThreads, (nuint)shared),
             $"cuOccupancyMaxActiveBlocksPerMultiprocessor({name})");
-        _decodeMmaCluster[(headDim, fp8)] = (function, Math.Max(1, blocks));
+        _decodeMmaCluster[(headDim, fp8)] = (function, Math.Max(1, blocks), MaxActiveClusters(function, (uint)shared, DecodeClusterPlan.MaxClusterSize));
     }
+
+    /// <summary>The driver's count of co-resident clusters of <paramref name="clusterZ"/> blocks for the kernel; 0 without clusters (sm_80) or on failure.</summary>
+    private int MaxActiveClusters(nint function, uint sharedBytes, int clusterZ)
+    {
+        if (_device.ComputeMajor < 9) return 0;
+        var attribute = default(CuDriver.LaunchAttribute);
+        attribute.Id = CuDriver.LaunchAttributeClusterDimension;
+        attribute.ValueInt = 1;
+        attribute.ValueY = 1;
+        attribute.ValueZ = clusterZ;
+        var config = new CuDriver.LaunchConfig
+        {
+            GridDimX = 1, GridDimY = 1, GridDimZ = (uint)clusterZ, BlockDimX = DecodeThreads, BlockDimY = 1, BlockDimZ = 1,
+            SharedMemBytes = sharedBytes, Stream = _device.Stream, Attributes = &attribute, NumAttributes = 1,
+        };
+        int clusters;
+        return CuDriver.cuOccupancyMaxActiveClusters(&clusters, function, &config) == 0 ? Math.Max(0, clusters) : 0;
+    }
+
+    /// <summary>Co-resident clusters of eight the clustered decode kernel fits (0 without clusters), for the parity runner's report.</summary>
+    public int ClusterDecodeMaxActiveClusters(int headDim, bool fp8) =>
+        _decodeMmaCluster.TryGetValue((headDim, fp8), out var clustered) ? clustered.MaxActiveClusters : 0;
 
     /// <summary>Blocks per SM the pipelined decode kernel fits (its occupancy), for the parity runner's report; 0 when not compiled.</summary>
     public int PipelinedDecodeOccupancy(int headDim, int stages) =>
@@ -217,6 +245,8 @@ public sealed unsafe partial class CudaBackend
             int clusterSplits = DecodeSplitPlan.Splits(numSeqs, kvHeads, maxBlocksPerSeq, blockSize, _device.NumMultiprocessors,
                 Math.Min(clustered.BlocksPerSm, MaxDecodeBlocksPerMultiprocessor));
             int size = DecodeClusterPlan.ClusterSize(DecodeClusterSetting, clusterSplits, _device.ComputeMajor >= 9);
+            if (size == DecodeClusterPlan.MaxClusterSize && DecodeClusterOneWave)
+                clusterSplits = DecodeClusterPlan.OneWaveSplits(clusterSplits, size, (long)numSeqs * kvHeads, clustered.MaxActiveClusters);
             if (DecodeClusterPlan.UseKernel(DecodeClusterSetting))
             {
                 kernel = clustered.Function;

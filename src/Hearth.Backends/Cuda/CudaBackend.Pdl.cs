@@ -41,6 +41,13 @@ public sealed partial class CudaBackend
     }
 
     /// <summary>
+    /// The cluster scheduling policy of clustered launches (HEARTH_CUDA_CLUSTER_POLICY: 0 the driver's default, 1 spread,
+    /// 2 load balancing), for A/B runs.
+    /// </summary>
+    public int ClusterSchedulingPolicy { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("HEARTH_CUDA_CLUSTER_POLICY"), out int policy) && policy is >= 0 and <= 2 ? policy : 0;
+
+    /// <summary>
     /// Launches <paramref name="function"/> in thread-block clusters of <paramref name="clusterZ"/> blocks along z
     /// (sm_90+; gridZ a multiple of it), with programmatic stream serialization when PDL is on for this pass (the
     /// clustered kernels are PDL kernels).
@@ -49,21 +56,24 @@ public sealed partial class CudaBackend
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         _device.MakeCurrent();
-        var attributes = stackalloc CuDriver.LaunchAttribute[2];
+        var attributes = stackalloc CuDriver.LaunchAttribute[3];
         attributes[0] = default;
         attributes[0].Id = CuDriver.LaunchAttributeClusterDimension;
         attributes[0].ValueInt = 1;
         attributes[0].ValueY = 1;
         attributes[0].ValueZ = (int)clusterZ;
         attributes[1] = default;
-        attributes[1].Id = CuDriver.LaunchAttributeProgrammaticStreamSerialization;
-        attributes[1].ValueInt = 1;
+        attributes[1].Id = CuDriver.LaunchAttributeClusterSchedulingPolicy;
+        attributes[1].ValueInt = ClusterSchedulingPolicy;
+        attributes[2] = default;
+        attributes[2].Id = CuDriver.LaunchAttributeProgrammaticStreamSerialization;
+        attributes[2].ValueInt = 1;
         var config = new CuDriver.LaunchConfig
         {
             GridDimX = gridX, GridDimY = gridY, GridDimZ = gridZ,
             BlockDimX = threads, BlockDimY = 1, BlockDimZ = 1,
             SharedMemBytes = sharedBytes, Stream = _device.Stream, Attributes = attributes,
-            NumAttributes = _device.UseProgrammaticLaunch ? 2u : 1u,
+            NumAttributes = _device.UseProgrammaticLaunch ? 3u : 2u,
         };
         CuDriver.Check(CuDriver.cuLaunchKernelEx(&config, function, args, null), "cuLaunchKernelEx (cluster)");
     }

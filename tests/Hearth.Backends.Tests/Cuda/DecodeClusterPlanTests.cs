@@ -96,4 +96,18 @@ public class DecodeClusterPlanTests
                     Assert.True((long)active * perSplit >= seqLen && (long)(active - 1) * perSplit < seqLen);
                 }
     }
+
+    [Theory]
+    [InlineData(48, 8, 8, 48, 48)]     // batch 1, 48 co-resident clusters: one wave as planned
+    [InlineData(48, 8, 8, 40, 40)]     // 40 clusters fit: five a kv head
+    [InlineData(48, 8, 8, 13, 8)]      // fewer clusters than pairs: still one whole cluster
+    [InlineData(48, 8, 16, 60, 24)]    // batch 2: 60 / 16 pairs = 3 clusters each
+    [InlineData(48, 8, 8, 0, 48)]      // unknown count: no cap
+    [InlineData(48, 1, 8, 10, 48)]     // no clusters: no cap
+    public void One_wave_splits_fit_the_resident_clusters(int splits, int clusterSize, long pairs, int maxActiveClusters, int expected)
+    {
+        int capped = DecodeClusterPlan.OneWaveSplits(splits, clusterSize, pairs, maxActiveClusters);
+        Assert.Equal(expected, capped);
+        if (clusterSize > 1) Assert.Equal(0, capped % clusterSize);
+    }
 }

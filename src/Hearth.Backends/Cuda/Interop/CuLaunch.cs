@@ -12,6 +12,9 @@ internal static unsafe partial class CuDriver
     /// <summary>CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION: the value is three 32-bit cluster extents (x, y, z).</summary>
     public const int LaunchAttributeClusterDimension = 4;
 
+    /// <summary>CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE: 0 default, 1 spread, 2 load balancing.</summary>
+    public const int LaunchAttributeClusterSchedulingPolicy = 5;
+
     /// <summary>CUlaunchConfig: 56 bytes (the stream pointer is 8-aligned after seven 32-bit fields).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct LaunchConfig

@@ -32,7 +32,7 @@ for stage in "$@"; do
       grep -A2 -E "entry function '(gemv_k4)" /tmp/k4_h.build | grep -E "entry|registers|spill" | sed 's/ptxas info    : //' >> "$out/harness.log"
       grep -E "error" /tmp/k4_h.build | head -30 | tee -a "$out/harness.log"
       if [ -x /tmp/k4_h ]; then
-        /usr/local/cuda/bin/cuobjdump -sass -fun gemv_k4n_d2_sx /tmp/k4_h > "$out/sass_k4n_d2_sx.txt" 2>&1
+        /usr/local/cuda/bin/cuobjdump -sass -fun gemv_k4n_w4d2 /tmp/k4_h > "$out/sass_k4n_w4d2.txt" 2>&1
         /usr/local/cuda/bin/cuobjdump -sass -fun gemv_k4_stream /tmp/k4_h > "$out/sass_k4_stream.txt" 2>&1
         for f in "$out"/sass_*.txt; do echo "$(basename "$f"): $(grep -cE '^\s+/\*[0-9a-f]{4}\*/' "$f") instructions, $(grep -c HMMA "$f") HMMA" | tee -a "$out/harness.log"; done
         timeout "${HARNESS_TIMEOUT:-200}" /tmp/k4_h > "$out/harness-run.log" 2>&1; r=$?

@@ -182,13 +182,13 @@ __device__ __forceinline__ void q6_store(int rows, int tile, int column, float s
     else ((bf16_t*)out)[o] = f32_to_bf16(sum);
 }
 
-// One 16-row K4 (compact Q4_K) tile of x·Wᵀ by W warps (kquant4.cuh's stages).
-template <int W>
+// One 16-row K4 (compact Q4_K) tile of x·Wᵀ by W warps (kquant4.cuh's stages; FAST: k4_compute_fast, same values).
+template <int W, bool FAST = false>
 __device__ __forceinline__ float k4_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
     int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    K4Source src{ (const uint4*)data + (size_t)tile * (k >> 6) * 32, params + (size_t)tile * (k >> 8) * K4_PARAM_BYTES, lane, g };
-    return kq_stream_tile<W, K4Stage>(src, k >> 8, x + (size_t)g * k + 4 * t, g < m, smem);
+    K4Source<FAST> src{ (const uint4*)data + (size_t)tile * (k >> 6) * 32, params + (size_t)tile * (k >> 8) * K4_PARAM_BYTES, lane, g };
+    return kq_stream_tile<W, K4Stage>(src, k >> 8, x + (size_t)(FAST ? min(g, m - 1) : g) * k + 4 * t, g < m, smem);
 }
 
 // One tile of either compact family: K4 (Q4_K) or G6 (Q6_K).
@@ -325,8 +325,8 @@ __device__ __forceinline__ float q4_tile(const uint4* data, const unsigned int* 
 }
 
 // Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else Q4_K: G4 with groups of 32, or (K4) the
-// compact K4 layout; k a multiple of 256.
-template <bool K4>
+// compact K4 layout (FAST: its k4_compute_fast); k a multiple of 256.
+template <bool K4, bool FAST = false>
 __device__ __forceinline__ void kq_mixed(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
     const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
 {
@@ -336,23 +336,24 @@ __device__ __forceinline__ void kq_mixed(const uint4* d0, const void* p0, int n0
     const uint4* data = part == 0 ? d0 : part == 1 ? d1 : d2;
     const void* params = part == 0 ? p0 : part == 1 ? p1 : p2;
     float sum = (g6Mask >> part) & 1 ? q6_tile((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
-        : K4 ? k4_tile<Q6_WARPS>((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
+        : K4 ? k4_tile<Q6_WARPS, FAST>((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
              : q4_tile(data, (const unsigned int*)params, tile, k, x, m, smem);
     q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
 }
 
-#define KQ_MIXED_KERNEL(NAME, K4) \
+#define KQ_MIXED_KERNEL(NAME, K4, FAST) \
 extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, \
     void* out, long long ldOut, int outF32) \
 { \
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32]; \
     HEARTH_PDL_LAUNCH(); \
-    kq_mixed<K4>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, g6Mask, x, m, out, ldOut, outF32, smem); \
+    kq_mixed<K4, FAST>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, g6Mask, x, m, out, ldOut, outF32, smem); \
 }
 
-KQ_MIXED_KERNEL(gemv_g4g6_stream, false)
-KQ_MIXED_KERNEL(gemv_k4g6_stream, true)
+KQ_MIXED_KERNEL(gemv_g4g6_stream, false, false)
+KQ_MIXED_KERNEL(gemv_k4g6_stream, true, false)
+KQ_MIXED_KERNEL(gemv_k4g6_stream_fast, true, true)   // session 10 (HEARTH_CUDA_K4_NEW): the K4 parts by k4_compute_fast
 
 // ---- compact Q4_K (K4): the GEMV (4 or 8 warps a tile) and gate|up + SiLU·mul, the G6 kernels' bodies on K4 tiles.
 extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_k4_stream(const uint4* d0, const void* p0, int n0,

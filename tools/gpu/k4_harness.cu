@@ -122,6 +122,22 @@ static void launch_new(const Variant& v, const Linear& l, bool silu, const bf16_
         (const uint4*)c.data, (const void*)c.params, c.n, l.k, x, m, out, silu ? (long long)a.n : (long long)l.rows, silu ? 0 : outF32, silu ? 1 : 0));
 }
 
+typedef void (*MixedKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int,
+    const bf16_t*, int, void*, long long, int);
+
+// main's streaming loop with k4_compute (gemv_k4g6_stream) or k4_compute_fast (_fast), all parts K4 (g6Mask 0), W = 4:
+// what the per-stage instructions alone are worth.
+static void launch_mixed(bool fast, const Linear& l, const bf16_t* x, int m, void* out, int outF32)
+{
+    cudaLaunchAttribute attribute;
+    const Part e{nullptr, nullptr, 0};
+    const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
+    cudaLaunchConfig_t cfg = config(l.tiles, 128, 0, g_s, &attribute);
+    CK(cudaLaunchKernelEx(&cfg, fast ? (MixedKernel)gemv_k4g6_stream_fast : (MixedKernel)gemv_k4g6_stream, (const uint4*)a.data,
+        (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n, (const uint4*)c.data, (const void*)c.params, c.n, l.k, 0,
+        x, m, out, (long long)l.rows, outF32));
+}
+
 static void glue(int m, int k)
 {
     cudaLaunchAttribute attribute;
@@ -225,6 +241,18 @@ int main()
         check(v, odd1, false, "odd n"); check(v, odd3, false, "odd qkv");
         if (v.warps == 4) check(v, odd2, true, "odd silu");
     }
+    for (const Linear* l : { &qkv[0], &o[0], &down[0], &odd3 })
+        for (int m : { 1, 3, 8 })
+        {
+            size_t bytes = (size_t)m * l->rows * 4;
+            CK(cudaMemset(g_outA, 0, bytes)); CK(cudaMemset(g_outB, 0xFF, bytes));
+            launch_old(*l, false, g_x, m, g_outA, 1, 4);
+            launch_mixed(true, *l, g_x, m, g_outB, 1);
+            CK(cudaStreamSynchronize(g_s));
+            std::vector<unsigned char> a(bytes), b(bytes);
+            CK(cudaMemcpy(a.data(), g_outA, bytes, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(b.data(), g_outB, bytes, cudaMemcpyDeviceToHost));
+            if (memcmp(a.data(), b.data(), bytes) != 0) { printf("  MISMATCH k4g6_stream_fast n=%d m=%d\n", l->rows, m); g_mismatches++; }
+        }
     printf("checks: %d mismatches\n", g_mismatches);
     for (int m : { 1, 8 })
     {
@@ -247,6 +275,12 @@ int main()
                     printf(" %s %.2f (%.0f)", variants[vi].name, us, bytes / (us * 1e-6) / 1e9);
                     if (us < bestUs[si]) { bestUs[si] = us; bestV[si] = vi; }
                 }
+                if (!silu)
+                    for (int fast = 0; fast < 2; fast++)
+                    {
+                        double us = time_graph(NL, [&](int c) { launch_mixed(fast, copies[c], g_x, m, g_outA, 0); });
+                        printf(" %s %.2f (%.0f)", fast ? "k4g6fast" : "k4g6", us, bytes / (us * 1e-6) / 1e9);
+                    }
                 printf("\n");
             }
             printf("  best %s %s %.2f us (%.0f GB/s) vs main %.2f\n", names[si], variants[bestV[si]].name, bestUs[si],

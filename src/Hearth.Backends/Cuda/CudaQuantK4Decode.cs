@@ -1,0 +1,75 @@
+namespace Hearth.Backends.Cuda;
+
+/// <summary>
+/// Which kernel serves a compact Q4_K (K4) decode launch of 1-8 rows (session 10, branch k4b): main's gemv_kquant6.cu
+/// kernels, or gemv_kquant4.cu's, which compute the same values bit for bit with fewer instructions a weight
+/// (k4_compute_fast) on a stream of D stage buffers a warp. Pure logic, so CI covers it.
+/// </summary>
+internal static class CudaQuantK4Decode
+{
+    /// <summary>The kernels: main's (gemv_k4_stream, its 8-warp form, gemv_silu_k4_stream) or one of gemv_kquant4.cu's.</summary>
+    public enum Kernel
+    {
+        /// <summary>gemv_kquant6.cu's K4 kernels (HEARTH_CUDA_K4_NEW=0).</summary>
+        Main,
+        /// <summary>4 warps a tile, 2 stage buffers (one stage a warp in flight), 4 blocks an SM.</summary>
+        W4D2,
+        /// <summary>4 warps a tile, 3 stage buffers (two in flight), 3 blocks an SM.</summary>
+        W4D3,
+        /// <summary>8 warps a tile, 2 stage buffers, 2 blocks an SM.</summary>
+        W8D2,
+    }
+
+    /// <summary>The NVRTC module of the new kernels.</summary>
+    public const string ModuleName = "gemv_kquant4.cu";
+
+    /// <summary>k a stage of one warp: 16 k-tiles, 4 16-byte loads a lane.</summary>
+    public const int StageK = 256;
+
+    public static string KernelName(Kernel kernel) => kernel switch
+    {
+        Kernel.W4D2 => "gemv_k4n_w4d2",
+        Kernel.W4D3 => "gemv_k4n_w4d3",
+        Kernel.W8D2 => "gemv_k4n_w8d2",
+        _ => throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "main's kernels are gemv_kquant6.cu's"),
+    };
+
+    public static int Warps(Kernel kernel) => kernel == Kernel.W8D2 ? 8 : 4;
+
+    /// <summary>Blocks an SM at the kernel's launch bounds.</summary>
+    public static int BlocksPerMultiprocessor(Kernel kernel) => kernel switch { Kernel.W4D3 => 3, Kernel.W8D2 => 2, _ => 4 };
+
+    /// <summary>
+    /// The kernel of a plain (not SiLU-fused) launch of <paramref name="tiles"/> 16-row tiles, <paramref name="k"/> inputs
+    /// and <paramref name="rows"/> rows of x: Main where the new kernels do not apply (off, k not whole 256-k stages, 0 or
+    /// more than 8 rows); otherwise <paramref name="forced"/> if given; otherwise 8 warps where main takes 8 (few tiles,
+    /// k ≥ 8192, 1-4 rows: the 14B ffn_down at batch 1), 3 buffers where the grid fits one wave at 3 blocks an SM (the 14B
+    /// o, and the down at 5-8 rows), else 2 buffers (q|k|v's 448 tiles).
+    /// </summary>
+    public static Kernel ChoosePlain(bool enabled, long tiles, int k, int rows, int multiprocessors, Kernel? forced)
+    {
+        if (!enabled || rows < 1 || rows > 8 || k <= 0 || k % StageK != 0 || tiles < 1 || multiprocessors <= 0) return Kernel.Main;
+        if (forced is { } kernel) return kernel;
+        if (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4) return Kernel.W8D2;
+        return tiles <= 3L * multiprocessors ? Kernel.W4D3 : Kernel.W4D2;
+    }
+
+    /// <summary>
+    /// The kernel of a gate|up + SiLU launch: W4D2 when on, 1-8 rows and every one of the 4 warps takes the same whole
+    /// number of stages (k a multiple of 1,024: the warps meet for the gate's sum at the same step); else Main.
+    /// </summary>
+    public static Kernel ChooseSilu(bool enabled, int k, int rows) =>
+        enabled && rows is >= 1 and <= 8 && k > 0 && k % (4 * StageK) == 0 ? Kernel.W4D2 : Kernel.Main;
+
+    /// <summary>HEARTH_CUDA_K4_NEW: "0" keeps main's kernels; anything else (or unset) takes the new ones.</summary>
+    public static bool ParseSetting(string? value) => value != "0";
+
+    /// <summary>HEARTH_CUDA_K4_KERNEL: "w4d2", "w4d3" or "w8d2" forces that kernel on every plain launch (A/B timing).</summary>
+    public static Kernel? ParseForced(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "w4d2" => Kernel.W4D2,
+        "w4d3" => Kernel.W4D3,
+        "w8d2" => Kernel.W8D2,
+        _ => null,
+    };
+}

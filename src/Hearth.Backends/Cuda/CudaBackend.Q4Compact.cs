@@ -72,7 +72,8 @@ public sealed unsafe partial class CudaBackend
         var first = parts[0]!;
         long tiles = CudaQuantTiles.Tiles(first.OutFeatures, parts[1]?.OutFeatures ?? 0, parts[2]?.OutFeatures ?? 0);
         var forced = CudaQuantK4Decode.ParseForced(K4NewKernel);
-        if (CudaQuantK4Decode.ChoosePlain(UseK4New, tiles, first.InFeatures, 1, _device.NumMultiprocessors, forced) == CudaQuantK4Decode.Kernel.Main)
+        bool severalParts = parts[1] is not null;
+        if (CudaQuantK4Decode.ChoosePlain(UseK4New, tiles, first.InFeatures, 1, _device.NumMultiprocessors, forced, severalParts) == CudaQuantK4Decode.Kernel.Main)
         {
             NumK4Launches += RunSuperBlockGemv(CudaQuantFamily.K4, parts, x, rows, outSlice, ldOut, outputF32, _k4Gemv, _k4GemvW8);
             return;
@@ -85,7 +86,7 @@ public sealed unsafe partial class CudaBackend
         for (int start = 0; start < rows; start += QuantStreamMaxRows)
         {
             chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
-            var kernel = CudaQuantK4Decode.ChoosePlain(true, tiles, k, chunkRows, _device.NumMultiprocessors, forced);
+            var kernel = CudaQuantK4Decode.ChoosePlain(true, tiles, k, chunkRows, _device.NumMultiprocessors, forced, severalParts);
             chunkX = x + (nint)((long)start * k * 2);
             chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
             Launch(_k4NewKernels[(int)kernel], (uint)tiles, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, args);

@@ -44,14 +44,15 @@ internal static class CudaQuantK4Decode
     /// and <paramref name="rows"/> rows of x: Main where the new kernels do not apply (off, k not whole 256-k stages, 0 or
     /// more than 8 rows); otherwise <paramref name="forced"/> if given; otherwise 8 warps where main takes 8 (few tiles,
     /// k ≥ 8192, 1-4 rows: the 14B ffn_down at batch 1), 3 buffers where the grid fits one wave at 3 blocks an SM (the 14B
-    /// o, and the down at 5-8 rows), else 2 buffers (q|k|v's 448 tiles).
+    /// o, and the down at 5-8 rows), else 2 buffers (q|k|v's 448 tiles). Launches of several parts (q|k|v, an unfused
+    /// gate|up) keep 4 warps, as main's: the fused gate|up + SiLU sums its tiles with 4 and must equal the unfused path.
     /// </summary>
-    public static Kernel ChoosePlain(bool enabled, long tiles, int k, int rows, int multiprocessors, Kernel? forced)
+    public static Kernel ChoosePlain(bool enabled, long tiles, int k, int rows, int multiprocessors, Kernel? forced, bool severalParts = false)
     {
         if (!enabled || rows < 1 || rows > 8 || k <= 0 || k % StageK != 0 || tiles < 1 || multiprocessors <= 0) return Kernel.Main;
-        if (forced is { } kernel) return kernel;
-        if (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4) return Kernel.W8D2;
-        return tiles <= 3L * multiprocessors ? Kernel.W4D3 : Kernel.W4D2;
+        bool oneWave = tiles <= 3L * multiprocessors;
+        var kernel = forced ?? (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4 ? Kernel.W8D2 : oneWave ? Kernel.W4D3 : Kernel.W4D2);
+        return kernel == Kernel.W8D2 && severalParts ? oneWave ? Kernel.W4D3 : Kernel.W4D2 : kernel;
     }
 
     /// <summary>

@@ -29,6 +29,16 @@ public class K4DecodeTests
     }
 
     [Theory]
+    [InlineData(44, 17408, 1, null, "W4D3")]     // an unfused 24-row gate|up at the down's k: 4 warps, as the fused launch
+    [InlineData(2176, 17408, 1, null, "W4D2")]
+    [InlineData(44, 17408, 1, "w8d2", "W4D3")]   // even when forced
+    [InlineData(44, 5120, 1, "w4d2", "W4D2")]
+    public void Launches_of_several_parts_keep_four_warps(long tiles, int k, int rows, string? forced, string expected)
+    {
+        Assert.Equal(expected, CudaQuantK4Decode.ChoosePlain(true, tiles, k, rows, H100, CudaQuantK4Decode.ParseForced(forced), severalParts: true).ToString());
+    }
+
+    [Theory]
     [InlineData(false, 448, 5120, 1)]    // HEARTH_CUDA_K4_NEW=0
     [InlineData(true, 448, 5120, 0)]
     [InlineData(true, 448, 5120, 9)]     // 9+ rows: two launches of main's, or the GEMM

@@ -15,7 +15,7 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
 {
     private static readonly int[] Batches = [1, 3, 8];
     private const double Tolerance = 2e-2;   // the CPU's GGUF kernels quantize x to int8 blocks; the GPU keeps bf16 x
-    private static readonly string?[] Kernels = [null, "w4d2", "w4d3", "w8d2"];
+    private static readonly string?[] Kernels = [null, "w4d2", "w4d3", "w8d2", "s4", "s8"];
 
     private readonly QuantLinearRunner _run = new(cuda);
     private readonly QuantHostMatrices _host = new(random);
@@ -68,6 +68,7 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
 
     private void Linear(string name, QuantizedMatrix[] host)
     {
+        int? savedWarps = cuda.K4Warps;
         try
         {
             var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
@@ -78,12 +79,15 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
             {
                 var x = random.Uniform((long)rows * k);
                 var expected = _run.CpuLinear(cpuWeight, x, rows);
-                cuda.UseK4New = false;
-                var main = _run.CudaLinear(cudaWeight, x, rows);
-                var mainBf16 = _run.CudaLinear(cudaWeight, x, rows, DType.BF16);
-                cuda.UseK4New = true;
                 foreach (string? kernel in mixed ? [null] : Kernels)
                 {
+                    // main with the same warps a tile (a forced kernel's; the rule's picks main's rule)
+                    cuda.UseK4New = false;
+                    cuda.K4Warps = kernel is null ? null : kernel is "w8d2" or "s8" ? 8 : 4;
+                    var main = _run.CudaLinear(cudaWeight, x, rows);
+                    var mainBf16 = _run.CudaLinear(cudaWeight, x, rows, DType.BF16);
+                    cuda.K4Warps = savedWarps;
+                    cuda.UseK4New = true;
                     cuda.K4NewKernel = kernel;
                     string label = $"k4b linear {name} rows={rows} {(mixed ? "gemv_k4g6_stream_fast" : kernel ?? "rule")}";
                     long before = cuda.NumK4NewLaunches;
@@ -103,6 +107,10 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
         catch (Exception e) when (e is HearthException or ArgumentException or InvalidOperationException)
         {
             report.Fail($"k4b linear {name}", e);
+        }
+        finally
+        {
+            cuda.K4Warps = savedWarps;
         }
     }
 
@@ -128,8 +136,8 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
         return result;
     }
 
-    // Fused gate|up + SiLU (gemv_k4n_w4d2 with silu, where every warp gets the same stages) against the unfused path on the
-    // new kernels and main's fused kernel, bit for bit, and the CPU backend.
+    // Fused gate|up + SiLU (the rule's gemv_silu_k4_stream_fast, and gemv_k4n_w4d2 with silu where every warp gets the same
+    // stages) against the unfused path on the new kernels and main's fused kernel, bit for bit, and the CPU backend.
     private void Silu(string name, QuantizedMatrix gate, QuantizedMatrix up)
     {
         bool savedFuse = cuda.FuseSiluMul;
@@ -139,10 +147,11 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
             var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             int k = gate.InFeatures, inter = gate.OutFeatures;
-            bool newFused = k % 1024 == 0;
+            foreach (string? siluKernel in new string?[] { null, "w4d2" })
             foreach (int rows in Batches)
             {
-                string label = $"k4b linear+silu_mul {name} rows={rows}";
+                cuda.K4NewSiluKernel = siluKernel;
+                string label = $"k4b linear+silu_mul {name} rows={rows} {siluKernel ?? "rule"}";
                 var x = random.Uniform((long)rows * k);
                 var expected = _run.CpuLinearSiluMul(cpuWeight, x, rows, inter);
                 cuda.FuseSiluMul = true;
@@ -152,7 +161,7 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
                 long before = cuda.NumK4NewLaunches, siluBefore = cuda.NumQuantSiluLaunches;
                 var fused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
                 bool ranNew = cuda.NumK4NewLaunches == before + 1 && cuda.NumQuantSiluLaunches == siluBefore + 1;
-                report.Record(ranNew == newFused, label + " path", ranNew ? "gemv_k4n_w4d2 (silu)" : "main's gemv_silu_k4_stream");
+                report.Record(ranNew, label + " path", ranNew ? "a new fused kernel" : "main's gemv_silu_k4_stream");
                 cuda.FuseSiluMul = false;
                 var unfused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
                 report.Record(CountDiffering(fused, unfused) == 0, label + " fused = unfused (new kernels) bit for bit", $"{CountDiffering(fused, unfused)} of {fused.Length} differ");
@@ -168,6 +177,7 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
         {
             cuda.FuseSiluMul = savedFuse;
             cuda.UseK4New = true;
+            cuda.K4NewSiluKernel = null;
         }
     }
 

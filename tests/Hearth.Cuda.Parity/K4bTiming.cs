@@ -41,7 +41,8 @@ internal static class K4bTiming
                 int k = weights[0].InFeatures, n = weights[0].OutFeatures;
                 bool silu = name.Contains("silu"), plainK4 = !silu && !name.Contains("Q6_K");
                 var settings = new List<(string Label, bool New, string? Kernel)> { ("main", false, null), ("new", true, null) };
-                if (plainK4) settings.AddRange([("w4d2", true, "w4d2"), ("w4d3", true, "w4d3"), ("w8d2", true, "w8d2")]);
+                if (plainK4) settings.AddRange([("w4d2", true, "w4d2"), ("w4d3", true, "w4d3"), ("w8d2", true, "w8d2"), ("s4", true, "s4"), ("s8", true, "s8")]);
+                if (silu) settings.Add(("w4d2", true, "w4d2"));
                 foreach (int rows in new[] { 1, 8 })
                 {
                     var x = memory.Zeros(cuda, new Shape(rows, k), DType.BF16);
@@ -55,13 +56,15 @@ internal static class K4bTiming
                         foreach (var (label, useNew, kernel) in settings)
                         {
                             cuda.UseK4New = useNew;
-                            cuda.K4NewKernel = kernel;
+                            cuda.K4NewKernel = silu ? null : kernel;
+                            cuda.K4NewSiluKernel = silu ? kernel : null;
                             double s = GraphTiming.SecondsPerReplay(cuda, op, Replays) / copies;
                             parts.Add($"{label} {s * 1e6:F2} us ({bytes / s / 1e9:F0} GB/s)");
                         }
                         Console.WriteLine($"  {name,-28} m={rows} ({bytes / 1e6:F1} MB): " + string.Join("  ", parts));
                     }
                     cuda.K4NewKernel = savedKernel;
+                    cuda.K4NewSiluKernel = null;
                 }
             }
         }

@@ -92,7 +92,8 @@ static cudaLaunchConfig_t config(int blocks, int threads, size_t smem, cudaStrea
 static cudaStream_t g_s; static bf16_t* g_x; static bf16_t* g_glueOut; static void* g_outA; static void* g_outB; static int g_sms;
 
 // main's choice: 8 warps for few tiles and a long k at 1-4 rows (K4WarpsFor), unless forceW4.
-static void launch_old(const Linear& l, bool silu, const bf16_t* x, int m, void* out, int outF32, int forceWarps = 0)
+// fast: the same kernels with k4_compute_fast (gemv_k4_stream_fast, gemv_k4_stream_w8_fast, gemv_silu_k4_stream_fast).
+static void launch_old(const Linear& l, bool silu, const bf16_t* x, int m, void* out, int outF32, int forceWarps = 0, bool fast = false)
 {
     cudaLaunchAttribute attribute;
     const Part e{nullptr, nullptr, 0};
@@ -100,13 +101,15 @@ static void launch_old(const Linear& l, bool silu, const bf16_t* x, int m, void*
     if (silu)
     {
         cudaLaunchConfig_t cfg = config((a.n + 15) / 16, 128, 0, g_s, &attribute);
-        CK(cudaLaunchKernelEx(&cfg, (SiluKernel)gemv_silu_k4_stream, (const uint4*)a.data, (const void*)a.params, (const uint4*)b.data,
+        CK(cudaLaunchKernelEx(&cfg, fast ? (SiluKernel)gemv_silu_k4_stream_fast : (SiluKernel)gemv_silu_k4_stream, (const uint4*)a.data, (const void*)a.params, (const uint4*)b.data,
             (const void*)b.params, a.n, l.k, x, m, (bf16_t*)out));
         return;
     }
     bool w8 = forceWarps ? forceWarps == 8 : l.tiles <= 4 * g_sms && l.k >= 8192 && m <= 4;
     cudaLaunchConfig_t cfg = config(l.tiles, w8 ? 256 : 128, 0, g_s, &attribute);
-    CK(cudaLaunchKernelEx(&cfg, w8 ? (PlainKernel)gemv_k4_stream_w8 : (PlainKernel)gemv_k4_stream, (const uint4*)a.data, (const void*)a.params,
+    PlainKernel kernel = w8 ? (fast ? (PlainKernel)gemv_k4_stream_w8_fast : (PlainKernel)gemv_k4_stream_w8)
+        : (fast ? (PlainKernel)gemv_k4_stream_fast : (PlainKernel)gemv_k4_stream);
+    CK(cudaLaunchKernelEx(&cfg, kernel, (const uint4*)a.data, (const void*)a.params,
         a.n, (const uint4*)b.data, (const void*)b.params, b.n, (const uint4*)c.data, (const void*)c.params, c.n, l.k, x, m, out,
         (long long)l.rows, outF32));
 }
@@ -241,18 +244,24 @@ int main()
         check(v, odd1, false, "odd n"); check(v, odd3, false, "odd qkv");
         if (v.warps == 4) check(v, odd2, true, "odd silu");
     }
-    for (const Linear* l : { &qkv[0], &o[0], &down[0], &odd3 })
+    // main's kernels with k4_compute_fast, and gemv_k4g6_stream_fast on all-K4 parts, against main bit for bit
+    for (const Linear* l : { &qkv[0], &o[0], &down[0], &odd3, &gu[0], &odd2 })
         for (int m : { 1, 3, 8 })
-        {
-            size_t bytes = (size_t)m * l->rows * 4;
-            CK(cudaMemset(g_outA, 0, bytes)); CK(cudaMemset(g_outB, 0xFF, bytes));
-            launch_old(*l, false, g_x, m, g_outA, 1, 4);
-            launch_mixed(true, *l, g_x, m, g_outB, 1);
-            CK(cudaStreamSynchronize(g_s));
-            std::vector<unsigned char> a(bytes), b(bytes);
-            CK(cudaMemcpy(a.data(), g_outA, bytes, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(b.data(), g_outB, bytes, cudaMemcpyDeviceToHost));
-            if (memcmp(a.data(), b.data(), bytes) != 0) { printf("  MISMATCH k4g6_stream_fast n=%d m=%d\n", l->rows, m); g_mismatches++; }
-        }
+            for (int kind = 0; kind < 4; kind++)
+            {
+                bool silu = l->count == 2;
+                if (silu && kind != 0) continue;
+                size_t bytes = (size_t)m * (silu ? l->parts[0].n * 2 : l->rows * 4);
+                CK(cudaMemset(g_outA, 0, bytes)); CK(cudaMemset(g_outB, 0xFF, bytes));
+                int warps = kind == 1 ? 8 : 4;
+                launch_old(*l, silu, g_x, m, g_outA, 1, warps);
+                if (kind == 2) launch_mixed(true, *l, g_x, m, g_outB, 1);
+                else launch_old(*l, silu, g_x, m, g_outB, 1, warps, true);
+                CK(cudaStreamSynchronize(g_s));
+                std::vector<unsigned char> a(bytes), b(bytes);
+                CK(cudaMemcpy(a.data(), g_outA, bytes, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(b.data(), g_outB, bytes, cudaMemcpyDeviceToHost));
+                if (memcmp(a.data(), b.data(), bytes) != 0) { printf("  MISMATCH fast kind %d n=%d m=%d\n", kind, l->rows, m); g_mismatches++; }
+            }
     printf("checks: %d mismatches\n", g_mismatches);
     for (int m : { 1, 8 })
     {
@@ -275,27 +284,27 @@ int main()
                     printf(" %s %.2f (%.0f)", variants[vi].name, us, bytes / (us * 1e-6) / 1e9);
                     if (us < bestUs[si]) { bestUs[si] = us; bestV[si] = vi; }
                 }
-                if (!silu)
-                    for (int fast = 0; fast < 2; fast++)
-                    {
-                        double us = time_graph(NL, [&](int c) { launch_mixed(fast, copies[c], g_x, m, g_outA, 0); });
-                        printf(" %s %.2f (%.0f)", fast ? "k4g6fast" : "k4g6", us, bytes / (us * 1e-6) / 1e9);
-                    }
+                {
+                    double us = time_graph(NL, [&](int c) { launch_old(copies[c], silu, g_x, m, g_outA, 0, 0, true); });
+                    printf(" mainfast %.2f (%.0f)", us, bytes / (us * 1e-6) / 1e9);
+                    if (us < bestUs[si]) { bestUs[si] = us; bestV[si] = -1; }
+                }
                 printf("\n");
             }
-            printf("  best %s %s %.2f us (%.0f GB/s) vs main %.2f\n", names[si], variants[bestV[si]].name, bestUs[si],
+            printf("  best %s %s %.2f us (%.0f GB/s) vs main %.2f\n", names[si], bestV[si] < 0 ? "mainfast" : variants[bestV[si]].name, bestUs[si],
                 bytes / (bestUs[si] * 1e-6) / 1e9, oldUs[si]);
         }
         double layerBytes = qkv[0].bytes + o[0].bytes + gu[0].bytes + down[0].bytes;
         for (int withGlue = 0; withGlue < 2; withGlue++)
-            for (int pick = 0; pick < 2 + NV; pick++)
+            for (int pick = -1; pick < 2 + NV; pick++)
             {
                 auto layer = [&](int l) {
                     for (int si = 0; si < 4; si++)
                     {
                         if (withGlue && si != 3) glue(m, H);
                         const Linear& lin = (*shapes[si])[l];
-                        if (pick == 0) launch_old(lin, si == 2, g_x, m, g_outA, 0);
+                        if (pick <= 0) launch_old(lin, si == 2, g_x, m, g_outA, 0, 0, pick < 0);
+                        else if (pick == 1 && bestV[si] < 0) launch_old(lin, si == 2, g_x, m, g_outA, 0, 0, true);
                         else
                         {
                             int vi = pick == 1 ? bestV[si] : pick - 2;
@@ -307,7 +316,7 @@ int main()
                 };
                 double us = time_graph(NL, layer);
                 printf("LAYER%s m=%d %s: %7.2f us (%5.0f GB/s)\n", withGlue ? "+GLUE" : "", m,
-                    pick == 0 ? "main" : pick == 1 ? "per-shape best" : variants[pick - 2].name, us, layerBytes / (us * 1e-6) / 1e9);
+                    pick < 0 ? "mainfast" : pick == 0 ? "main" : pick == 1 ? "per-shape best" : variants[pick - 2].name, us, layerBytes / (us * 1e-6) / 1e9);
             }
     }
     printf("done, %d mismatches\n", g_mismatches);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Issue 8, session 10 (branch k4b): faster compact Q4_K (K4) decode launches. Run ON THE GPU MACHINE:
-#   bash <carry>/k4b_run.sh [harness] [compile-check] [make-bg] [quick] [bench]
+#   bash <carry>/k4b_run.sh [compile-check-bg] [make-bg] [harness] [compile-check] [quick] [bench]
 # carry = the folder holding this script, repo/ (a copy of src/Hearth.Backends/Cuda/Kernels and tools/gpu at the same
 # relative paths), and for quick/bench cuda-parity/, hearth/, hf_baseline.py. Logs in $OUT. Stages, in the order given:
 #   harness:       nvcc-compiles tools/gpu/k4_harness.cu with the kernels (registers, spills) and runs it: every variant
 #                  checked against gemv_k4_stream, then each 14B Q4_K launch and whole layers timed, main against new.
-#   compile-check: tools/gpu/harness_compile_check.sh from repo/ (every module for sm_80 and sm_90, every harness).
+#   compile-check: tools/gpu/harness_compile_check.sh from repo/ (every module for sm_80 and sm_90, every harness);
+#                  compile-check-bg runs it in the background (nvcc on the CPUs) and reports at the end.
 #   make-bg:       the random Qwen3-14B-shaped model (hf_baseline.py make) in the background; bench waits for it.
 #   quick:         the parity runner's --k4b (K4Checks, K4bChecks, G6Checks, GgufMixChecks, SplitKChecks, QuantChecks),
 #                  then with QUICK_TIMING=1 --k4b-timing (K4Timing old/new alternated, GgufStepTiming's step A/B).
@@ -47,6 +48,10 @@ for stage in "$@"; do
       grep -vE ": compiled$" "$out/compile-check.log" | head -20
       echo "== compile-check: exit $r ($(grep -c ': compiled$' "$out/compile-check.log") compiled) after $(elapsed) s"
       ;;
+    compile-check-bg)   # the same, in the background (CPU only); reported at the end
+      ( cd "$carry/repo" && OUT="$out/compile" bash tools/gpu/harness_compile_check.sh > "$out/compile-check.log" 2>&1; echo "exit $?" >> "$out/compile-check.log" ) &
+      check_pid=$!
+      ;;
     make-bg)
       [ -f "$model/config.json" ] || { python3 "$carry/hf_baseline.py" make --dir "$model" > "$out/make.log" 2>&1 & make_pid=$!; }
       ;;
@@ -79,5 +84,11 @@ for stage in "$@"; do
   esac
 done
 [ -n "$make_pid" ] && wait "$make_pid"
+if [ -n "${check_pid:-}" ]; then
+  wait "$check_pid"
+  grep -vE ": compiled$" "$out/compile-check.log" | head -20
+  echo "== compile-check (background): $(grep -c ': compiled$' "$out/compile-check.log") compiled, $(grep -c ': FAILED$' "$out/compile-check.log") failed"
+  grep -q ': FAILED$' "$out/compile-check.log" && rc=1
+fi
 echo "== done after $(elapsed) s, exit $rc"
 exit "$rc"

@@ -9,7 +9,8 @@ namespace Hearth.Backends.Cuda;
 public sealed unsafe partial class CudaBackend
 {
     private nint _k4Gemv, _k4GemvW8, _k4Silu, _k4g6Mixed, _k4g6MixedFast, _k4Dequant;
-    private readonly nint[] _k4NewKernels = new nint[4];   // by CudaQuantK4Decode.Kernel (Main unused)
+    private readonly nint[] _k4NewKernels = new nint[6];   // by CudaQuantK4Decode.Kernel (Main unused)
+    private nint _k4SiluFast;
 
     /// <summary>
     /// Upload Q4_K in the compact K4 layout (HEARTH_CUDA_Q4K_COMPACT=0: the older G4 repack, 0.625 byte a weight, for A/B
@@ -30,8 +31,11 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     public bool UseK4New { get; set; } = CudaQuantK4Decode.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_NEW"));
 
-    /// <summary>"w4d2", "w4d3" or "w8d2": that new kernel for every plain K4 decode launch (HEARTH_CUDA_K4_KERNEL); null = the rule.</summary>
+    /// <summary>"w4d2", "w4d3", "w8d2", "s4" or "s8": that new kernel for every plain K4 decode launch (HEARTH_CUDA_K4_KERNEL); null = the rule.</summary>
     public string? K4NewKernel { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_KERNEL");
+
+    /// <summary>"w4d2": the fused K4 gate|up + SiLU on gemv_k4n_w4d2 where it fits (HEARTH_CUDA_K4_SILU); else the rule's S4.</summary>
+    public string? K4NewSiluKernel { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_SILU");
 
     /// <summary>Launches of session 10's K4 kernels (plain, SiLU-fused, mixed q|k|v) so far.</summary>
     public long NumK4NewLaunches { get; private set; }
@@ -53,8 +57,9 @@ public sealed unsafe partial class CudaBackend
         _k4g6Mixed = Function("gemv_k4g6_stream");
         _k4g6MixedFast = Function("gemv_k4g6_stream_fast");
         LoadModule(CudaQuantK4Decode.ModuleName);
-        foreach (var kernel in new[] { CudaQuantK4Decode.Kernel.W4D2, CudaQuantK4Decode.Kernel.W4D3, CudaQuantK4Decode.Kernel.W8D2 })
-            _k4NewKernels[(int)kernel] = Function(CudaQuantK4Decode.KernelName(kernel));
+        foreach (var kernel in Enum.GetValues<CudaQuantK4Decode.Kernel>())
+            if (kernel != CudaQuantK4Decode.Kernel.Main) _k4NewKernels[(int)kernel] = Function(CudaQuantK4Decode.KernelName(kernel));
+        _k4SiluFast = Function(CudaQuantK4Decode.SiluS4Name);
         _k4Dequant = Function("dequant_k4_bf16");
         _quantKernels[CudaQuantFamily.K4] = (0, _k4Dequant, 0);
     }
@@ -82,6 +87,7 @@ public sealed unsafe partial class CudaBackend
         int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0, k = first.InFeatures;
         int outF32 = outputF32 ? 1 : 0, chunkRows = 0, silu = 0;
         nint chunkX = 0, chunkOut = 0;
+        // S4/S8 (gemv_kquant6.cu's signature) take the first 15: the driver reads as many as the kernel has.
         void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32, &silu };
         for (int start = 0; start < rows; start += QuantStreamMaxRows)
         {
@@ -95,20 +101,32 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// <summary>gate|up + SiLU·mul through gemv_k4n_w4d2 (silu = 1): false where <see cref="CudaQuantK4Decode.ChooseSilu"/> says Main.</summary>
+    /// <summary>
+    /// gate|up + SiLU·mul through gemv_silu_k4_stream_fast (S4) or gemv_k4n_w4d2 with silu = 1: false where
+    /// <see cref="CudaQuantK4Decode.ChooseSilu"/> says Main.
+    /// </summary>
     private bool TryK4NewSilu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
         int k = gate.InFeatures, inter = gate.OutFeatures;
         long rowsLong = k > 0 ? input.NumElements / k : 0;
         if (rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements || output.NumElements != rowsLong * inter
-            || input.Data % 16 != 0 || CudaQuantK4Decode.ChooseSilu(UseK4New, k, (int)rowsLong) == CudaQuantK4Decode.Kernel.Main) return false;
-        var kernel = CudaQuantK4Decode.ChooseSilu(true, k, (int)rowsLong);
+            || input.Data % 16 != 0) return false;
+        var kernel = CudaQuantK4Decode.ChooseSilu(UseK4New, k, (int)rowsLong, CudaQuantK4Decode.ParseForced(K4NewSiluKernel));
+        if (kernel == CudaQuantK4Decode.Kernel.Main) return false;
         nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, d2 = 0, p2 = 0, x = input.Data, outPtr = output.Data;
         int n0 = inter, n1 = inter, n2 = 0, rows = (int)rowsLong, outF32 = 0, silu = 1;
         long ldOut = inter;
-        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &x, &rows, &outPtr, &ldOut, &outF32, &silu };
-        Launch(_k4NewKernels[(int)kernel], (uint)(CudaQuantTiles.PaddedRows(inter) / CudaQuantTiles.TileRows), 1,
-            32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, args);
+        uint grid = (uint)(CudaQuantTiles.PaddedRows(inter) / CudaQuantTiles.TileRows);
+        if (kernel == CudaQuantK4Decode.Kernel.S4)
+        {
+            void** siluArgs = stackalloc void*[] { &d0, &p0, &d1, &p1, &n0, &k, &x, &rows, &outPtr };
+            Launch(_k4SiluFast, grid, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, siluArgs);
+        }
+        else
+        {
+            void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &x, &rows, &outPtr, &ldOut, &outF32, &silu };
+            Launch(_k4NewKernels[(int)kernel], grid, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, args);
+        }
         NumQuantSiluLaunches++;
         NumK4NewLaunches++;
         return true;

@@ -2,8 +2,9 @@ namespace Hearth.Backends.Cuda;
 
 /// <summary>
 /// Which kernel serves a compact Q4_K (K4) decode launch of 1-8 rows (session 10, branch k4b): main's gemv_kquant6.cu
-/// kernels, or gemv_kquant4.cu's, which compute the same values bit for bit with fewer instructions a weight
-/// (k4_compute_fast) on a stream of D stage buffers a warp. Pure logic, so CI covers it.
+/// kernels; the same kernels with fewer instructions a weight (k4_compute_fast: S4, S8); or gemv_kquant4.cu's, which
+/// also stream through D stage buffers a warp (W4D2, W4D3, W8D2). All compute the same values bit for bit as main's of
+/// the same warps a tile. Pure logic, so CI covers it.
 /// </summary>
 internal static class CudaQuantK4Decode
 {
@@ -18,6 +19,10 @@ internal static class CudaQuantK4Decode
         W4D3,
         /// <summary>8 warps a tile, 2 stage buffers, 2 blocks an SM.</summary>
         W8D2,
+        /// <summary>main's loop (4 warps, one stage in flight) with k4_compute_fast: gemv_k4_stream_fast, gemv_silu_k4_stream_fast.</summary>
+        S4,
+        /// <summary>main's 8-warp loop with k4_compute_fast: gemv_k4_stream_w8_fast.</summary>
+        S8,
     }
 
     /// <summary>The NVRTC module of the new kernels.</summary>
@@ -31,46 +36,64 @@ internal static class CudaQuantK4Decode
         Kernel.W4D2 => "gemv_k4n_w4d2",
         Kernel.W4D3 => "gemv_k4n_w4d3",
         Kernel.W8D2 => "gemv_k4n_w8d2",
+        Kernel.S4 => "gemv_k4_stream_fast",
+        Kernel.S8 => "gemv_k4_stream_w8_fast",
         _ => throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "main's kernels are gemv_kquant6.cu's"),
     };
 
-    public static int Warps(Kernel kernel) => kernel == Kernel.W8D2 ? 8 : 4;
+    /// <summary>The fused gate|up + SiLU kernel of S4 (W4D2's is gemv_k4n_w4d2 with silu = 1).</summary>
+    public const string SiluS4Name = "gemv_silu_k4_stream_fast";
+
+    public static int Warps(Kernel kernel) => kernel is Kernel.W8D2 or Kernel.S8 ? 8 : 4;
+
+    /// <summary>Whether the kernel is gemv_kquant4.cu's (16 arguments, the last the silu flag) rather than gemv_kquant6.cu's.</summary>
+    public static bool IsStreamModule(Kernel kernel) => kernel is Kernel.W4D2 or Kernel.W4D3 or Kernel.W8D2;
 
     /// <summary>Blocks an SM at the kernel's launch bounds.</summary>
-    public static int BlocksPerMultiprocessor(Kernel kernel) => kernel switch { Kernel.W4D3 => 3, Kernel.W8D2 => 2, _ => 4 };
+    public static int BlocksPerMultiprocessor(Kernel kernel) => kernel switch { Kernel.W4D3 => 3, Kernel.W8D2 or Kernel.S8 => 2, _ => 4 };
 
     /// <summary>
     /// The kernel of a plain (not SiLU-fused) launch of <paramref name="tiles"/> 16-row tiles, <paramref name="k"/> inputs
     /// and <paramref name="rows"/> rows of x: Main where the new kernels do not apply (off, k not whole 256-k stages, 0 or
     /// more than 8 rows); otherwise <paramref name="forced"/> if given; otherwise 8 warps where main takes 8 (few tiles,
-    /// k ≥ 8192, 1-4 rows: the 14B ffn_down at batch 1), 3 buffers where the grid fits one wave at 3 blocks an SM (the 14B
-    /// o, and the down at 5-8 rows), else 2 buffers (q|k|v's 448 tiles). Launches of several parts (q|k|v, an unfused
-    /// gate|up) keep 4 warps, as main's: the fused gate|up + SiLU sums its tiles with 4 and must equal the unfused path.
+    /// k ≥ 8192, 1-4 rows: the 14B ffn_down at batch 1; S8), 3 buffers where the grid fits one wave at 3 blocks an SM (the
+    /// 14B o, and the down at 5-8 rows; W4D3), else main's loop (q|k|v's 448 tiles; S4). Launches of several parts (q|k|v,
+    /// an unfused gate|up) keep 4 warps, as main's: the fused gate|up + SiLU sums its tiles with 4 and must equal the
+    /// unfused path.
     /// </summary>
     public static Kernel ChoosePlain(bool enabled, long tiles, int k, int rows, int multiprocessors, Kernel? forced, bool severalParts = false)
     {
         if (!enabled || rows < 1 || rows > 8 || k <= 0 || k % StageK != 0 || tiles < 1 || multiprocessors <= 0) return Kernel.Main;
         bool oneWave = tiles <= 3L * multiprocessors;
-        var kernel = forced ?? (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4 ? Kernel.W8D2 : oneWave ? Kernel.W4D3 : Kernel.W4D2);
-        return kernel == Kernel.W8D2 && severalParts ? oneWave ? Kernel.W4D3 : Kernel.W4D2 : kernel;
+        var kernel = forced ?? (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4 ? Kernel.S8 : oneWave ? Kernel.W4D3 : Kernel.S4);
+        return Warps(kernel) == 8 && severalParts ? oneWave ? Kernel.W4D3 : Kernel.S4 : kernel;
     }
 
     /// <summary>
-    /// The kernel of a gate|up + SiLU launch: W4D2 when on, 1-8 rows and every one of the 4 warps takes the same whole
-    /// number of stages (k a multiple of 1,024: the warps meet for the gate's sum at the same step); else Main.
+    /// The kernel of a gate|up + SiLU launch at 1-8 rows and k whole 256-k stages: <paramref name="forced"/> W4D2 where
+    /// every one of its 4 warps takes the same whole number of stages (k a multiple of 1,024: the warps meet for the gate's
+    /// sum at the same step), else S4; Main when off or out of range.
     /// </summary>
-    public static Kernel ChooseSilu(bool enabled, int k, int rows) =>
-        enabled && rows is >= 1 and <= 8 && k > 0 && k % (4 * StageK) == 0 ? Kernel.W4D2 : Kernel.Main;
+    public static Kernel ChooseSilu(bool enabled, int k, int rows, Kernel? forced = null)
+    {
+        if (!enabled || rows is < 1 or > 8 || k <= 0 || k % StageK != 0) return Kernel.Main;
+        return forced == Kernel.W4D2 && k % (4 * StageK) == 0 ? Kernel.W4D2 : Kernel.S4;
+    }
 
     /// <summary>HEARTH_CUDA_K4_NEW: "0" keeps main's kernels; anything else (or unset) takes the new ones.</summary>
     public static bool ParseSetting(string? value) => value != "0";
 
-    /// <summary>HEARTH_CUDA_K4_KERNEL: "w4d2", "w4d3" or "w8d2" forces that kernel on every plain launch (A/B timing).</summary>
+    /// <summary>
+    /// HEARTH_CUDA_K4_KERNEL (plain launches) and HEARTH_CUDA_K4_SILU (the fused gate|up; "w4d2" or "s4"): "w4d2", "w4d3",
+    /// "w8d2", "s4" or "s8" forces that kernel (A/B timing); anything else leaves the rule.
+    /// </summary>
     public static Kernel? ParseForced(string? value) => value?.Trim().ToLowerInvariant() switch
     {
         "w4d2" => Kernel.W4D2,
         "w4d3" => Kernel.W4D3,
         "w8d2" => Kernel.W8D2,
+        "s4" => Kernel.S4,
+        "s8" => Kernel.S8,
         _ => null,
     };
 }

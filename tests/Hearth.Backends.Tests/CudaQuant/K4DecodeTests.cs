@@ -14,15 +14,16 @@ public class K4DecodeTests
     private const int H100 = 132;
 
     [Theory]
-    [InlineData(448, 5120, 1, "W4D2")]     // q|k|v: 448 tiles are two waves at 3 blocks an SM
-    [InlineData(448, 5120, 8, "W4D2")]
+    [InlineData(448, 5120, 1, "S4")]       // q|k|v: 448 tiles are two waves at 3 blocks an SM
+    [InlineData(448, 5120, 8, "S4")]
     [InlineData(320, 5120, 1, "W4D3")]     // o: one wave at 3 blocks an SM, two stages a warp in flight
     [InlineData(320, 5120, 8, "W4D3")]
-    [InlineData(320, 17408, 1, "W8D2")]    // ffn_down at 1-4 rows: 8 warps a tile, as main
-    [InlineData(320, 17408, 4, "W8D2")]
+    [InlineData(320, 17408, 1, "S8")]      // ffn_down at 1-4 rows: 8 warps a tile, as main
+    [InlineData(320, 17408, 4, "S8")]
     [InlineData(320, 17408, 5, "W4D3")]    // and at 5-8 rows 4 warps, 3 buffers
     [InlineData(396, 5120, 1, "W4D3")]     // exactly one wave at 3 blocks an SM
-    [InlineData(397, 5120, 1, "W4D2")]
+    [InlineData(397, 5120, 1, "S4")]
+    [InlineData(2176, 5120, 1, "S4")]     // an unfused 14B gate|up
     public void The_14B_launches_take_the_kernel_measured_fastest(long tiles, int k, int rows, string expected)
     {
         Assert.Equal(expected, CudaQuantK4Decode.ChoosePlain(true, tiles, k, rows, H100, null).ToString());
@@ -30,7 +31,8 @@ public class K4DecodeTests
 
     [Theory]
     [InlineData(44, 17408, 1, null, "W4D3")]     // an unfused 24-row gate|up at the down's k: 4 warps, as the fused launch
-    [InlineData(2176, 17408, 1, null, "W4D2")]
+    [InlineData(2176, 17408, 1, null, "S4")]
+    [InlineData(44, 17408, 1, "s8", "W4D3")]
     [InlineData(44, 17408, 1, "w8d2", "W4D3")]   // even when forced
     [InlineData(44, 5120, 1, "w4d2", "W4D2")]
     public void Launches_of_several_parts_keep_four_warps(long tiles, int k, int rows, string? forced, string expected)
@@ -57,20 +59,23 @@ public class K4DecodeTests
         Assert.Equal(K.W8D2, CudaQuantK4Decode.ChoosePlain(true, 40, 512, 3, H100, K.W8D2));
         Assert.Equal(K.W4D3, CudaQuantK4Decode.ParseForced(" W4D3 "));
         Assert.Null(CudaQuantK4Decode.ParseForced("main"));
+        Assert.Equal(K.S8, CudaQuantK4Decode.ParseForced("s8"));
+        Assert.False(CudaQuantK4Decode.IsStreamModule(K.S4));
         Assert.Null(CudaQuantK4Decode.ParseForced(null));
     }
 
     [Theory]
-    [InlineData(true, 5120, 1, "W4D2")]     // the 14B gate|up: 20 stages, 5 a warp
-    [InlineData(true, 5120, 8, "W4D2")]
-    [InlineData(true, 1024, 3, "W4D2")]
-    [InlineData(true, 512, 1, "Main")]      // 2 stages: some warps would have none and miss the gate's meeting
-    [InlineData(true, 17664, 1, "Main")]    // 69 stages: not the same count for every warp
-    [InlineData(true, 5120, 9, "Main")]
-    [InlineData(false, 5120, 1, "Main")]
-    public void The_fused_gate_up_takes_the_new_kernel_when_every_warp_gets_the_same_stages(bool enabled, int k, int rows, string expected)
+    [InlineData(true, 5120, 1, null, "S4")]      // the 14B gate|up
+    [InlineData(true, 5120, 8, "w4d2", "W4D2")]  // forced: 20 stages, 5 a warp
+    [InlineData(true, 1024, 3, "w4d2", "W4D2")]
+    [InlineData(true, 512, 1, "w4d2", "S4")]     // 2 stages: some warps would have none and miss the gate's meeting
+    [InlineData(true, 17664, 1, "w4d2", "S4")]   // 69 stages: not the same count for every warp
+    [InlineData(true, 640, 1, null, "Main")]     // k not whole 256-k stages
+    [InlineData(true, 5120, 9, null, "Main")]
+    [InlineData(false, 5120, 1, null, "Main")]
+    public void The_fused_gate_up_takes_w4d2_only_when_every_warp_gets_the_same_stages(bool enabled, int k, int rows, string? forced, string expected)
     {
-        Assert.Equal(expected, CudaQuantK4Decode.ChooseSilu(enabled, k, rows).ToString());
+        Assert.Equal(expected, CudaQuantK4Decode.ChooseSilu(enabled, k, rows, CudaQuantK4Decode.ParseForced(forced)).ToString());
     }
 
     [Theory]
@@ -91,6 +96,7 @@ public class K4DecodeTests
         Assert.Contains("HEARTH_PDL_WAIT()", source);
         foreach (var kernel in new[] { K.W4D2, K.W4D3, K.W8D2 })
         {
+            Assert.True(CudaQuantK4Decode.IsStreamModule(kernel));
             var match = Regex.Match(source, $@"K4N_KERNEL\({CudaQuantK4Decode.KernelName(kernel)}, (\d+), (\d+), (\d+)\)");
             Assert.True(match.Success, CudaQuantK4Decode.KernelName(kernel));
             Assert.Equal(CudaQuantK4Decode.Warps(kernel), int.Parse(match.Groups[1].Value));
@@ -98,6 +104,9 @@ public class K4DecodeTests
         }
         var listed = ProgrammaticLaunchKernels.ByModule.Single(m => m.Module == CudaQuantK4Decode.ModuleName).Kernels;
         Assert.Equal(3, listed.Length);
+        var kquant6 = ProgrammaticLaunchKernels.ByModule.Single(m => m.Module == "gemv_kquant6.cu").Kernels;
+        foreach (string name in new[] { CudaQuantK4Decode.KernelName(K.S4), CudaQuantK4Decode.KernelName(K.S8), CudaQuantK4Decode.SiluS4Name, "gemv_k4g6_stream_fast" })
+            Assert.Contains(name, kquant6);
     }
 
 }

@@ -192,16 +192,16 @@ __device__ __forceinline__ float k4_tile(const unsigned char* data, const unsign
 }
 
 // One tile of either compact family: K4 (Q4_K) or G6 (Q6_K).
-template <int W, bool K4>
+template <int W, bool K4, bool FAST = false>
 __device__ __forceinline__ float kq_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
-    return K4 ? k4_tile<W>(data, params, tile, k, x, m, smem) : q6_tile<W>(data, params, tile, k, x, m, smem);
+    return K4 ? k4_tile<W, FAST>(data, params, tile, k, x, m, smem) : q6_tile<W>(data, params, tile, k, x, m, smem);
 }
 
 // Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model), or three K4 parts (K4), side by side; m <= 8; k a multiple
 // of 256. W warps a tile: 4 (gemv_{g6,k4}_stream), or 8 (_w8) for launches of few tiles and a long k (ffn_down: 320
 // tiles, k = 17,408, 2.4 blocks an SM), where 4 warps keep too few bytes in flight.
-template <int W, bool K4>
+template <int W, bool K4, bool FAST = false>
 __device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
     const void* p2, int n2, int k, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
 {
@@ -210,7 +210,7 @@ __device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0,
     qm_find_part(parts, tile, part, column);
     const unsigned char* data = (const unsigned char*)(part == 0 ? d0 : part == 1 ? d1 : d2);
     const unsigned char* params = (const unsigned char*)(part == 0 ? p0 : part == 1 ? p1 : p2);
-    float sum = kq_tile<W, K4>(data, params, tile, k, x, m, smem);
+    float sum = kq_tile<W, K4, FAST>(data, params, tile, k, x, m, smem);
     q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
 }
 
@@ -234,13 +234,13 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemv_g6_stream_w8(const uin
 
 // gate|up with SiLU·mul: block b sums gate tile b, then up tile b, rounds both to bf16 and writes silu(g)·u with
 // silu_mul_bf16's expression (so it equals Linear then SiluMul). out [m, n].
-template <bool K4>
+template <bool K4, bool FAST = false>
 __device__ __forceinline__ void kq_silu(const uint4* d0, const void* p0, const uint4* d1, const void* p1, int n, int k, const bf16_t* x,
     int m, bf16_t* out, float* smem)
 {
     int tile = blockIdx.x;
-    float gate = kq_tile<Q6_WARPS, K4>((const unsigned char*)d0, (const unsigned char*)p0, tile, k, x, m, smem);
-    float up = kq_tile<Q6_WARPS, K4>((const unsigned char*)d1, (const unsigned char*)p1, tile, k, x, m, smem);
+    float gate = kq_tile<Q6_WARPS, K4, FAST>((const unsigned char*)d0, (const unsigned char*)p0, tile, k, x, m, smem);
+    float up = kq_tile<Q6_WARPS, K4, FAST>((const unsigned char*)d1, (const unsigned char*)p1, tile, k, x, m, smem);
     int i = threadIdx.x >> 5, l = threadIdx.x & 31;
     int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
     if (threadIdx.x >= 128 || row >= n || col >= m) return;
@@ -380,4 +380,24 @@ extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
     HEARTH_PDL_LAUNCH();
     kq_silu<true>(d0, p0, d1, p1, n, k, x, m, out, smem);
+}
+
+// Session 10 (HEARTH_CUDA_K4_NEW, CudaQuantK4Decode): the three K4 kernels above with k4_compute_fast, the same values.
+#define K4_FAST_KERNEL(NAME, W, MIN_BLOCKS) \
+extern "C" __global__ void __launch_bounds__(32 * (W), MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, const uint4* d1, \
+    const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
+{ \
+    __shared__ __align__(16) float smem[(W) * 4 * 32]; \
+    HEARTH_PDL_LAUNCH(); \
+    q6_body<W, true, true>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem); \
+}
+K4_FAST_KERNEL(gemv_k4_stream_fast, Q6_WARPS, Q6_MIN_BLOCKS)
+K4_FAST_KERNEL(gemv_k4_stream_w8_fast, 8, 2)
+
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_silu_k4_stream_fast(const uint4* d0, const void* p0,
+    const uint4* d1, const void* p1, int n, int k, const bf16_t* x, int m, bf16_t* out)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    kq_silu<true, true>(d0, p0, d1, p1, n, k, x, m, out, smem);
 }

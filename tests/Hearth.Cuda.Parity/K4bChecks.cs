@@ -147,7 +147,7 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
             var cpuWeight = new LinearWeight(host.Select(_run.Cpu.UploadQuantized).ToArray());
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             int k = gate.InFeatures, inter = gate.OutFeatures;
-            foreach (string? siluKernel in new string?[] { null, "w4d2" })
+            foreach (string? siluKernel in new string?[] { null, "w4d2", "s4" })
             foreach (int rows in Batches)
             {
                 cuda.K4NewSiluKernel = siluKernel;

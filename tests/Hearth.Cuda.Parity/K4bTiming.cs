@@ -42,7 +42,7 @@ internal static class K4bTiming
                 bool silu = name.Contains("silu"), plainK4 = !silu && !name.Contains("Q6_K");
                 var settings = new List<(string Label, bool New, string? Kernel)> { ("main", false, null), ("new", true, null) };
                 if (plainK4) settings.AddRange([("w4d2", true, "w4d2"), ("w4d3", true, "w4d3"), ("w8d2", true, "w8d2"), ("s4", true, "s4"), ("s8", true, "s8")]);
-                if (silu) settings.Add(("w4d2", true, "w4d2"));
+                if (silu) settings.AddRange([("w4d2", true, "w4d2"), ("s4", true, "s4")]);
                 foreach (int rows in new[] { 1, 8 })
                 {
                     var x = memory.Zeros(cuda, new Shape(rows, k), DType.BF16);

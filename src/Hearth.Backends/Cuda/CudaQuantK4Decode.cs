@@ -55,29 +55,38 @@ internal static class CudaQuantK4Decode
     /// <summary>
     /// The kernel of a plain (not SiLU-fused) launch of <paramref name="tiles"/> 16-row tiles, <paramref name="k"/> inputs
     /// and <paramref name="rows"/> rows of x: Main where the new kernels do not apply (off, k not whole 256-k stages, 0 or
-    /// more than 8 rows); otherwise <paramref name="forced"/> if given; otherwise 8 warps where main takes 8 (few tiles,
-    /// k ≥ 8192, 1-4 rows: the 14B ffn_down at batch 1; S8), 3 buffers where the grid fits one wave at 3 blocks an SM (the
-    /// 14B o, and the down at 5-8 rows; W4D3), else main's loop (q|k|v's 448 tiles; S4). Launches of several parts (q|k|v,
-    /// an unfused gate|up) keep 4 warps, as main's: the fused gate|up + SiLU sums its tiles with 4 and must equal the
-    /// unfused path.
+    /// more than 8 rows); otherwise <paramref name="forced"/> if given; otherwise 3 buffers where the grid fits one wave at
+    /// 3 blocks an SM (W4D3: the 14B o and ffn_down), else main's loop (S4: q|k|v's 448 tiles). Launches of several parts
+    /// (q|k|v, an unfused gate|up) keep 4 warps, as main's: the fused gate|up + SiLU sums its tiles with 4 and must equal
+    /// the unfused path.
+    /// <para>
+    /// Session 10 on the H100 (K4bTiming, 14B shapes, µs at m = 1 / 8, main → each): q|k|v 12.6 / 13.5 → S4 10.9 / 11.7,
+    /// W4D2 11.0 / 12.5, W4D3 17.1 / 20.2 (two waves); o 11.6 / 12.6 → W4D3 9.6 / 10.6, S4 10.3 / 10.9; ffn_down (main: 8
+    /// warps at m = 1) 29.7 / 34.9 → W4D3 27.9 / 31.0, S4 28.4 / 31.0, S8 32.3 / 36.3, W8D2 32.4 / 37.3. With the fast
+    /// compute 8 warps a tile lose at every row count.
+    /// </para>
     /// </summary>
     public static Kernel ChoosePlain(bool enabled, long tiles, int k, int rows, int multiprocessors, Kernel? forced, bool severalParts = false)
     {
         if (!enabled || rows < 1 || rows > 8 || k <= 0 || k % StageK != 0 || tiles < 1 || multiprocessors <= 0) return Kernel.Main;
         bool oneWave = tiles <= 3L * multiprocessors;
-        var kernel = forced ?? (tiles <= 4L * multiprocessors && k >= 8192 && rows <= 4 ? Kernel.S8 : oneWave ? Kernel.W4D3 : Kernel.S4);
+        var kernel = forced ?? (oneWave ? Kernel.W4D3 : Kernel.S4);
         return Warps(kernel) == 8 && severalParts ? oneWave ? Kernel.W4D3 : Kernel.S4 : kernel;
     }
 
     /// <summary>
-    /// The kernel of a gate|up + SiLU launch at 1-8 rows and k whole 256-k stages: <paramref name="forced"/> W4D2 where
-    /// every one of its 4 warps takes the same whole number of stages (k a multiple of 1,024: the warps meet for the gate's
-    /// sum at the same step), else S4; Main when off or out of range.
+    /// The kernel of a gate|up + SiLU launch at 1-8 rows and k whole 256-k stages: W4D2 (the stream running on from the gate
+    /// tile into the up tile) at 1 row, or where <paramref name="forced"/>, when every one of its 4 warps takes the same
+    /// whole number of stages (k a multiple of 1,024: the warps meet for the gate's sum at the same step); else S4; Main when
+    /// off or out of range. Session 10 (H100, the 14B gate|up, µs): m = 1 main 51.8, S4 45.7, W4D2 44.8; m = 8 main 56.0,
+    /// S4 49.3, W4D2 51.9 (2-7 rows not measured).
     /// </summary>
     public static Kernel ChooseSilu(bool enabled, int k, int rows, Kernel? forced = null)
     {
         if (!enabled || rows is < 1 or > 8 || k <= 0 || k % StageK != 0) return Kernel.Main;
-        return forced == Kernel.W4D2 && k % (4 * StageK) == 0 ? Kernel.W4D2 : Kernel.S4;
+        bool w4d2Fits = k % (4 * StageK) == 0;
+        var kernel = forced is Kernel.W4D2 or Kernel.S4 ? forced.Value : rows == 1 ? Kernel.W4D2 : Kernel.S4;
+        return kernel == Kernel.W4D2 && w4d2Fits ? Kernel.W4D2 : Kernel.S4;
     }
 
     /// <summary>HEARTH_CUDA_K4_NEW: "0" keeps main's kernels; anything else (or unset) takes the new ones.</summary>

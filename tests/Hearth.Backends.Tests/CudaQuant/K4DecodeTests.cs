@@ -18,9 +18,9 @@ public class K4DecodeTests
     [InlineData(448, 5120, 8, "S4")]
     [InlineData(320, 5120, 1, "W4D3")]     // o: one wave at 3 blocks an SM, two stages a warp in flight
     [InlineData(320, 5120, 8, "W4D3")]
-    [InlineData(320, 17408, 1, "S8")]      // ffn_down at 1-4 rows: 8 warps a tile, as main
-    [InlineData(320, 17408, 4, "S8")]
-    [InlineData(320, 17408, 5, "W4D3")]    // and at 5-8 rows 4 warps, 3 buffers
+    [InlineData(320, 17408, 1, "W4D3")]    // ffn_down: 4 warps, 3 buffers (main took 8 warps at 1-4 rows)
+    [InlineData(320, 17408, 4, "W4D3")]
+    [InlineData(320, 17408, 8, "W4D3")]
     [InlineData(396, 5120, 1, "W4D3")]     // exactly one wave at 3 blocks an SM
     [InlineData(397, 5120, 1, "S4")]
     [InlineData(2176, 5120, 1, "S4")]     // an unfused 14B gate|up
@@ -65,11 +65,15 @@ public class K4DecodeTests
     }
 
     [Theory]
-    [InlineData(true, 5120, 1, null, "S4")]      // the 14B gate|up
-    [InlineData(true, 5120, 8, "w4d2", "W4D2")]  // forced: 20 stages, 5 a warp
+    [InlineData(true, 5120, 1, null, "W4D2")]    // the 14B gate|up at batch 1: 20 stages, 5 a warp
+    [InlineData(true, 5120, 8, null, "S4")]
+    [InlineData(true, 5120, 2, null, "S4")]
+    [InlineData(true, 5120, 1, "s4", "S4")]
+    [InlineData(true, 5120, 8, "w4d2", "W4D2")]
     [InlineData(true, 1024, 3, "w4d2", "W4D2")]
-    [InlineData(true, 512, 1, "w4d2", "S4")]     // 2 stages: some warps would have none and miss the gate's meeting
+    [InlineData(true, 512, 1, null, "S4")]       // 2 stages: some warps would have none and miss the gate's meeting
     [InlineData(true, 17664, 1, "w4d2", "S4")]   // 69 stages: not the same count for every warp
+    [InlineData(true, 5120, 1, "w4d3", "W4D2")]  // not a SiLU kernel: the rule
     [InlineData(true, 640, 1, null, "Main")]     // k not whole 256-k stages
     [InlineData(true, 5120, 9, null, "Main")]
     [InlineData(false, 5120, 1, null, "Main")]

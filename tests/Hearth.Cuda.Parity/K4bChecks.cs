@@ -81,9 +81,10 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
                 var expected = _run.CpuLinear(cpuWeight, x, rows);
                 foreach (string? kernel in mixed ? [null] : Kernels)
                 {
-                    // main with the same warps a tile (a forced kernel's; the rule's picks main's rule)
+                    // main with the same warps a tile: 8 for a forced W8D2 or S8, else 4 (the rule picks 4-warp kernels only;
+                    // main's own rule takes 8 for few tiles at k >= 8192 and 1-4 rows, which sums in another order)
                     cuda.UseK4New = false;
-                    cuda.K4Warps = kernel is null ? null : kernel is "w8d2" or "s8" ? 8 : 4;
+                    cuda.K4Warps = kernel is "w8d2" or "s8" ? 8 : 4;
                     var main = _run.CudaLinear(cudaWeight, x, rows);
                     var mainBf16 = _run.CudaLinear(cudaWeight, x, rows, DType.BF16);
                     cuda.K4Warps = savedWarps;

@@ -22,7 +22,9 @@ internal static class GgufStepTiming
 
     private sealed record LayerCopy(LinearWeight[] Linears, long[] Bytes);
 
-    public static void Run(CudaBackend cuda)
+    /// <param name="settings">When given (K4bTiming): instead of the mixed/ring variants, each op and the whole step under each
+    /// setting (Apply called before it), the settings alternated over two rounds in this process.</param>
+    public static void Run(CudaBackend cuda, IReadOnlyList<(string Name, Action Apply)>? settings = null)
     {
         Console.WriteLine($"GGUF Q4_K_M decode step op by op (14B shape, batch 1, random blocks, graph replay, PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}):");
         bool savedMixed = cuda.UseMixedKQuantGemv;
@@ -52,6 +54,11 @@ internal static class GgufStepTiming
 
             using var memory = new BackendPair(cuda, cuda);
             var step = new StepBuffers(cuda, memory);
+            if (settings is not null)
+            {
+                RunSettings(cuda, settings, step, q6Layer, q4, q6, lmHeadWeight, embedding);
+                return;
+            }
             foreach (var (kind, copies) in new[] { ("Q4_K layer", q4), ("Q6_K layer", q6) })
             {
                 foreach (var (mixed, ring) in new[] { (false, false), (true, false), (true, true) })
@@ -100,6 +107,30 @@ internal static class GgufStepTiming
             cuda.UseMixedKQuantGemv = savedMixed;
             cuda.KQuantRingMaxTiles = savedRing;
         }
+    }
+
+    private static void RunSettings(CudaBackend cuda, IReadOnlyList<(string Name, Action Apply)> settings, StepBuffers step, bool[] q6Layer,
+        LayerCopy[] q4, LayerCopy[] q6, LinearWeight lmHead, QuantizedMatrix embedding)
+    {
+        for (int round = 0; round < 2; round++)
+            foreach (var (name, apply) in settings)
+            {
+                apply();
+                foreach (var (kind, copies) in new[] { ("Q4_K layer", q4), ("Q6_K layer", q6) })
+                {
+                    var parts = new List<string>();
+                    for (int op = 0; op < OpNames.Length; op++)
+                    {
+                        int o = op;
+                        double s = PerCopy(cuda, c => step.RunLinear(copies[c].Linears, o));
+                        parts.Add($"{OpNames[op]} {s * 1e6:F1} us ({copies[0].Bytes[op] / s / 1e9:F0} GB/s)");
+                    }
+                    double all = PerCopy(cuda, c => { for (int op = 0; op < OpNames.Length; op++) step.RunLinear(copies[c].Linears, op); });
+                    Console.WriteLine($"  {name}, {kind}: " + string.Join("  ", parts) + $"  | 4 linears {all * 1e6:F1} us ({copies[0].Bytes.Sum() / all / 1e9:F0} GB/s)");
+                }
+                double seconds = GraphTiming.SecondsPerReplay(cuda, () => step.RunStep(q6Layer, q4, q6, lmHead, embedding), StepReplays);
+                Console.WriteLine($"  whole step, {name}: {seconds * 1e3:F3} ms ({1 / seconds:F1} tok/s)");
+            }
     }
 
     private static double PerCopy(CudaBackend cuda, Action<int> op) =>

@@ -26,6 +26,7 @@ bool ggufOnly = false;
 bool wideTiming = false;
 bool q6c = false, q6cTiming = false;
 bool k4 = false, k4Timing = false;
+bool k4b = false, k4bTiming = false;
 bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
@@ -56,6 +57,8 @@ for (int i = 0; i < args.Length; i++)
         case "--q6c-timing": q6cTiming = true; break;
         case "--k4": k4 = true; break;   // session 9: the compact Q4_K checks, --q6c's checks (Q4_K as G4) and (--k4-timing) old against new
         case "--k4-timing": k4Timing = true; break;
+        case "--k4b": k4b = true; break;   // session 10: the new K4 decode kernels' checks and the checks they must keep passing
+        case "--k4b-timing": k4bTiming = true; break;
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
         case "--ablation-timing": ablationTiming = true; break;
@@ -144,6 +147,26 @@ using (cuda)
         if (Environment.GetEnvironmentVariable("HEARTH_DCL_NO_TIMING") != "1") ClusterDecodeTiming.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (k4b)   // session 10 (tools/gpu/k4b_run.sh quick): K4bChecks, K4Checks, then G6/GgufMix/SplitK checks as --k4 runs them, QuantChecks
+    {
+        using (var k4bChecks = new K4bChecks(cuda, report, new RandomData(seed + 19))) k4bChecks.RunAll();
+        using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
+        bool compactQ4K = cuda.UseCompactQ4K, compactQ6K = cuda.UseCompactQ6K;
+        cuda.UseCompactQ4K = false;   // G6Checks' mixes, GgufMixChecks and SplitKChecks check the G4 kernels
+        using (var g6 = new G6Checks(cuda, report, new RandomData(seed + 8))) g6.RunAll();
+        cuda.UseCompactQ6K = false;
+        using (var ggufMix = new GgufMixChecks(cuda, report, new RandomData(seed + 7))) ggufMix.RunAll();
+        cuda.UseCompactQ6K = compactQ6K;
+        using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
+        cuda.UseCompactQ4K = compactQ4K;
+        bool w8a8 = cuda.UseFp8W8A8;
+        cuda.UseFp8W8A8 = false;
+        using (var quant = new QuantChecks(cuda, report, new RandomData(seed))) quant.RunAll();
+        cuda.UseFp8W8A8 = w8a8;
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        if (k4bTiming) K4bTiming.Run(cuda);
+        return report.NumFailed > 0 ? 1 : 0;
+    }
     if (ablationTiming)
     {
         StepAblationTiming.Run(cuda);
@@ -215,6 +238,7 @@ using (cuda)
         using (var i4 = new I4Checks(cuda, report, new RandomData(seed + 17))) i4.RunAll();   // its own stream, as ggufMix
         cuda.UseCompactQ4K = compactQ4K;
         using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
+        using (var k4bChecks = new K4bChecks(cuda, report, new RandomData(seed + 19))) k4bChecks.RunAll();
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();

@@ -12,6 +12,7 @@ declare -A sources=(
   [f8]="$k/common.cu $k/gemv.cu $k/gemv_quant_stream.cu $k/gemv_quant_wide.cu tools/gpu/f8_harness.cu"
   [splitk]="$k/common.cu $k/gemv_quant_stream.cu $k/gemv_quant_wide.cu tools/gpu/splitk_harness.cu"
   [i4]="$k/common.cu $k/gemv_quant_stream.cu $k/gemv_quant_i4.cu tools/gpu/i4_harness.cu"
+  [k4]="$k/common.cu $k/kquant4.cuh $k/gemv_kquant6.cu $k/gemv_kquant4.cu tools/gpu/k4_harness.cu"
   [gemm_quant]="$k/common.cu $k/gemv_quant.cu $k/gemv_quant_dequant.cu $k/gemm_quant.cu $k/fp8_act_quant.cu tools/gpu/gemm_quant_harness.cu"
 )
 pids=(); names=()

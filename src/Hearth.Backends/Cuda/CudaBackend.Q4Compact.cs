@@ -8,7 +8,9 @@ namespace Hearth.Backends.Cuda;
 // gemv_quant_dequant.cu (prefill, embedding rows).
 public sealed unsafe partial class CudaBackend
 {
-    private nint _k4Gemv, _k4GemvW8, _k4Silu, _k4g6Mixed, _k4Dequant;
+    private nint _k4Gemv, _k4GemvW8, _k4Silu, _k4g6Mixed, _k4g6MixedFast, _k4Dequant;
+    private readonly nint[] _k4NewKernels = new nint[6];   // by CudaQuantK4Decode.Kernel (Main unused)
+    private nint _k4SiluFast;
 
     /// <summary>
     /// Upload Q4_K in the compact K4 layout (HEARTH_CUDA_Q4K_COMPACT=0: the older G4 repack, 0.625 byte a weight, for A/B
@@ -21,6 +23,22 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>Launches of the K4 kernels so far (GEMV, SiLU-fused, mixed), so checks can tell the path ran.</summary>
     public long NumK4Launches { get; private set; }
+
+    /// <summary>
+    /// Session 10's K4 decode kernels (gemv_kquant4.cu, and gemv_k4g6_stream_fast for Q4_K|Q6_K q|k|v): the same values bit
+    /// for bit with fewer instructions a weight and a deeper stream (<see cref="CudaQuantK4Decode"/>). HEARTH_CUDA_K4_NEW=0:
+    /// main's kernels, for A/B timing.
+    /// </summary>
+    public bool UseK4New { get; set; } = CudaQuantK4Decode.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_NEW"));
+
+    /// <summary>"w4d2", "w4d3", "w8d2", "s4" or "s8": that new kernel for every plain K4 decode launch (HEARTH_CUDA_K4_KERNEL); null = the rule.</summary>
+    public string? K4NewKernel { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_KERNEL");
+
+    /// <summary>"w4d2": the fused K4 gate|up + SiLU on gemv_k4n_w4d2 where it fits (HEARTH_CUDA_K4_SILU); else the rule's S4.</summary>
+    public string? K4NewSiluKernel { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_SILU");
+
+    /// <summary>Launches of session 10's K4 kernels (plain, SiLU-fused, mixed q|k|v) so far.</summary>
+    public long NumK4NewLaunches { get; private set; }
 
     /// <summary>
     /// 8 warps a tile for launches of few tiles (at most 4 an SM) and a long k (≥ 8192: the 14B ffn_down, 320 tiles at
@@ -37,6 +55,11 @@ public sealed unsafe partial class CudaBackend
         _k4GemvW8 = Function("gemv_k4_stream_w8");
         _k4Silu = Function("gemv_silu_k4_stream");
         _k4g6Mixed = Function("gemv_k4g6_stream");
+        _k4g6MixedFast = Function("gemv_k4g6_stream_fast");
+        LoadModule(CudaQuantK4Decode.ModuleName);
+        foreach (var kernel in Enum.GetValues<CudaQuantK4Decode.Kernel>())
+            if (kernel != CudaQuantK4Decode.Kernel.Main) _k4NewKernels[(int)kernel] = Function(CudaQuantK4Decode.KernelName(kernel));
+        _k4SiluFast = Function(CudaQuantK4Decode.SiluS4Name);
         _k4Dequant = Function("dequant_k4_bf16");
         _quantKernels[CudaQuantFamily.K4] = (0, _k4Dequant, 0);
     }
@@ -49,13 +72,70 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>Up to three K4 parts in one launch per 8 rows (the kernel's MMA N); 9-16 rows (below the GEMM) take two.</summary>
-    private void RunK4Gemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32) =>
-        NumK4Launches += RunSuperBlockGemv(CudaQuantFamily.K4, parts, x, rows, outSlice, ldOut, outputF32, _k4Gemv, _k4GemvW8);
+    private void RunK4Gemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
+    {
+        var first = parts[0]!;
+        long tiles = CudaQuantTiles.Tiles(first.OutFeatures, parts[1]?.OutFeatures ?? 0, parts[2]?.OutFeatures ?? 0);
+        var forced = CudaQuantK4Decode.ParseForced(K4NewKernel);
+        bool severalParts = parts[1] is not null;
+        if (CudaQuantK4Decode.ChoosePlain(UseK4New, tiles, first.InFeatures, 1, _device.NumMultiprocessors, forced, severalParts) == CudaQuantK4Decode.Kernel.Main)
+        {
+            NumK4Launches += RunSuperBlockGemv(CudaQuantFamily.K4, parts, x, rows, outSlice, ldOut, outputF32, _k4Gemv, _k4GemvW8);
+            return;
+        }
+        nint d0 = first.Data, p0 = first.Params, d1 = parts[1]?.Data ?? 0, p1 = parts[1]?.Params ?? 0, d2 = parts[2]?.Data ?? 0, p2 = parts[2]?.Params ?? 0;
+        int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0, k = first.InFeatures;
+        int outF32 = outputF32 ? 1 : 0, chunkRows = 0, silu = 0;
+        nint chunkX = 0, chunkOut = 0;
+        // S4/S8 (gemv_kquant6.cu's signature) take the first 15: the driver reads as many as the kernel has.
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &chunkX, &chunkRows, &chunkOut, &ldOut, &outF32, &silu };
+        for (int start = 0; start < rows; start += QuantStreamMaxRows)
+        {
+            chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
+            var kernel = CudaQuantK4Decode.ChoosePlain(true, tiles, k, chunkRows, _device.NumMultiprocessors, forced, severalParts);
+            chunkX = x + (nint)((long)start * k * 2);
+            chunkOut = outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2));
+            Launch(_k4NewKernels[(int)kernel], (uint)tiles, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, args);
+            NumK4Launches++;
+            NumK4NewLaunches++;
+        }
+    }
+
+    /// <summary>
+    /// gate|up + SiLU·mul through gemv_silu_k4_stream_fast (S4) or gemv_k4n_w4d2 with silu = 1: false where
+    /// <see cref="CudaQuantK4Decode.ChooseSilu"/> says Main.
+    /// </summary>
+    private bool TryK4NewSilu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
+    {
+        int k = gate.InFeatures, inter = gate.OutFeatures;
+        long rowsLong = k > 0 ? input.NumElements / k : 0;
+        if (rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements || output.NumElements != rowsLong * inter
+            || input.Data % 16 != 0) return false;
+        var kernel = CudaQuantK4Decode.ChooseSilu(UseK4New, k, (int)rowsLong, CudaQuantK4Decode.ParseForced(K4NewSiluKernel));
+        if (kernel == CudaQuantK4Decode.Kernel.Main) return false;
+        nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, d2 = 0, p2 = 0, x = input.Data, outPtr = output.Data;
+        int n0 = inter, n1 = inter, n2 = 0, rows = (int)rowsLong, outF32 = 0, silu = 1;
+        long ldOut = inter;
+        uint grid = (uint)(CudaQuantTiles.PaddedRows(inter) / CudaQuantTiles.TileRows);
+        if (kernel == CudaQuantK4Decode.Kernel.S4)
+        {
+            void** siluArgs = stackalloc void*[] { &d0, &p0, &d1, &p1, &n0, &k, &x, &rows, &outPtr };
+            Launch(_k4SiluFast, grid, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, siluArgs);
+        }
+        else
+        {
+            void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &x, &rows, &outPtr, &ldOut, &outF32, &silu };
+            Launch(_k4NewKernels[(int)kernel], grid, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, args);
+        }
+        NumQuantSiluLaunches++;
+        NumK4NewLaunches++;
+        return true;
+    }
 
     /// <summary>gate|up both K4 (Q4_K_M keeps them Q4_K on every layer) at 1-8 rows: gemv_silu_k4_stream.</summary>
     private bool TryK4Silu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
-        if (!TrySuperBlockSilu(_k4Silu, gate, up, input, output)) return false;   // CudaBackend.SuperBlockTiles.cs
+        if (!TryK4NewSilu(gate, up, input, output) && !TrySuperBlockSilu(_k4Silu, gate, up, input, output)) return false;   // CudaBackend.SuperBlockTiles.cs
         NumK4Launches++;
         return true;
     }
@@ -69,7 +149,8 @@ public sealed unsafe partial class CudaBackend
     private bool TryMixedK4Gemv(ReadOnlySpan<CudaQuantPart> parts, Tensor input, LinearWeight weight, Tensor output, int rows)
     {
         if (!UseMixedG6Gemv || !MixedK4Fits(parts)) return false;
-        LaunchMixedSuperBlock(_k4g6Mixed, parts, input, weight, output, rows);
+        LaunchMixedSuperBlock(UseK4New ? _k4g6MixedFast : _k4g6Mixed, parts, input, weight, output, rows);
+        if (UseK4New) NumK4NewLaunches++;
         NumG6Launches++;
         NumK4Launches++;
         return true;

@@ -182,26 +182,26 @@ __device__ __forceinline__ void q6_store(int rows, int tile, int column, float s
     else ((bf16_t*)out)[o] = f32_to_bf16(sum);
 }
 
-// One 16-row K4 (compact Q4_K) tile of x·Wᵀ by W warps (kquant4.cuh's stages).
-template <int W>
+// One 16-row K4 (compact Q4_K) tile of x·Wᵀ by W warps (kquant4.cuh's stages; FAST: k4_compute_fast, same values).
+template <int W, bool FAST = false>
 __device__ __forceinline__ float k4_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
     int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    K4Source src{ (const uint4*)data + (size_t)tile * (k >> 6) * 32, params + (size_t)tile * (k >> 8) * K4_PARAM_BYTES, lane, g };
-    return kq_stream_tile<W, K4Stage>(src, k >> 8, x + (size_t)g * k + 4 * t, g < m, smem);
+    K4Source<FAST> src{ (const uint4*)data + (size_t)tile * (k >> 6) * 32, params + (size_t)tile * (k >> 8) * K4_PARAM_BYTES, lane, g };
+    return kq_stream_tile<W, K4Stage>(src, k >> 8, x + (size_t)(FAST ? min(g, m - 1) : g) * k + 4 * t, g < m, smem);
 }
 
 // One tile of either compact family: K4 (Q4_K) or G6 (Q6_K).
-template <int W, bool K4>
+template <int W, bool K4, bool FAST = false>
 __device__ __forceinline__ float kq_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
-    return K4 ? k4_tile<W>(data, params, tile, k, x, m, smem) : q6_tile<W>(data, params, tile, k, x, m, smem);
+    return K4 ? k4_tile<W, FAST>(data, params, tile, k, x, m, smem) : q6_tile<W>(data, params, tile, k, x, m, smem);
 }
 
 // Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model), or three K4 parts (K4), side by side; m <= 8; k a multiple
 // of 256. W warps a tile: 4 (gemv_{g6,k4}_stream), or 8 (_w8) for launches of few tiles and a long k (ffn_down: 320
 // tiles, k = 17,408, 2.4 blocks an SM), where 4 warps keep too few bytes in flight.
-template <int W, bool K4>
+template <int W, bool K4, bool FAST = false>
 __device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
     const void* p2, int n2, int k, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
 {
@@ -210,7 +210,7 @@ __device__ __forceinline__ void q6_body(const uint4* d0, const void* p0, int n0,
     qm_find_part(parts, tile, part, column);
     const unsigned char* data = (const unsigned char*)(part == 0 ? d0 : part == 1 ? d1 : d2);
     const unsigned char* params = (const unsigned char*)(part == 0 ? p0 : part == 1 ? p1 : p2);
-    float sum = kq_tile<W, K4>(data, params, tile, k, x, m, smem);
+    float sum = kq_tile<W, K4, FAST>(data, params, tile, k, x, m, smem);
     q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
 }
 
@@ -234,13 +234,13 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemv_g6_stream_w8(const uin
 
 // gate|up with SiLU·mul: block b sums gate tile b, then up tile b, rounds both to bf16 and writes silu(g)·u with
 // silu_mul_bf16's expression (so it equals Linear then SiluMul). out [m, n].
-template <bool K4>
+template <bool K4, bool FAST = false>
 __device__ __forceinline__ void kq_silu(const uint4* d0, const void* p0, const uint4* d1, const void* p1, int n, int k, const bf16_t* x,
     int m, bf16_t* out, float* smem)
 {
     int tile = blockIdx.x;
-    float gate = kq_tile<Q6_WARPS, K4>((const unsigned char*)d0, (const unsigned char*)p0, tile, k, x, m, smem);
-    float up = kq_tile<Q6_WARPS, K4>((const unsigned char*)d1, (const unsigned char*)p1, tile, k, x, m, smem);
+    float gate = kq_tile<Q6_WARPS, K4, FAST>((const unsigned char*)d0, (const unsigned char*)p0, tile, k, x, m, smem);
+    float up = kq_tile<Q6_WARPS, K4, FAST>((const unsigned char*)d1, (const unsigned char*)p1, tile, k, x, m, smem);
     int i = threadIdx.x >> 5, l = threadIdx.x & 31;
     int row = tile * 16 + (l >> 2) + (i >= 2 ? 8 : 0), col = 2 * (l & 3) + (i & 1);
     if (threadIdx.x >= 128 || row >= n || col >= m) return;
@@ -325,8 +325,8 @@ __device__ __forceinline__ float q4_tile(const uint4* data, const unsigned int* 
 }
 
 // Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else Q4_K: G4 with groups of 32, or (K4) the
-// compact K4 layout; k a multiple of 256.
-template <bool K4>
+// compact K4 layout (FAST: its k4_compute_fast); k a multiple of 256.
+template <bool K4, bool FAST = false>
 __device__ __forceinline__ void kq_mixed(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
     const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
 {
@@ -336,23 +336,24 @@ __device__ __forceinline__ void kq_mixed(const uint4* d0, const void* p0, int n0
     const uint4* data = part == 0 ? d0 : part == 1 ? d1 : d2;
     const void* params = part == 0 ? p0 : part == 1 ? p1 : p2;
     float sum = (g6Mask >> part) & 1 ? q6_tile((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
-        : K4 ? k4_tile<Q6_WARPS>((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
+        : K4 ? k4_tile<Q6_WARPS, FAST>((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
              : q4_tile(data, (const unsigned int*)params, tile, k, x, m, smem);
     q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
 }
 
-#define KQ_MIXED_KERNEL(NAME, K4) \
+#define KQ_MIXED_KERNEL(NAME, K4, FAST) \
 extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, \
     void* out, long long ldOut, int outF32) \
 { \
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32]; \
     HEARTH_PDL_LAUNCH(); \
-    kq_mixed<K4>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, g6Mask, x, m, out, ldOut, outF32, smem); \
+    kq_mixed<K4, FAST>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, g6Mask, x, m, out, ldOut, outF32, smem); \
 }
 
-KQ_MIXED_KERNEL(gemv_g4g6_stream, false)
-KQ_MIXED_KERNEL(gemv_k4g6_stream, true)
+KQ_MIXED_KERNEL(gemv_g4g6_stream, false, false)
+KQ_MIXED_KERNEL(gemv_k4g6_stream, true, false)
+KQ_MIXED_KERNEL(gemv_k4g6_stream_fast, true, true)   // session 10 (HEARTH_CUDA_K4_NEW): the K4 parts by k4_compute_fast
 
 // ---- compact Q4_K (K4): the GEMV (4 or 8 warps a tile) and gate|up + SiLU·mul, the G6 kernels' bodies on K4 tiles.
 extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_k4_stream(const uint4* d0, const void* p0, int n0,
@@ -379,4 +380,24 @@ extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
     HEARTH_PDL_LAUNCH();
     kq_silu<true>(d0, p0, d1, p1, n, k, x, m, out, smem);
+}
+
+// Session 10 (HEARTH_CUDA_K4_NEW, CudaQuantK4Decode): the three K4 kernels above with k4_compute_fast, the same values.
+#define K4_FAST_KERNEL(NAME, W, MIN_BLOCKS) \
+extern "C" __global__ void __launch_bounds__(32 * (W), MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, const uint4* d1, \
+    const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out, long long ldOut, int outF32) \
+{ \
+    __shared__ __align__(16) float smem[(W) * 4 * 32]; \
+    HEARTH_PDL_LAUNCH(); \
+    q6_body<W, true, true>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem); \
+}
+K4_FAST_KERNEL(gemv_k4_stream_fast, Q6_WARPS, Q6_MIN_BLOCKS)
+K4_FAST_KERNEL(gemv_k4_stream_w8_fast, 8, 2)
+
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_silu_k4_stream_fast(const uint4* d0, const void* p0,
+    const uint4* d1, const void* p1, int n, int k, const bf16_t* x, int m, bf16_t* out)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    kq_silu<true, true>(d0, p0, d1, p1, n, k, x, m, out, smem);
 }

@@ -74,7 +74,60 @@ __device__ __forceinline__ void k4_compute(const K4Stage& st, const bf16_t* xSta
     acc[3] = fmaf(dB, fmaf(-128.0f, tacc[3], sacc[3]), fmaf(-mB, macc[3], acc[3]));
 }
 
-// One tile's K4 stages for kq_stream_tile (gemv_kquant6.cu).
+// (w & 0x000F000F) | 0x43004300 in one LOP3: with both constants as immediates the compiler splits it into two.
+__device__ __forceinline__ unsigned int k4_operand(unsigned int w)
+{
+    unsigned int r;
+    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(r) : "r"(w), "n"(0x000F000F), "n"(0x43004300));
+    return r;
+}
+
+// k4_compute with fewer instructions a weight (session 10, branch k4b), the same values bit for bit: each A register is
+// one LOP3 (after its shift), and x is loaded unpredicated, lanes of rows g >= m reading row m − 1 (xStage is that row's):
+// their columns of C are never stored, so nothing is zeroed a k-tile.
+__device__ __forceinline__ void k4_compute_fast(const K4Stage& st, const bf16_t* xStage, float* acc)
+{
+    const unsigned int one = 0x3F803F80u;
+    float sacc[4] = { 0.0f, 0.0f, 0.0f, 0.0f }, tacc[4] = { 0.0f, 0.0f, 0.0f, 0.0f }, macc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+#pragma unroll
+    for (int f = 0; f < 8; f++)
+    {
+        float gacc[4] = { 0.0f, 0.0f, 0.0f, 0.0f }, sx[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+        {
+            const int kt = 2 * f + j;
+            uint2 xs = __ldg((const uint2*)(xStage + kt * 16));
+            const uint4& q = st.w[kt >> 2];
+            unsigned int w = (kt & 3) == 0 ? q.x : (kt & 3) == 1 ? q.y : (kt & 3) == 2 ? q.z : q.w;
+            qm_mma(gacc, k4_operand(w), k4_operand(w >> 4), k4_operand(w >> 8), k4_operand(w >> 12), xs.x, xs.y);
+            qm_mma(sx, one, one, one, one, xs.x, xs.y);
+        }
+        float sa = k4_byte(st.sma.x, st.sma.y, f), sb = k4_byte(st.smb.x, st.smb.y, f);
+        float ma = k4_byte(st.sma.z, st.sma.w, f), mb = k4_byte(st.smb.z, st.smb.w, f);
+        sacc[0] = fmaf(sa, gacc[0], sacc[0]);
+        sacc[1] = fmaf(sa, gacc[1], sacc[1]);
+        sacc[2] = fmaf(sb, gacc[2], sacc[2]);
+        sacc[3] = fmaf(sb, gacc[3], sacc[3]);
+        tacc[0] = fmaf(sa, sx[0], tacc[0]);
+        tacc[1] = fmaf(sa, sx[1], tacc[1]);
+        tacc[2] = fmaf(sb, sx[0], tacc[2]);
+        tacc[3] = fmaf(sb, sx[1], tacc[3]);
+        macc[0] = fmaf(ma, sx[0], macc[0]);
+        macc[1] = fmaf(ma, sx[1], macc[1]);
+        macc[2] = fmaf(mb, sx[0], macc[2]);
+        macc[3] = fmaf(mb, sx[1], macc[3]);
+    }
+    float dA = qm_half(st.da & 0xffffu), mA = qm_half(st.da >> 16), dB = qm_half(st.db & 0xffffu), mB = qm_half(st.db >> 16);
+    acc[0] = fmaf(dA, fmaf(-128.0f, tacc[0], sacc[0]), fmaf(-mA, macc[0], acc[0]));
+    acc[1] = fmaf(dA, fmaf(-128.0f, tacc[1], sacc[1]), fmaf(-mA, macc[1], acc[1]));
+    acc[2] = fmaf(dB, fmaf(-128.0f, tacc[2], sacc[2]), fmaf(-mB, macc[2], acc[2]));
+    acc[3] = fmaf(dB, fmaf(-128.0f, tacc[3], sacc[3]), fmaf(-mB, macc[3], acc[3]));
+}
+
+// One tile's K4 stages for kq_stream_tile (gemv_kquant6.cu). FAST: k4_compute_fast (the caller's xStage then points at
+// row min(g, m − 1)).
+template <bool FAST>
 struct K4Source
 {
     const uint4* tileData;
@@ -83,7 +136,8 @@ struct K4Source
     __device__ __forceinline__ void fetch(int s, K4Stage& st) const { k4_fetch(tileData, tileParams, s, lane, g, st); }
     __device__ __forceinline__ void compute(const K4Stage& st, const bf16_t* xStage, bool hasColumn, float* acc) const
     {
-        k4_compute(st, xStage, hasColumn, acc);
+        if (FAST) k4_compute_fast(st, xStage, acc);
+        else k4_compute(st, xStage, hasColumn, acc);
     }
 };
 

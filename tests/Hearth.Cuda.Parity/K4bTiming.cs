@@ -12,7 +12,7 @@ namespace Hearth.Cuda.Parity;
 /// </summary>
 internal static class K4bTiming
 {
-    private const int Hidden = 5120, Inter = 17408, QRows = 5120, KvRows = 1024, Replays = 20;
+    private const int Replays = 20;
 
     public static void Run(CudaBackend cuda)
     {
@@ -24,15 +24,7 @@ internal static class K4bTiming
         {
             using var memory = new BackendPair(cuda, cuda);
             using var host = new QuantHostMatrices(new RandomData(29));
-            QuantizedMatrix Q4(int n, int k) => host.GgufRandomBytes(WeightFormat.Q4_K, n, k);
-            var ops = new (string Name, int Copies, Func<QuantizedMatrix[]> Make)[]
-            {
-                ("q|k|v Q4_K", 4, () => [Q4(QRows, Hidden), Q4(KvRows, Hidden), Q4(KvRows, Hidden)]),
-                ("q|k|v Q4_K|Q4_K|Q6_K", 4, () => [Q4(QRows, Hidden), Q4(KvRows, Hidden), host.GgufRandomBytes(WeightFormat.Q6_K, KvRows, Hidden)]),
-                ("o Q4_K [5120, 5120]", 4, () => [Q4(Hidden, QRows)]),
-                ("gate|up+silu Q4_K", 2, () => [Q4(Inter, Hidden), Q4(Inter, Hidden)]),
-                ("ffn_down Q4_K [5120, 17408]", 2, () => [Q4(Hidden, Inter)]),
-            };
+            var ops = Q4KDecodeOps.Make(host);
             foreach (var (name, copies, make) in ops)
             {
                 long before = cuda.QuantizedWeightBytes;

@@ -188,11 +188,7 @@ public sealed unsafe partial class CudaBackend
     private int MaxActiveClusters(nint function, uint sharedBytes, int clusterZ)
     {
         if (_device.ComputeMajor < 9) return 0;
-        var attribute = default(CuDriver.LaunchAttribute);
-        attribute.Id = CuDriver.LaunchAttributeClusterDimension;
-        attribute.ValueInt = 1;
-        attribute.ValueY = 1;
-        attribute.ValueZ = clusterZ;
+        var attribute = CuDriver.ClusterDimension(clusterZ);
         var config = new CuDriver.LaunchConfig
         {
             GridDimX = 1, GridDimY = 1, GridDimZ = (uint)clusterZ, BlockDimX = DecodeThreads, BlockDimY = 1, BlockDimZ = 1,

@@ -57,11 +57,7 @@ public sealed partial class CudaBackend
         ObjectDisposedException.ThrowIf(_disposed, this);
         _device.MakeCurrent();
         var attributes = stackalloc CuDriver.LaunchAttribute[3];
-        attributes[0] = default;
-        attributes[0].Id = CuDriver.LaunchAttributeClusterDimension;
-        attributes[0].ValueInt = 1;
-        attributes[0].ValueY = 1;
-        attributes[0].ValueZ = (int)clusterZ;
+        attributes[0] = CuDriver.ClusterDimension((int)clusterZ);
         attributes[1] = default;
         attributes[1].Id = CuDriver.LaunchAttributeClusterSchedulingPolicy;
         attributes[1].ValueInt = ClusterSchedulingPolicy;

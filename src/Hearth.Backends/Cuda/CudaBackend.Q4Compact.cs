@@ -107,27 +107,20 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     private bool TryK4NewSilu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
-        int k = gate.InFeatures, inter = gate.OutFeatures;
-        long rowsLong = k > 0 ? input.NumElements / k : 0;
-        if (rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements || output.NumElements != rowsLong * inter
-            || input.Data % 16 != 0) return false;
-        var kernel = CudaQuantK4Decode.ChooseSilu(UseK4New, k, (int)rowsLong, CudaQuantK4Decode.ParseForced(K4NewSiluKernel));
+        if (!SuperBlockSiluRows(gate, input, output, out int rows)) return false;
+        var kernel = CudaQuantK4Decode.ChooseSilu(UseK4New, gate.InFeatures, rows, CudaQuantK4Decode.ParseForced(K4NewSiluKernel));
         if (kernel == CudaQuantK4Decode.Kernel.Main) return false;
-        nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, d2 = 0, p2 = 0, x = input.Data, outPtr = output.Data;
-        int n0 = inter, n1 = inter, n2 = 0, rows = (int)rowsLong, outF32 = 0, silu = 1;
-        long ldOut = inter;
-        uint grid = (uint)(CudaQuantTiles.PaddedRows(inter) / CudaQuantTiles.TileRows);
-        if (kernel == CudaQuantK4Decode.Kernel.S4)
-        {
-            void** siluArgs = stackalloc void*[] { &d0, &p0, &d1, &p1, &n0, &k, &x, &rows, &outPtr };
-            Launch(_k4SiluFast, grid, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, siluArgs);
-        }
+        if (kernel == CudaQuantK4Decode.Kernel.S4) LaunchSuperBlockSilu(_k4SiluFast, gate, up, input, output, rows);
         else
         {
+            nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, d2 = 0, p2 = 0, x = input.Data, outPtr = output.Data;
+            int inter = gate.OutFeatures, n0 = inter, n1 = inter, n2 = 0, k = gate.InFeatures, outF32 = 0, silu = 1;
+            long ldOut = inter;
             void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &x, &rows, &outPtr, &ldOut, &outF32, &silu };
-            Launch(_k4NewKernels[(int)kernel], grid, 1, 32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, args);
+            Launch(_k4NewKernels[(int)kernel], (uint)(CudaQuantTiles.PaddedRows(inter) / CudaQuantTiles.TileRows), 1,
+                32 * (uint)CudaQuantK4Decode.Warps(kernel), 0, args);
+            NumQuantSiluLaunches++;
         }
-        NumQuantSiluLaunches++;
         NumK4NewLaunches++;
         return true;
     }

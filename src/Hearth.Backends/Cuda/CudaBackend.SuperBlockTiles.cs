@@ -93,16 +93,30 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     private bool TrySuperBlockSilu(nint kernel, CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
+        if (!SuperBlockSiluRows(gate, input, output, out int rows)) return false;
+        LaunchSuperBlockSilu(kernel, gate, up, input, output, rows);
+        return true;
+    }
+
+    /// <summary>The x rows of a super-block gate|up + SiLU launch: false unless k is whole super-blocks, there are 1-8 rows, the shapes agree and x is 16-byte aligned.</summary>
+    private bool SuperBlockSiluRows(CudaQuantPart gate, Tensor input, Tensor output, out int rows)
+    {
+        int k = gate.InFeatures;
+        long rowsLong = k > 0 ? input.NumElements / k : 0;
+        rows = (int)Math.Min(rowsLong, int.MaxValue);
+        return k % CudaQuantG6.SuperBlock == 0 && rowsLong >= 1 && rowsLong <= QuantStreamMaxRows && rowsLong * k == input.NumElements
+            && output.NumElements == rowsLong * gate.OutFeatures && input.Data % 16 == 0;
+    }
+
+    // The SiLU kernels of gemv_kquant6.cu's signature: gate and up parts, n, k, x, rows, out; one block a gate tile.
+    private void LaunchSuperBlockSilu(nint kernel, CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output, int rows)
+    {
         int k = gate.InFeatures, inter = gate.OutFeatures;
-        long rowsLong = input.NumElements / k;
-        if (k % CudaQuantG6.SuperBlock != 0 || rowsLong < 1 || rowsLong > QuantStreamMaxRows || rowsLong * k != input.NumElements
-            || output.NumElements != rowsLong * inter || input.Data % 16 != 0) return false;
         nint d0 = gate.Data, p0 = gate.Params, d1 = up.Data, p1 = up.Params, x = input.Data, outPtr = output.Data;
-        int n = inter, rows = (int)rowsLong;
+        int n = inter;
         void** args = stackalloc void*[] { &d0, &p0, &d1, &p1, &n, &k, &x, &rows, &outPtr };
         Launch(kernel, (uint)(CudaQuantTiles.PaddedRows(inter) / 16), 1, 32 * G6BlockWarps, 0, args);
         NumQuantSiluLaunches++;
-        return true;
     }
 
     /// <summary>

@@ -39,6 +39,17 @@ internal static unsafe partial class CuDriver
         [FieldOffset(16)] public int ValueZ;
     }
 
+    /// <summary>A cluster-dimension attribute of <paramref name="clusterZ"/> blocks along z (1 along x and y).</summary>
+    public static LaunchAttribute ClusterDimension(int clusterZ)
+    {
+        var attribute = default(LaunchAttribute);
+        attribute.Id = LaunchAttributeClusterDimension;
+        attribute.ValueInt = 1;
+        attribute.ValueY = 1;
+        attribute.ValueZ = clusterZ;
+        return attribute;
+    }
+
     [LibraryImport(NativeLibraries.Driver)]
     public static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** kernelParams, void** extra);
 }

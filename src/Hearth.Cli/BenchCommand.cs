@@ -76,10 +76,13 @@ internal static class BenchCommand
             Result result;
             double prefillTokPerS;
             Hearth.Engine.Runner.GraphReplayTiming? batchOneGraph;
+            (long Hits, long Misses) runAhead;
             using (var core = new EngineCore(loaded, backend, options))
             {
                 Console.WriteLine(core.KvCachePlan.Describe());
+                long hitsBefore = core.RunAheadHits, missesBefore = core.RunAheadMisses;
                 result = Run(core, loaded, prompt, decode);
+                runAhead = (core.RunAheadHits - hitsBefore, core.RunAheadMisses - missesBefore);
                 batchOneGraph = core.TimeDecodeGraph(1, replays: 20);
                 prefillTokPerS = prefill > 0 ? Prefill(core, loaded, prefill) : 0;
             }
@@ -94,6 +97,8 @@ internal static class BenchCommand
                 Console.WriteLine(string.Create(inv, $"prefill {prefill,-8} {prefillTokPerS:F1} tok/s (median of 3 warm runs, one prompt of {prefill} tokens)"));
             Console.WriteLine(string.Create(inv, $"decode           {result.DecodeTokPerS:F2} tok/s at batch 1, context {prompt}..{prompt + decode} ({1000 / result.DecodeTokPerS:F2} ms/token)"));
             Console.WriteLine(string.Create(inv, $"roofline         {rooflineTokPerS:F2} tok/s -> {result.DecodeTokPerS / rooflineTokPerS * 100:F1}% of the bandwidth roofline"));
+            if (runAhead.Hits + runAhead.Misses > 0)
+                Console.WriteLine(string.Create(inv, $"run-ahead        {runAhead.Hits} decode steps were already running when scheduled, {runAhead.Misses} ran ahead in vain (warm-up included)"));
             if (batchOneGraph is { } g)
                 Console.WriteLine(string.Create(inv, $"graph replay     bucket 1: {g.NumNodes} nodes, {g.ReplayMs:F2} ms a replay back to back "
                     + $"(cuGraphLaunch {g.LaunchMs:F3} ms of host time); the engine's step adds {1000 / result.DecodeTokPerS - g.ReplayMs:F2} ms"));

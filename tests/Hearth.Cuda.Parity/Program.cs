@@ -31,6 +31,7 @@ bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
 bool i4Timing = false, i4Only = false;
+bool runAheadOnly = false;
 bool dcl = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
@@ -65,6 +66,7 @@ for (int i = 0; i < args.Length; i++)
         case "--dcl": dcl = true; break;   // session 10: the cluster decode checks, the tensor-core decode checks, then ClusterDecodeTiming   // session 9: the quantized step without each group of small ops
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
+        case "--run-ahead": runAheadOnly = true; break;   // session 11: the run-ahead checks only (needs --model)
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -97,6 +99,12 @@ using (cuda)
 
     Console.WriteLine($"reference backend: {referenceName}");
     var report = new ParityReport();
+    if (runAheadOnly && modelDir is not null)
+    {
+        RunAheadChecks.Run(modelDir, cuda, report);
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
     if (att2)   // session 6: the decode-attention checks and the pipeline / GEMM autotune timings only
     {
         TensorCoreDecodeChecks.Run(cuda, report, new RandomData(seed));
@@ -253,6 +261,7 @@ using (cuda)
         SamplingChecks.EngineSeeds(modelDir, cuda, report);
         SamplingChecks.JsonConstrained(modelDir, cuda, report);
         EngineChecks.ParrotCases(modelDir, cuda, report);
+        RunAheadChecks.Run(modelDir, cuda, report);
         if (goldensDir is not null)
         {
             EngineChecks.HuggingFaceGoldens(goldensDir, cuda, report);

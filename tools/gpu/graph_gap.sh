@@ -26,7 +26,7 @@ for fmt in ${FORMATS:-bf16}; do
       # shellcheck disable=SC2046
       env $(tr ',' ' ' <<< "$variant") HEARTH_STEP_PROFILE="${PROFILE:-0}" timeout "${BENCH_TIMEOUT:-150}" "$hearth" bench --model "$target" \
         --device cuda --prompt-tokens 512 --decode-tokens "${DECODE_TOKENS:-128}" --batch "$batch" 2>&1 | tee -a "$out/graph-gap.log" \
-        | grep -E "^decode|graph replay|step profile, (decode batch|bucket) (1|$batch) \("
+        | grep -E "^decode|graph replay|^run-ahead|step profile, (decode batch|bucket) (1|$batch) \("
     done
   done
 done

@@ -17,7 +17,7 @@ public sealed partial class EngineCore
         if (plainGreedy && _runner.CanPickGreedyInBackend)
         {
             // On the CPU too: the pool's threads share the batch's argmaxes (19 MB of logits at 32 parrot rows).
-            _runner.RunGreedy(_inputs, rows, _sampled);
+            _runner.RunGreedy(_inputs, rows, _sampled, runAhead: CanRunAhead(output));
         }
         else if (!_runner.CanSampleOnDevice)
         {
@@ -41,6 +41,24 @@ public sealed partial class EngineCore
             _runner.RunSampled(_inputs, rows, sampling, _sampled);
         }
         for (int r = 0; r < numSampled; r++) ((RequestState)output.Scheduled[_inputs.SampleSeqIndices[r]].Sequence.Tag!).StepLogprobs = null;
+        return true;
+    }
+
+    /// <summary>
+    /// The next step is likely this batch again, each sequence feeding the token it picks now: nobody waits to be
+    /// admitted, every sequence decodes one token, and none reaches max_tokens or the context limit with it. An eos
+    /// token, a stop string or an abort can still end one; the runner then throws away the step it ran ahead.
+    /// </summary>
+    private bool CanRunAhead(SchedulerOutput output)
+    {
+        if (_scheduler.NumWaiting > 0) return false;
+        for (int i = 0; i < output.Scheduled.Count; i++)
+        {
+            var item = output.Scheduled[i];
+            var seq = item.Sequence;
+            if (item.NumNewTokens != 1 || !item.SamplesToken) return false;
+            if (seq.NumOutputTokens + 1 >= seq.MaxTokens || seq.NumTokens + 1 >= MaxModelLen) return false;
+        }
         return true;
     }
 }

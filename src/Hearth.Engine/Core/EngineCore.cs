@@ -73,6 +73,12 @@ public sealed partial class EngineCore : IDisposable
 
     public int NumWaiting => _scheduler.NumWaiting;
 
+    /// <summary>Decode steps that were already running when scheduled (run ahead), and steps run ahead in vain.</summary>
+    public long RunAheadHits => _runner.NumRunAheadHits;
+
+    /// <inheritdoc cref="RunAheadHits"/>
+    public long RunAheadMisses => _runner.NumRunAheadMisses;
+
     public BlockManager Blocks => _scheduler.BlockManager;
 
     /// <summary>

@@ -91,6 +91,7 @@ public sealed partial class ModelRunner
         if (_cuda is null || replays < 1) return null;
         int bucket = BucketFor(numSeqs);
         if (bucket != _lastDecodeBucket || !_graphs.TryGetValue(bucket, out var captured)) return null;
+        DropRunAhead();
         _cuda.Replay(captured.Graph);
         _cuda.Synchronize();
         long start = Stopwatch.GetTimestamp();

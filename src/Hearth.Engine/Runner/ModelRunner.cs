@@ -48,7 +48,11 @@ public sealed partial class ModelRunner : IDisposable
         _maxBucket = Math.Min(Math.Min(maxSeqs, maxTokens), model.MaxLogitRows);
         _useGraphs = _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_CUDA_GRAPHS") != "0";
         _padded = new PaddedInputs(_maxBucket, maxBlocksPerSeq);
+        _maxSeqs = maxSeqs;
+        RunAhead = _cuda is not null && Environment.GetEnvironmentVariable("HEARTH_RUN_AHEAD") != "0";
     }
+
+    private readonly int _maxSeqs;
 
     public int VocabSize => _model.VocabSize;
 
@@ -108,12 +112,19 @@ public sealed partial class ModelRunner : IDisposable
     /// <summary>
     /// Like <see cref="Run"/> but picks each row's most likely token in the backend (on the GPU, so only the
     /// token ids [rows] cross to the host). Same tie rule as the CPU sampler's greedy path (the lowest id).
+    /// With <paramref name="runAhead"/> (the caller expects the next step to be this batch again, each sequence feeding
+    /// the token picked now) the next step is enqueued before this one's tokens are read back (<see cref="RunAhead"/>).
     /// </summary>
-    public void RunGreedy(BatchInputs inputs, ReadOnlySpan<int> logitRows, Span<int> tokens)
+    public void RunGreedy(BatchInputs inputs, ReadOnlySpan<int> logitRows, Span<int> tokens, bool runAhead = false)
     {
         if (!CanPickGreedyInBackend) throw new InvalidOperationException($"the {_backend.Name} backend cannot pick greedy tokens here");
         int rows = logitRows.Length;
         if (rows == 0 || tokens.Length < rows) throw new ArgumentException("one token per logit row is needed");
+        if (_cuda is not null && RunAhead && _gpuTimes is null)
+        {
+            RunGreedyAhead(inputs, logitRows, tokens, runAhead);
+            return;
+        }
         var ids = _sampledIds.SliceRows(0, rows);
         int bucket;
         if (_cuda is not null)
@@ -153,6 +164,7 @@ public sealed partial class ModelRunner : IDisposable
     {
         int n = inputs.NumTokens, seqs = inputs.NumSeqs, rows = logitRows.Length;
         if (n <= 0 || seqs <= 0) throw new InvalidOperationException("an empty step");
+        DropRunAhead();
         if (!_markGpu) _gpuTimes?.Interrupt();
         if (rows > _model.MaxLogitRows) throw new ArgumentException($"{rows} logit rows, the model was sized for {_model.MaxLogitRows}");
 
@@ -193,6 +205,7 @@ public sealed partial class ModelRunner : IDisposable
 
     public void Dispose()
     {
+        DisposeRunAhead();
         _gpuTimes?.Dispose();
         DisposeGraphs();
         DisposeSampling();

@@ -69,6 +69,9 @@ public sealed class BatchInputs
     /// <summary>[maxNumSeqs] index in the batch of the sequence each sampled row belongs to.</summary>
     public int[] SampleSeqIndices { get; }
 
+    /// <summary>Blocks sequence <paramref name="seq"/> holds, as the last <see cref="Fill"/> wrote its table row.</summary>
+    public int BlockTableRowLength(int seq) => _blockTableRowLengths[seq];
+
     public void Fill(SchedulerOutput output)
     {
         ArgumentNullException.ThrowIfNull(output);

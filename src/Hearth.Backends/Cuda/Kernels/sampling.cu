@@ -189,3 +189,19 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows_f32(flo
         out[blockIdx.x] = pick;
     }
 }
+
+// Run-ahead decoding: the next decode step's inputs from this step's, on the stream, so the host can enqueue that step
+// before it has read this step's picks. Row r feeds the token it just picked at the next position, whose KV slot is in
+// the same block table (the host checked that the block is allocated). Padded rows (r >= rows) keep their inputs.
+// Same rule as the host's DecodeRunAhead.Advance.
+extern "C" __global__ void advance_decode_inputs(const int* __restrict__ picked, int* tokenIds, int* positions, int* slotMapping,
+    int* seqLens, const int* __restrict__ blockTables, int rows, int maxBlocksPerSeq, int blockSize)
+{
+    int r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    int pos = positions[r] + 1;
+    tokenIds[r] = picked[r];
+    positions[r] = pos;
+    seqLens[r] = pos + 1;
+    slotMapping[r] = blockTables[(size_t)r * maxBlocksPerSeq + pos / blockSize] * blockSize + pos % blockSize;
+}

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Issue 8, session 11 (branch f8c): the fp8 decode GEMV's f16 widening (gemv_f8_wide_h) and one-warp split blocks, ON
-# THE GPU MACHINE: bash <carry>/f8c_run.sh [harness] [sass] [parity] [check] [bench]
+# THE GPU MACHINE: bash <carry>/f8c_run.sh [harness] [sass] [make-bg] [check-bg] [parity] [bench]
 # (carry = the folder holding this script, kernels/ (common.cu, gemv.cu, gemv_quant_stream.cu, gemv_quant_wide.cu,
-# quant_splitk.cuh), f8_harness.cu, and for parity/bench cuda-parity/, hearth/, parrot-qwen3/, quant_cuda_parity.sh,
-# graph_gap.sh, hf_baseline.py).
+# quant_splitk.cuh), f8_harness.cu, and for the later stages cuda-parity/, hearth/, graph_gap.sh, hf_baseline.py and
+# repo/ (src/Hearth.Backends/Cuda/Kernels and tools/gpu's harnesses and harness_compile_check.sh, as in the repository)).
 # harness: nvcc-compiles f8_harness.cu with the kernels once per VARIANTS entry "loads:double:prefetch:minBlocks[:xhRows]"
 #   and runs each (every variant checked against the register stream and bit for bit against gemv_f8_wide, then timed
 #   per 14B linear and per layer at m = 1, 2, 8, twice, alternated).
 # sass: cuobjdump -sass of the first variant's binary: opcode counts of gemv_f8_wide and gemv_f8_wide_h, and per HMMA.
-# parity: quant_cuda_parity.sh $PARITY_ARGS (default --ops-only --wide-timing).
-# check: harness_compile_check.sh from the carried kernels (every module for sm_80 and sm_90, the harnesses).
-# bench: graph_gap.sh for fp8 at batch 1 with VARIANTS (default the switch off, on, off, on).
+# make-bg: the random 14B model (hf_baseline.py make) in the background, for bench.
+# check-bg: harness_compile_check.sh in repo/ in the background (every module for sm_80 and sm_90, the harnesses);
+#   its result is printed at the end.
+# parity: the parity runner's --f8c (F8cChecks, QuantWideChecks, QuantSiluChecks, then F8cTiming: old / new alternated).
+# bench: waits for make-bg, then graph_gap.sh for fp8 at batch 1 (it quantizes) with BENCH_VARIANTS (default the
+#   switch off, then on).
 set -uo pipefail
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 carry="$(cd "$(dirname "$0")" && pwd)"
@@ -19,6 +22,8 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv,noheader | tee "$out/gpu.txt"
 rc=0
 first=""
+make_pid=""
+check_pid=""
 for stage in "$@"; do
   start=$(date +%s)
   case "$stage" in
@@ -52,20 +57,36 @@ for stage in "$@"; do
           "$out/sass_$fn.txt" | tee -a "$out/sass.log"
       done
       ;;
-    parity)
-      OUT="$out" bash "$carry/quant_cuda_parity.sh" ${PARITY_ARGS:---ops-only --wide-timing} > "$out/parity-stdout.log" 2>&1
-      rc=$?
-      grep -E "^FAIL|passed|wide|f8c|fp8 128|took" "$out/quant-parity.log" | grep -v "^PASS" | head -80
-      echo "parity exit $rc after $(( $(date +%s) - start )) s"
+    make-bg)
+      python3 "$carry/hf_baseline.py" make --dir /tmp/qwen3-14b-random > "$out/make.log" 2>&1 &
+      make_pid=$!
       ;;
-    check)
-      OUT="$out/check" bash "$carry/harness_compile_check.sh" 2>&1 | tail -40
+    check-bg)
+      ( cd "$carry/repo" && OUT="$out/check" bash tools/gpu/harness_compile_check.sh > "$out/check.log" 2>&1 ) &
+      check_pid=$!
+      ;;
+    parity)
+      chmod +x "$carry/cuda-parity/Hearth.Cuda.Parity" 2>/dev/null || true
+      "$carry/cuda-parity/Hearth.Cuda.Parity" --f8c > "$out/f8c-parity.log" 2>&1
+      rc=$?
+      grep -E "^FAIL|passed|f8c checks|fp8 128x128|device:" "$out/f8c-parity.log" | head -60
+      echo "parity if [ -n "$check_pid" ]; then wait "$check_pid"; echo "compile check exit $?"; fi
+if [ -f "$out/check.log" ]; then
+  grep -E "FAILED|compiled" "$out/check.log" | sort | uniq -c | sort -rn | head -5; grep -E "FAILED" "$out/check.log" | head
+fi
+exit $rc after $(( $(date +%s) - start )) s"
       ;;
     bench)
-      FORMATS=fp8 BATCHES=1 VARIANTS="${BENCH_VARIANTS:-HEARTH_CUDA_F8_NEW=0 HEARTH_CUDA_F8_NEW=1 HEARTH_CUDA_F8_NEW=0 HEARTH_CUDA_F8_NEW=1}" \
-        OUT="$out" bash "$carry/graph_gap.sh"
+      [ -n "$make_pid" ] && wait "$make_pid"
+      # The compile check's nvcc processes would take the CPU from the engine's host side: they finish first.
+      if [ -n "$check_pid" ]; then wait "$check_pid"; echo "compile check exit $?"; check_pid=""; fi
+      FORMATS=fp8 BATCHES=1 VARIANTS="${BENCH_VARIANTS:-HEARTH_CUDA_F8_NEW=0 HEARTH_CUDA_F8_NEW=1}" OUT="$out" bash "$carry/graph_gap.sh"
       echo "bench done after $(( $(date +%s) - start )) s"
       ;;
   esac
 done
+if [ -n "$check_pid" ]; then wait "$check_pid"; echo "compile check exit $?"; fi
+if [ -f "$out/check.log" ]; then
+  grep -E "FAILED|compiled" "$out/check.log" | sort | uniq -c | sort -rn | head -5; grep -E "FAILED" "$out/check.log" | head
+fi
 exit $rc

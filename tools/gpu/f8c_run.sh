@@ -72,7 +72,7 @@ for stage in "$@"; do
       grep -E "^FAIL|passed|f8c checks|fp8 128x128|device:" "$out/f8c-parity.log" | head -60
       echo "parity if [ -n "$check_pid" ]; then wait "$check_pid"; echo "compile check exit $?"; fi
 if [ -f "$out/check.log" ]; then
-  grep -E "FAILED|compiled" "$out/check.log" | sort | uniq -c | sort -rn | head -5; grep -E "FAILED" "$out/check.log" | head
+  echo "compile check: $(grep -c ': compiled' "$out/check.log") compiled, $(grep -c ': FAILED' "$out/check.log") failed"; grep -E "FAILED|error" "$out/check.log" | head
 fi
 exit $rc after $(( $(date +%s) - start )) s"
       ;;
@@ -87,6 +87,6 @@ exit $rc after $(( $(date +%s) - start )) s"
 done
 if [ -n "$check_pid" ]; then wait "$check_pid"; echo "compile check exit $?"; fi
 if [ -f "$out/check.log" ]; then
-  grep -E "FAILED|compiled" "$out/check.log" | sort | uniq -c | sort -rn | head -5; grep -E "FAILED" "$out/check.log" | head
+  echo "compile check: $(grep -c ': compiled' "$out/check.log") compiled, $(grep -c ': FAILED' "$out/check.log") failed"; grep -E "FAILED|error" "$out/check.log" | head
 fi
 exit $rc

@@ -342,7 +342,7 @@ __device__ __forceinline__ void qw_silu_body(const QmParts& parts, int k, int gr
     else if (tilesPerGroup * 2 == kt) BODY<FMT, 2, H>(__VA_ARGS__); \
     else BODY<FMT, 1, H>(__VA_ARGS__);
 
-// m <= 8; blockDim.x = 32·W (W = 1, 2, 4 or 8; W = 1 ends in qw_finish_warp); k a multiple of a stage's k-tiles, and
+// m <= 8; blockDim.x = 32·W (W = 1, 4 or 8: the epilogue needs 128 threads, or one warp, which ends in qw_finish_warp); k a multiple of a stage's k-tiles, and
 // groups of 2^i k-tiles that hold whole stages (GPS = 1) or whose 2, 4 or 8 fill one stage (CudaQuantWide.Fits).
 // grid = tiles · splits; partials [tiles, splits, 128] f32 and counters [tiles] (zero) are the host's split-k
 // workspace (unused when splits = 1). HK: the h kernel (f16 operands on sm_89+ for m <= QW_XH_ROWS).

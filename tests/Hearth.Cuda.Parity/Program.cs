@@ -33,6 +33,7 @@ bool ablationTiming = false;
 bool i4Timing = false, i4Only = false;
 bool runAheadOnly = false;
 bool dcl = false;
+bool f8c = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
 int referenceCases = 0;
@@ -63,6 +64,7 @@ for (int i = 0; i < args.Length; i++)
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
         case "--ablation-timing": ablationTiming = true; break;
+        case "--f8c": f8c = true; break;   // session 11: F8cChecks, QuantWideChecks, QuantSiluChecks, then F8cTiming
         case "--dcl": dcl = true; break;   // session 10: the cluster decode checks, the tensor-core decode checks, then ClusterDecodeTiming   // session 9: the quantized step without each group of small ops
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
@@ -141,6 +143,15 @@ using (cuda)
         if (q6cTiming) G6Timing.Run(cuda);
         if (k4Timing) K4Timing.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (f8c)   // session 11 (tools/gpu/f8c_run.sh parity): the fp8 f16 kernels' checks and the checks they must keep passing, then F8cTiming
+    {
+        using (var f8cChecks = new F8cChecks(cuda, report, new RandomData(seed + 23))) f8cChecks.RunAll();
+        using (var quantWide = new QuantWideChecks(cuda, report, new RandomData(seed))) quantWide.RunAll();
+        using (var quantSilu = new QuantSiluChecks(cuda, report, new RandomData(seed))) quantSilu.RunAll();
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        if (Environment.GetEnvironmentVariable("HEARTH_F8C_NO_TIMING") != "1") F8cTiming.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
     if (dcl)

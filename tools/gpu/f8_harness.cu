@@ -75,17 +75,22 @@ static cudaLaunchConfig_t config(int blocks, int threads, cudaStream_t s, cudaLa
     return c;
 }
 
-static void launch(Kernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, int outF32, cudaStream_t s)
+// Session 11: split-k workspace for the one-warp-block launches (W = 1, splits blocks a tile).
+static float* gPartials = nullptr;
+static int* gCounters = nullptr;
+
+static void launch(Kernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, int outF32, cudaStream_t s,
+    int splits = 1)
 {
     int tiles = 0;
     for (int i = 0; i < l.count; i++) tiles += (l.parts[i].n + 15) / 16;
     Part e{nullptr, nullptr, nullptr, 0};
     const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
     cudaLaunchAttribute attribute;
-    cudaLaunchConfig_t cfg = config(tiles, threads, s, &attribute);
+    cudaLaunchConfig_t cfg = config(tiles * splits, threads, s, &attribute);
     CK(cudaLaunchKernelEx(&cfg, kernel, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
         (const uint4*)c.data, (const void*)c.params, c.n, l.k, f.group, f.blockRows, l.k / 128, x, m, out, (long long)l.rows, outF32,
-        1, (float*)nullptr, (int*)nullptr, 0));
+        splits, gPartials, gCounters, 0));
 }
 
 static void launch_silu(SiluKernel kernel, int threads, const Format& f, const Linear& l, const bf16_t* x, int m, void* out, cudaStream_t s)
@@ -151,27 +156,44 @@ static double time_graph(cudaStream_t s, int layers, F enqueue)
     return ms * 1e3 / Replays / layers;
 }
 
+// Session 11 (branch f8c): one kernel family a column. "old" = gemv_f8_wide (bf16 widening), "h" = gemv_f8_wide_h
+// (cvt.rn.f16x2.e4m3x2 + f16 MMA on sm_89+); W = warps a block, S = splits (W = 1, S = 4 sums a tile as W = 4 does).
+struct Variant { const char* label; bool h; int warps, splits; };
+
+static int bit_diffs(const std::vector<float>& a, const std::vector<float>& b)
+{
+    int n = 0;
+    for (size_t i = 0; i < a.size(); i++) n += memcmp(&a[i], &b[i], 4) != 0;
+    return n;
+}
+
 int main()
 {
     const int H = 5120, I = 17408, KV = 1024, NL = 4;
     const char* shapeNames[4] = { "qkv", "o", "gate|up", "down" };
+    bool allFormats = getenv("F8_ALL_FORMATS") != nullptr, withBf16 = getenv("F8_BF16") != nullptr;
     Format formats[] = { { "fp8 128x128", 2, 128, 128 }, { "awq-int4 g128", 0, 128, 0 }, { "Q4_K (g4 g32)", 0, 32, 0 } };
     bf16_t* x; void* outA; void* outB;
     CK(cudaMalloc(&x, 8ull * I * 2));
     CK(cudaMalloc(&outA, 8ull * 2 * I * 4));
     CK(cudaMalloc(&outB, 8ull * 2 * I * 4));
+    CK(cudaMalloc(&gPartials, 2ull * I / 16 * 8 * 128 * 4));
+    CK(cudaMalloc(&gCounters, 2ull * I / 16 * 4));
+    CK(cudaMemset(gCounters, 0, 2ull * I / 16 * 4));
     fill(x, 8ull * I * 2, 77, 3);
     cudaStream_t s; CK(cudaStreamCreate(&s));
     printf("variant: QW_LOADS=%d QW_DOUBLE=%d QW_PREFETCH=%d QW_MIN_BLOCKS=%d\n", QW_LOADS, QW_DOUBLE, QW_PREFETCH, QW_MIN_BLOCKS);
-    const int warpChoices[2] = { 4, 8 };
-    bool bf16Done = false;
+    const Variant variants[] = { { "old W=4", false, 4, 1 }, { "h W=4", true, 4, 1 }, { "old W=1 S=4", false, 1, 4 }, { "h W=1 S=4", true, 1, 4 },
+        { "h W=1 S=6", true, 1, 6 }, { "old W=8", false, 8, 1 } };
+    bool bf16Done = !withBf16;
     for (const Format& f : formats)
     {
+        if (!allFormats && f.fmt != 2) continue;
         if ((f.fmt == 0 ? 4 : 2) * QW_LOADS / (f.group / 16) > 8) { printf("%s: skipped (more than 8 groups a stage)\n", f.name); continue; }
         bool fp8 = f.fmt == 2;
-        Kernel oldK = fp8 ? gemv_f8_stream : gemv_g4_stream, wideK = fp8 ? gemv_f8_wide : gemv_g4_wide;
-        SiluKernel oldSilu = fp8 ? gemv_silu_f8_stream : gemv_silu_g4_stream, wideSilu = fp8 ? gemv_silu_f8_wide : gemv_silu_g4_wide;
-        bool dense = !bf16Done;   // the bf16 GEMV's weights, once
+        Kernel oldK = fp8 ? gemv_f8_stream : gemv_g4_stream, wideK = fp8 ? gemv_f8_wide : gemv_g4_wide, wideH = fp8 ? gemv_f8_wide_h : gemv_g4_wide;
+        SiluKernel wideSilu = fp8 ? gemv_silu_f8_wide : gemv_silu_g4_wide, wideSiluH = fp8 ? gemv_silu_f8_wide_h : gemv_silu_g4_wide;
+        bool dense = !bf16Done;
         size_t bytes = 0, denseBytes = 0;
         std::vector<Linear> linears;
         unsigned int seed = 1;
@@ -200,64 +222,78 @@ int main()
             }
             shapeBytes[li] = b;
         }
-        // Correctness: the wide kernel at every W against the stream kernel (F32 out), then the fused SiLU (bf16 out).
-        double worst = 0, worstSilu = 0;
-        for (int W : warpChoices)
-            for (int m : { 1, 3, 8 })
+        // Correctness: every variant against the stream kernel (F32 out) and bit for bit against old W=4; the fused
+        // SiLU of each family bit for bit against that family's unfused gate|up + the same rounding.
+        double worst = 0;
+        for (int m : { 1, 3, 8 })
+            for (int li = 0; li < 4; li++)
             {
-                for (int li = 0; li < 4; li++)
-                {
-                    const Linear& l = linears[li];
-                    CK(cudaMemset(outA, 0, (size_t)m * l.rows * 4)); CK(cudaMemset(outB, 0xFF, (size_t)m * l.rows * 4));
-                    launch(oldK, 128, f, l, x, m, outA, 1, s);
-                    launch(wideK, 32 * W, f, l, x, m, outB, 1, s);
-                    CK(cudaStreamSynchronize(s));
-                    double rel = max_rel(fetch_f32(outA, (size_t)m * l.rows), fetch_f32(outB, (size_t)m * l.rows));
-                    if (!(rel <= worst)) worst = rel;
-                    if (!(rel < 1e-4)) printf("  MISMATCH %s W=%d m=%d %s: max rel diff %.3g\n", f.name, W, m, shapeNames[li], rel);
-                }
-                const Linear& gu = linears[2];
-                CK(cudaMemset(outA, 0, (size_t)m * I * 2)); CK(cudaMemset(outB, 0xFF, (size_t)m * I * 2));
-                launch_silu(oldSilu, 128, f, gu, x, m, outA, s);
-                launch_silu(wideSilu, 64 * W, f, gu, x, m, outB, s);
+                const Linear& l = linears[li];
+                size_t count = (size_t)m * l.rows;
+                CK(cudaMemset(outA, 0, count * 4));
+                launch(oldK, 128, f, l, x, m, outA, 1, s);
                 CK(cudaStreamSynchronize(s));
-                double rel = max_rel(fetch_bf16(outA, (size_t)m * I), fetch_bf16(outB, (size_t)m * I));
-                if (!(rel <= worstSilu)) worstSilu = rel;
-                if (!(rel < 2e-2)) printf("  MISMATCH %s W=%d m=%d gate|up+silu: max rel diff %.3g\n", f.name, W, m, rel);
+                std::vector<float> ref = fetch_f32(outA, count);
+                CK(cudaMemset(outA, 0, count * 4));
+                launch(wideK, 128, f, l, x, m, outA, 1, s);
+                CK(cudaStreamSynchronize(s));
+                std::vector<float> base = fetch_f32(outA, count);
+                for (const Variant& v : variants)
+                {
+                    CK(cudaMemset(outB, 0xFF, count * 4));
+                    launch(v.h ? wideH : wideK, 32 * v.warps, f, l, x, m, outB, 1, s, v.splits);
+                    CK(cudaStreamSynchronize(s));
+                    std::vector<float> got = fetch_f32(outB, count);
+                    double rel = max_rel(ref, got);
+                    if (!(rel <= worst)) worst = rel;
+                    int diffs = bit_diffs(base, got);
+                    if (!(rel < 1e-4) || (diffs && v.warps * v.splits == 4))
+                        printf("  %s %s m=%d %s: max rel diff vs stream %.3g, %d values differ from old W=4\n", rel < 1e-4 ? "note" : "MISMATCH",
+                            v.label, m, shapeNames[li], rel, diffs);
+                }
+                if (li != 2) continue;
+                for (int h = 0; h < 2; h++)
+                {
+                    CK(cudaMemset(outA, 0xFF, (size_t)m * I * 2)); CK(cudaMemset(outB, 0xFF, (size_t)m * I * 2));
+                    launch_silu(wideSilu, 256, f, l, x, m, outA, s);
+                    launch_silu(h ? wideSiluH : wideSilu, 256, f, l, x, m, outB, s);
+                    CK(cudaStreamSynchronize(s));
+                    int diffs = bit_diffs(fetch_bf16(outA, (size_t)m * I), fetch_bf16(outB, (size_t)m * I));
+                    if (h) printf("  silu h vs old m=%d: %d of %d values differ\n", m, diffs, m * I);
+                }
             }
-        printf("%s: %.1f MB/layer; wide vs stream max rel diff %.2g (linear), %.2g (silu, bf16 out)\n", f.name, layerBytes / 1e6, worst, worstSilu);
+        printf("%s: %.1f MB/layer; worst max rel diff vs stream %.2g\n", f.name, layerBytes / 1e6, worst);
         printf("  shape MB: qkv %.1f  o %.1f  gate|up %.1f  down %.1f\n", shapeBytes[0] / 1e6, shapeBytes[1] / 1e6, shapeBytes[2] / 1e6, shapeBytes[3] / 1e6);
         if (dense)
         {
-            double us[5];
-            us[0] = time_graph(s, NL, [&](int l) { for (int li = 0; li < 4; li++) launch_bf16(linears[4 * l + li], x, 1, outA, s); });
-            for (int li = 0; li < 4; li++) us[li + 1] = time_graph(s, NL, [&](int l) { launch_bf16(linears[4 * l + li], x, 1, outA, s); });
-            double db = (double)denseBytes / NL;
-            printf("  bf16 gemv      m=1: layer %6.1f us (%4.0f GB/s)  qkv %5.1f  o %5.1f  gate|up %5.1f  down %5.1f us\n", us[0], db / (us[0] * 1e-6) / 1e9,
-                us[1], us[2], us[3], us[4]);
+            double us = time_graph(s, NL, [&](int l) { for (int li = 0; li < 4; li++) launch_bf16(linears[4 * l + li], x, 1, outA, s); });
+            printf("  bf16 gemv m=1: layer %6.1f us (%4.0f GB/s)\n", us, (double)denseBytes / NL / (us * 1e-6) / 1e9);
             bf16Done = true;
         }
-        // variant -1: the stream kernel; otherwise the wide kernel with warpChoices[variant] warps a tile.
-        for (int m : { 1, 8 })
-            for (int variant = -1; variant < 2; variant++)
-            {
-                Kernel k = variant < 0 ? oldK : wideK;
-                int threads = variant < 0 ? 128 : 32 * warpChoices[variant];
-                SiluKernel sk = variant < 0 ? oldSilu : wideSilu;
-                int siluThreads = variant < 0 ? 128 : 64 * warpChoices[variant];
-                double us[6];
-                us[0] = time_graph(s, NL, [&](int l) { for (int li = 0; li < 4; li++) launch(k, threads, f, linears[4 * l + li], x, m, outA, 0, s); });
-                for (int li = 0; li < 4; li++) us[li + 1] = time_graph(s, NL, [&](int l) { launch(k, threads, f, linears[4 * l + li], x, m, outA, 0, s); });
-                us[5] = time_graph(s, NL, [&](int l) { launch_silu(sk, siluThreads, f, linears[4 * l + 2], x, m, outA, s); });
-                char label[32];
-                if (variant < 0) snprintf(label, sizeof label, "stream");
-                else snprintf(label, sizeof label, "wide W=%d", warpChoices[variant]);
-                printf("  %-12s m=%d: layer %6.1f us (%4.0f GB/s)  qkv %5.1f (%4.0f)  o %5.1f (%4.0f)  gate|up %5.1f (%4.0f)  down %5.1f (%4.0f)  gate|up+silu %5.1f (%4.0f)\n",
-                    label, m, us[0], layerBytes / (us[0] * 1e-6) / 1e9,
-                    us[1], shapeBytes[0] / (us[1] * 1e-6) / 1e9, us[2], shapeBytes[1] / (us[2] * 1e-6) / 1e9,
-                    us[3], shapeBytes[2] / (us[3] * 1e-6) / 1e9, us[4], shapeBytes[3] / (us[4] * 1e-6) / 1e9,
-                    us[5], shapeBytes[2] / (us[5] * 1e-6) / 1e9);
-            }
+        // Twice each, alternated, so drift shows. Layer = qkv, o, fused gate|up+silu (same family, W=4), down.
+        for (int m : { 1, 2, 8 })
+            for (int rep = 0; rep < 2; rep++)
+                for (const Variant& v : variants)
+                {
+                    if (m == 8 && v.h) continue;   // m > QW_XH_ROWS: the h kernel runs the bf16 path
+                    Kernel k = v.h ? wideH : wideK;
+                    SiluKernel sk = v.h ? wideSiluH : wideSilu;
+                    int threads = 32 * v.warps;
+                    double us[6];
+                    us[0] = time_graph(s, NL, [&](int l) {
+                        launch(k, threads, f, linears[4 * l], x, m, outA, 0, s, v.splits);
+                        launch(k, threads, f, linears[4 * l + 1], x, m, outA, 0, s, v.splits);
+                        launch_silu(sk, 256, f, linears[4 * l + 2], x, m, outA, s);
+                        launch(k, threads, f, linears[4 * l + 3], x, m, outA, 0, s, v.splits);
+                    });
+                    for (int li = 0; li < 4; li++) us[li + 1] = time_graph(s, NL, [&](int l) { launch(k, threads, f, linears[4 * l + li], x, m, outA, 0, s, v.splits); });
+                    us[5] = time_graph(s, NL, [&](int l) { launch_silu(sk, 256, f, linears[4 * l + 2], x, m, outA, s); });
+                    printf("  %-12s m=%d: layer %6.1f us (%4.0f GB/s)  qkv %5.1f (%4.0f)  o %5.1f (%4.0f)  gate|up %5.1f (%4.0f)  down %5.1f (%4.0f)  gate|up+silu W=4 %5.1f (%4.0f)\n",
+                        v.label, m, us[0], layerBytes / (us[0] * 1e-6) / 1e9,
+                        us[1], shapeBytes[0] / (us[1] * 1e-6) / 1e9, us[2], shapeBytes[1] / (us[2] * 1e-6) / 1e9,
+                        us[3], shapeBytes[2] / (us[3] * 1e-6) / 1e9, us[4], shapeBytes[3] / (us[4] * 1e-6) / 1e9,
+                        us[5], shapeBytes[2] / (us[5] * 1e-6) / 1e9);
+                }
         for (Linear& l : linears)
             for (int i = 0; i < l.count; i++)
             {

@@ -75,6 +75,26 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Warps a tile for the wide GEMV (4, 8 or 16; null: CudaQuantWide's rule). HEARTH_CUDA_QUANT_WIDE_WARPS.</summary>
     public int? QuantWideWarps { get; set; } = CudaQuantWide.ParseWarps(Environment.GetEnvironmentVariable("HEARTH_CUDA_QUANT_WIDE_WARPS"));
 
+    /// <summary>
+    /// Run the fp8 wide GEMV's f16 kernels (gemv_f8_wide_h, gemv_silu_f8_wide_h: cvt.rn.f16x2.e4m3x2 widening, f16 MMA)
+    /// where the device has them (sm_89+; CudaQuantWide.UsesF16Kernels). HEARTH_CUDA_F8_NEW=0 returns to the bf16
+    /// kernels, for A/B timing.
+    /// </summary>
+    public bool UseF8F16Kernels { get; set; } = CudaQuantWide.ParseF16Switch(Environment.GetEnvironmentVariable("HEARTH_CUDA_F8_NEW"));
+
+    /// <summary>Whether this device has the fp8 f16 kernels' conversion (sm_89+), whatever the switch says.</summary>
+    public bool HasF8F16Kernels => CudaQuantWide.UsesF16Kernels(_device.ComputeMajor, _device.ComputeMinor, switchOn: true);
+
+    // The wide kernel of a family: fp8 takes the f16 kernel when the device and the switch allow.
+    private nint WideKernelFor(CudaQuantFamily family) =>
+        family == CudaQuantFamily.F8 && CudaQuantWide.UsesF16Kernels(_device.ComputeMajor, _device.ComputeMinor, UseF8F16Kernels)
+            ? _quantWideF8F16 : _quantWideKernels[family];
+
+    private nint _quantWideF8F16;
+
+    /// <summary>Launches of the fp8 f16 kernels so far, fused gate|up included (checks that the new path ran).</summary>
+    public long NumF8F16Launches { get; private set; }
+
     /// <summary>Launches of the wide GEMV so far, fused gate|up included (checks that the path ran).</summary>
     public long NumQuantWideLaunches { get; private set; }
 
@@ -88,6 +108,7 @@ public sealed unsafe partial class CudaBackend
         LoadModule(QuantWideModule);
         _quantWideKernels[CudaQuantFamily.G4] = Function("gemv_g4_wide");
         _quantWideKernels[CudaQuantFamily.F8] = Function("gemv_f8_wide");
+        _quantWideF8F16 = Function("gemv_f8_wide_h");
         LoadQuantGemm();
         LoadG6Functions();
         _quantKernels[CudaQuantFamily.G6] = (0, _g6Dequant, 0);
@@ -191,7 +212,9 @@ public sealed unsafe partial class CudaBackend
             {
                 splits = mayFuse ? 1 : QuantSplitsFor(tiles, k, wideWarps);
                 prefetchLines = PrefetchLinesFor(wideKernel: true);
-                Launch(_quantWideKernels[first.Family], (uint)(tiles * splits), 1, 32 * (uint)wideWarps, 0, args);
+                nint wideKernel = WideKernelFor(first.Family);
+                Launch(wideKernel, (uint)(tiles * splits), 1, 32 * (uint)wideWarps, 0, args);
+                if (wideKernel == _quantWideF8F16) NumF8F16Launches++;
                 NumQuantWideLaunches++;
             }
             else if (stream && chunkRows <= QuantStreamMaxRows)

@@ -46,7 +46,11 @@ public sealed unsafe partial class CudaBackend
         {
             // The unfused gate|up launch's warps a tile (RunQuantGemv), so each tile is summed in the same order.
             int warps = CudaQuantWide.WarpsFor(gate.Family, k, inter, QuantWideWarps);
-            Launch(Function(gate.Family == CudaQuantFamily.G4 ? "gemv_silu_g4_wide" : "gemv_silu_f8_wide"), tiles, 1, 64 * (uint)warps, 0, args);
+            // fp8: the unfused launch's kernel family too (WideKernelFor), f16 or bf16, for the same products.
+            string siluKernel = gate.Family == CudaQuantFamily.G4 ? "gemv_silu_g4_wide"
+                : CudaQuantWide.UsesF16Kernels(_device.ComputeMajor, _device.ComputeMinor, UseF8F16Kernels) ? "gemv_silu_f8_wide_h" : "gemv_silu_f8_wide";
+            Launch(Function(siluKernel), tiles, 1, 64 * (uint)warps, 0, args);
+            if (siluKernel == "gemv_silu_f8_wide_h") NumF8F16Launches++;
             NumQuantSiluLaunches++;
             NumQuantWideLaunches++;
             return true;

@@ -48,6 +48,25 @@ internal static class CudaQuantWide
     /// </summary>
     public static int DefaultWarps(int k, int largestPartRows) => MinWarps;
 
+    /// <summary>
+    /// Whether fp8 launches take the f16 kernels (gemv_f8_wide_h, gemv_silu_f8_wide_h): they need
+    /// cvt.rn.f16x2.e4m3x2, so compute capability 8.9 or newer, and the switch on. Below 8.9 the bf16 kernels run.
+    /// </summary>
+    public static bool UsesF16Kernels(int computeMajor, int computeMinor, bool switchOn) =>
+        switchOn && computeMajor * 10 + computeMinor >= MinF16ComputeCapability;
+
+    /// <summary>Compute capability (major · 10 + minor) of the first GPUs with e4m3 → f16x2 conversion (sm_89).</summary>
+    public const int MinF16ComputeCapability = 89;
+
+    /// <summary>HEARTH_CUDA_F8_NEW: on unless "0" (the bf16 kernels, session 10's arithmetic path, for A/B).</summary>
+    public static bool ParseF16Switch(string? value) => value?.Trim() != "0";
+
+    /// <summary>
+    /// Batch rows the f16 kernels convert into shared memory (QW_XH_ROWS of gemv_quant_wide.cu); launches of more rows
+    /// run the bf16 path inside the same kernel, so fused and unfused gate|up still agree.
+    /// </summary>
+    public const int F16MaxRows = 4;
+
     /// <summary>Parses HEARTH_CUDA_QUANT_WIDE_WARPS: 4 or 8, else null (the default rule).</summary>
     public static int? ParseWarps(string? value) => value switch { "4" => 4, "8" => 8, _ => null };
 }

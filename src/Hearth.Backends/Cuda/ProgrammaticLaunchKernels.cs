@@ -21,7 +21,7 @@ internal static class ProgrammaticLaunchKernels
             "gemv_k4_stream", "gemv_k4_stream_w8", "gemv_silu_k4_stream", "gemv_k4g6_stream", "gemv_k4g6_stream_fast",
             "gemv_k4_stream_fast", "gemv_k4_stream_w8_fast", "gemv_silu_k4_stream_fast"]),
         (CudaQuantK4Decode.ModuleName, ["gemv_k4n_w4d2", "gemv_k4n_w4d3", "gemv_k4n_w8d2"]),
-        ("gemv_quant_wide.cu", ["gemv_g4_wide", "gemv_f8_wide", "gemv_silu_g4_wide", "gemv_silu_f8_wide"]),
+        ("gemv_quant_wide.cu", ["gemv_g4_wide", "gemv_f8_wide", "gemv_silu_g4_wide", "gemv_silu_f8_wide", "gemv_f8_wide_h", "gemv_silu_f8_wide_h"]),
         ("norm.cu", ["rms_norm_bf16", "add_rms_norm_bf16", "rms_norm_bf16x8", "add_rms_norm_bf16x8",
             .. RopeHeadDims.SelectMany(d => new[] { $"qk_norm_rope_warp_d{d}", $"qk_norm_rope_kv_warp_d{d}", $"qk_norm_rope_token_d{d}" })]),
         ("elementwise.cu", ["embedding_bf16", "add_bf16", "add_f32", "silu_mul_bf16", "silu_mul_bf16x8", "argmax_rows_f32", "argmax_rows_split_f32"]),

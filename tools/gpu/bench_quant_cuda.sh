@@ -18,7 +18,11 @@ model=/tmp/qwen3-14b-random
 formats="${FORMATS:-awq-int4 fp8 gguf-q4_k_m}"
 log="$out/bench-quant.log"
 begin=$(date +%s)
-bench() { timeout "${BENCH_TIMEOUT:-150}" "$hearth" bench --model "$1" --device cuda --prompt-tokens 512 --decode-tokens 128 --prefill-tokens 2048 --batch 32 2>&1; }
+# BENCH_EXTRA (default "--prefill-tokens 2048 --batch 32"; set it empty for batch-1 decode alone).
+bench() {
+  # shellcheck disable=SC2086
+  timeout "${BENCH_TIMEOUT:-150}" "$hearth" bench --model "$1" --device cuda --prompt-tokens 512 --decode-tokens 128 ${BENCH_EXTRA---prefill-tokens 2048 --batch 32} 2>&1
+}
 [ -f "$model/config.json" ] || python3 "$carry/hf_baseline.py" make --dir "$model" 2>&1 | grep -v Warning | tail -2
 echo "== model written after $(( $(date +%s) - begin )) s" | tee -a "$log"
 if [ "${SKIP_BF16:-0}" != 1 ]; then
@@ -45,4 +49,4 @@ for fmt in $formats; do
   fi
   rm -rf "$dir"
 done
-grep -E "^==|^prefill|^decode|weights on the GPU|GPU memory|KV|^roofline|^bandwidth" "$log" | head -100
+grep -E "^==|^prefill|^decode|^run-ahead|^graph replay|weights on the GPU|GPU memory|KV|^roofline|^bandwidth" "$log" | head -100

@@ -68,6 +68,8 @@ internal static class CudaQuantG6Decode
     /// rows); else <paramref name="forced"/> where it applies (M3/M2 need every warp to take the same stages, k a
     /// multiple of 1,024, else their one-tile form); else W4D3 where the grid fits one wave at 3 blocks an SM (the 14B
     /// ffn_down: 320 tiles at k = 17,408; session 8 took 8 warps there), else S4 (the lm_head: 9,496 tiles).
+    /// H100 (k4_harness, µs, m = 1 / 8): ffn_down session 10 (8 warps at 1-4 rows, else 4) 35.4 / 41.1, S4 36.4 / 37.2,
+    /// W4D3 31.8 / 35.4, W4D2 37.1 / 40.6; lm_head at m = 1: session 10 217.4, S4 217.3, M3 235.1, M2 226.6.
     /// </summary>
     public static Kernel ChoosePlain(bool enabled, long tiles, int k, int rows, int multiprocessors, Kernel? forced)
     {
@@ -79,14 +81,15 @@ internal static class CudaQuantG6Decode
 
     /// <summary>
     /// The fused K4 gate|up + SiLU at 1-8 rows: M3 (the stream running through a range of gate and up tiles a block, one
-    /// wave) at 1 row where every warp takes the same stages (k a multiple of 1,024), or <paramref name="forced"/> M3/M2
-    /// there at any row count; Main = session 10's rule (<see cref="CudaQuantK4Decode.ChooseSilu"/>) otherwise.
+    /// wave) where every warp takes the same stages (k a multiple of 1,024), or <paramref name="forced"/> M2 or Main there;
+    /// Main = session 10's rule (<see cref="CudaQuantK4Decode.ChooseSilu"/>) otherwise. H100, the 14B gate|up (k4_harness,
+    /// µs): m = 1 session 10's W4D2 45.9, S4 45.6, M3 43.8, M2 54.4; m = 8 S4 49.7, W4D2 53.6, M3 47.6, M2 58.5 (2-7 rows
+    /// not measured).
     /// </summary>
     public static Kernel ChooseK4Silu(bool enabled, int k, int rows, Kernel? forced)
     {
         if (!enabled || rows is < 1 or > 8 || k <= 0 || k % (Warps * StageK) != 0) return Kernel.Main;
-        if (forced is Kernel.M3 or Kernel.M2 or Kernel.Main) return forced.Value;
-        return rows == 1 ? Kernel.M3 : Kernel.Main;
+        return forced is Kernel.M2 or Kernel.Main ? forced.Value : Kernel.M3;
     }
 
     /// <summary>HEARTH_CUDA_G6_NEW: "0" keeps session 10's kernels; anything else (or unset) takes this session's.</summary>

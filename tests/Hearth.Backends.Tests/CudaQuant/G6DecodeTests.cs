@@ -72,9 +72,10 @@ public class G6DecodeTests
 
     [Theory]
     [InlineData(true, 5120, 1, null, "M3")]      // the 14B gate|up at batch 1: 20 stages, 5 a warp
-    [InlineData(true, 5120, 8, null, "Main")]    // session 10's rule (S4)
+    [InlineData(true, 5120, 8, null, "M3")]
+    [InlineData(true, 17408, 3, null, "M3")]     // 68 stages, 17 a warp
     [InlineData(true, 5120, 8, "m2", "M2")]
-    [InlineData(true, 5120, 1, "main", "Main")]
+    [InlineData(true, 5120, 1, "main", "Main")]  // session 10's rule
     [InlineData(true, 5120, 1, "w4d3", "M3")]    // not a gate|up stream: the rule
     [InlineData(true, 512, 1, null, "Main")]     // 2 stages: warps would miss the gate's meeting
     [InlineData(true, 17664, 1, "m3", "Main")]   // 69 stages: not the same count for every warp

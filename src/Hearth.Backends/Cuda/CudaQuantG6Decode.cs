@@ -69,7 +69,8 @@ internal static class CudaQuantG6Decode
     /// multiple of 1,024, else their one-tile form); else W4D3 where the grid fits one wave at 3 blocks an SM (the 14B
     /// ffn_down: 320 tiles at k = 17,408; session 8 took 8 warps there), else S4 (the lm_head: 9,496 tiles).
     /// H100 (k4_harness, µs, m = 1 / 8): ffn_down session 10 (8 warps at 1-4 rows, else 4) 35.4 / 41.1, S4 36.4 / 37.2,
-    /// W4D3 31.8 / 35.4, W4D2 37.1 / 40.6; lm_head at m = 1: session 10 217.4, S4 217.3, M3 235.1, M2 226.6.
+    /// W4D3 31.8 / 35.4, W4D2 37.1 / 40.6; lm_head at m = 1: session 10 217.4, S4 217.3, M3 235.1, M2 226.6. Through the
+    /// backend (G6dTiming): ffn_down 34.0 / 37.9 → W4D3 31.2 / 35.0; lm_head 221.3 → S4 221.3.
     /// </summary>
     public static Kernel ChoosePlain(bool enabled, long tiles, int k, int rows, int multiprocessors, Kernel? forced)
     {
@@ -83,8 +84,9 @@ internal static class CudaQuantG6Decode
     /// The fused K4 gate|up + SiLU at 1-8 rows: M3 (the stream running through a range of gate and up tiles a block, one
     /// wave) where every warp takes the same stages (k a multiple of 1,024), or <paramref name="forced"/> M2 or Main there;
     /// Main = session 10's rule (<see cref="CudaQuantK4Decode.ChooseSilu"/>) otherwise. H100, the 14B gate|up (k4_harness,
-    /// µs): m = 1 session 10's W4D2 45.9, S4 45.6, M3 43.8, M2 54.4; m = 8 S4 49.7, W4D2 53.6, M3 47.6, M2 58.5 (2-7 rows
-    /// not measured).
+    /// µs): m = 1 session 10's W4D2 45.9, S4 45.6, M3 43.8, M2 54.4; m = 8 S4 49.7, W4D2 53.6, M3 47.6, M2 58.5. Through
+    /// the backend (G6dTiming, 2 copies): m = 1 45.4 → 45.05, m = 8 48.8 → 48.8; in GgufStepTiming's layers (4 copies)
+    /// 47.2 → 45.3 (2-7 rows not measured).
     /// </summary>
     public static Kernel ChooseK4Silu(bool enabled, int k, int rows, Kernel? forced)
     {

@@ -130,7 +130,33 @@ internal static class GgufStepTiming
                 }
                 double seconds = GraphTiming.SecondsPerReplay(cuda, () => step.RunStep(q6Layer, q4, q6, lmHead, embedding), StepReplays);
                 Console.WriteLine($"  whole step, {name}: {seconds * 1e3:F3} ms ({1 / seconds:F1} tok/s)");
+                if (round == 1) StepAgainstParts(cuda, step, q6Layer, q4, q6, lmHead, embedding, seconds);
             }
+    }
+
+    // Session 11: the step against the sum of its parts, each timed alone from its own graph (the 20 + 20 layers' four
+    // linears, the lm_head, the pick, the lookup, 40 layers' attention and norms), and the step's linears alone in the
+    // step's order: where the step loses what the layers gain.
+    private static void StepAgainstParts(CudaBackend cuda, StepBuffers step, bool[] q6Layer, LayerCopy[] q4, LayerCopy[] q6, LinearWeight lmHead,
+        QuantizedMatrix embedding, double stepSeconds)
+    {
+        int numQ6 = q6Layer.Count(b => b);
+        double q4Layer = PerCopy(cuda, c => { for (int op = 0; op < OpNames.Length; op++) step.RunLinear(q4[c].Linears, op); });
+        double q6LayerS = PerCopy(cuda, c => { for (int op = 0; op < OpNames.Length; op++) step.RunLinear(q6[c].Linears, op); });
+        double head = GraphTiming.SecondsPerReplay(cuda, () => cuda.Linear(step.Normed, lmHead, step.Logits), Replays);
+        double pick = GraphTiming.SecondsPerReplay(cuda, () => cuda.ArgMaxRows(step.Logits, step.Ids), Replays);
+        double lookup = GraphTiming.SecondsPerReplay(cuda, () => cuda.QuantizedEmbedding(embedding, step.Ids, step.Residual), Replays);
+        double rest = GraphTiming.SecondsPerReplay(cuda, () => { for (int l = 0; l < Layers; l++) step.RunAttentionAndNorms(l); }, Replays);
+        double linears = GraphTiming.SecondsPerReplay(cuda, () =>
+        {
+            for (int l = 0; l < Layers; l++)
+                for (int op = 0; op < OpNames.Length; op++) step.RunLinear((q6Layer[l] ? q6 : q4)[l % Copies].Linears, op);
+        }, StepReplays);
+        double sum = (Layers - numQ6) * q4Layer + numQ6 * q6LayerS + head + pick + lookup + rest;
+        Console.WriteLine($"    parts: Q4_K layer linears {q4Layer * 1e6:F1} us x {Layers - numQ6}, Q6_K layer {q6LayerS * 1e6:F1} us x {numQ6}, lm_head {head * 1e6:F1}, "
+            + $"argmax {pick * 1e6:F1}, lookup {lookup * 1e6:F1}, attention+norms {rest * 1e3:F3} ms; sum {sum * 1e3:F3} ms against the step "
+            + $"{stepSeconds * 1e3:F3} ms; the 160 linears alone in the step's order {linears * 1e3:F3} ms (their parts' sum "
+            + $"{((Layers - numQ6) * q4Layer + numQ6 * q6LayerS) * 1e3:F3})");
     }
 
     private static double PerCopy(CudaBackend cuda, Action<int> op) =>

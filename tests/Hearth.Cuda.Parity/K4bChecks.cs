@@ -22,9 +22,10 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
 
     public void RunAll()
     {
-        bool saved = cuda.UseCompactQ4K, savedQ6 = cuda.UseCompactQ6K, savedNew = cuda.UseK4New;
+        bool saved = cuda.UseCompactQ4K, savedQ6 = cuda.UseCompactQ6K, savedNew = cuda.UseK4New, savedG6New = cuda.UseG6New;
         string? savedKernel = cuda.K4NewKernel;
         cuda.UseCompactQ4K = true;
+        cuda.UseG6New = false;   // session 10's kernels as they were (session 11's: G6dChecks)
         cuda.UseCompactQ6K = true;
         try
         {
@@ -45,6 +46,7 @@ internal sealed class K4bChecks(CudaBackend cuda, ParityReport report, RandomDat
             cuda.UseCompactQ6K = savedQ6;
             cuda.UseK4New = savedNew;
             cuda.K4NewKernel = savedKernel;
+            cuda.UseG6New = savedG6New;
         }
     }
 

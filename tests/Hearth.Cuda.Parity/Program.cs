@@ -27,6 +27,7 @@ bool wideTiming = false;
 bool q6c = false, q6cTiming = false;
 bool k4 = false, k4Timing = false;
 bool k4b = false, k4bTiming = false;
+bool g6d = false, g6dTiming = false;
 bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
@@ -61,6 +62,8 @@ for (int i = 0; i < args.Length; i++)
         case "--k4-timing": k4Timing = true; break;
         case "--k4b": k4b = true; break;   // session 10: the new K4 decode kernels' checks and the checks they must keep passing
         case "--k4b-timing": k4bTiming = true; break;
+        case "--g6d": g6d = true; break;   // session 11: the new G6 / K4 gate|up kernels' checks, then --k4b's
+        case "--g6d-timing": g6dTiming = true; break;
         case "--splitk-timing": splitKTiming = true; break;
         case "--splitk-only": splitKOnly = true; break;
         case "--ablation-timing": ablationTiming = true; break;
@@ -166,6 +169,13 @@ using (cuda)
         if (Environment.GetEnvironmentVariable("HEARTH_DCL_NO_TIMING") != "1") ClusterDecodeTiming.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (g6d)   // session 11 (tools/gpu/g6d_run.sh quick): G6dChecks, then --k4b's checks (below)
+    {
+        using (var g6dChecks = new G6dChecks(cuda, report, new RandomData(seed + 23))) g6dChecks.RunAll();
+        Console.WriteLine($"g6d: {report.NumPassed} passed, {report.NumFailed} failed");
+        k4b = true;
+        k4bTiming = false;
+    }
     if (k4b)   // session 10 (tools/gpu/k4b_run.sh quick): K4bChecks, K4Checks, then G6/GgufMix/SplitK checks as --k4 runs them, QuantChecks
     {
         using (var k4bChecks = new K4bChecks(cuda, report, new RandomData(seed + 19))) k4bChecks.RunAll();
@@ -184,6 +194,7 @@ using (cuda)
         cuda.UseFp8W8A8 = w8a8;
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         if (k4bTiming) K4bTiming.Run(cuda);
+        if (g6dTiming) G6dTiming.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
     if (ablationTiming)

@@ -1,18 +1,25 @@
-// Issue 8, session 10 (branch k4b): timing harness for the compact Q4_K (K4) decode GEMV, compiled ON THE GPU MACHINE by
-// k4b_run.sh (cat common.cu kquant4.cuh gemv_kquant6.cu gemv_kquant4.cu k4_harness.cu). At Qwen3-14B's four Q4_K layer
-// shapes (q|k|v all Q4_K, o, gate|up + SiLU, down), m = 1 and 8: main's kernels (gemv_k4_stream, its 8-warp down,
-// gemv_silu_k4_stream) against gemv_kquant4.cu's (warps W, stage buffers D) with k4_compute_fast. Checks every variant
-// against main's kernel of the same W (m = 1, 3, 8; f32 out; the SiLU launch's bf16), bit for bit. Then times
-// each launch and whole layers (and again with a small PDL kernel between the linears), main against the per-shape
-// fastest. PDL launches as the backend makes on sm_90; 8 copies of each linear replayed from a CUDA graph (L2 holds none).
+// Issue 8, session 11 (branch g6d): timing harness for the compact GGUF decode kernels, compiled ON THE GPU MACHINE by
+// g6d_run.sh (cat common.cu kquant4.cuh gemv_kquant6.cu gemv_kquant4.cu k4_harness.cu; kquant6.cuh comes in by
+// #include). (Session 10's K4-only form of this file is in git history, commit 98bc21d.) At Qwen3-14B's shapes, m = 1
+// and 8: the Q6_K ffn_down (g6), Q4_K_M's K4|K4|G6 q|k|v, the Q6_K lm_head, and the K4 gate|up + SiLU; session 10's
+// kernels against this session's (two-LOP3 G6 operands, unpredicated x, the stream over a tile range a block) and
+// harness-only forms (CONV 1: scales and mins by PRMT + FADD instead of a conversion instruction). Every variant is
+// checked bit for bit against its shape's reference at m = 1, 3, 8 (f32 out; the SiLU launch's bf16), except the 8-warp
+// down, which sums k in another order. Then times each launch, and a Q6_K layer's three changed linears with a small PDL
+// kernel between them. PDL launches as the backend makes on sm_90; NL copies of each linear replayed from a CUDA graph.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <vector>
 #include <cuda_runtime.h>
 
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__); exit(1); } } while (0)
+
+// Harness-only forms: the scales' and mins' conversions by PRMT + FADD.
+KQM_KERNEL(h_g6m_w4d3_c1, 4, 3, 3, true, 1)
+KQM_KERNEL(h_k4m_w4d3_c1, 4, 3, 3, false, 1)
 
 __global__ void kh_fill(unsigned int* p, size_t words, unsigned int seed, int kind)
 {
@@ -20,10 +27,10 @@ __global__ void kh_fill(unsigned int* p, size_t words, unsigned int seed, int ki
     {
         unsigned int h = (unsigned int)(i * 2654435761ull) ^ seed ^ (unsigned int)(i >> 32) * 0x27d4eb2du;
         h ^= h >> 15; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
-        unsigned int v;
-        if (kind == 0) v = h;   // nibbles
-        else if (kind == 1)     // K4 params: 80 words a (tile, super-block): 64 of 6-bit scale/min bytes, 16 of (f16 d, f16 dmin)
-            v = (i % 80) < 64 ? (h & 0x3F3F3F3Fu) : ((0x1C00u | (h & 0x3FFu)) | ((0x1800u | ((h >> 10) & 0x3FFu)) << 16));
+        unsigned int f16 = (0x1C00u | (h & 0x3FFu)) | ((0x1800u | ((h >> 10) & 0x3FFu)) << 16), v;
+        if (kind == 0) v = h;                                        // nibbles, 2-bit planes
+        else if (kind == 1) v = (i % 80) < 64 ? (h & 0x3F3F3F3Fu) : f16;   // K4 params: 6-bit scales/mins, then (d, dmin)
+        else if (kind == 3) v = (i % 72) < 64 ? h : f16 & 0x3FFF3FFFu;     // G6 params: int8 scales, then f16 d
         else v = (0x3F00u | (h & 0x7Fu) | (h & 0x8000u)) | ((0x3F00u | ((h >> 16) & 0x7Fu) | ((h << 8) & 0x8000u)) << 16);   // bf16 ±[0.5, 1)
         p[i] = v;
     }
@@ -45,21 +52,23 @@ static void fill(void* p, size_t bytes, unsigned int seed, int kind)
 }
 
 struct Part { void* data; void* params; int n; };
-struct Linear { Part parts[3]; int count, k, rows, tiles; double bytes; };
+struct Linear { Part parts[3]; int count, k, rows, tiles, g6Mask; double bytes; };
 
-static Linear make_linear(const int* ns, int count, int k, unsigned int& seed)
+// g6Mask bit i: part i is G6 (compact Q6_K), else K4 (compact Q4_K).
+static Linear make_linear(const int* ns, int count, int k, int g6Mask, unsigned int& seed)
 {
     Linear l{};
-    l.count = count; l.k = k;
+    l.count = count; l.k = k; l.g6Mask = g6Mask;
     for (int i = 0; i < count; i++)
     {
+        bool g6 = (g6Mask >> i) & 1;
         Part& p = l.parts[i];
         p.n = ns[i];
-        size_t tiles = (ns[i] + 15) / 16, dataBytes = tiles * 8ull * k, paramBytes = tiles * (k / 256) * 320ull;
+        size_t tiles = (ns[i] + 15) / 16, dataBytes = tiles * (g6 ? 12ull : 8ull) * k, paramBytes = tiles * (k / 256) * (g6 ? 288ull : 320ull);
         CK(cudaMalloc(&p.data, dataBytes));
         CK(cudaMalloc(&p.params, paramBytes));
         fill(p.data, dataBytes, seed++, 0);
-        fill(p.params, paramBytes, seed++ ^ 0x9e3779b9u, 1);
+        fill(p.params, paramBytes, seed++ ^ 0x9e3779b9u, g6 ? 3 : 1);
         l.bytes += dataBytes + paramBytes;
         l.rows += ns[i];
         l.tiles += (int)tiles;
@@ -70,17 +79,16 @@ static Linear make_linear(const int* ns, int count, int k, unsigned int& seed)
 typedef void (*PlainKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int,
     const bf16_t*, int, void*, long long, int);
 typedef void (*SiluKernel)(const uint4*, const void*, const uint4*, const void*, int, int, const bf16_t*, int, bf16_t*);
-typedef void (*NewKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int,
+typedef void (*StreamKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int,
     const bf16_t*, int, void*, long long, int, int);
+typedef void (*MixedKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int,
+    const bf16_t*, int, void*, long long, int);
 
-struct Variant { const char* name; NewKernel kernel; int warps; };
-
-static cudaLaunchConfig_t config(int blocks, int threads, size_t smem, cudaStream_t s, cudaLaunchAttribute* attribute)
+static cudaLaunchConfig_t config(int blocks, int threads, cudaStream_t s, cudaLaunchAttribute* attribute)
 {
     cudaLaunchConfig_t c = {};
     c.gridDim = dim3(blocks);
     c.blockDim = dim3(threads);
-    c.dynamicSmemBytes = smem;
     c.stream = s;
     attribute->id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attribute->val.programmaticStreamSerializationAllowed = 1;
@@ -91,70 +99,68 @@ static cudaLaunchConfig_t config(int blocks, int threads, size_t smem, cudaStrea
 
 static cudaStream_t g_s; static bf16_t* g_x; static bf16_t* g_glueOut; static void* g_outA; static void* g_outB; static int g_sms;
 
-// main's choice: 8 warps for few tiles and a long k at 1-4 rows (K4WarpsFor), unless forceW4.
-// fast: the same kernels with k4_compute_fast (gemv_k4_stream_fast, gemv_k4_stream_w8_fast, gemv_silu_k4_stream_fast).
-static void launch_old(const Linear& l, bool silu, const bf16_t* x, int m, void* out, int outF32, int forceWarps = 0, bool fast = false)
+#define KH_PARTS(l) const Part e{nullptr, nullptr, 0}; const Part& a = (l).parts[0]; const Part& b = (l).count > 1 ? (l).parts[1] : e; \
+    const Part& c = (l).count > 2 ? (l).parts[2] : e; cudaLaunchAttribute attribute
+
+static void launch_plain(PlainKernel f, int warps, const Linear& l, int m, void* out, int outF32)
 {
-    cudaLaunchAttribute attribute;
-    const Part e{nullptr, nullptr, 0};
-    const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
-    if (silu)
-    {
-        cudaLaunchConfig_t cfg = config((a.n + 15) / 16, 128, 0, g_s, &attribute);
-        CK(cudaLaunchKernelEx(&cfg, fast ? (SiluKernel)gemv_silu_k4_stream_fast : (SiluKernel)gemv_silu_k4_stream, (const uint4*)a.data, (const void*)a.params, (const uint4*)b.data,
-            (const void*)b.params, a.n, l.k, x, m, (bf16_t*)out));
-        return;
-    }
-    bool w8 = forceWarps ? forceWarps == 8 : l.tiles <= 4 * g_sms && l.k >= 8192 && m <= 4;
-    cudaLaunchConfig_t cfg = config(l.tiles, w8 ? 256 : 128, 0, g_s, &attribute);
-    PlainKernel kernel = w8 ? (fast ? (PlainKernel)gemv_k4_stream_w8_fast : (PlainKernel)gemv_k4_stream_w8)
-        : (fast ? (PlainKernel)gemv_k4_stream_fast : (PlainKernel)gemv_k4_stream);
-    CK(cudaLaunchKernelEx(&cfg, kernel, (const uint4*)a.data, (const void*)a.params,
-        a.n, (const uint4*)b.data, (const void*)b.params, b.n, (const uint4*)c.data, (const void*)c.params, c.n, l.k, x, m, out,
-        (long long)l.rows, outF32));
+    KH_PARTS(l);
+    cudaLaunchConfig_t cfg = config(l.tiles, 32 * warps, g_s, &attribute);
+    CK(cudaLaunchKernelEx(&cfg, f, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
+        (const uint4*)c.data, (const void*)c.params, c.n, l.k, (const bf16_t*)g_x, m, out, (long long)l.rows, outF32));
 }
 
-static void launch_new(const Variant& v, const Linear& l, bool silu, const bf16_t* x, int m, void* out, int outF32)
+static void launch_silu(SiluKernel f, const Linear& l, int m, void* out)
 {
-    cudaLaunchAttribute attribute;
-    const Part e{nullptr, nullptr, 0};
-    const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
-    int grid = silu ? (a.n + 15) / 16 : l.tiles;
-    cudaLaunchConfig_t cfg = config(grid, 32 * v.warps, 0, g_s, &attribute);
-    CK(cudaLaunchKernelEx(&cfg, v.kernel, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
-        (const uint4*)c.data, (const void*)c.params, c.n, l.k, x, m, out, silu ? (long long)a.n : (long long)l.rows, silu ? 0 : outF32, silu ? 1 : 0));
+    KH_PARTS(l);
+    (void)c;
+    cudaLaunchConfig_t cfg = config((a.n + 15) / 16, 128, g_s, &attribute);
+    CK(cudaLaunchKernelEx(&cfg, f, (const uint4*)a.data, (const void*)a.params, (const uint4*)b.data, (const void*)b.params, a.n, l.k,
+        (const bf16_t*)g_x, m, (bf16_t*)out));
 }
 
-typedef void (*MixedKernel)(const uint4*, const void*, int, const uint4*, const void*, int, const uint4*, const void*, int, int, int,
-    const bf16_t*, int, void*, long long, int);
-
-// main's streaming loop with k4_compute (gemv_k4g6_stream) or k4_compute_fast (_fast), all parts K4 (g6Mask 0), W = 4:
-// what the per-stage instructions alone are worth.
-static void launch_mixed(bool fast, const Linear& l, const bf16_t* x, int m, void* out, int outF32)
+static long long balanced(long long tiles, long long slots)
 {
-    cudaLaunchAttribute attribute;
-    const Part e{nullptr, nullptr, 0};
-    const Part& a = l.parts[0]; const Part& b = l.count > 1 ? l.parts[1] : e; const Part& c = l.count > 2 ? l.parts[2] : e;
-    cudaLaunchConfig_t cfg = config(l.tiles, 128, 0, g_s, &attribute);
-    CK(cudaLaunchKernelEx(&cfg, fast ? (MixedKernel)gemv_k4g6_stream_fast : (MixedKernel)gemv_k4g6_stream, (const uint4*)a.data,
-        (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n, (const uint4*)c.data, (const void*)c.params, c.n, l.k, 0,
-        x, m, out, (long long)l.rows, outF32));
+    long long rounds = (tiles + slots - 1) / slots;
+    return (tiles + rounds - 1) / rounds;
+}
+
+// perSm 0: one block a tile; else the balanced grid of perSm blocks an SM (CudaQuantG6Decode.BalancedBlocks).
+static void launch_stream(StreamKernel f, int perSm, bool silu, const Linear& l, int m, void* out, int outF32)
+{
+    KH_PARTS(l);
+    int tiles = silu ? (a.n + 15) / 16 : l.tiles;
+    cudaLaunchConfig_t cfg = config(perSm ? (int)balanced(tiles, (long long)perSm * g_sms) : tiles, 128, g_s, &attribute);
+    CK(cudaLaunchKernelEx(&cfg, f, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
+        (const uint4*)c.data, (const void*)c.params, c.n, l.k, (const bf16_t*)g_x, m, out, silu ? (long long)a.n : (long long)l.rows,
+        silu ? 0 : outF32, silu ? 1 : 0));
+}
+
+static void launch_mixed(MixedKernel f, const Linear& l, int m, void* out, int outF32)
+{
+    KH_PARTS(l);
+    cudaLaunchConfig_t cfg = config(l.tiles, 128, g_s, &attribute);
+    CK(cudaLaunchKernelEx(&cfg, f, (const uint4*)a.data, (const void*)a.params, a.n, (const uint4*)b.data, (const void*)b.params, b.n,
+        (const uint4*)c.data, (const void*)c.params, c.n, l.k, l.g6Mask, (const bf16_t*)g_x, m, out, (long long)l.rows, outF32));
 }
 
 static void glue(int m, int k)
 {
     cudaLaunchAttribute attribute;
-    cudaLaunchConfig_t cfg = config(m, 256, 0, g_s, &attribute);
+    cudaLaunchConfig_t cfg = config(m, 256, g_s, &attribute);
     CK(cudaLaunchKernelEx(&cfg, kh_glue, (const bf16_t*)g_x, g_glueOut, k));
 }
 
+typedef std::function<void(const Linear&, int, void*, int)> Launch;
+struct Op { const char* name; Launch launch; bool exact; };
+
 template <typename F>
-static double time_graph(int layers, F enqueue)
+static double time_graph(int copies, F enqueue)
 {
     const int Replays = 20;
     cudaGraph_t graph; cudaGraphExec_t exec;
     CK(cudaStreamBeginCapture(g_s, cudaStreamCaptureModeGlobal));
-    for (int l = 0; l < layers; l++) enqueue(l);
+    for (int l = 0; l < copies; l++) enqueue(l);
     CK(cudaStreamEndCapture(g_s, &graph));
     CK(cudaGraphInstantiate(&exec, graph, 0));
     CK(cudaGraphLaunch(exec, g_s));
@@ -165,160 +171,157 @@ static double time_graph(int layers, F enqueue)
     float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
     CK(cudaGraphExecDestroy(exec)); CK(cudaGraphDestroy(graph));
     CK(cudaEventDestroy(e0)); CK(cudaEventDestroy(e1));
-    return ms * 1e3 / Replays / layers;
+    return ms * 1e3 / Replays / copies;
 }
 
 static int g_mismatches = 0;
 
-static void check(const Variant& v, const Linear& l, bool silu, const char* label)
+// ops[0] is the reference; silu: bf16 [m, gate n] out, else f32 [m, rows].
+static void check(const std::vector<Op>& ops, const Linear& l, bool silu, const char* label, int maxM)
 {
     for (int m : { 1, 3, 8 })
     {
+        if (m > maxM) continue;
         size_t count = (size_t)m * (silu ? l.parts[0].n : l.rows), bytes = count * (silu ? 2 : 4);
         CK(cudaMemset(g_outA, 0, bytes));
-        CK(cudaMemset(g_outB, 0xFF, bytes));
-        launch_old(l, silu, g_x, m, g_outA, 1, v.warps);
-        launch_new(v, l, silu, g_x, m, g_outB, 1);
+        ops[0].launch(l, m, g_outA, 1);
         CK(cudaStreamSynchronize(g_s));
-        CK(cudaGetLastError());
-        std::vector<unsigned char> a(bytes), b(bytes);
-        CK(cudaMemcpy(a.data(), g_outA, bytes, cudaMemcpyDeviceToHost));
-        CK(cudaMemcpy(b.data(), g_outB, bytes, cudaMemcpyDeviceToHost));
-        size_t differ = 0; double maxRef = 0, maxDiff = 0;
-        for (size_t i = 0; i < count; i++)
+        std::vector<unsigned char> ref(bytes), got(bytes);
+        CK(cudaMemcpy(ref.data(), g_outA, bytes, cudaMemcpyDeviceToHost));
+        for (size_t v = 1; v < ops.size(); v++)
         {
-            float x, y;
-            if (silu) { unsigned int ua = (unsigned int)((bf16_t*)a.data())[i] << 16, ub = (unsigned int)((bf16_t*)b.data())[i] << 16; memcpy(&x, &ua, 4); memcpy(&y, &ub, 4); }
-            else { x = ((float*)a.data())[i]; y = ((float*)b.data())[i]; }
-            if (memcmp(&x, &y, 4) != 0) differ++;
-            maxRef = fmax(maxRef, fabs(x));
-            double d = fabs((double)x - y);
-            if (!(d <= maxDiff)) maxDiff = d;
+            CK(cudaMemset(g_outB, 0xFF, bytes));
+            ops[v].launch(l, m, g_outB, 1);
+            CK(cudaStreamSynchronize(g_s));
+            CK(cudaGetLastError());
+            CK(cudaMemcpy(got.data(), g_outB, bytes, cudaMemcpyDeviceToHost));
+            size_t differ = 0; double maxRef = 0, maxDiff = 0;
+            for (size_t i = 0; i < count; i++)
+            {
+                float x, y;
+                if (silu) { unsigned int ua = (unsigned int)((bf16_t*)ref.data())[i] << 16, ub = (unsigned int)((bf16_t*)got.data())[i] << 16; memcpy(&x, &ua, 4); memcpy(&y, &ub, 4); }
+                else { memcpy(&x, ref.data() + 4 * i, 4); memcpy(&y, got.data() + 4 * i, 4); }
+                if (memcmp(&x, &y, 4) != 0) differ++;
+                maxRef = fmax(maxRef, fabs(x));
+                double d = fabs((double)x - y);
+                if (!(d <= maxDiff)) maxDiff = d;
+            }
+            bool ok = ops[v].exact ? differ == 0 : maxDiff <= 1e-3 * (maxRef > 0 ? maxRef : 1);
+            printf("  check %-8s %-10s m=%d: %zu of %zu differ from %s, max rel %.3g%s\n", label, ops[v].name, m, differ, count, ops[0].name,
+                maxDiff / (maxRef > 0 ? maxRef : 1), ok ? "" : "  MISMATCH");
+            if (!ok) g_mismatches++;
         }
-        double rel = maxDiff / (maxRef > 0 ? maxRef : 1);
-        bool ok = differ == 0;
-        printf("  check %-8s %s m=%d: %zu of %zu differ, max rel %.3g%s\n", label, v.name, m, differ, count, rel, ok ? "" : "  MISMATCH");
-        if (!ok) g_mismatches++;
     }
+}
+
+static void time_ops(const std::vector<Op>& ops, const std::vector<Linear>& copies, const char* label, const std::vector<int>& ms)
+{
+    for (int m : ms)
+        for (int round = 0; round < 2; round++)
+        {
+            printf("%-8s m=%d r%d |", label, m, round);
+            for (const Op& op : ops)
+            {
+                double us = time_graph((int)copies.size(), [&](int c) { op.launch(copies[c], m, g_outA, 0); });
+                printf(" %s %.2f (%.0f)", op.name, us, copies[0].bytes / (us * 1e-6) / 1e9);
+            }
+            printf("\n");
+        }
 }
 
 int main()
 {
-    const int H = 5120, I = 17408, KV = 1024, NL = 8;
+    const int H = 5120, I = 17408, KV = 1024, V = 151936, NL = 8;
     CK(cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, 0));
     CK(cudaMalloc(&g_glueOut, 8ull * I * 2));
     CK(cudaMalloc(&g_x, 8ull * I * 2));
-    CK(cudaMalloc(&g_outA, 8ull * 2 * I * 4));
-    CK(cudaMalloc(&g_outB, 8ull * 2 * I * 4));
+    CK(cudaMalloc(&g_outA, 8ull * V * 4));
+    CK(cudaMalloc(&g_outB, 8ull * V * 4));
     fill(g_x, 8ull * I * 2, 77, 2);
     CK(cudaStreamCreate(&g_s));
-    Variant variants[] = { { "w4d2", gemv_k4n_w4d2, 4 }, { "w4d3", gemv_k4n_w4d3, 4 }, { "w8d2", gemv_k4n_w8d2, 8 } };
-    const int NV = sizeof(variants) / sizeof(variants[0]);
-    for (const Variant& v : variants)
+    struct { const char* name; const void* f; int threads; } kernels[] = { { "gemv_g6_stream", (const void*)gemv_g6_stream, 128 },
+        { "gemv_g6_stream_fast", (const void*)gemv_g6_stream_fast, 128 }, { "gemv_g6m_w4d3", (const void*)gemv_g6m_w4d3, 128 },
+        { "gemv_g6m_w4d2", (const void*)gemv_g6m_w4d2, 128 }, { "h_g6m_w4d3_c1", (const void*)h_g6m_w4d3_c1, 128 },
+        { "gemv_k4n_w4d2", (const void*)gemv_k4n_w4d2, 128 }, { "gemv_k4m_w4d3", (const void*)gemv_k4m_w4d3, 128 },
+        { "gemv_k4m_w4d2", (const void*)gemv_k4m_w4d2, 128 }, { "h_k4m_w4d3_c1", (const void*)h_k4m_w4d3_c1, 128 } };
+    for (auto& kd : kernels)
     {
-        int perSm; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, v.kernel, 32 * v.warps, 0));
-        cudaFuncAttributes fa; CK(cudaFuncGetAttributes(&fa, v.kernel));
-        printf("variant %s: %d blocks an SM, %d registers, %zu bytes local\n", v.name, perSm, fa.numRegs, fa.localSizeBytes);
+        int perSm; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kd.f, kd.threads, 0));
+        cudaFuncAttributes fa; CK(cudaFuncGetAttributes(&fa, kd.f));
+        printf("kernel %s: %d blocks an SM, %d registers, %zu bytes local\n", kd.name, perSm, fa.numRegs, fa.localSizeBytes);
     }
-    {
-        cudaFuncAttributes fa; CK(cudaFuncGetAttributes(&fa, gemv_k4_stream));
-        printf("main gemv_k4_stream: %d registers, %zu bytes local\n", fa.numRegs, fa.localSizeBytes);
-    }
-    std::vector<Linear> qkv, o, gu, down;
+    std::vector<Linear> down, qkv, gu, head;
     unsigned int seed = 1;
     for (int l = 0; l < NL; l++)
     {
-        int nq[3] = { H, KV, KV }, no[1] = { H }, ng[2] = { I, I };
-        qkv.push_back(make_linear(nq, 3, H, seed)); o.push_back(make_linear(no, 1, H, seed));
-        gu.push_back(make_linear(ng, 2, H, seed)); down.push_back(make_linear(no, 1, I, seed));
+        int no[1] = { H }, nq[3] = { H, KV, KV }, ng[2] = { I, I };
+        down.push_back(make_linear(no, 1, I, 1, seed));
+        qkv.push_back(make_linear(nq, 3, H, 4, seed));
+        gu.push_back(make_linear(ng, 2, H, 0, seed));
     }
+    for (int l = 0; l < 2; l++) { int nv[1] = { V }; head.push_back(make_linear(nv, 1, H, 1, seed)); }
     int n1[1] = { 200 }, n3[3] = { 160, 72, 41 }, n2[2] = { 200, 200 };
-    Linear odd1 = make_linear(n1, 1, 1024, seed), odd3 = make_linear(n3, 3, H, seed), odd2 = make_linear(n2, 2, I, seed);
+    Linear oddG6 = make_linear(n1, 1, 512, 1, seed), oddMix = make_linear(n3, 3, 1024, 2, seed), oddGu = make_linear(n2, 2, 1024, 0, seed);
+    Linear oddG6k = make_linear(n1, 1, I, 1, seed);
     CK(cudaDeviceSynchronize());
-    printf("MB qkv %.1f o %.1f gate|up %.1f down %.1f\n", qkv[0].bytes / 1e6, o[0].bytes / 1e6, gu[0].bytes / 1e6, down[0].bytes / 1e6);
-    std::vector<Linear>* shapes[4] = { &qkv, &o, &gu, &down };
-    const char* names[4] = { "qkv", "o", "gate|up", "down" };
-    for (const Variant& v : variants)
-    {
-        for (int si = 0; si < 4; si++) if (si != 2 || v.warps == 4) check(v, (*shapes[si])[0], si == 2, names[si]);
-        check(v, odd1, false, "odd n"); check(v, odd3, false, "odd qkv");
-        if (v.warps == 4) check(v, odd2, true, "odd silu");
-    }
-    // main's kernels with k4_compute_fast, and gemv_k4g6_stream_fast on all-K4 parts, against main bit for bit
-    for (const Linear* l : { &qkv[0], &o[0], &down[0], &odd3, &gu[0], &odd2 })
-        for (int m : { 1, 3, 8 })
-            for (int kind = 0; kind < 4; kind++)
-            {
-                bool silu = l->count == 2;
-                if (silu && kind != 0) continue;
-                size_t bytes = (size_t)m * (silu ? l->parts[0].n * 2 : l->rows * 4);
-                CK(cudaMemset(g_outA, 0, bytes)); CK(cudaMemset(g_outB, 0xFF, bytes));
-                int warps = kind == 1 ? 8 : 4;
-                launch_old(*l, silu, g_x, m, g_outA, 1, warps);
-                if (kind == 2) launch_mixed(true, *l, g_x, m, g_outB, 1);
-                else launch_old(*l, silu, g_x, m, g_outB, 1, warps, true);
-                CK(cudaStreamSynchronize(g_s));
-                std::vector<unsigned char> a(bytes), b(bytes);
-                CK(cudaMemcpy(a.data(), g_outA, bytes, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(b.data(), g_outB, bytes, cudaMemcpyDeviceToHost));
-                if (memcmp(a.data(), b.data(), bytes) != 0) { printf("  MISMATCH fast kind %d n=%d m=%d\n", kind, l->rows, m); g_mismatches++; }
-            }
+    printf("MB down %.1f qkv %.1f gate|up %.1f lm_head %.1f\n", down[0].bytes / 1e6, qkv[0].bytes / 1e6, gu[0].bytes / 1e6, head[0].bytes / 1e6);
+    const int m3 = 3, m2 = 4;   // blocks an SM of the balanced grids
+    printf("balanced grids: gate|up %lld (3 an SM) %lld (4), lm_head %lld / %lld\n", balanced(I / 16, 3LL * g_sms), balanced(I / 16, 4LL * g_sms),
+        balanced(V / 16, 3LL * g_sms), balanced(V / 16, 4LL * g_sms));
+    std::vector<Op> downOps = {
+        { "main4", [](const Linear& l, int m, void* o, int f) { launch_plain(gemv_g6_stream, 4, l, m, o, f); }, true },
+        { "main8", [](const Linear& l, int m, void* o, int f) { launch_plain(gemv_g6_stream_w8, 8, l, m, o, f); }, false },
+        { "s4fast", [](const Linear& l, int m, void* o, int f) { launch_plain(gemv_g6_stream_fast, 4, l, m, o, f); }, true },
+        { "d3", [](const Linear& l, int m, void* o, int f) { launch_stream(gemv_g6m_w4d3, 0, false, l, m, o, f); }, true },
+        { "d2", [](const Linear& l, int m, void* o, int f) { launch_stream(gemv_g6m_w4d2, 0, false, l, m, o, f); }, true },
+        { "d3c1", [](const Linear& l, int m, void* o, int f) { launch_stream(h_g6m_w4d3_c1, 0, false, l, m, o, f); }, true } };
+    std::vector<Op> headOps = {
+        { "main4", [](const Linear& l, int m, void* o, int f) { launch_plain(gemv_g6_stream, 4, l, m, o, f); }, true },
+        { "s4fast", [](const Linear& l, int m, void* o, int f) { launch_plain(gemv_g6_stream_fast, 4, l, m, o, f); }, true },
+        { "m3", [=](const Linear& l, int m, void* o, int f) { launch_stream(gemv_g6m_w4d3, m3, false, l, m, o, f); }, true },
+        { "m2", [=](const Linear& l, int m, void* o, int f) { launch_stream(gemv_g6m_w4d2, m2, false, l, m, o, f); }, true },
+        { "m3c1", [=](const Linear& l, int m, void* o, int f) { launch_stream(h_g6m_w4d3_c1, m3, false, l, m, o, f); }, true } };
+    std::vector<Op> qkvOps = {
+        { "k4fast", [](const Linear& l, int m, void* o, int f) { launch_mixed(gemv_k4g6_stream_fast, l, m, o, f); }, true },
+        { "main", [](const Linear& l, int m, void* o, int f) { launch_mixed(gemv_k4g6_stream, l, m, o, f); }, true },
+        { "both", [](const Linear& l, int m, void* o, int f) { launch_mixed(gemv_k4g6_stream_fast_g6f, l, m, o, f); }, true } };
+    std::vector<Op> guOps = {
+        { "main", [](const Linear& l, int m, void* o, int) { launch_silu(gemv_silu_k4_stream, l, m, o); }, true },
+        { "s10w4d2", [](const Linear& l, int m, void* o, int) { launch_stream(gemv_k4n_w4d2, 0, true, l, m, o, 0); }, true },
+        { "s10s4", [](const Linear& l, int m, void* o, int) { launch_silu(gemv_silu_k4_stream_fast, l, m, o); }, true },
+        { "m3", [=](const Linear& l, int m, void* o, int) { launch_stream(gemv_k4m_w4d3, m3, true, l, m, o, 0); }, true },
+        { "m2", [=](const Linear& l, int m, void* o, int) { launch_stream(gemv_k4m_w4d2, m2, true, l, m, o, 0); }, true },
+        { "m3c1", [=](const Linear& l, int m, void* o, int) { launch_stream(h_k4m_w4d3_c1, m3, true, l, m, o, 0); }, true },
+        { "d3one", [](const Linear& l, int m, void* o, int) { launch_stream(gemv_k4m_w4d3, 0, true, l, m, o, 0); }, true } };
+    check(downOps, down[0], false, "down", 8); check(downOps, oddG6, false, "odd g6", 8); check(downOps, oddG6k, false, "odd g6 k", 8);
+    check(headOps, head[0], false, "lm_head", 3);
+    check(qkvOps, qkv[0], false, "qkv", 8); check(qkvOps, oddMix, false, "odd mix", 8);
+    check(guOps, gu[0], true, "gate|up", 8); check(guOps, oddGu, true, "odd silu", 8);
     printf("checks: %d mismatches\n", g_mismatches);
+    time_ops(downOps, down, "down", { 1, 8 });
+    time_ops(qkvOps, qkv, "qkv", { 1, 8 });
+    time_ops(guOps, gu, "gate|up", { 1, 8 });
+    time_ops(headOps, head, "lm_head", { 1 });
+    // A Q6_K layer's changed linears (q|k|v, gate|up + SiLU, down) with a small PDL kernel before each: session 10's
+    // defaults against this session's.
     for (int m : { 1, 8 })
-    {
-        int bestV[4];
-        double oldUs[4], bestUs[4];
-        for (int si = 0; si < 4; si++)
-        {
-            const std::vector<Linear>& copies = *shapes[si];
-            bool silu = si == 2;
-            double bytes = copies[0].bytes;
-            for (int round = 0; round < 2; round++)
+        for (int round = 0; round < 2; round++)
+            for (int pick = 0; pick < 2; pick++)
             {
-                oldUs[si] = time_graph(NL, [&](int c) { launch_old(copies[c], silu, g_x, m, g_outA, 0); });
-                printf("%-8s m=%d main %6.2f us %5.0f GB/s |", names[si], m, oldUs[si], bytes / (oldUs[si] * 1e-6) / 1e9);
-                bestUs[si] = 1e30; bestV[si] = 0;
-                for (int vi = 0; vi < NV; vi++)
-                {
-                    if (silu && variants[vi].warps != 4) continue;
-                    double us = time_graph(NL, [&](int c) { launch_new(variants[vi], copies[c], silu, g_x, m, g_outA, 0); });
-                    printf(" %s %.2f (%.0f)", variants[vi].name, us, bytes / (us * 1e-6) / 1e9);
-                    if (us < bestUs[si]) { bestUs[si] = us; bestV[si] = vi; }
-                }
-                {
-                    double us = time_graph(NL, [&](int c) { launch_old(copies[c], silu, g_x, m, g_outA, 0, 0, true); });
-                    printf(" mainfast %.2f (%.0f)", us, bytes / (us * 1e-6) / 1e9);
-                    if (us < bestUs[si]) { bestUs[si] = us; bestV[si] = -1; }
-                }
-                printf("\n");
+                double us = time_graph(NL, [&](int c) {
+                    glue(m, H); launch_mixed(pick ? gemv_k4g6_stream_fast_g6f : gemv_k4g6_stream_fast, qkv[c], m, g_outA, 0);
+                    glue(m, H);
+                    if (pick && m == 1) launch_stream(gemv_k4m_w4d3, m3, true, gu[c], m, g_outA, 0);
+                    else if (m == 1) launch_stream(gemv_k4n_w4d2, 0, true, gu[c], m, g_outA, 0);
+                    else launch_silu(gemv_silu_k4_stream_fast, gu[c], m, g_outA);
+                    glue(m, H);
+                    if (pick) launch_stream(gemv_g6m_w4d3, 0, false, down[c], m, g_outA, 0);
+                    else if (m <= 4) launch_plain(gemv_g6_stream_w8, 8, down[c], m, g_outA, 0);
+                    else launch_plain(gemv_g6_stream, 4, down[c], m, g_outA, 0);
+                });
+                printf("LAYER m=%d r%d %s: %7.2f us (%5.0f GB/s)\n", m, round, pick ? "new" : "session10", us,
+                    (qkv[0].bytes + gu[0].bytes + down[0].bytes) / (us * 1e-6) / 1e9);
             }
-            printf("  best %s %s %.2f us (%.0f GB/s) vs main %.2f\n", names[si], bestV[si] < 0 ? "mainfast" : variants[bestV[si]].name, bestUs[si],
-                bytes / (bestUs[si] * 1e-6) / 1e9, oldUs[si]);
-        }
-        double layerBytes = qkv[0].bytes + o[0].bytes + gu[0].bytes + down[0].bytes;
-        for (int withGlue = 0; withGlue < 2; withGlue++)
-            for (int pick = -1; pick < 2 + NV; pick++)
-            {
-                auto layer = [&](int l) {
-                    for (int si = 0; si < 4; si++)
-                    {
-                        if (withGlue && si != 3) glue(m, H);
-                        const Linear& lin = (*shapes[si])[l];
-                        if (pick <= 0) launch_old(lin, si == 2, g_x, m, g_outA, 0, 0, pick < 0);
-                        else if (pick == 1 && bestV[si] < 0) launch_old(lin, si == 2, g_x, m, g_outA, 0, 0, true);
-                        else
-                        {
-                            int vi = pick == 1 ? bestV[si] : pick - 2;
-                            if (si == 2 && variants[vi].warps != 4) vi = 0;
-                            launch_new(variants[vi], lin, si == 2, g_x, m, g_outA, 0);
-                        }
-                    }
-                    if (withGlue) glue(m, H);
-                };
-                double us = time_graph(NL, layer);
-                printf("LAYER%s m=%d %s: %7.2f us (%5.0f GB/s)\n", withGlue ? "+GLUE" : "", m,
-                    pick < 0 ? "mainfast" : pick == 0 ? "main" : pick == 1 ? "per-shape best" : variants[pick - 2].name, us, layerBytes / (us * 1e-6) / 1e9);
-            }
-    }
     printf("done, %d mismatches\n", g_mismatches);
     return g_mismatches != 0;
 }

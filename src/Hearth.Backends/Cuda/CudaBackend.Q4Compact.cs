@@ -108,6 +108,19 @@ public sealed unsafe partial class CudaBackend
     private bool TryK4NewSilu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
         if (!SuperBlockSiluRows(gate, input, output, out int rows)) return false;
+        var stream = CudaQuantG6Decode.ChooseK4Silu(UseG6New && UseK4New, gate.InFeatures, rows, CudaQuantG6Decode.ParseForced(K4SiluStreamKernel));
+        if (stream != CudaQuantG6Decode.Kernel.Main)
+        {
+            // Session 11 (CudaBackend.Q6Compact.cs): the stream through a range of gate and up tiles a block, one wave.
+            long gateTiles = CudaQuantTiles.PaddedRows(gate.OutFeatures) / CudaQuantTiles.TileRows;
+            ReadOnlySpan<CudaQuantPart?> pair = [gate, up, null];
+            LaunchSuperBlockStream(stream == CudaQuantG6Decode.Kernel.M3 ? _k4StreamM3 : _k4StreamM2, pair, input.Data, rows, output.Data, gate.OutFeatures,
+                outputF32: false, silu: true, CudaQuantG6Decode.Blocks(stream, gateTiles, _device.NumMultiprocessors));
+            NumQuantSiluLaunches++;
+            NumK4NewLaunches++;
+            NumG6NewLaunches++;
+            return true;
+        }
         var kernel = CudaQuantK4Decode.ChooseSilu(UseK4New, gate.InFeatures, rows, CudaQuantK4Decode.ParseForced(K4NewSiluKernel));
         if (kernel == CudaQuantK4Decode.Kernel.Main) return false;
         if (kernel == CudaQuantK4Decode.Kernel.S4) LaunchSuperBlockSilu(_k4SiluFast, gate, up, input, output, rows);
@@ -142,8 +155,10 @@ public sealed unsafe partial class CudaBackend
     private bool TryMixedK4Gemv(ReadOnlySpan<CudaQuantPart> parts, Tensor input, LinearWeight weight, Tensor output, int rows)
     {
         if (!UseMixedG6Gemv || !MixedK4Fits(parts)) return false;
-        LaunchMixedSuperBlock(UseK4New ? _k4g6MixedFast : _k4g6Mixed, parts, input, weight, output, rows);
+        nint kernel = UseG6New ? UseK4New ? _k4g6MixedFastG6f : _k4g6MixedG6f : UseK4New ? _k4g6MixedFast : _k4g6Mixed;
+        LaunchMixedSuperBlock(kernel, parts, input, weight, output, rows);
         if (UseK4New) NumK4NewLaunches++;
+        if (UseG6New) NumG6NewLaunches++;
         NumG6Launches++;
         NumK4Launches++;
         return true;

@@ -9,6 +9,22 @@ public sealed unsafe partial class CudaBackend
 {
     private const string KQuant6Module = "gemv_kquant6.cu";
     private nint _g6Gemv, _g6GemvW8, _g6Silu, _g4g6Mixed, _g6Dequant;
+    private nint _g6GemvFast, _g6SiluFast, _g6StreamD3, _g6StreamD2, _k4StreamM3, _k4StreamM2, _k4g6MixedG6f, _k4g6MixedFastG6f;
+
+    /// <summary>
+    /// Session 11's G6 decode kernels and the K4 gate|up stream (<see cref="CudaQuantG6Decode"/>): the same values bit for
+    /// bit with fewer instructions a weight and deeper streams. HEARTH_CUDA_G6_NEW=0: session 10's kernels, for A/B timing.
+    /// </summary>
+    public bool UseG6New { get; set; } = CudaQuantG6Decode.ParseSetting(Environment.GetEnvironmentVariable("HEARTH_CUDA_G6_NEW"));
+
+    /// <summary>"s4", "w4d3", "w4d2", "m3" or "m2": that kernel for every plain G6 decode launch (HEARTH_CUDA_G6_KERNEL); null = the rule.</summary>
+    public string? G6NewKernel { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_G6_KERNEL");
+
+    /// <summary>"m3", "m2" or "main": the fused K4 gate|up's stream kernel (HEARTH_CUDA_K4_SILU_M); null = the rule.</summary>
+    public string? K4SiluStreamKernel { get; set; } = Environment.GetEnvironmentVariable("HEARTH_CUDA_K4_SILU_M");
+
+    /// <summary>Launches of session 11's kernels (G6 plain, SiLU-fused and mixed; the K4 gate|up stream) so far.</summary>
+    public long NumG6NewLaunches { get; private set; }
 
     /// <summary>
     /// Warps a tile in the G6 GEMV: 4 or 8 (HEARTH_CUDA_G6_WARPS); null = <see cref="G6WarpsFor"/>'s rule.
@@ -42,6 +58,14 @@ public sealed unsafe partial class CudaBackend
         _g4g6Mixed = Function("gemv_g4g6_stream");
         _g6Dequant = Function("dequant_g6_bf16");
         LoadK4Functions();   // compact Q4_K, the same module (CudaBackend.Q4Compact.cs)
+        _g6GemvFast = Function("gemv_g6_stream_fast");
+        _g6SiluFast = Function("gemv_silu_g6_stream_fast");
+        _k4g6MixedG6f = Function("gemv_k4g6_stream_g6f");
+        _k4g6MixedFastG6f = Function("gemv_k4g6_stream_fast_g6f");
+        _g6StreamD3 = Function(CudaQuantG6Decode.KernelName(CudaQuantG6Decode.Kernel.W4D3, g6: true));   // gemv_kquant4.cu, loaded by LoadK4Functions
+        _g6StreamD2 = Function(CudaQuantG6Decode.KernelName(CudaQuantG6Decode.Kernel.W4D2, g6: true));
+        _k4StreamM3 = Function(CudaQuantG6Decode.KernelName(CudaQuantG6Decode.Kernel.M3, g6: false));
+        _k4StreamM2 = Function(CudaQuantG6Decode.KernelName(CudaQuantG6Decode.Kernel.M2, g6: false));
     }
 
     private QuantizedMatrix UploadG6(QuantizedMatrix host)
@@ -52,8 +76,33 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>Up to three G6 parts in one launch per 8 rows (the kernel's MMA N); 9-16 rows (below the GEMM) take two.</summary>
-    private void RunG6Gemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32) =>
-        NumG6Launches += RunSuperBlockGemv(CudaQuantFamily.G6, parts, x, rows, outSlice, ldOut, outputF32, _g6Gemv, _g6GemvW8);
+    private void RunG6Gemv(ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outSlice, long ldOut, bool outputF32)
+    {
+        var first = parts[0]!;
+        long tiles = CudaQuantTiles.Tiles(first.OutFeatures, parts[1]?.OutFeatures ?? 0, parts[2]?.OutFeatures ?? 0);
+        var forced = CudaQuantG6Decode.ParseForced(G6NewKernel);
+        int sms = _device.NumMultiprocessors, k = first.InFeatures;
+        if (CudaQuantG6Decode.ChoosePlain(UseG6New, tiles, k, 1, sms, forced) == CudaQuantG6Decode.Kernel.Main)
+        {
+            NumG6Launches += RunSuperBlockGemv(CudaQuantFamily.G6, parts, x, rows, outSlice, ldOut, outputF32, _g6Gemv, _g6GemvW8);
+            return;
+        }
+        for (int start = 0; start < rows; start += QuantStreamMaxRows)
+        {
+            int chunkRows = Math.Min(QuantStreamMaxRows, rows - start);
+            var kernel = CudaQuantG6Decode.ChoosePlain(true, tiles, k, chunkRows, sms, forced);
+            nint function = kernel switch
+            {
+                CudaQuantG6Decode.Kernel.S4 => _g6GemvFast,
+                CudaQuantG6Decode.Kernel.W4D3 or CudaQuantG6Decode.Kernel.M3 => _g6StreamD3,
+                _ => _g6StreamD2,
+            };
+            LaunchSuperBlockStream(function, parts, x + (nint)((long)start * k * 2), chunkRows, outSlice + (nint)(start * ldOut * (outputF32 ? 4 : 2)),
+                ldOut, outputF32, silu: false, CudaQuantG6Decode.Blocks(kernel, tiles, sms));
+            NumG6Launches++;
+            NumG6NewLaunches++;
+        }
+    }
 
     // gemv_kquant6.cu's Q6_WARPS (the SiLU and mixed kernels, and gemv_g6_stream).
     private const uint G6BlockWarps = 4;
@@ -61,7 +110,8 @@ public sealed unsafe partial class CudaBackend
     /// <summary>gate|up both G6 (an all-Q6_K model; Q4_K_M keeps them Q4_K) at 1-8 rows: gemv_silu_g6_stream.</summary>
     private bool TryG6Silu(CudaQuantPart gate, CudaQuantPart up, Tensor input, Tensor output)
     {
-        if (!TrySuperBlockSilu(_g6Silu, gate, up, input, output)) return false;
+        if (!TrySuperBlockSilu(UseG6New ? _g6SiluFast : _g6Silu, gate, up, input, output)) return false;
+        if (UseG6New) NumG6NewLaunches++;
         NumG6Launches++;
         return true;
     }

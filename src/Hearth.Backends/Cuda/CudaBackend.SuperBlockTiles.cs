@@ -68,6 +68,22 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>
+    /// One launch of a gemv_kquant4.cu stream kernel (16 arguments: the three parts, k, x, rows, out, ldOut, outF32, silu;
+    /// S4's gemv_kquant6.cu kernels read the first 15) on <paramref name="blocks"/> blocks of 4 warps: the launch's tiles,
+    /// or fewer, each block then a contiguous range. silu: parts are (gate, up), out bf16 [rows, gate's n].
+    /// </summary>
+    private void LaunchSuperBlockStream(nint kernel, ReadOnlySpan<CudaQuantPart?> parts, nint x, int rows, nint outPtr, long ldOut, bool outputF32,
+        bool silu, long blocks)
+    {
+        var first = parts[0]!;
+        nint d0 = first.Data, p0 = first.Params, d1 = parts[1]?.Data ?? 0, p1 = parts[1]?.Params ?? 0, d2 = parts[2]?.Data ?? 0, p2 = parts[2]?.Params ?? 0;
+        int n0 = first.OutFeatures, n1 = parts[1]?.OutFeatures ?? 0, n2 = parts[2]?.OutFeatures ?? 0, k = first.InFeatures;
+        int outF32 = outputF32 ? 1 : 0, siluFlag = silu ? 1 : 0, m = rows;
+        void** args = stackalloc void*[] { &d0, &p0, &n0, &d1, &p1, &n1, &d2, &p2, &n2, &k, &x, &m, &outPtr, &ldOut, &outF32, &siluFlag };
+        Launch(kernel, (uint)blocks, 1, 32 * (uint)CudaQuantG6Decode.Warps, 0, args);
+    }
+
+    /// <summary>
     /// One launch of a mixed kernel (gemv_g4g6_stream, gemv_k4g6_stream) over parts of a 4-bit family and G6: bit i of
     /// its mask says part i is G6. The caller has checked the parts fit it.
     /// </summary>

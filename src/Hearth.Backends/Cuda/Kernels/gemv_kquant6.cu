@@ -3,7 +3,7 @@
 // 256-k super-block the int8 scales [16 rows][16] and the f16 d of each row. Register i of a k-tile's A operand is
 // (lo >> 4i) & 0x000F000F | (hi moved to bits 4-5) & 0x00300030 | 0x43004300 = bf16x2 of 128 + q (q = 0..63, exact), and
 // one fma.rn.bf16x2 (· 1 − 160) makes it q − 32, still exact. So a k-tile is ONE mma.m16n8k16 (g8 needed two and a
-// third for Σx), folded by its row's int8 scale into a super-block sum, which d multiplies once per 256 k.
+// third for Σx), folded by its row's int8 scale into a super-block sum, which d multiplies once per 256 k (kquant6.cuh).
 // Streaming as gemv_quant_stream.cu's register kernels: block = one 16-row tile, Q6_WARPS warps each taking a
 // contiguous run of super-blocks (one stage each: 4 16-byte and 4 8-byte loads a lane plus its rows' scales), the next
 // stage's loads in flight while this one is multiplied, partial sums meeting in shared memory in warp order. Written
@@ -14,98 +14,8 @@
 #ifndef Q6_MIN_BLOCKS
 #define Q6_MIN_BLOCKS 4
 #endif
-#define Q6_UNIT_BYTES 768
-#define Q6_PARAM_BYTES 288
-
 #include "kquant4.cuh"
-
-__device__ __forceinline__ uint2 q6_load8(const void* p)
-{
-    uint2 v;
-    asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];" : "=r"(v.x), "=r"(v.y) : "l"(p));
-    return v;
-}
-
-__device__ __forceinline__ unsigned int q6_fma2(unsigned int a, unsigned int b, unsigned int c)
-{
-    unsigned int r;
-    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
-
-// A register i of a k-tile as the exact bf16x2 pair q − 32: lo = the k-tile's 4-bit word, hi = the 2-bit word holding
-// it, parity = k-tile & 1 (which byte of each half of hi).
-template <int I, int PARITY>
-__device__ __forceinline__ unsigned int q6_operand(unsigned int lo, unsigned int hi)
-{
-    const int shift = 8 * PARITY + 2 * I - 4;
-    unsigned int h = shift >= 0 ? hi >> shift : hi << -shift;
-    unsigned int v = ((lo >> (4 * I)) & 0x000F000Fu) | (h & 0x00300030u) | 0x43004300u;
-    return q6_fma2(v, 0x3F803F80u, 0xC320C320u);
-}
-
-// One 256-k stage of a lane: its 4-bit and 2-bit plane words, and its rows' (g, g + 8) int8 scales and f16 d.
-struct Q6Stage
-{
-    uint4 lo[4];
-    uint2 hi[4];
-    uint4 sa, sb;
-    unsigned int d;
-};
-
-__device__ __forceinline__ void q6_fetch(const unsigned char* tileData, const unsigned char* tileParams, int s, int lane, int g, Q6Stage& st)
-{
-#pragma unroll
-    for (int u = 0; u < 4; u++)
-    {
-        const unsigned char* unit = tileData + (size_t)(4 * s + u) * Q6_UNIT_BYTES;
-        st.lo[u] = load_streaming((const uint4*)(unit + lane * 16));
-        st.hi[u] = q6_load8(unit + 512 + lane * 8);
-    }
-    const unsigned char* p = tileParams + (size_t)s * Q6_PARAM_BYTES;
-    st.sa = __ldg((const uint4*)(p + 16 * g));
-    st.sb = __ldg((const uint4*)(p + 16 * (g + 8)));
-    st.d = (unsigned int)__ldg((const unsigned short*)(p + 256) + g) | ((unsigned int)__ldg((const unsigned short*)(p + 256) + g + 8) << 16);
-}
-
-__device__ __forceinline__ float q6_scale(const uint4& s, int kt)
-{
-    unsigned int w = kt < 4 ? s.x : kt < 8 ? s.y : kt < 12 ? s.z : s.w;
-    return (float)(int)(signed char)(w >> (8 * (kt & 3)));
-}
-
-// acc (the MMA's C fragment: rows g, g + 8; columns 2t, 2t + 1) += this stage's x·Wᵀ.
-__device__ __forceinline__ void q6_compute(const Q6Stage& st, const bf16_t* xStage, bool hasColumn, float* acc)
-{
-    float sacc[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-#pragma unroll
-    for (int u = 0; u < 4; u++)
-    {
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-        {
-            const int kt = 4 * u + j;
-            uint2 xs = hasColumn ? __ldg((const uint2*)(xStage + kt * 16)) : make_uint2(0u, 0u);
-            unsigned int lo = j == 0 ? st.lo[u].x : j == 1 ? st.lo[u].y : j == 2 ? st.lo[u].z : st.lo[u].w;
-            unsigned int hi = j < 2 ? st.hi[u].x : st.hi[u].y;
-            unsigned int a0, a1, a2, a3;
-            if (j & 1) { a0 = q6_operand<0, 1>(lo, hi); a1 = q6_operand<1, 1>(lo, hi); a2 = q6_operand<2, 1>(lo, hi); a3 = q6_operand<3, 1>(lo, hi); }
-            else { a0 = q6_operand<0, 0>(lo, hi); a1 = q6_operand<1, 0>(lo, hi); a2 = q6_operand<2, 0>(lo, hi); a3 = q6_operand<3, 0>(lo, hi); }
-            float c[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-            qm_mma(c, a0, a1, a2, a3, xs.x, xs.y);
-            float scA = q6_scale(st.sa, kt), scB = q6_scale(st.sb, kt);
-            sacc[0] = fmaf(scA, c[0], sacc[0]);
-            sacc[1] = fmaf(scA, c[1], sacc[1]);
-            sacc[2] = fmaf(scB, c[2], sacc[2]);
-            sacc[3] = fmaf(scB, c[3], sacc[3]);
-        }
-    }
-    float dA = qm_half(st.d & 0xffffu), dB = qm_half(st.d >> 16);
-    acc[0] = fmaf(dA, sacc[0], acc[0]);
-    acc[1] = fmaf(dA, sacc[1], acc[1]);
-    acc[2] = fmaf(dB, sacc[2], acc[2]);
-    acc[3] = fmaf(dB, sacc[3], acc[3]);
-}
+#include "kquant6.cuh"
 
 // The W warps' sums of one tile meet in smem in warp order: thread i·32 + l (i < 4) returns accumulator i of lane l.
 template <int W>
@@ -149,7 +59,8 @@ __device__ __forceinline__ float kq_stream_tile(const Source& src, int stages, c
     return q6_reduce<W>(acc, smem);
 }
 
-// One tile's G6 stages for kq_stream_tile.
+// One tile's G6 stages for kq_stream_tile (FAST: q6_compute_t's, the caller's xStage then row min(g, m − 1)'s).
+template <bool FAST>
 struct Q6Source
 {
     const unsigned char* tileData;
@@ -158,18 +69,18 @@ struct Q6Source
     __device__ __forceinline__ void fetch(int s, Q6Stage& st) const { q6_fetch(tileData, tileParams, s, lane, g, st); }
     __device__ __forceinline__ void compute(const Q6Stage& st, const bf16_t* xStage, bool hasColumn, float* acc) const
     {
-        q6_compute(st, xStage, hasColumn, acc);
+        q6_compute_t<FAST, 0>(st, xStage, hasColumn, acc);
     }
 };
 
 // One 16-row G6 tile of x·Wᵀ by W warps.
-template <int W = Q6_WARPS>
+template <int W = Q6_WARPS, bool FAST = false>
 __device__ __forceinline__ float q6_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
     int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     int stages = k >> 8;
-    Q6Source src{ data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES, params + (size_t)tile * stages * Q6_PARAM_BYTES, lane, g };
-    return kq_stream_tile<W, Q6Stage>(src, stages, x + (size_t)g * k + 4 * t, g < m, smem);
+    Q6Source<FAST> src{ data + (size_t)tile * (k >> 6) * Q6_UNIT_BYTES, params + (size_t)tile * stages * Q6_PARAM_BYTES, lane, g };
+    return kq_stream_tile<W, Q6Stage>(src, stages, x + (size_t)(FAST ? min(g, m - 1) : g) * k + 4 * t, g < m, smem);
 }
 
 __device__ __forceinline__ void q6_store(int rows, int tile, int column, float sum, int m, void* out, long long ldOut, int outF32)
@@ -191,11 +102,11 @@ __device__ __forceinline__ float k4_tile(const unsigned char* data, const unsign
     return kq_stream_tile<W, K4Stage>(src, k >> 8, x + (size_t)(FAST ? min(g, m - 1) : g) * k + 4 * t, g < m, smem);
 }
 
-// One tile of either compact family: K4 (Q4_K) or G6 (Q6_K).
+// One tile of either compact family: K4 (Q4_K) or G6 (Q6_K); FAST: k4_compute_fast or q6_compute_t<true>.
 template <int W, bool K4, bool FAST = false>
 __device__ __forceinline__ float kq_tile(const unsigned char* data, const unsigned char* params, int tile, int k, const bf16_t* x, int m, float* smem)
 {
-    return K4 ? k4_tile<W, FAST>(data, params, tile, k, x, m, smem) : q6_tile<W>(data, params, tile, k, x, m, smem);
+    return K4 ? k4_tile<W, FAST>(data, params, tile, k, x, m, smem) : q6_tile<W, FAST>(data, params, tile, k, x, m, smem);
 }
 
 // Up to three G6 parts (q|k|v, gate|up of an all-Q6_K model), or three K4 parts (K4), side by side; m <= 8; k a multiple
@@ -325,8 +236,8 @@ __device__ __forceinline__ float q4_tile(const uint4* data, const unsigned int* 
 }
 
 // Q4_K_M's mixed q|k|v: part p is G6 (Q6_K) where bit p of g6Mask is set, else Q4_K: G4 with groups of 32, or (K4) the
-// compact K4 layout (FAST: its k4_compute_fast); k a multiple of 256.
-template <bool K4, bool FAST = false>
+// compact K4 layout (FAST: its k4_compute_fast); G6FAST: the G6 parts by q6_compute_t<true>; k a multiple of 256.
+template <bool K4, bool FAST = false, bool G6FAST = false>
 __device__ __forceinline__ void kq_mixed(const uint4* d0, const void* p0, int n0, const uint4* d1, const void* p1, int n1, const uint4* d2,
     const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, void* out, long long ldOut, int outF32, float* smem)
 {
@@ -335,25 +246,27 @@ __device__ __forceinline__ void kq_mixed(const uint4* d0, const void* p0, int n0
     qm_find_part(parts, tile, part, column);
     const uint4* data = part == 0 ? d0 : part == 1 ? d1 : d2;
     const void* params = part == 0 ? p0 : part == 1 ? p1 : p2;
-    float sum = (g6Mask >> part) & 1 ? q6_tile((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
+    float sum = (g6Mask >> part) & 1 ? q6_tile<Q6_WARPS, G6FAST>((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
         : K4 ? k4_tile<Q6_WARPS, FAST>((const unsigned char*)data, (const unsigned char*)params, tile, k, x, m, smem)
              : q4_tile(data, (const unsigned int*)params, tile, k, x, m, smem);
     q6_store(part == 0 ? n0 : part == 1 ? n1 : n2, tile, column, sum, m, out, ldOut, outF32);
 }
 
-#define KQ_MIXED_KERNEL(NAME, K4, FAST) \
+#define KQ_MIXED_KERNEL(NAME, K4, FAST, G6FAST) \
 extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int g6Mask, const bf16_t* x, int m, \
     void* out, long long ldOut, int outF32) \
 { \
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32]; \
     HEARTH_PDL_LAUNCH(); \
-    kq_mixed<K4, FAST>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, g6Mask, x, m, out, ldOut, outF32, smem); \
+    kq_mixed<K4, FAST, G6FAST>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, g6Mask, x, m, out, ldOut, outF32, smem); \
 }
 
-KQ_MIXED_KERNEL(gemv_g4g6_stream, false, false)
-KQ_MIXED_KERNEL(gemv_k4g6_stream, true, false)
-KQ_MIXED_KERNEL(gemv_k4g6_stream_fast, true, true)   // session 10 (HEARTH_CUDA_K4_NEW): the K4 parts by k4_compute_fast
+KQ_MIXED_KERNEL(gemv_g4g6_stream, false, false, false)
+KQ_MIXED_KERNEL(gemv_k4g6_stream, true, false, false)
+KQ_MIXED_KERNEL(gemv_k4g6_stream_fast, true, true, false)   // session 10 (HEARTH_CUDA_K4_NEW): the K4 parts by k4_compute_fast
+KQ_MIXED_KERNEL(gemv_k4g6_stream_g6f, true, false, true)    // session 11 (HEARTH_CUDA_G6_NEW): the G6 parts by q6_compute_t<true>
+KQ_MIXED_KERNEL(gemv_k4g6_stream_fast_g6f, true, true, true)   // both
 
 // ---- compact Q4_K (K4): the GEMV (4 or 8 warps a tile) and gate|up + SiLU·mul, the G6 kernels' bodies on K4 tiles.
 extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_k4_stream(const uint4* d0, const void* p0, int n0,
@@ -400,4 +313,23 @@ extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_
     __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
     HEARTH_PDL_LAUNCH();
     kq_silu<true, true>(d0, p0, d1, p1, n, k, x, m, out, smem);
+}
+
+// Session 11 (branch g6d, HEARTH_CUDA_G6_NEW, CudaQuantG6Decode): the G6 kernels above with q6_compute_t<true> (two LOP3
+// an A register, x unpredicated), the same values bit for bit; the one-wave launches take gemv_kquant4.cu's gemv_g6m_*.
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_g6_stream_fast(const uint4* d0, const void* p0, int n0,
+    const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, const bf16_t* x, int m, void* out,
+    long long ldOut, int outF32)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    q6_body<Q6_WARPS, false, true>(d0, p0, n0, d1, p1, n1, d2, p2, n2, k, x, m, out, ldOut, outF32, smem);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * Q6_WARPS, Q6_MIN_BLOCKS) gemv_silu_g6_stream_fast(const uint4* d0, const void* p0,
+    const uint4* d1, const void* p1, int n, int k, const bf16_t* x, int m, bf16_t* out)
+{
+    __shared__ __align__(16) float smem[Q6_WARPS * 4 * 32];
+    HEARTH_PDL_LAUNCH();
+    kq_silu<false, true>(d0, p0, d1, p1, n, k, x, m, out, smem);
 }

@@ -82,9 +82,21 @@ __device__ __forceinline__ unsigned int k4_operand(unsigned int w)
     return r;
 }
 
+// Byte f (0-7) of the pair (lo, hi) as a float: k4_byte (CONV 0) or, without the conversion instruction, PRMT + FADD
+// (CONV 1, branch g6d: kquant6.cuh's kq_byte_float). The same value.
+template <int CONV>
+__device__ __forceinline__ float k4_byte_c(unsigned int lo, unsigned int hi, int f)
+{
+    if (CONV == 0) return k4_byte(lo, hi, f);
+    unsigned int r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(f < 4 ? lo : hi), "r"(0x4B000000u), "r"(0x7650u | (f & 3)));
+    return __int_as_float((int)r) - 8388608.0f;
+}
+
 // k4_compute with fewer instructions a weight (session 10, branch k4b), the same values bit for bit: each A register is
 // one LOP3 (after its shift), and x is loaded unpredicated, lanes of rows g >= m reading row m − 1 (xStage is that row's):
-// their columns of C are never stored, so nothing is zeroed a k-tile.
+// their columns of C are never stored, so nothing is zeroed a k-tile. CONV: k4_byte_c's.
+template <int CONV = 0>
 __device__ __forceinline__ void k4_compute_fast(const K4Stage& st, const bf16_t* xStage, float* acc)
 {
     const unsigned int one = 0x3F803F80u;
@@ -103,8 +115,8 @@ __device__ __forceinline__ void k4_compute_fast(const K4Stage& st, const bf16_t*
             qm_mma(gacc, k4_operand(w), k4_operand(w >> 4), k4_operand(w >> 8), k4_operand(w >> 12), xs.x, xs.y);
             qm_mma(sx, one, one, one, one, xs.x, xs.y);
         }
-        float sa = k4_byte(st.sma.x, st.sma.y, f), sb = k4_byte(st.smb.x, st.smb.y, f);
-        float ma = k4_byte(st.sma.z, st.sma.w, f), mb = k4_byte(st.smb.z, st.smb.w, f);
+        float sa = k4_byte_c<CONV>(st.sma.x, st.sma.y, f), sb = k4_byte_c<CONV>(st.smb.x, st.smb.y, f);
+        float ma = k4_byte_c<CONV>(st.sma.z, st.sma.w, f), mb = k4_byte_c<CONV>(st.smb.z, st.smb.w, f);
         sacc[0] = fmaf(sa, gacc[0], sacc[0]);
         sacc[1] = fmaf(sa, gacc[1], sacc[1]);
         sacc[2] = fmaf(sb, gacc[2], sacc[2]);

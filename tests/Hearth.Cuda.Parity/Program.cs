@@ -269,7 +269,9 @@ using (cuda)
         cuda.UseCompactQ4K = compactQ4K;
         using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
         using (var k4bChecks = new K4bChecks(cuda, report, new RandomData(seed + 19))) k4bChecks.RunAll();
+        using (var g6dChecks = new G6dChecks(cuda, report, new RandomData(seed + 29))) g6dChecks.RunAll();   // session 11
         using (var quantWide = new QuantWideChecks(cuda, report, random)) quantWide.RunAll();
+        using (var f8cChecks = new F8cChecks(cuda, report, new RandomData(seed + 23))) f8cChecks.RunAll();   // session 11
         cuda.UseFp8W8A8 = w8a8;
         using (var gemm = new QuantGemmChecks(cuda, report, random)) gemm.RunAll();
         Console.WriteLine($"op checks took {opsWatch.Elapsed.TotalSeconds:F1} s");

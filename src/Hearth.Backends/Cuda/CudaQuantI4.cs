@@ -31,6 +31,18 @@ internal static class CudaQuantI4
     /// <summary>Session 9's three-stage kernel without the lop3 operands (HEARTH_CUDA_I4_V2=0, for A/B runs).</summary>
     public const string Session9KernelName = "gemv_g4_i4_w4l4d3_s9";
 
+    /// <summary>Session 11's three-stage kernel with q − z operands (no all-ones MMA; HEARTH_CUDA_I4_V3=0 turns it off).</summary>
+    public const string ZeroThreeStageKernelName = "gemv_g4_i4z_w4l4d3";
+
+    /// <summary>Session 11's two-stage kernel with q − z operands.</summary>
+    public const string ZeroTwoStageKernelName = "gemv_g4_i4z_w4l4d2";
+
+    /// <summary>Session 11's three-stage kernel that computes x's group sums once a warp for all the tiles it runs.</summary>
+    public const string SumsThreeStageKernelName = "gemv_g4_i4s_w4l4d3";
+
+    /// <summary>The most folds (stages a warp × groups a stage) the group-sums kernel keeps in shared memory a warp (I4_SUM_FOLDS).</summary>
+    public const int SumFolds = 64;
+
     /// <summary>Warps a block (each a contiguous quarter of a tile's k, as gemv_g4_stream: the same sums bit for bit).</summary>
     public const int Warps = 4;
 
@@ -80,6 +92,30 @@ internal static class CudaQuantI4
         if (tiles <= (long)TwoStageBlocksPerMultiprocessor * multiprocessors) return new(CudaQuantI4Kernel.TwoStage, (int)tiles);
         return default;
     }
+
+    /// <summary>
+    /// Session 11 on top of <see cref="Plan"/>'s session 10 pick (<paramref name="session10Pick"/>): where the weights' offsets
+    /// are integer zero points (<paramref name="integerZeros"/>: Int4Group, whose offset is f16(−z·scale) with z in 0-16),
+    /// the same kernel shape and grid with q − z operands, which needs no all-ones MMA for x's group sums. Other launches
+    /// (and session 9's kernel) keep their pick.
+    /// </summary>
+    public static CudaQuantI4Launch Session11(CudaQuantI4Launch session10Pick, bool integerZeros) => !integerZeros ? session10Pick : session10Pick.Kernel switch
+    {
+        CudaQuantI4Kernel.ThreeStage => session10Pick with { Kernel = CudaQuantI4Kernel.ZeroThreeStage },
+        CudaQuantI4Kernel.TwoStage => session10Pick with { Kernel = CudaQuantI4Kernel.ZeroTwoStage },
+        _ => session10Pick,
+    };
+
+    /// <summary>Whether a launch's x group sums fit the group-sums kernel's shared memory (<see cref="SumFolds"/> folds a warp).</summary>
+    public static bool SumsFit(int k, int groupSize)
+    {
+        int stagesPerWarp = k / (Warps * StageTiles * CudaQuantTiles.KTile);
+        int groupsPerStage = 2 * (groupSize / CudaQuantTiles.KTile) == StageTiles ? 2 : 1;
+        return stagesPerWarp * groupsPerStage <= SumFolds;
+    }
+
+    /// <summary>Whether a host format's G4 offsets are integer zero points times the scale (the q − z kernels' premise).</summary>
+    public static bool HasIntegerZeros(WeightFormat format) => format == WeightFormat.Int4Group;
 
     /// <summary>
     /// The balanced grid: the fewest rounds of at most <paramref name="slots"/> blocks that cover <paramref name="units"/>,

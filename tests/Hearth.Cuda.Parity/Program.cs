@@ -31,6 +31,7 @@ bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
 bool i4Timing = false, i4Only = false;
+bool i4c = false;
 bool dcl = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
@@ -65,6 +66,7 @@ for (int i = 0; i < args.Length; i++)
         case "--dcl": dcl = true; break;   // session 10: the cluster decode checks, the tensor-core decode checks, then ClusterDecodeTiming   // session 9: the quantized step without each group of small ops
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
+        case "--i4c": i4c = true; break;
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -181,6 +183,11 @@ using (cuda)
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (i4c)   // session 11: the q - z int4 kernels' checks, then --i4-only's suite and I4cTiming (tools/gpu/i4c_run.sh quick)
+    {
+        using (var i4cChecks = new I4cChecks(cuda, report, new RandomData(seed + 19))) i4cChecks.RunAll();
+        i4Only = true;
+    }
     if (i4Only)   // session 9: the int4 i4 checks, the quantized checks it must keep passing, then I4Timing (tools/gpu/i4_run.sh quick)
     {
         var i4Random = new RandomData(seed);
@@ -198,7 +205,7 @@ using (cuda)
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
         cuda.UseCompactQ4K = i4CompactQ4K;
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
-        I4Timing.Run(cuda);
+        if (i4c) I4cTiming.Run(cuda); else I4Timing.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
     if (gapTiming && modelDir is null)   // the step-gap timings only (tools/gpu/graph_gap.sh)

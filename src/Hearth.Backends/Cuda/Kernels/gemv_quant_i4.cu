@@ -159,6 +159,8 @@ __device__ __forceinline__ void i4_seek(I4Cursor& c, const QmParts& parts, int v
 // gridDim.x. Each warp streams stages [w·per, (w+1)·per) of each of its virtual tiles back to back through D
 // register buffers; host guarantees stages % W == 0. silu: out = silu(gate)·up, bf16 [m, n0] (the unfused Linear then
 // SiluMul's rounding); else out[col · ldOut + column + row] (f32 or bf16).
+// V 5 only: folds a warp (stages a warp × groups a stage) at most I4_SUM_FOLDS (CudaQuantI4.SumFolds).
+#define I4_SUM_FOLDS 64
 // V >= 4 (session 11): lanes of x rows g >= m load row m - 1 instead of zeros (their columns of C are never stored), so
 // the x loads need no predicate; V 5: sums holds each warp's x group sums (SumFolds folds a warp).
 template <int W, int L, int D, int GPS, int V = 0>
@@ -247,8 +249,6 @@ __device__ __forceinline__ void i4_body(const QmParts& parts, int k, int group, 
 // m <= 8; k a multiple of W stages of 4·L k-tiles; groups of 2^i k-tiles, either two to a stage (GPS 2) or holding
 // whole stages (GPS 1) (CudaQuantI4's rule on the host). grid: any count from 1 to the launch's units (tiles, or gate
 // tiles when silu); d1/p1 the up part when silu.
-// V 5 only: folds a warp (stages a warp × groups a stage) at most I4_SUM_FOLDS (CudaQuantI4.SumFolds).
-#define I4_SUM_FOLDS 64
 #define I4_KERNEL_V(NAME, W, L, D, MIN_BLOCKS, V) \
 extern "C" __global__ void __launch_bounds__(32 * (W), MIN_BLOCKS) NAME(const uint4* d0, const void* p0, int n0, \
     const uint4* d1, const void* p1, int n1, const uint4* d2, const void* p2, int n2, int k, int group, const bf16_t* x, int m, \

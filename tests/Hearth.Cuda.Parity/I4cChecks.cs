@@ -5,8 +5,9 @@ using Hearth.Core;
 namespace Hearth.Cuda.Parity;
 
 /// <summary>
-/// Session 11 (branch i4c, CudaBackend.UseQuantI4V3): the int4 decode launches with q − z operands and no all-ones MMA,
-/// at rows 1, 3 and 8. AWQ g128 with random zero points, with every zero point 0, 15 and 16 (old GPTQ exports), symmetric
+/// Session 11 (branch i4c, CudaBackend.QuantI4V3): the int4 decode launches in each of session 11's modes (x's group sums
+/// at half the MMAs, the default; q − z operands and no group sums; session 10's arithmetic with unpredicated x loads,
+/// which must give session 10's bits), at rows 1, 3 and 8. AWQ g128 with random zero points, with every zero point 0, 15 and 16 (old GPTQ exports), symmetric
 /// g128, a group of 256, odd n, k = 5120 and 17408, a fused q|k|v (the 14B one on the two-stage kernel), the 14B o. Each
 /// must have run a session 11 kernel (the launch count), match the CPU backend within the quantized checks' tolerance,
 /// stay within a small distance of session 10's kernel (HEARTH_CUDA_I4_V3=0: its offsets are f16(−z·s), so the last
@@ -24,7 +25,8 @@ internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, Ra
 
     public void RunAll()
     {
-        bool saved = cuda.UseQuantI4, savedSplit = cuda.UseQuantSplitK, savedV2 = cuda.UseQuantI4V2, savedV3 = cuda.UseQuantI4V3;
+        bool saved = cuda.UseQuantI4, savedSplit = cuda.UseQuantSplitK, savedV2 = cuda.UseQuantI4V2;
+        var savedV3 = cuda.QuantI4V3;
         try
         {
             cuda.UseQuantSplitK = false;   // few-tile launches reach the i4 rule (I4Checks checks split k's precedence)
@@ -55,7 +57,7 @@ internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, Ra
             cuda.UseQuantI4 = saved;
             cuda.UseQuantSplitK = savedSplit;
             cuda.UseQuantI4V2 = savedV2;
-            cuda.UseQuantI4V3 = savedV3;
+            cuda.QuantI4V3 = savedV3;
         }
     }
 
@@ -66,6 +68,8 @@ internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, Ra
         new Span<float>((float*)zeros.Data, (int)zeros.Shape.NumElements).Fill(z);
         return m;
     }
+
+    private static readonly CudaQuantI4V3[] Modes = [CudaQuantI4V3.HalfSums, CudaQuantI4V3.ZeroOperands, CudaQuantI4V3.PointerX];
 
     private void Linear(string name, bool taken, Func<QuantizedMatrix[]> makeParts, bool gguf = false)
     {
@@ -78,32 +82,35 @@ internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, Ra
             double tolerance = gguf ? 2e-2 : 4e-3;
             foreach (int rows in Batches)
             {
-                string label = $"i4c linear {name} rows={rows}";
                 var x = random.Uniform((long)rows * k);
                 var expected = _run.CpuLinear(cpuWeight, x, rows);
-                cuda.UseQuantI4V3 = false;
+                cuda.QuantI4V3 = CudaQuantI4V3.Off;
                 long before = cuda.NumQuantI4V3Launches;
                 var session10 = _run.CudaLinear(cudaWeight, x, rows);
-                report.Record(cuda.NumQuantI4V3Launches == before, label + " V3 off: no session 11 launch", $"{cuda.NumQuantI4V3Launches - before}");
-                cuda.UseQuantI4V3 = true;
-                before = cuda.NumQuantI4V3Launches;
-                var first = _run.CudaLinear(cudaWeight, x, rows);
-                long launches = cuda.NumQuantI4V3Launches - before;
-                report.Record(taken ? launches > 0 : launches == 0, label + (taken ? " ran session 11's kernel" : " did not run session 11's kernel"),
-                    $"{launches} launches");
-                report.Compare(label + " vs cpu", expected, first, tolerance, tolerance);
-                report.Compare(label + " session 10 vs cpu (for comparison)", expected, session10, tolerance, tolerance);
-                // f16(−z·s) against z·s: a relative 2^-12 of the offset term at most; equal when not taken.
-                if (taken) report.Compare(label + " vs session 10's kernel", session10, first, 1e-3, 1e-3);
-                else report.Record(CountDiffering(session10, first) == 0, label + " = session 10 bit for bit", $"{CountDiffering(session10, first)} differ");
-                var bf16 = _run.CudaLinear(cudaWeight, x, rows, DType.BF16);
-                int rounded = 0;
-                for (int i = 0; i < bf16.Length; i++) if (BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(first[i])) != bf16[i]) rounded++;
-                if (taken) report.Record(rounded == 0, label + " bf16 out = f32 out rounded", $"{rounded} values differ");
-                int differ = 0;
-                for (int repeat = 0; repeat < 2; repeat++) differ += CountDiffering(first, _run.CudaLinear(cudaWeight, x, rows));
-                report.Record(differ == 0, label + " three launches in a row, same bits", $"{differ} values differ");
-                report.Record(CountDiffering(first, Replayed(cudaWeight, x, rows)) == 0, label + " graph replayed 3 times, same bits", "");
+                report.Record(cuda.NumQuantI4V3Launches == before, $"i4c linear {name} rows={rows} V3 off: no session 11 launch", $"{cuda.NumQuantI4V3Launches - before}");
+                report.Compare($"i4c linear {name} rows={rows} session 10 vs cpu (for comparison)", expected, session10, tolerance, tolerance);
+                foreach (var mode in Modes)
+                {
+                    string label = $"i4c linear {name} rows={rows} {mode}";
+                    cuda.QuantI4V3 = mode;
+                    before = cuda.NumQuantI4V3Launches;
+                    var first = _run.CudaLinear(cudaWeight, x, rows);
+                    long launches = cuda.NumQuantI4V3Launches - before;
+                    report.Record(taken ? launches > 0 : launches == 0, label + (taken ? " ran session 11's kernel" : " did not run session 11's kernel"),
+                        $"{launches} launches");
+                    report.Compare(label + " vs cpu", expected, first, tolerance, tolerance);
+                    // Other summation orders (half sums) or z·s for f16(−z·s) (q − z): the last bits; PointerX: session 10's.
+                    if (taken && mode != CudaQuantI4V3.PointerX) report.Compare(label + " vs session 10's kernel", session10, first, 1e-3, 1e-3);
+                    else report.Record(CountDiffering(session10, first) == 0, label + " = session 10 bit for bit", $"{CountDiffering(session10, first)} differ");
+                    var bf16 = _run.CudaLinear(cudaWeight, x, rows, DType.BF16);
+                    int rounded = 0;
+                    for (int i = 0; i < bf16.Length; i++) if (BFloat16Bits.ToSingle(BFloat16Bits.FromSingle(first[i])) != bf16[i]) rounded++;
+                    if (taken) report.Record(rounded == 0, label + " bf16 out = f32 out rounded", $"{rounded} values differ");
+                    int differ = 0;
+                    for (int repeat = 0; repeat < 2; repeat++) differ += CountDiffering(first, _run.CudaLinear(cudaWeight, x, rows));
+                    report.Record(differ == 0, label + " three launches in a row, same bits", $"{differ} values differ");
+                    report.Record(CountDiffering(first, Replayed(cudaWeight, x, rows)) == 0, label + " graph replayed 3 times, same bits", "");
+                }
             }
         }
         catch (Exception e) when (e is HearthException or ArgumentException or InvalidOperationException)
@@ -146,26 +153,31 @@ internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, Ra
             var cudaWeight = new LinearWeight(host.Select(cuda.UploadQuantized).ToArray());
             foreach (int rows in Batches)
             {
-                string label = $"i4c gate|up {inter} k={k} rows={rows}";
                 var x = random.Uniform((long)rows * k);
-                cuda.FuseSiluMul = true;
-                cuda.UseQuantI4V3 = false;
-                var session10 = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter).Select(BFloat16Bits.ToSingle).ToArray();
-                cuda.UseQuantI4V3 = true;
-                long before = cuda.NumQuantI4V3Launches;
-                var fused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
-                report.Record(cuda.NumQuantI4V3Launches > before, label + " fused ran session 11's kernel", $"{cuda.NumQuantI4V3Launches - before}");
-                cuda.FuseSiluMul = false;
-                before = cuda.NumQuantI4V3Launches;
-                var unfused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
-                report.Record(cuda.NumQuantI4V3Launches > before, label + " unfused Linear ran session 11's kernel", $"{cuda.NumQuantI4V3Launches - before}");
-                int differ = 0;
-                for (int i = 0; i < fused.Length; i++) if (fused[i] != unfused[i]) differ++;
-                report.Record(differ == 0, label + " fused = unfused bit for bit", $"{differ} of {fused.Length} values differ");
-                var fusedF32 = fused.Select(BFloat16Bits.ToSingle).ToArray();
-                report.Compare(label + " vs session 10's fused kernel", session10, fusedF32, 1e-2, 1e-2);
                 var cpu = _run.CpuLinearSiluMul(cpuWeight, x, rows, inter);
-                report.Compare(label + " fused vs cpu", cpu, fusedF32, 2e-2, 2e-2);
+                cuda.FuseSiluMul = true;
+                cuda.QuantI4V3 = CudaQuantI4V3.Off;
+                var session10 = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter).Select(BFloat16Bits.ToSingle).ToArray();
+                foreach (var mode in Modes)
+                {
+                    string label = $"i4c gate|up {inter} k={k} rows={rows} {mode}";
+                    cuda.QuantI4V3 = mode;
+                    cuda.FuseSiluMul = true;
+                    long before = cuda.NumQuantI4V3Launches;
+                    var fused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
+                    report.Record(cuda.NumQuantI4V3Launches > before, label + " fused ran session 11's kernel", $"{cuda.NumQuantI4V3Launches - before}");
+                    cuda.FuseSiluMul = false;
+                    before = cuda.NumQuantI4V3Launches;
+                    var unfused = _run.CudaLinearSiluMul(cudaWeight, x, rows, inter);
+                    report.Record(cuda.NumQuantI4V3Launches > before, label + " unfused Linear ran session 11's kernel", $"{cuda.NumQuantI4V3Launches - before}");
+                    int differ = 0;
+                    for (int i = 0; i < fused.Length; i++) if (fused[i] != unfused[i]) differ++;
+                    report.Record(differ == 0, label + " fused = unfused bit for bit", $"{differ} of {fused.Length} values differ");
+                    var fusedF32 = fused.Select(BFloat16Bits.ToSingle).ToArray();
+                    if (mode == CudaQuantI4V3.PointerX) report.Record(CountDiffering(session10, fusedF32) == 0, label + " = session 10's fused kernel bit for bit", "");
+                    else report.Compare(label + " vs session 10's fused kernel", session10, fusedF32, 1e-2, 1e-2);
+                    report.Compare(label + " fused vs cpu", cpu, fusedF32, 2e-2, 2e-2);
+                }
             }
         }
         catch (Exception e) when (e is HearthException or ArgumentException or InvalidOperationException)
@@ -175,7 +187,6 @@ internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, Ra
         finally
         {
             cuda.FuseSiluMul = savedFuse;
-            cuda.UseQuantI4V3 = true;
         }
     }
 

@@ -5,8 +5,9 @@ using Hearth.Core;
 namespace Hearth.Cuda.Parity;
 
 /// <summary>
-/// Session 11 (branch i4c, --i4c): the q − z kernels (CudaBackend.UseQuantI4V3) against session 10's (V3 off) in the
-/// order session 10, new, session 10, new in one process: µs per 14B decoder layer of AWQ g128 linears (zero points 8) at
+/// Session 11 (branch i4c, --i4c): session 11's kernels (CudaBackend.QuantI4V3: half sums, q − z, session 10's arithmetic
+/// with the new x loads) against session 10's (V3 off) in the order session 10, half sums, q − z, x loads, session 10,
+/// half sums in one process: µs per 14B decoder layer of AWQ g128 linears (zero points 8) at
 /// batch 1 and 8, each linear alone at batch 1 and 8 with its TB/s (four distinct layers replayed from a CUDA graph with
 /// PDL, so L2 holds none; gate|up through LinearSiluMul), and ms per whole 14B decode step at batch 1 (DecodeStepTiming's
 /// step with these layer weights). I4Timing's harness, with the settings of this session.
@@ -19,7 +20,8 @@ internal static class I4cTiming
     public static void Run(CudaBackend cuda)
     {
         Console.WriteLine($"i4c timing (PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}, {cuda.MultiprocessorCount} SMs), 14B awq-int4 g128:");
-        bool saved = cuda.UseQuantI4, savedV2 = cuda.UseQuantI4V2, savedV3 = cuda.UseQuantI4V3;
+        bool saved = cuda.UseQuantI4, savedV2 = cuda.UseQuantI4V2;
+        var savedV3 = cuda.QuantI4V3;
         var random = new Random(29);
         var hostBlocks = new List<nint>();
         try
@@ -42,9 +44,11 @@ internal static class I4cTiming
             double[] linearBytes = [Bytes(QRows + 2 * KvRows, Hidden), Bytes(Hidden, QRows), Bytes(2 * Inter, Hidden), Bytes(Hidden, Inter)];
             cuda.UseQuantI4 = true;
             cuda.UseQuantI4V2 = true;
-            foreach (var (label, v3) in new[] { ("session 10 (HEARTH_CUDA_I4_V3=0)", false), ("new", true), ("session 10 (again)", false), ("new (again)", true) })
+            foreach (var (label, v3) in new[] { ("session 10 (HEARTH_CUDA_I4_V3=0)", CudaQuantI4V3.Off), ("half sums (default)", CudaQuantI4V3.HalfSums),
+                         ("q - z (qz)", CudaQuantI4V3.ZeroOperands), ("x loads only (xp)", CudaQuantI4V3.PointerX), ("session 10 (again)", CudaQuantI4V3.Off),
+                         ("half sums (again)", CudaQuantI4V3.HalfSums) })
             {
-                cuda.UseQuantI4V3 = v3;
+                cuda.QuantI4V3 = v3;
                 long launches = cuda.NumQuantI4Launches, twoStage = cuda.NumQuantI4TwoStageLaunches, v3Launches = cuda.NumQuantI4V3Launches;
                 var parts = new List<string>();
                 foreach (int batch in new[] { 1, 8 })
@@ -72,7 +76,7 @@ internal static class I4cTiming
             QuantTiming.FreeHost(hostBlocks);
             cuda.UseQuantI4 = saved;
             cuda.UseQuantI4V2 = savedV2;
-            cuda.UseQuantI4V3 = savedV3;
+            cuda.QuantI4V3 = savedV3;
         }
     }
 

@@ -26,10 +26,11 @@ I4_KERNEL(i4_w4l4d2, 4, 4, 2, 4)
 I4_KERNEL_V(i4_w4l4d3_nomath, 4, 4, 3, 3, 2)
 I4_KERNEL_V(i4_w4l4d2_nomath, 4, 4, 2, 4, 2)
 I4_KERNEL_V(i4_w4l4d3_noones, 4, 4, 3, 3, 3)
-// Session 11 (branch i4c): the module's q - z kernels (gemv_g4_i4z_*) and group-sums-once kernel (gemv_g4_i4s_w4l4d3), and
-// here: lop3 with unpredicated x loads only (V 6), q - z at D 3 capped to 4 blocks an SM, q - z D 2 at 5.
-I4_KERNEL_V(i4_w4l4d3_clamp, 4, 4, 3, 3, 6)
-I4_KERNEL_V(i4_w4l4d2_clamp, 4, 4, 2, 4, 6)
+// Session 11 (branch i4c): the module's kernels (gemv_g4_i4h_*: x's group sums at half the MMAs; gemv_g4_i4z_*: q - z
+// operands, no sums; gemv_g4_i4x_*: session 10's arithmetic; all with unpredicated x loads from one pointer a stage), and
+// here the group sums once a warp shared by its tiles (mode 5), q - z at D 3 capped to 4 blocks an SM and D 2 at 5 (call
+// 1: all slower than session 10's kernels; see docs/performance/quantized.md, session 11).
+I4_KERNEL_V(gemv_g4_i4s_w4l4d3, 4, 4, 3, 3, 5)
 I4_KERNEL_V(i4z_w4l4d3_b4, 4, 4, 3, 4, 4)
 I4_KERNEL_V(i4z_w4l4d2_b5, 4, 4, 2, 5, 4)
 
@@ -213,7 +214,7 @@ static void check(const Variant& v, int mode, const Linear& l, bool silu, const 
         }
         double rel = maxDiff / (maxRef > 0 ? maxRef : 1);
         bool ok = v.warps == 4 && v.exact ? differ == 0 : rel < (silu ? 1e-2 : v.exact ? 1e-5 : 2e-3);
-        if (!v.exact && m == 8) printf("  q-z %s %s grid%d m=%d: %zu of %zu differ, max rel %.3g\n", label, v.name, mode, m, differ, count, rel);
+        if (!v.exact && m == 8 && mode == 0) printf("  q-z %s %s grid%d m=%d: %zu of %zu differ, max rel %.3g\n", label, v.name, mode, m, differ, count, rel);
         if (!ok) { printf("  MISMATCH %s %s grid%d m=%d: %zu of %zu differ, max rel %.3g\n", label, v.name, mode, m, differ, count, rel); g_mismatches++; }
     }
 }
@@ -233,9 +234,9 @@ int main()
         { "w4l4d3lop3", gemv_g4_i4_w4l4d3, 4, 4, 0 }, { "w4l4d2lop3", gemv_g4_i4_w4l4d2, 4, 4, 0 },
         { "NOMATHd3", i4_w4l4d3_nomath, 4, 4, 0, true }, { "NOMATHd2", i4_w4l4d2_nomath, 4, 4, 0, true },
         { "NOONESd3", i4_w4l4d3_noones, 4, 4, 0, true },
-        { "clampd3", i4_w4l4d3_clamp, 4, 4, 0 }, { "clampd2", i4_w4l4d2_clamp, 4, 4, 0 },
+        { "XPd3", gemv_g4_i4x_w4l4d3, 4, 4, 0 }, { "XPd2", gemv_g4_i4x_w4l4d2, 4, 4, 0 },
+        { "HXd3", gemv_g4_i4h_w4l4d3, 4, 4, 0, false, false }, { "HXd2", gemv_g4_i4h_w4l4d2, 4, 4, 0, false, false },
         { "QZd3", gemv_g4_i4z_w4l4d3, 4, 4, 0, false, false }, { "QZd2", gemv_g4_i4z_w4l4d2, 4, 4, 0, false, false },
-        { "QZd3b4", i4z_w4l4d3_b4, 4, 4, 0, false, false }, { "QZd2b5", i4z_w4l4d2_b5, 4, 4, 0, false, false },
         { "SUMd3", gemv_g4_i4s_w4l4d3, 4, 4, 0 },
     };
     const int NV = sizeof(variants) / sizeof(variants[0]);
@@ -299,11 +300,12 @@ int main()
             { "old", { -1, -1, -1, -1 }, { 0, 0, 0, 0 } },
             { "new (per-shape best)", { bestV[0], bestV[1], bestV[2], bestV[3] }, { bestMode[0], bestMode[1], bestMode[2], bestMode[3] } },
             { "s10 rule", { find("w4l4d2lop3"), find("w4l4d3lop3"), find("w4l4d3lop3"), find("w4l4d3lop3") }, { 0, 0, 1, 0 } },
+            { "HX rule", { find("HXd2"), find("HXd3"), find("HXd3"), find("HXd3") }, { 0, 0, 1, 0 } },
             { "QZ rule", { find("QZd2"), find("QZd3"), find("QZd3"), find("QZd3") }, { 0, 0, 1, 0 } },
-            { "SUM rule", { find("clampd2"), find("clampd3"), find("SUMd3"), find("clampd3") }, { 0, 0, 1, 0 } },
+            { "XP rule", { find("XPd2"), find("XPd3"), find("XPd3"), find("XPd3") }, { 0, 0, 1, 0 } },
             { "s10 rule again", { find("w4l4d2lop3"), find("w4l4d3lop3"), find("w4l4d3lop3"), find("w4l4d3lop3") }, { 0, 0, 1, 0 } },
+            { "HX rule again", { find("HXd2"), find("HXd3"), find("HXd3"), find("HXd3") }, { 0, 0, 1, 0 } },
             { "QZ rule again", { find("QZd2"), find("QZd3"), find("QZd3"), find("QZd3") }, { 0, 0, 1, 0 } },
-            { "SUM rule again", { find("clampd2"), find("clampd3"), find("SUMd3"), find("clampd3") }, { 0, 0, 1, 0 } },
         };
         for (int withGlue = 0; withGlue < 2; withGlue++)
             for (const Rule& rule : rules)

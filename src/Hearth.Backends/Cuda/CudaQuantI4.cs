@@ -31,17 +31,16 @@ internal static class CudaQuantI4
     /// <summary>Session 9's three-stage kernel without the lop3 operands (HEARTH_CUDA_I4_V2=0, for A/B runs).</summary>
     public const string Session9KernelName = "gemv_g4_i4_w4l4d3_s9";
 
-    /// <summary>Session 11's three-stage kernel with q − z operands (no all-ones MMA; HEARTH_CUDA_I4_V3=0 turns it off).</summary>
-    public const string ZeroThreeStageKernelName = "gemv_g4_i4z_w4l4d3";
-
-    /// <summary>Session 11's two-stage kernel with q − z operands.</summary>
-    public const string ZeroTwoStageKernelName = "gemv_g4_i4z_w4l4d2";
-
-    /// <summary>Session 11's three-stage kernel that computes x's group sums once a warp for all the tiles it runs.</summary>
-    public const string SumsThreeStageKernelName = "gemv_g4_i4s_w4l4d3";
-
-    /// <summary>The most folds (stages a warp × groups a stage) the group-sums kernel keeps in shared memory a warp (I4_SUM_FOLDS).</summary>
-    public const int SumFolds = 64;
+    /// <summary>Session 11's kernels (gemv_quant_i4.cu modes 8, 4 and 6), by <see cref="CudaQuantI4Kernel"/>.</summary>
+    public static readonly IReadOnlyDictionary<CudaQuantI4Kernel, string> Session11KernelNames = new Dictionary<CudaQuantI4Kernel, string>
+    {
+        [CudaQuantI4Kernel.HalfSumsThreeStage] = "gemv_g4_i4h_w4l4d3",
+        [CudaQuantI4Kernel.HalfSumsTwoStage] = "gemv_g4_i4h_w4l4d2",
+        [CudaQuantI4Kernel.ZeroThreeStage] = "gemv_g4_i4z_w4l4d3",
+        [CudaQuantI4Kernel.ZeroTwoStage] = "gemv_g4_i4z_w4l4d2",
+        [CudaQuantI4Kernel.PointerXThreeStage] = "gemv_g4_i4x_w4l4d3",
+        [CudaQuantI4Kernel.PointerXTwoStage] = "gemv_g4_i4x_w4l4d2",
+    };
 
     /// <summary>Warps a block (each a contiguous quarter of a tile's k, as gemv_g4_stream: the same sums bit for bit).</summary>
     public const int Warps = 4;
@@ -94,25 +93,33 @@ internal static class CudaQuantI4
     }
 
     /// <summary>
-    /// Session 11 on top of <see cref="Plan"/>'s session 10 pick (<paramref name="session10Pick"/>): where the weights' offsets
-    /// are integer zero points (<paramref name="integerZeros"/>: Int4Group, whose offset is f16(−z·scale) with z in 0-16),
-    /// the same kernel shape and grid with q − z operands, which needs no all-ones MMA for x's group sums. Other launches
-    /// (and session 9's kernel) keep their pick.
+    /// Session 11 on top of <see cref="Plan"/>'s session 10 pick (<paramref name="session10Pick"/>): the same kernel shape
+    /// (three or two stages) and grid with <paramref name="mode"/>'s arithmetic. The q − z operands need integer zero
+    /// points (<paramref name="integerZeros"/>: Int4Group, whose offset is f16(−z·scale) with z in 0-16); without them, and
+    /// for session 9's kernel or none, the pick stays.
     /// </summary>
-    public static CudaQuantI4Launch Session11(CudaQuantI4Launch session10Pick, bool integerZeros) => !integerZeros ? session10Pick : session10Pick.Kernel switch
+    public static CudaQuantI4Launch Session11(CudaQuantI4Launch session10Pick, CudaQuantI4V3 mode, bool integerZeros)
     {
-        CudaQuantI4Kernel.ThreeStage => session10Pick with { Kernel = CudaQuantI4Kernel.ZeroThreeStage },
-        CudaQuantI4Kernel.TwoStage => session10Pick with { Kernel = CudaQuantI4Kernel.ZeroTwoStage },
-        _ => session10Pick,
-    };
-
-    /// <summary>Whether a launch's x group sums fit the group-sums kernel's shared memory (<see cref="SumFolds"/> folds a warp).</summary>
-    public static bool SumsFit(int k, int groupSize)
-    {
-        int stagesPerWarp = k / (Warps * StageTiles * CudaQuantTiles.KTile);
-        int groupsPerStage = 2 * (groupSize / CudaQuantTiles.KTile) == StageTiles ? 2 : 1;
-        return stagesPerWarp * groupsPerStage <= SumFolds;
+        bool three = session10Pick.Kernel == CudaQuantI4Kernel.ThreeStage;
+        if (!three && session10Pick.Kernel != CudaQuantI4Kernel.TwoStage) return session10Pick;
+        var kernel = mode switch
+        {
+            CudaQuantI4V3.HalfSums => three ? CudaQuantI4Kernel.HalfSumsThreeStage : CudaQuantI4Kernel.HalfSumsTwoStage,
+            CudaQuantI4V3.ZeroOperands when integerZeros => three ? CudaQuantI4Kernel.ZeroThreeStage : CudaQuantI4Kernel.ZeroTwoStage,
+            CudaQuantI4V3.PointerX => three ? CudaQuantI4Kernel.PointerXThreeStage : CudaQuantI4Kernel.PointerXTwoStage,
+            _ => session10Pick.Kernel,
+        };
+        return session10Pick with { Kernel = kernel };
     }
+
+    /// <summary>HEARTH_CUDA_I4_V3: "0" session 10's kernels, "qz" the q − z operands, "xp" session 10's arithmetic with the new x loads, else the half-sums kernels.</summary>
+    public static CudaQuantI4V3 ParseV3(string? value) => value switch
+    {
+        "0" => CudaQuantI4V3.Off,
+        "qz" => CudaQuantI4V3.ZeroOperands,
+        "xp" => CudaQuantI4V3.PointerX,
+        _ => CudaQuantI4V3.HalfSums,
+    };
 
     /// <summary>Whether a host format's G4 offsets are integer zero points times the scale (the q − z kernels' premise).</summary>
     public static bool HasIntegerZeros(WeightFormat format) => format == WeightFormat.Int4Group;

@@ -17,7 +17,7 @@ internal static class ProgrammaticLaunchKernels
         ("gemv_quant_stream.cu", ["gemv_g4_stream", "gemv_g8_stream", "gemv_f8_stream", "gemv_silu_g4_stream", "gemv_silu_g8_stream", "gemv_silu_f8_stream",
             "gemv_g4g8_stream", "gemv_g4_ring_stream"]),
         ("gemv_quant_i4.cu", [CudaQuantI4.KernelName, CudaQuantI4.TwoStageKernelName, CudaQuantI4.Session9KernelName,
-            CudaQuantI4.ZeroThreeStageKernelName, CudaQuantI4.ZeroTwoStageKernelName, CudaQuantI4.SumsThreeStageKernelName]),
+            .. CudaQuantI4.Session11KernelNames.Values]),
         ("gemv_kquant6.cu", ["gemv_g6_stream", "gemv_g6_stream_w8", "gemv_silu_g6_stream", "gemv_g4g6_stream",
             "gemv_k4_stream", "gemv_k4_stream_w8", "gemv_silu_k4_stream", "gemv_k4g6_stream", "gemv_k4g6_stream_fast",
             "gemv_k4_stream_fast", "gemv_k4_stream_w8_fast", "gemv_silu_k4_stream_fast"]),

@@ -58,7 +58,8 @@ __device__ __forceinline__ unsigned int i4_minus_zero(unsigned int a, unsigned i
 // (wrong offsets), which only time what the math costs.
 // Session 11: 4 the operands q - z (i4_minus_zero) and a fold of one FMA a group, no all-ones MMA; 5 x's group sums from
 // sums (shared memory, per warp and fold: written by the first tile a warp runs, mode 7, which computes them with the
-// all-ones MMA as mode 1 does, and read by its later tiles: the same values, so mode 1's bits).
+// all-ones MMA as mode 1 does, and read by its later tiles: the same values, so mode 1's bits); 6 mode 1's arithmetic
+// (i4_body gives modes 4 and up unpredicated x loads); 8 x's group sums from one MMA every two k-tiles.
 template <int GPS, int L, int V = 0>
 __device__ __forceinline__ void i4_stage(const uint4* q, const unsigned int* pa, const unsigned int* pb, const uint2* xs, float* acc,
     float2* sums = nullptr)
@@ -96,6 +97,38 @@ __device__ __forceinline__ void i4_stage(const uint4* q, const unsigned int* pa,
             acc[3] = fmaf(sb, d[0][3] + d[1][3], acc[3]);
 #pragma unroll
             for (int i = 0; i < 4; i++) d[0][i] = d[1][i] = 0.0f;
+        }
+        return;
+    }
+    if (V == 8)
+    {
+        // x's group sums at half the MMAs: A = x (k-tile j - 1 in row g, j in row g + 8, as the lane loaded them), B = ones,
+        // so row g of C sums x row g's even k-tiles and row g + 8 its odd ones; lane 4g + t then holds x row g's sum, and
+        // the fold takes rows 2t and 2t + 1 (its C columns) from lanes 8t and 8t + 4.
+        float gacc[2][4], sx[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[i] = 0.0f;
+#pragma unroll
+        for (int j = 0; j < KT; j++)
+        {
+            uint4 w = q[j / 4];
+            unsigned int w0 = (j & 3) == 0 ? w.x : (j & 3) == 1 ? w.y : (j & 3) == 2 ? w.z : w.w, a[4];
+            i4_operands_lop3(w0, a);
+            qm_mma(gacc[j & 1], a[0], a[1], a[2], a[3], xs[j].x, xs[j].y);
+            if (j & 1) qm_mma(sx, xs[j - 1].x, xs[j].x, xs[j - 1].y, xs[j].y, one, one);
+            if ((j + 1) % P != 0) continue;
+            const int f = j / P;
+            float rowSum = sx[0] + sx[2];
+            int t8 = (threadIdx.x & 3) * 8;
+            float x0 = __shfl_sync(0xffffffffu, rowSum, t8), x1 = __shfl_sync(0xffffffffu, rowSum, t8 + 4);
+            float sa = qm_half(pa[f] & 0xffffu), sb = qm_half(pb[f] & 0xffffu);
+            float oa = qm_half(pa[f] >> 16) - 128.0f * sa, ob = qm_half(pb[f] >> 16) - 128.0f * sb;
+            acc[0] = fmaf(sa, gacc[0][0] + gacc[1][0], fmaf(oa, x0, acc[0]));
+            acc[1] = fmaf(sa, gacc[0][1] + gacc[1][1], fmaf(oa, x1, acc[1]));
+            acc[2] = fmaf(sb, gacc[0][2] + gacc[1][2], fmaf(ob, x0, acc[2]));
+            acc[3] = fmaf(sb, gacc[0][3] + gacc[1][3], fmaf(ob, x1, acc[3]));
+#pragma unroll
+            for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[i] = 0.0f;
         }
         return;
     }
@@ -202,9 +235,19 @@ __device__ __forceinline__ void i4_body(const QmParts& parts, int k, int group, 
             if (i + b >= total) break;
             fetch(q[(b + D - 1) % D], pa[(b + D - 1) % D], pb[(b + D - 1) % D]);
             uint2 xs[KT];
+            if (V >= 4)
+            {
+                // One pointer a stage and immediate offsets; no predicate (session 11's first try indexed each load from
+                // xRow and cost 2-3 address instructions a load).
+                const uint2* xStage = (const uint2*)(xRow + (size_t)cc.s * KT * 16);
 #pragma unroll
-            for (int j = 0; j < KT; j++)
-                xs[j] = V >= 4 || g < m ? __ldg((const uint2*)(xRow + (cc.s * KT + j) * 16)) : make_uint2(0u, 0u);
+                for (int j = 0; j < KT; j++) xs[j] = __ldg(xStage + 4 * j);
+            }
+            else
+            {
+#pragma unroll
+                for (int j = 0; j < KT; j++) xs[j] = g < m ? __ldg((const uint2*)(xRow + (cc.s * KT + j) * 16)) : make_uint2(0u, 0u);
+            }
             if (V == 5)
             {
                 float2* mine = sums + (warp * I4_SUM_FOLDS + (cc.s - warp * per) * GPS) * 4;
@@ -268,9 +311,13 @@ extern "C" __global__ void __launch_bounds__(32 * (W), MIN_BLOCKS) NAME(const ui
 I4_KERNEL_V(gemv_g4_i4_w4l4d3, 4, 4, 3, 3, 1)
 I4_KERNEL_V(gemv_g4_i4_w4l4d2, 4, 4, 2, 4, 1)
 I4_KERNEL(gemv_g4_i4_w4l4d3_s9, 4, 4, 3, 3)
-// Session 11 (CudaQuantI4.Plan with HEARTH_CUDA_I4_V3 on): the q - z operands (no all-ones MMA) at D 3 and D 2, and
-// x's group sums once a warp for the balanced gate|up grid's several tiles a block.
+// Session 11 (CudaQuantI4.Session11, HEARTH_CUDA_I4_V3): at D 3 and D 2, x's group sums at half the MMAs (i4h, mode 8,
+// the default), the q - z operands with no sums (i4z, mode 4) and session 10's arithmetic (i4x, mode 6), all three with
+// the unpredicated x loads. Mode 5 (the sums once a warp, shared by its tiles) lives in tools/gpu/i4_harness.cu only.
+I4_KERNEL_V(gemv_g4_i4h_w4l4d3, 4, 4, 3, 3, 8)
+I4_KERNEL_V(gemv_g4_i4h_w4l4d2, 4, 4, 2, 4, 8)
 I4_KERNEL_V(gemv_g4_i4z_w4l4d3, 4, 4, 3, 3, 4)
 I4_KERNEL_V(gemv_g4_i4z_w4l4d2, 4, 4, 2, 4, 4)
-I4_KERNEL_V(gemv_g4_i4s_w4l4d3, 4, 4, 3, 3, 5)
+I4_KERNEL_V(gemv_g4_i4x_w4l4d3, 4, 4, 3, 3, 6)
+I4_KERNEL_V(gemv_g4_i4x_w4l4d2, 4, 4, 2, 4, 6)
 

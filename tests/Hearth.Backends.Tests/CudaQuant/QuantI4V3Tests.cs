@@ -74,10 +74,10 @@ public class QuantI4V3Tests
     }
 
     /// <summary>
-    /// x's group sums at half the MMAs (mode 8): A = two k-tiles of x (k-tile j − 1 in row g's registers a0/a2, j in row
-    /// g + 8's a1/a3), B = ones; m16n8k16 then sums row g's 16 values of k-tile j − 1 into C row g and those of k-tile j into
-    /// row g + 8, lane 4g + t adds its c0 and c2, and the fold reads x row 2t's sum from lane 8t, row 2t + 1's from lane
-    /// 8t + 4. Emulated lane by lane against the plain sums.
+    /// x's group sums at half the MMAs (mode 8): A = {xs[j − 1].x, xs[j − 1].y, xs[j].x, xs[j].y} as a0 a1 a2 a3 (m16n8k16:
+    /// a0 and a2 are row g, a1 and a3 row g + 8), B = ones; C row g then sums the lanes' first two values of both k-tiles,
+    /// row g + 8 the other two, lane 4g + t adds its c0 and c2, and the fold reads x row 2t's sum from lane 8t, row 2t + 1's
+    /// from lane 8t + 4. Emulated lane by lane against the plain sums.
     /// </summary>
     [Fact]
     public void The_half_sums_fragments_give_every_x_rows_group_sum()
@@ -93,10 +93,10 @@ public class QuantI4V3Tests
         {
             var c = new float[16];   // C rows (every column alike: B is ones)
             for (int lane = 0; lane < 32; lane++)
-                for (int i = 0; i < 4; i++)
+                for (int i = 0; i < 2; i++)
                 {
-                    c[lane >> 2] += Load(lane, j - 1, i);         // a0 = xs[j - 1].x, a2 = xs[j - 1].y: row g
-                    c[(lane >> 2) + 8] += Load(lane, j, i);       // a1 = xs[j].x, a3 = xs[j].y: row g + 8
+                    c[lane >> 2] += Load(lane, j - 1, i) + Load(lane, j, i);                // a0 = xs[j - 1].x, a2 = xs[j].x: row g
+                    c[(lane >> 2) + 8] += Load(lane, j - 1, 2 + i) + Load(lane, j, 2 + i);  // a1 = xs[j - 1].y, a3 = xs[j].y: row g + 8
                 }
             for (int lane = 0; lane < 32; lane++) rowSum[lane] += c[lane >> 2] + c[(lane >> 2) + 8];   // c0 + c2
         }

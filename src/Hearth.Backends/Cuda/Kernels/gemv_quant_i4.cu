@@ -102,9 +102,10 @@ __device__ __forceinline__ void i4_stage(const uint4* q, const unsigned int* pa,
     }
     if (V == 8)
     {
-        // x's group sums at half the MMAs: A = x (k-tile j - 1 in row g, j in row g + 8, as the lane loaded them), B = ones,
-        // so row g of C sums x row g's even k-tiles and row g + 8 its odd ones; lane 4g + t then holds x row g's sum, and
-        // the fold takes rows 2t and 2t + 1 (its C columns) from lanes 8t and 8t + 4.
+        // x's group sums at half the MMAs: A = x row g's values of k-tiles j - 1 and j as the lane loaded them, {xs[j - 1],
+        // xs[j]} in register order (a0 a1 a2 a3, so no register moves: a first version that put k-tile j - 1 in row g and
+        // j in row g + 8 needed 4 moves an MMA), B = ones: C rows g and g + 8 get two halves of x row g's sum over both
+        // k-tiles, lane 4g + t adds them, and the fold takes rows 2t and 2t + 1 (its C columns) from lanes 8t and 8t + 4.
         float gacc[2][4], sx[4];
 #pragma unroll
         for (int i = 0; i < 4; i++) gacc[0][i] = gacc[1][i] = sx[i] = 0.0f;
@@ -115,7 +116,7 @@ __device__ __forceinline__ void i4_stage(const uint4* q, const unsigned int* pa,
             unsigned int w0 = (j & 3) == 0 ? w.x : (j & 3) == 1 ? w.y : (j & 3) == 2 ? w.z : w.w, a[4];
             i4_operands_lop3(w0, a);
             qm_mma(gacc[j & 1], a[0], a[1], a[2], a[3], xs[j].x, xs[j].y);
-            if (j & 1) qm_mma(sx, xs[j - 1].x, xs[j].x, xs[j - 1].y, xs[j].y, one, one);
+            if (j & 1) qm_mma(sx, xs[j - 1].x, xs[j - 1].y, xs[j].x, xs[j].y, one, one);
             if ((j + 1) % P != 0) continue;
             const int f = j / P;
             float rowSum = sx[0] + sx[2];

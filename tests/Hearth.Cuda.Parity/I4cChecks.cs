@@ -16,7 +16,7 @@ namespace Hearth.Cuda.Parity;
 /// no launch does. Gate|up pairs: the fused LinearSiluMul equals the unfused Linear then SiluMul bit for bit, both on
 /// the session 11 kernel, and match the CPU backend.
 /// </summary>
-internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, RandomData random) : IDisposable
+internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, RandomData random, CudaQuantI4V3[]? modes = null) : IDisposable
 {
     private static readonly int[] Batches = [1, 3, 8];
 
@@ -69,7 +69,7 @@ internal sealed unsafe class I4cChecks(CudaBackend cuda, ParityReport report, Ra
         return m;
     }
 
-    private static readonly CudaQuantI4V3[] Modes = [CudaQuantI4V3.HalfSums, CudaQuantI4V3.ZeroOperands, CudaQuantI4V3.PointerX];
+    private readonly CudaQuantI4V3[] Modes = modes ?? [CudaQuantI4V3.HalfSums, CudaQuantI4V3.ZeroOperands, CudaQuantI4V3.PointerX];
 
     private void Linear(string name, bool taken, Func<QuantizedMatrix[]> makeParts, bool gguf = false)
     {

@@ -17,7 +17,7 @@ internal static class I4cTiming
     private const int Replays = 20, StepReplays = 10, Layers = 4, Hidden = 5120, QRows = 5120, KvRows = 1024, Inter = 17408;
     private static readonly string[] LinearNames = ["qkv", "o", "gate|up+silu", "down"];
 
-    public static void Run(CudaBackend cuda)
+    public static void Run(CudaBackend cuda, bool shortOrder = false)
     {
         Console.WriteLine($"i4c timing (PDL {(cuda.UseProgrammaticLaunch ? "on" : "off")}, {cuda.MultiprocessorCount} SMs), 14B awq-int4 g128:");
         bool saved = cuda.UseQuantI4, savedV2 = cuda.UseQuantI4V2;
@@ -44,9 +44,13 @@ internal static class I4cTiming
             double[] linearBytes = [Bytes(QRows + 2 * KvRows, Hidden), Bytes(Hidden, QRows), Bytes(2 * Inter, Hidden), Bytes(Hidden, Inter)];
             cuda.UseQuantI4 = true;
             cuda.UseQuantI4V2 = true;
-            foreach (var (label, v3) in new[] { ("session 10 (HEARTH_CUDA_I4_V3=0)", CudaQuantI4V3.Off), ("half sums (default)", CudaQuantI4V3.HalfSums),
-                         ("q - z (qz)", CudaQuantI4V3.ZeroOperands), ("x loads only (xp)", CudaQuantI4V3.PointerX), ("session 10 (again)", CudaQuantI4V3.Off),
-                         ("half sums (again)", CudaQuantI4V3.HalfSums) })
+            (string, CudaQuantI4V3)[] order = shortOrder
+                ? [("session 10 (HEARTH_CUDA_I4_V3=0)", CudaQuantI4V3.Off), ("half sums (default)", CudaQuantI4V3.HalfSums),
+                    ("session 10 (again)", CudaQuantI4V3.Off), ("half sums (again)", CudaQuantI4V3.HalfSums)]
+                : [("session 10 (HEARTH_CUDA_I4_V3=0)", CudaQuantI4V3.Off), ("half sums (default)", CudaQuantI4V3.HalfSums),
+                    ("q - z (qz)", CudaQuantI4V3.ZeroOperands), ("x loads only (xp)", CudaQuantI4V3.PointerX), ("session 10 (again)", CudaQuantI4V3.Off),
+                    ("half sums (again)", CudaQuantI4V3.HalfSums)];
+            foreach (var (label, v3) in order)
             {
                 cuda.QuantI4V3 = v3;
                 long launches = cuda.NumQuantI4Launches, twoStage = cuda.NumQuantI4TwoStageLaunches, v3Launches = cuda.NumQuantI4V3Launches;

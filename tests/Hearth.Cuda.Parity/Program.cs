@@ -31,7 +31,7 @@ bool splitKTiming = false;
 bool splitKOnly = false;
 bool ablationTiming = false;
 bool i4Timing = false, i4Only = false;
-bool i4c = false;
+bool i4c = false, i4cShort = false;
 bool dcl = false;
 var quantDirs = new List<string>();
 string referenceName = "naive";
@@ -67,6 +67,7 @@ for (int i = 0; i < args.Length; i++)
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
         case "--i4c": i4c = true; break;
+        case "--i4c-short": i4cShort = true; break;   // session 11's last call: I4cChecks on the default mode, then I4cTiming's short order
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -181,6 +182,13 @@ using (cuda)
         cuda.UseCompactQ4K = true;
         SplitKTiming.Run(cuda);
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (i4cShort)
+    {
+        using (var i4cChecks = new I4cChecks(cuda, report, new RandomData(seed + 19), [CudaQuantI4V3.HalfSums])) i4cChecks.RunAll();
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        I4cTiming.Run(cuda, shortOrder: true);
         return report.NumFailed > 0 ? 1 : 0;
     }
     if (i4c)   // session 11: the q - z int4 kernels' checks, then --i4-only's suite and I4cTiming (tools/gpu/i4c_run.sh quick)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 8, session 11 (branch i4c): the int4 (AWQ g128) decode GEMVs without the all-ones MMA, run ON THE GPU MACHINE:
-#   bash <carry>/i4c_run.sh [harness] [compile] [compile-bg] [quick] [make-bg] [bench]
+#   bash <carry>/i4c_run.sh [harness] [compile] [compile-bg] [quick] [quick-short] [make-bg] [bench]
 # carry = the folder holding this script and repo/ (a copy of the branch's src/Hearth.Backends/Cuda/Kernels and
 # tools/gpu, so that the harnesses compile against this branch's kernels, not the checkout's), and for quick/bench
 # cuda-parity/, hearth/, hf_baseline.py. Logs in $OUT (at most 8 files come back: keep to the ones below).
@@ -69,6 +69,14 @@ for stage in "$@"; do
       rc=$?
       grep -E "^FAIL|passed|i4c timing|^  " "$out/quick.log" | cut -c1-900 | head -60
       echo "quick exit $rc after $(( $(date +%s) - start )) s" | tee -a "$out/i4c.log"
+      ;;
+    quick-short)
+      # The last call of session 11: I4cChecks on the default mode only, then I4cTiming's short order (session 10 / half sums twice).
+      chmod +x "$carry/cuda-parity/Hearth.Cuda.Parity"
+      timeout "${QUICK_TIMEOUT:-200}" "$carry/cuda-parity/Hearth.Cuda.Parity" --i4c-short > "$out/quick.log" 2>&1
+      rc=$?
+      grep -E "^FAIL|passed|i4c timing|^  " "$out/quick.log" | cut -c1-900 | head -40
+      echo "quick-short exit $rc after $(( $(date +%s) - start )) s" | tee -a "$out/i4c.log"
       ;;
     make-bg)
       python3 "$carry/hf_baseline.py" make --dir /tmp/qwen3-14b-random > /tmp/i4c-make.log 2>&1 &

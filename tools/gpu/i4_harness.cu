@@ -1,5 +1,5 @@
-// Issue 8, sessions 9-10 (branches i4, i4b): timing harness for the int4 (AWQ g128) decode GEMV, compiled ON THE GPU
-// MACHINE by i4_run.sh / i4b_run.sh (cat common.cu gemv_quant_stream.cu gemv_quant_i4.cu i4_harness.cu). At Qwen3-14B's
+// Issue 8, sessions 9-11 (branches i4, i4b, i4c): timing harness for the int4 (AWQ g128) decode GEMV, compiled ON THE GPU
+// MACHINE by i4_run.sh / i4b_run.sh / i4c_run.sh (cat common.cu gemv_quant_stream.cu gemv_quant_i4.cu i4_harness.cu). At Qwen3-14B's
 // four layer shapes, m = 1 and 8: gemv_g4_stream / gemv_silu_g4_stream (main's kernels) against gemv_quant_i4.cu's
 // per-tile stream (W warps, L loads a stage, D stage buffers; a block a tile or gate|up pair, or "balanced": the fewest
 // equal rounds of units over the resident blocks), session 10's lop3 operands (the shipped kernels), and timing-only
@@ -7,7 +7,8 @@
 // out, m = 1, 3, 8: bit-equal where W = 4; the fused gate|up + SiLU bf16 bits), then times each launch and whole layers
 // (q|k|v, o, gate|up + SiLU, down, and again with a small PDL kernel between them), old against the per-shape fastest
 // new choice. Every launch uses programmatic stream serialization as the backend does on sm_90; 8 copies of each
-// linear replayed from a CUDA graph, so L2 (50 MB) holds none. (Session 10's stream-K kernels, every resident warp
+// linear replayed from a CUDA graph, so L2 (50 MB) holds none. Session 11: the params carry integer zero points (offset
+// f16(-z · s)), which the q - z kernels need; variants that do not give the old kernel's bits are checked within 2e-3. (Session 10's stream-K kernels, every resident warp
 // streaming an equal run of the launch's stages, were 5-90 % slower than main's kernel; they are kept in commit
 // 2470d7f: i4_streamk.cuh and this harness.)
 #include <cmath>

@@ -19,6 +19,10 @@ namespace Hearth.Backends.Cuda;
 /// at 528 slots: 10.21 → 9.41), and gate|up, fused with SiLU or not, takes D3 on the balanced grid (the fewest equal
 /// rounds of units over the 396 slots: 40.27 → 36.91); o 9.78 → 7.71, down 27.19 → 19.44.
 /// </para>
+/// <para>
+/// Session 11 (<see cref="Session11"/>, HEARTH_CUDA_I4_V3): the same shapes and grids with x's group sums at one MMA every
+/// two k-tiles and unpredicated x loads (I4cTiming, H100, 14B, m = 1: the layer 74.4 → 72.6 µs, the step 3.94 → 3.85 ms).
+/// </para>
 /// </summary>
 internal static class CudaQuantI4
 {

@@ -20,6 +20,11 @@
 // 448-tile q|k|v in one wave, 10.21 → 9.41. Leaving out the all-ones MMA (x's group sums; timing only) gained about as
 // much again on gate|up (40.72 → 38.01 without lop3). A stream-K grid (every resident warp an equal run of stages)
 // was 5-90 % slower than main's kernel (tools/gpu/i4_harness.cu at commit 2470d7f).
+// Session 11 (branch i4c): x's group sums at half the MMAs (A = two k-tiles of x as loaded, B = ones) and the x loads
+// unpredicated from one pointer a stage: 3,536 → 3,368 instructions in the D3 kernel, through the backend (H100, 14B,
+// µs at m = 1) q|k|v 9.6 → 9.3, o 7.9 → 7.5, gate|up + SiLU 36.4 → 35.3, down 19.9 → 19.2, the step 3.94 → 3.85 ms. The
+// operands q - z (no sums; one bf16x2 FMA a register) were no faster than the all-ones MMA they replace, and the sums
+// kept once a warp in shared memory slower (docs/performance/quantized.md, session 11).
 
 // A operands of one k-tile word: qm_operands<0>'s values in one lop3 each ((w >> 4i) & mask | magic) with both
 // constants in registers, where the compiler's immediates cost two (session 10).

@@ -30,13 +30,6 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     public CudaQuantI4V3 QuantI4V3 { get; set; } = CudaQuantI4.ParseV3(Environment.GetEnvironmentVariable("HEARTH_CUDA_I4_V3"));
 
-    /// <summary>Whether <see cref="QuantI4V3"/> is on (setting true picks the default, the half-sums kernels).</summary>
-    public bool UseQuantI4V3
-    {
-        get => QuantI4V3 != CudaQuantI4V3.Off;
-        set => QuantI4V3 = value ? CudaQuantI4V3.HalfSums : CudaQuantI4V3.Off;
-    }
-
     /// <summary>Launches of session 11's kernels so far (q − z and group sums; checks that the path ran, or did not).</summary>
     public long NumQuantI4V3Launches { get; private set; }
 

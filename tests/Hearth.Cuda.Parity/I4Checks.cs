@@ -29,9 +29,11 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
     public void RunAll()
     {
         bool saved = cuda.UseQuantI4, savedSplit = cuda.UseQuantSplitK, savedV2 = cuda.UseQuantI4V2;
+        var savedV3 = cuda.QuantI4V3;
         try
         {
             cuda.UseQuantI4V2 = true;
+            cuda.QuantI4V3 = CudaQuantI4V3.Off;   // session 10's kernels, bit for bit with the stream kernels (session 11's: I4cChecks)
             // Split k comes first for few-tile launches (CudaQuantSplitK), which all of these small shapes are: off, so that
             // they reach the i4 rule (the session 9 GPU run had it on, and these shapes ran split, not i4).
             SplitTakesPrecedence();
@@ -65,6 +67,7 @@ internal sealed class I4Checks(CudaBackend cuda, ParityReport report, RandomData
             cuda.UseQuantI4 = saved;
             cuda.UseQuantSplitK = savedSplit;
             cuda.UseQuantI4V2 = savedV2;
+            cuda.QuantI4V3 = savedV3;
         }
     }
 

@@ -33,6 +33,7 @@ bool splitKOnly = false;
 bool ablationTiming = false;
 bool i4Timing = false, i4Only = false;
 bool runAheadOnly = false;
+bool i4c = false, i4cShort = false;
 bool dcl = false;
 bool f8c = false;
 var quantDirs = new List<string>();
@@ -72,6 +73,8 @@ for (int i = 0; i < args.Length; i++)
         case "--i4-timing": i4Timing = true; break;
         case "--i4-only": i4Only = true; break;
         case "--run-ahead": runAheadOnly = true; break;   // session 11: the run-ahead checks only (needs --model)
+        case "--i4c": i4c = true; break;
+        case "--i4c-short": i4cShort = true; break;   // session 11's last call: I4cChecks on the default mode, then I4cTiming's short order
         case "--quant": quantDirs.Add(args[++i]); break;
         case "--reference": referenceName = args[++i]; break;
         case "--reference-generate": referenceCases = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -211,6 +214,18 @@ using (cuda)
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
         return report.NumFailed > 0 ? 1 : 0;
     }
+    if (i4cShort)
+    {
+        using (var i4cChecks = new I4cChecks(cuda, report, new RandomData(seed + 19), [CudaQuantI4V3.HalfSums])) i4cChecks.RunAll();
+        Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
+        I4cTiming.Run(cuda, shortOrder: true);
+        return report.NumFailed > 0 ? 1 : 0;
+    }
+    if (i4c)   // session 11: the q - z int4 kernels' checks, then --i4-only's suite and I4cTiming (tools/gpu/i4c_run.sh quick)
+    {
+        using (var i4cChecks = new I4cChecks(cuda, report, new RandomData(seed + 19))) i4cChecks.RunAll();
+        i4Only = true;
+    }
     if (i4Only)   // session 9: the int4 i4 checks, the quantized checks it must keep passing, then I4Timing (tools/gpu/i4_run.sh quick)
     {
         var i4Random = new RandomData(seed);
@@ -228,7 +243,7 @@ using (cuda)
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();
         cuda.UseCompactQ4K = i4CompactQ4K;
         Console.WriteLine($"{report.NumPassed} passed, {report.NumFailed} failed");
-        I4Timing.Run(cuda);
+        if (i4c) I4cTiming.Run(cuda); else I4Timing.Run(cuda);
         return report.NumFailed > 0 ? 1 : 0;
     }
     if (gapTiming && modelDir is null)   // the step-gap timings only (tools/gpu/graph_gap.sh)
@@ -267,6 +282,7 @@ using (cuda)
         using (var splitK = new SplitKChecks(cuda, report, new RandomData(seed + 13))) splitK.RunAll();   // its own stream, as ggufMix
         using (var i4 = new I4Checks(cuda, report, new RandomData(seed + 17))) i4.RunAll();   // its own stream, as ggufMix
         cuda.UseCompactQ4K = compactQ4K;
+        using (var i4cChecks = new I4cChecks(cuda, report, new RandomData(seed + 31))) i4cChecks.RunAll();   // session 11: every HEARTH_CUDA_I4_V3 mode
         using (var k4Checks = new K4Checks(cuda, report, new RandomData(seed + 9))) k4Checks.RunAll();
         using (var k4bChecks = new K4bChecks(cuda, report, new RandomData(seed + 19))) k4bChecks.RunAll();
         using (var g6dChecks = new G6dChecks(cuda, report, new RandomData(seed + 29))) g6dChecks.RunAll();   // session 11

@@ -1,5 +1,5 @@
-// Issue 8, sessions 9-10 (branches i4, i4b): timing harness for the int4 (AWQ g128) decode GEMV, compiled ON THE GPU
-// MACHINE by i4_run.sh / i4b_run.sh (cat common.cu gemv_quant_stream.cu gemv_quant_i4.cu i4_harness.cu). At Qwen3-14B's
+// Issue 8, sessions 9-11 (branches i4, i4b, i4c): timing harness for the int4 (AWQ g128) decode GEMV, compiled ON THE GPU
+// MACHINE by i4_run.sh / i4b_run.sh / i4c_run.sh (cat common.cu gemv_quant_stream.cu gemv_quant_i4.cu i4_harness.cu). At Qwen3-14B's
 // four layer shapes, m = 1 and 8: gemv_g4_stream / gemv_silu_g4_stream (main's kernels) against gemv_quant_i4.cu's
 // per-tile stream (W warps, L loads a stage, D stage buffers; a block a tile or gate|up pair, or "balanced": the fewest
 // equal rounds of units over the resident blocks), session 10's lop3 operands (the shipped kernels), and timing-only
@@ -7,7 +7,8 @@
 // out, m = 1, 3, 8: bit-equal where W = 4; the fused gate|up + SiLU bf16 bits), then times each launch and whole layers
 // (q|k|v, o, gate|up + SiLU, down, and again with a small PDL kernel between them), old against the per-shape fastest
 // new choice. Every launch uses programmatic stream serialization as the backend does on sm_90; 8 copies of each
-// linear replayed from a CUDA graph, so L2 (50 MB) holds none. (Session 10's stream-K kernels, every resident warp
+// linear replayed from a CUDA graph, so L2 (50 MB) holds none. Session 11: the params carry integer zero points (offset
+// f16(-z · s)), which the q - z kernels need; variants that do not give the old kernel's bits are checked within 2e-3. (Session 10's stream-K kernels, every resident warp
 // streaming an equal run of the launch's stages, were 5-90 % slower than main's kernel; they are kept in commit
 // 2470d7f: i4_streamk.cuh and this harness.)
 #include <cmath>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <vector>
 #include <cuda_runtime.h>
+#include <cuda_fp16.h>
 
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__); exit(1); } } while (0)
 
@@ -25,6 +27,13 @@ I4_KERNEL(i4_w4l4d2, 4, 4, 2, 4)
 I4_KERNEL_V(i4_w4l4d3_nomath, 4, 4, 3, 3, 2)
 I4_KERNEL_V(i4_w4l4d2_nomath, 4, 4, 2, 4, 2)
 I4_KERNEL_V(i4_w4l4d3_noones, 4, 4, 3, 3, 3)
+// Session 11 (branch i4c): the module's kernels (gemv_g4_i4h_*: x's group sums at half the MMAs; gemv_g4_i4z_*: q - z
+// operands, no sums; gemv_g4_i4x_*: session 10's arithmetic; all with unpredicated x loads from one pointer a stage), and
+// here the group sums once a warp shared by its tiles (mode 5), q - z at D 3 capped to 4 blocks an SM and D 2 at 5 (call
+// 1: all slower than session 10's kernels; see docs/performance/quantized.md, session 11).
+I4_KERNEL_V(gemv_g4_i4s_w4l4d3, 4, 4, 3, 3, 5)
+I4_KERNEL_V(i4z_w4l4d3_b4, 4, 4, 3, 4, 4)
+I4_KERNEL_V(i4z_w4l4d2_b5, 4, 4, 2, 5, 4)
 
 __global__ void ih_fill(unsigned int* p, size_t words, unsigned int seed, int kind)
 {
@@ -35,6 +44,11 @@ __global__ void ih_fill(unsigned int* p, size_t words, unsigned int seed, int ki
         unsigned int v;
         if (kind == 0) v = h;   // nibbles
         else if (kind == 1) v = (0x1C00u | (h & 0x3FFu)) | ((0x2000u | ((h >> 10) & 0x3FFu) | ((h >> 4) & 0x8000u)) << 16);   // half2 (scale, offset)
+        else if (kind == 3)   // half2 (scale, f16(-z · scale)), z an integer 0-15 (session 11: AWQ's zero points, what q - z needs)
+        {
+            __half s = __ushort_as_half((unsigned short)(0x1C00u | (h & 0x3FFu)));
+            v = __half_as_ushort(s) | ((unsigned int)__half_as_ushort(__float2half_rn(-(float)((h >> 12) & 15u) * __half2float(s))) << 16);
+        }
         else v = (0x3F00u | (h & 0x7Fu) | (h & 0x8000u)) | ((0x3F00u | ((h >> 16) & 0x7Fu) | ((h << 8) & 0x8000u)) << 16);   // bf16 ±[0.5, 1)
         p[i] = v;
     }
@@ -71,7 +85,7 @@ static Linear make_linear(const int* ns, int count, int k, unsigned int& seed)
         CK(cudaMalloc(&p.data, dataBytes));
         CK(cudaMalloc(&p.params, paramBytes));
         fill(p.data, dataBytes, seed++, 0);
-        fill(p.params, paramBytes, seed++ ^ 0x9e3779b9u, 1);
+        fill(p.params, paramBytes, seed++ ^ 0x9e3779b9u, 3);
         l.bytes += dataBytes + paramBytes;
         l.rows += ns[i];
         l.tiles += (int)tiles;
@@ -88,7 +102,8 @@ typedef void (*NewKernel)(const uint4*, const void*, int, const uint4*, const vo
     const bf16_t*, int, void*, long long, int, int);
 
 // diag: a timing-only variant (wrong results: no checks, never picked for the layer).
-struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; bool diag = false; };
+// exact: the old kernel's bits (else, the q - z kernels, within a relative 2e-3 of the largest value, 1e-2 for bf16).
+struct Variant { const char* name; NewKernel kernel; int warps, loads; int slots; bool diag = false; bool exact = true; };
 
 static cudaLaunchConfig_t config(int blocks, int threads, cudaStream_t s, cudaLaunchAttribute* attribute)
 {
@@ -199,7 +214,8 @@ static void check(const Variant& v, int mode, const Linear& l, bool silu, const 
             if (!(d <= maxDiff)) maxDiff = d;
         }
         double rel = maxDiff / (maxRef > 0 ? maxRef : 1);
-        bool ok = v.warps == 4 ? differ == 0 : rel < (silu ? 1e-2 : 1e-5);
+        bool ok = v.warps == 4 && v.exact ? differ == 0 : rel < (silu ? 1e-2 : v.exact ? 1e-5 : 2e-3);
+        if (!v.exact && m == 8 && mode == 0) printf("  q-z %s %s grid%d m=%d: %zu of %zu differ, max rel %.3g\n", label, v.name, mode, m, differ, count, rel);
         if (!ok) { printf("  MISMATCH %s %s grid%d m=%d: %zu of %zu differ, max rel %.3g\n", label, v.name, mode, m, differ, count, rel); g_mismatches++; }
     }
 }
@@ -219,6 +235,10 @@ int main()
         { "w4l4d3lop3", gemv_g4_i4_w4l4d3, 4, 4, 0 }, { "w4l4d2lop3", gemv_g4_i4_w4l4d2, 4, 4, 0 },
         { "NOMATHd3", i4_w4l4d3_nomath, 4, 4, 0, true }, { "NOMATHd2", i4_w4l4d2_nomath, 4, 4, 0, true },
         { "NOONESd3", i4_w4l4d3_noones, 4, 4, 0, true },
+        { "XPd3", gemv_g4_i4x_w4l4d3, 4, 4, 0 }, { "XPd2", gemv_g4_i4x_w4l4d2, 4, 4, 0 },
+        { "HXd3", gemv_g4_i4h_w4l4d3, 4, 4, 0, false, false }, { "HXd2", gemv_g4_i4h_w4l4d2, 4, 4, 0, false, false },
+        { "QZd3", gemv_g4_i4z_w4l4d3, 4, 4, 0, false, false }, { "QZd2", gemv_g4_i4z_w4l4d2, 4, 4, 0, false, false },
+        { "SUMd3", gemv_g4_i4s_w4l4d3, 4, 4, 0 },
     };
     const int NV = sizeof(variants) / sizeof(variants[0]);
     for (Variant& v : variants)
@@ -273,22 +293,36 @@ int main()
                 bestUs[si], bytes / (bestUs[si] * 1e-6) / 1e9, oldUs[si]);
         }
         double layerBytes = qkv[0].bytes + o[0].bytes + gu[0].bytes + down[0].bytes;
+        // Whole layers: old (-1), the per-shape best, and fixed rules (variant names, q|k|v / o / gate|up (balanced) / down),
+        // the shipped session 10 rule and the session 11 candidates twice, alternated.
+        auto find = [&](const char* name) { for (int vi = 0; vi < NV; vi++) if (!strcmp(variants[vi].name, name)) return vi; return -1; };
+        struct Rule { const char* label; int v[4]; int mode[4]; };
+        Rule rules[] = {
+            { "old", { -1, -1, -1, -1 }, { 0, 0, 0, 0 } },
+            { "new (per-shape best)", { bestV[0], bestV[1], bestV[2], bestV[3] }, { bestMode[0], bestMode[1], bestMode[2], bestMode[3] } },
+            { "s10 rule", { find("w4l4d2lop3"), find("w4l4d3lop3"), find("w4l4d3lop3"), find("w4l4d3lop3") }, { 0, 0, 1, 0 } },
+            { "HX rule", { find("HXd2"), find("HXd3"), find("HXd3"), find("HXd3") }, { 0, 0, 1, 0 } },
+            { "QZ rule", { find("QZd2"), find("QZd3"), find("QZd3"), find("QZd3") }, { 0, 0, 1, 0 } },
+            { "XP rule", { find("XPd2"), find("XPd3"), find("XPd3"), find("XPd3") }, { 0, 0, 1, 0 } },
+            { "s10 rule again", { find("w4l4d2lop3"), find("w4l4d3lop3"), find("w4l4d3lop3"), find("w4l4d3lop3") }, { 0, 0, 1, 0 } },
+            { "HX rule again", { find("HXd2"), find("HXd3"), find("HXd3"), find("HXd3") }, { 0, 0, 1, 0 } },
+            { "QZ rule again", { find("QZd2"), find("QZd3"), find("QZd3"), find("QZd3") }, { 0, 0, 1, 0 } },
+        };
         for (int withGlue = 0; withGlue < 2; withGlue++)
-            for (int fresh = 0; fresh < 2; fresh++)
+            for (const Rule& rule : rules)
             {
                 auto layer = [&](int l) {
                     for (int si = 0; si < 4; si++)
                     {
                         if (withGlue && si != 3) glue(m, H);
                         const Linear& lin = (*shapes[si])[l];
-                        if (fresh) launch_new(variants[bestV[si]], bestMode[si], lin, si == 2, g_x, m, g_outA, 0);
+                        if (rule.v[si] >= 0) launch_new(variants[rule.v[si]], rule.mode[si], lin, si == 2, g_x, m, g_outA, 0);
                         else launch_old(lin, si == 2, g_x, m, g_outA, 0);
                     }
                     if (withGlue) glue(m, H);
                 };
                 double us = time_graph(NL, layer);
-                printf("LAYER%s m=%d %s: %7.2f us (%5.0f GB/s)\n", withGlue ? "+GLUE" : "", m, fresh ? "new (per-shape best)" : "old", us,
-                    layerBytes / (us * 1e-6) / 1e9);
+                printf("LAYER%s m=%d %s: %7.2f us (%5.0f GB/s)\n", withGlue ? "+GLUE" : "", m, rule.label, us, layerBytes / (us * 1e-6) / 1e9);
             }
     }
     printf("done, %d mismatches\n", g_mismatches);

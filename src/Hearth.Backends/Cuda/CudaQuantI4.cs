@@ -19,6 +19,10 @@ namespace Hearth.Backends.Cuda;
 /// at 528 slots: 10.21 → 9.41), and gate|up, fused with SiLU or not, takes D3 on the balanced grid (the fewest equal
 /// rounds of units over the 396 slots: 40.27 → 36.91); o 9.78 → 7.71, down 27.19 → 19.44.
 /// </para>
+/// <para>
+/// Session 11 (<see cref="Session11"/>, HEARTH_CUDA_I4_V3): the same shapes and grids with x's group sums at one MMA every
+/// two k-tiles and unpredicated x loads (I4cTiming, H100, 14B, m = 1: the layer 74.4 → 72.6 µs, the step 3.94 → 3.85 ms).
+/// </para>
 /// </summary>
 internal static class CudaQuantI4
 {
@@ -30,6 +34,17 @@ internal static class CudaQuantI4
 
     /// <summary>Session 9's three-stage kernel without the lop3 operands (HEARTH_CUDA_I4_V2=0, for A/B runs).</summary>
     public const string Session9KernelName = "gemv_g4_i4_w4l4d3_s9";
+
+    /// <summary>Session 11's kernels (gemv_quant_i4.cu modes 8, 4 and 6), by <see cref="CudaQuantI4Kernel"/>.</summary>
+    public static readonly IReadOnlyDictionary<CudaQuantI4Kernel, string> Session11KernelNames = new Dictionary<CudaQuantI4Kernel, string>
+    {
+        [CudaQuantI4Kernel.HalfSumsThreeStage] = "gemv_g4_i4h_w4l4d3",
+        [CudaQuantI4Kernel.HalfSumsTwoStage] = "gemv_g4_i4h_w4l4d2",
+        [CudaQuantI4Kernel.ZeroThreeStage] = "gemv_g4_i4z_w4l4d3",
+        [CudaQuantI4Kernel.ZeroTwoStage] = "gemv_g4_i4z_w4l4d2",
+        [CudaQuantI4Kernel.PointerXThreeStage] = "gemv_g4_i4x_w4l4d3",
+        [CudaQuantI4Kernel.PointerXTwoStage] = "gemv_g4_i4x_w4l4d2",
+    };
 
     /// <summary>Warps a block (each a contiguous quarter of a tile's k, as gemv_g4_stream: the same sums bit for bit).</summary>
     public const int Warps = 4;
@@ -80,6 +95,38 @@ internal static class CudaQuantI4
         if (tiles <= (long)TwoStageBlocksPerMultiprocessor * multiprocessors) return new(CudaQuantI4Kernel.TwoStage, (int)tiles);
         return default;
     }
+
+    /// <summary>
+    /// Session 11 on top of <see cref="Plan"/>'s session 10 pick (<paramref name="session10Pick"/>): the same kernel shape
+    /// (three or two stages) and grid with <paramref name="mode"/>'s arithmetic. The q − z operands need integer zero
+    /// points (<paramref name="integerZeros"/>: Int4Group, whose offset is f16(−z·scale) with z in 0-16); without them, and
+    /// for session 9's kernel or none, the pick stays.
+    /// </summary>
+    public static CudaQuantI4Launch Session11(CudaQuantI4Launch session10Pick, CudaQuantI4V3 mode, bool integerZeros)
+    {
+        bool three = session10Pick.Kernel == CudaQuantI4Kernel.ThreeStage;
+        if (!three && session10Pick.Kernel != CudaQuantI4Kernel.TwoStage) return session10Pick;
+        var kernel = mode switch
+        {
+            CudaQuantI4V3.HalfSums => three ? CudaQuantI4Kernel.HalfSumsThreeStage : CudaQuantI4Kernel.HalfSumsTwoStage,
+            CudaQuantI4V3.ZeroOperands when integerZeros => three ? CudaQuantI4Kernel.ZeroThreeStage : CudaQuantI4Kernel.ZeroTwoStage,
+            CudaQuantI4V3.PointerX => three ? CudaQuantI4Kernel.PointerXThreeStage : CudaQuantI4Kernel.PointerXTwoStage,
+            _ => session10Pick.Kernel,
+        };
+        return session10Pick with { Kernel = kernel };
+    }
+
+    /// <summary>HEARTH_CUDA_I4_V3: "0" session 10's kernels, "qz" the q − z operands, "xp" session 10's arithmetic with the new x loads, else the half-sums kernels.</summary>
+    public static CudaQuantI4V3 ParseV3(string? value) => value switch
+    {
+        "0" => CudaQuantI4V3.Off,
+        "qz" => CudaQuantI4V3.ZeroOperands,
+        "xp" => CudaQuantI4V3.PointerX,
+        _ => CudaQuantI4V3.HalfSums,
+    };
+
+    /// <summary>Whether a host format's G4 offsets are integer zero points times the scale (the q − z kernels' premise).</summary>
+    public static bool HasIntegerZeros(WeightFormat format) => format == WeightFormat.Int4Group;
 
     /// <summary>
     /// The balanced grid: the fewest rounds of at most <paramref name="slots"/> blocks that cover <paramref name="units"/>,
